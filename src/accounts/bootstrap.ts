@@ -1,0 +1,161 @@
+/**
+ * First start: a default account with one AccessKey, so a newcomer can call the server at once.
+ * The pair is kept in the data directory (owner-only) for `vpcmirror call`; the keys themselves
+ * live in the database like every other credential, so every node of a cluster accepts them.
+ */
+import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { sql } from 'kysely';
+import { newAccessKeyId, newAccessKeySecret, newAccountId, newResourceId } from '../ids.js';
+import { findAccessKey, insertAccessKey, insertAccount, listAccounts } from '../store/credentials.repo.js';
+import type { Store } from '../store/store.js';
+
+export interface BootstrapResult {
+  readonly accountId: string;
+  readonly accessKeyId: string;
+  readonly accessKeySecret: string;
+  /** True when nobody chose these credentials: they were generated on first start. */
+  readonly generated: boolean;
+  readonly created: boolean;
+}
+
+export const CREDENTIALS_FILE = 'credentials.json';
+
+interface CredentialsFile {
+  accountId: string;
+  accessKeyId: string;
+  accessKeySecret: string;
+  generated: boolean;
+}
+
+export function readCredentialsFile(dataDir: string): CredentialsFile | undefined {
+  const path = join(dataDir, CREDENTIALS_FILE);
+  if (!existsSync(path)) return undefined;
+  const parsed: unknown = JSON.parse(readFileSync(path, 'utf8'));
+  if (
+    parsed &&
+    typeof parsed === 'object' &&
+    'accountId' in parsed &&
+    'accessKeyId' in parsed &&
+    'accessKeySecret' in parsed &&
+    typeof parsed.accountId === 'string' &&
+    typeof parsed.accessKeyId === 'string' &&
+    typeof parsed.accessKeySecret === 'string'
+  ) {
+    return {
+      accountId: parsed.accountId,
+      accessKeyId: parsed.accessKeyId,
+      accessKeySecret: parsed.accessKeySecret,
+      generated: 'generated' in parsed && parsed.generated === true,
+    };
+  }
+  return undefined;
+}
+
+function writeCredentialsFile(dataDir: string, c: CredentialsFile): void {
+  mkdirSync(dataDir, { recursive: true, mode: 0o700 });
+  const path = join(dataDir, CREDENTIALS_FILE);
+  writeFileSync(path, `${JSON.stringify(c, null, 2)}\n`, { mode: 0o600 });
+  chmodSync(path, 0o600);
+}
+
+export async function ensureDefaultCredentials(
+  store: Store,
+  dataDir: string,
+  explicit: { accessKeyId: string | undefined; accessKeySecret: string | undefined },
+  now: number,
+): Promise<BootstrapResult> {
+  return store.db.transaction().execute(async (tx) => {
+    // Several nodes may start together on one empty PostgreSQL database: one creates, others wait.
+    if (store.dialect === 'postgres') await sql`select pg_advisory_xact_lock(727001)`.execute(tx);
+    const accounts = await listAccounts(tx);
+    let account = accounts[0];
+    let created = false;
+    if (!account) {
+      account = {
+        id: newAccountId(),
+        name: 'default',
+        default_resource_group_id: newResourceId('ResourceGroup'),
+        created_at: now,
+      };
+      await insertAccount(tx, account);
+      created = true;
+    }
+    const fromFile = readCredentialsFile(dataDir);
+    let result: BootstrapResult;
+    if (explicit.accessKeyId && explicit.accessKeySecret) {
+      const existing = await findAccessKey(tx, explicit.accessKeyId);
+      if (existing && existing.secret !== explicit.accessKeySecret) {
+        await tx
+          .updateTable('access_keys')
+          .set({ secret: explicit.accessKeySecret, status: 'Active' })
+          .where('access_key_id', '=', explicit.accessKeyId)
+          .execute();
+      }
+      const accountId = existing?.account_id ?? account.id;
+      if (!existing) {
+        await insertAccessKey(tx, rootKey(accountId, explicit.accessKeyId, explicit.accessKeySecret, now));
+      }
+      result = {
+        accountId,
+        accessKeyId: explicit.accessKeyId,
+        accessKeySecret: explicit.accessKeySecret,
+        generated: false,
+        created,
+      };
+    } else if (fromFile && (await findAccessKey(tx, fromFile.accessKeyId))) {
+      result = { ...fromFile, created };
+    } else {
+      const existingRoot = await tx
+        .selectFrom('access_keys')
+        .selectAll()
+        .where('account_id', '=', account.id)
+        .where('user_name', 'is', null)
+        .where('security_token', 'is', null)
+        .orderBy('created_at')
+        .executeTakeFirst();
+      if (existingRoot && !created) {
+        // Another node made the key; this node's data directory just learns it.
+        result = {
+          accountId: account.id,
+          accessKeyId: existingRoot.access_key_id,
+          accessKeySecret: existingRoot.secret,
+          generated: true,
+          created,
+        };
+      } else {
+        const key = rootKey(account.id, newAccessKeyId(), newAccessKeySecret(), now);
+        await insertAccessKey(tx, key);
+        result = {
+          accountId: account.id,
+          accessKeyId: key.access_key_id,
+          accessKeySecret: key.secret,
+          generated: true,
+          created,
+        };
+      }
+    }
+    writeCredentialsFile(dataDir, {
+      accountId: result.accountId,
+      accessKeyId: result.accessKeyId,
+      accessKeySecret: result.accessKeySecret,
+      generated: result.generated,
+    });
+    return result;
+  });
+}
+
+export function rootKey(accountId: string, accessKeyId: string, secret: string, now: number) {
+  return {
+    access_key_id: accessKeyId,
+    secret,
+    account_id: accountId,
+    user_name: null,
+    role_name: null,
+    status: 'Active',
+    security_token: null,
+    expires_at: null,
+    session_policy: null,
+    created_at: now,
+  };
+}

@@ -1,0 +1,118 @@
+/**
+ * Admin endpoints for tests and operators (docs/admin.md): health, reset, and control of the
+ * asynchronous transitions. They answer only callers on loopback, or callers that present the
+ * configured admin token, and never speak the RPC protocol.
+ */
+
+import { timingSafeEqual } from 'node:crypto';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { App } from '../app.js';
+import { ConfigError, parseTransitions } from '../config.js';
+
+export const ADMIN_PREFIX = '/_vpcmirror/';
+
+function json(res: ServerResponse, status: number, body: unknown): void {
+  const text = JSON.stringify(body);
+  res.writeHead(status, {
+    'content-type': 'application/json;charset=utf-8',
+    'content-length': Buffer.byteLength(text),
+  });
+  res.end(text);
+}
+
+function isLoopback(address: string | undefined): boolean {
+  if (!address) return false;
+  const a = address.replace(/^::ffff:/, '');
+  return a === '::1' || a.startsWith('127.');
+}
+
+function tokenMatches(expected: string, given: string | undefined): boolean {
+  if (!given) return false;
+  const x = Buffer.from(expected);
+  const y = Buffer.from(given);
+  return x.length === y.length && timingSafeEqual(x, y);
+}
+
+async function readJson(req: IncomingMessage): Promise<unknown> {
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const c of req) {
+    size += (c as Buffer).length;
+    if (size > 64 * 1024) throw new ConfigError('admin request body too large');
+    chunks.push(c as Buffer);
+  }
+  const text = Buffer.concat(chunks).toString('utf8').trim();
+  return text === '' ? {} : (JSON.parse(text) as unknown);
+}
+
+/** Tables holding API resources; credentials and policies survive a reset. */
+const RESOURCE_TABLES = [
+  'traffic_mirror_session_sources',
+  'traffic_mirror_sessions',
+  'traffic_mirror_filter_rules',
+  'traffic_mirror_filters',
+  'tags',
+  'transitions',
+  'client_tokens',
+  'service_status',
+] as const;
+
+export async function handleAdmin(app: App, req: IncomingMessage, res: ServerResponse): Promise<void> {
+  const auth = req.headers['x-vpcmirror-admin-token'];
+  const token = Array.isArray(auth) ? auth[0] : auth;
+  const allowed = app.config.adminToken
+    ? tokenMatches(app.config.adminToken, token)
+    : isLoopback(req.socket.remoteAddress);
+  if (!allowed) {
+    json(res, 403, { error: 'admin endpoints answer only loopback callers or the configured admin token' });
+    return;
+  }
+  const url = new URL(req.url ?? '/', 'http://admin');
+  const route = `${req.method} ${url.pathname.slice(ADMIN_PREFIX.length - 1)}`;
+  try {
+    switch (route) {
+      case 'GET /health':
+        json(res, 200, { status: 'ok', store: app.store.dialect });
+        return;
+      case 'POST /reset': {
+        await app.store.db.transaction().execute(async (tx) => {
+          for (const t of RESOURCE_TABLES) await tx.deleteFrom(t).execute();
+        });
+        json(res, 200, { reset: true });
+        return;
+      }
+      case 'GET /transitions':
+        json(res, 200, { timing: app.lifecycle.getTiming(), pending: await app.lifecycle.pending() });
+        return;
+      case 'POST /transitions/advance': {
+        const filter: { resourceType?: string; resourceId?: string } = {};
+        const type = url.searchParams.get('resourceType');
+        const id = url.searchParams.get('resourceId');
+        if (type) filter.resourceType = type;
+        if (id) filter.resourceId = id;
+        json(res, 200, { applied: await app.lifecycle.advance(filter) });
+        return;
+      }
+      case 'PUT /transitions/timing':
+      case 'POST /transitions/timing': {
+        const body = await readJson(req);
+        if (!body || typeof body !== 'object' || Array.isArray(body))
+          throw new ConfigError('expected a JSON object');
+        const text = Object.entries(body)
+          .map(([k, v]) => `${k}=${String(v)}`)
+          .join(',');
+        app.lifecycle.setTiming(parseTransitions(text), req.method === 'PUT');
+        json(res, 200, { timing: app.lifecycle.getTiming() });
+        return;
+      }
+      default:
+        json(res, 404, { error: `no admin route ${route}` });
+    }
+  } catch (e) {
+    if (e instanceof ConfigError || e instanceof SyntaxError) json(res, 400, { error: e.message });
+    else {
+      app.log.error({ err: e }, 'admin request failed');
+      json(res, 500, { error: 'internal error' });
+    }
+  }
+}

@@ -1,0 +1,150 @@
+/**
+ * One declarative description per operation: wire parameters, RAM action and resource names,
+ * access level, documented errors and the handler. The pipeline only ever sees the erased form
+ * (`RegisteredOperation`); the typed input stays inside the closure built by defineOperation.
+ */
+import type { Principal } from '../auth/principal.js';
+import type { ErrorFactory } from '../protocol/define-error.js';
+import type { Executor } from '../store/database.js';
+import {
+  type InputOf,
+  type ParamSpec,
+  type ParamSpecs,
+  type ValidationContext,
+  validateParams,
+} from './schema.js';
+
+export type AccessLevel = 'read' | 'list' | 'create' | 'update' | 'delete';
+
+/** What a handler may use. Services receive it whole; they never see HTTP. */
+export interface OperationContext {
+  readonly requestId: string;
+  readonly principal: Principal;
+  /** The account every resource of this call belongs to. */
+  readonly accountId: string;
+  /** A transaction for writes; the connection itself for read-only operations. */
+  readonly tx: Executor;
+  readonly now: number;
+  readonly dryRun: boolean;
+  readonly services: OperationServices;
+}
+
+/** Cross-cutting services handed to handlers (filled in by the app). */
+export interface OperationServices {
+  readonly lifecycle: import('../lifecycle/lifecycle.js').Lifecycle;
+  readonly limits: import('../config.js').ResourceLimits;
+  readonly regions: readonly string[];
+}
+
+export interface ResourceScope {
+  readonly accountId: string;
+  readonly db: Executor;
+}
+
+export const CLIENT_TOKEN_SPEC = {
+  type: 'string',
+  ascii: true,
+  maxLength: 64,
+  doc: 'Idempotence key: ASCII, at most 64 characters.',
+} as const satisfies ParamSpec;
+export const DRY_RUN_SPEC = {
+  type: 'boolean',
+  doc: 'Check only; answer DryRunOperation.',
+} as const satisfies ParamSpec;
+
+export interface OperationDefinition<P extends ParamSpecs> {
+  readonly action: string;
+  readonly summary: string;
+  readonly access: AccessLevel;
+  readonly params: P;
+  /** Accepts ClientToken (idempotence). */
+  readonly clientToken?: boolean;
+  /** Accepts DryRun. */
+  readonly dryRun?: boolean;
+  /** Asynchronous operations name the status a resource passes through (docs only). */
+  readonly async?: string;
+  /** RAM resource names the call is authorized against (`acs:vpc:{region}:{account}:…`). */
+  readonly resources: (
+    input: InputOf<P>,
+    scope: ResourceScope,
+  ) => readonly string[] | Promise<readonly string[]>;
+  /** Operation-specific errors (the common ones apply to every operation). */
+  readonly errors: readonly ErrorFactory<never>[];
+  readonly handler: (ctx: OperationContext, input: InputOf<P>) => Promise<Record<string, unknown>>;
+}
+
+export interface PreparedCall {
+  readonly regionId: string | undefined;
+  readonly clientToken: string | undefined;
+  readonly dryRun: boolean;
+  /** Values of condition keys that come from the request (acs:RequestTag/<key>). */
+  readonly requestTags: ReadonlyMap<string, string>;
+  resources(scope: ResourceScope): Promise<readonly string[]>;
+  execute(ctx: OperationContext): Promise<Record<string, unknown>>;
+}
+
+export interface RegisteredOperation {
+  readonly action: string;
+  readonly summary: string;
+  readonly access: AccessLevel;
+  readonly ramAction: string;
+  readonly readOnly: boolean;
+  readonly clientToken: boolean;
+  readonly dryRun: boolean;
+  readonly async: string | undefined;
+  readonly params: ParamSpecs;
+  readonly errors: readonly ErrorFactory<never>[];
+  prepare(params: ReadonlyMap<string, string>, ctx: ValidationContext): PreparedCall;
+}
+
+function tagsOf(input: Record<string, unknown>): Map<string, string> {
+  const tags = new Map<string, string>();
+  const list = input.Tag;
+  if (Array.isArray(list)) {
+    for (const t of list) {
+      if (t && typeof t === 'object' && 'Key' in t && typeof t.Key === 'string') {
+        tags.set(t.Key, 'Value' in t && typeof t.Value === 'string' ? t.Value : '');
+      }
+    }
+  }
+  return tags;
+}
+
+export function defineOperation<P extends ParamSpecs>(def: OperationDefinition<P>): RegisteredOperation {
+  const params: ParamSpecs = {
+    ...def.params,
+    ...(def.clientToken ? { ClientToken: CLIENT_TOKEN_SPEC } : {}),
+    ...(def.dryRun ? { DryRun: DRY_RUN_SPEC } : {}),
+  };
+  return {
+    action: def.action,
+    summary: def.summary,
+    access: def.access,
+    ramAction: `vpc:${def.action}`,
+    readOnly: def.access === 'read' || def.access === 'list',
+    clientToken: def.clientToken === true,
+    dryRun: def.dryRun === true,
+    async: def.async,
+    params,
+    errors: def.errors,
+    prepare(raw, vctx) {
+      const all = validateParams(params, raw, vctx) as Record<string, unknown>;
+      const input = all as InputOf<P>;
+      const regionId = typeof all.RegionId === 'string' ? all.RegionId : undefined;
+      const clientToken = typeof all.ClientToken === 'string' ? all.ClientToken : undefined;
+      return {
+        regionId,
+        clientToken,
+        dryRun: all.DryRun === true,
+        requestTags: tagsOf(all),
+        resources: async (scope) => def.resources(input, scope),
+        execute: (ctx) => def.handler(ctx, input),
+      };
+    },
+  };
+}
+
+/** `acs:vpc:{regionId}:{accountId}:{relative}` */
+export function arn(regionId: string, accountId: string, relative: string): string {
+  return `acs:vpc:${regionId}:${accountId}:${relative}`;
+}

@@ -1,0 +1,121 @@
+/**
+ * RAM authorization (spec protocol.md section 11): an account's own keys may do anything in the
+ * account; RAM users and temporary credentials only what their attached policies allow, where an
+ * explicit Deny wins. Policies are loaded per request so a change made through any node applies
+ * on every node at once.
+ */
+import { type PolicyDocument, parsePolicyDocument } from '../policy/document.js';
+import { evaluatePolicies } from '../policy/evaluate.js';
+import { SYSTEM_POLICIES } from '../policy/system-policies.js';
+import { protocolErrors } from '../protocol/errors.js';
+import type { Executor } from '../store/database.js';
+import type { Principal } from './principal.js';
+
+export interface AuthorizationInput {
+  readonly principal: Principal;
+  readonly action: string;
+  readonly resources: readonly string[];
+  readonly sourceIp: string;
+  readonly secureTransport: boolean;
+  readonly now: number;
+  readonly requestTags: ReadonlyMap<string, string>;
+}
+
+const parsedCache = new Map<string, PolicyDocument>();
+
+/** Policy texts are immutable once stored under a version, so parsing is cached by text. */
+function parseCached(text: string): PolicyDocument {
+  let doc = parsedCache.get(text);
+  if (!doc) {
+    doc = parsePolicyDocument(text);
+    if (parsedCache.size > 1000) parsedCache.clear();
+    parsedCache.set(text, doc);
+  }
+  return doc;
+}
+
+export async function loadPolicies(db: Executor, principal: Principal): Promise<PolicyDocument[]> {
+  const principalType = principal.type === 'SubUser' ? 'User' : 'Role';
+  const principalName = principal.type === 'SubUser' ? principal.userName : principal.roleName;
+  if (principalName === null) return [];
+  const rows = await db
+    .selectFrom('policy_attachments as a')
+    .leftJoin('policies as p', (j) =>
+      j.onRef('p.account_id', '=', 'a.account_id').onRef('p.policy_name', '=', 'a.policy_name'),
+    )
+    .select(['a.policy_type', 'a.policy_name', 'p.document'])
+    .where('a.account_id', '=', principal.accountId)
+    .where('a.principal_type', '=', principalType)
+    .where('a.principal_name', '=', principalName)
+    .execute();
+  const docs: PolicyDocument[] = [];
+  for (const r of rows) {
+    if (r.policy_type === 'System') {
+      const doc = SYSTEM_POLICIES.get(r.policy_name);
+      if (doc) docs.push(doc);
+    } else if (r.document !== null) {
+      docs.push(parseCached(r.document));
+    }
+  }
+  return docs;
+}
+
+async function resourceTags(db: Executor, resources: readonly string[]): Promise<Map<string, string[]>> {
+  const ids = resources.map((r) => r.slice(r.lastIndexOf('/') + 1)).filter((id) => id !== '*' && id !== '');
+  const out = new Map<string, string[]>();
+  if (ids.length === 0) return out;
+  const rows = await db
+    .selectFrom('tags')
+    .select(['tag_key', 'tag_value'])
+    .where('resource_id', 'in', ids)
+    .execute();
+  for (const r of rows) {
+    const key = `acs:resourcetag/${r.tag_key.toLowerCase()}`;
+    out.set(key, [...(out.get(key) ?? []), r.tag_value]);
+  }
+  return out;
+}
+
+function accessDeniedDetail(input: AuthorizationInput, noPermissionType: string): Record<string, unknown> {
+  const detail = {
+    PolicyType: 'AccountLevelIdentityBasedPolicy',
+    AuthPrincipalOwnerId: input.principal.accountId,
+    AuthPrincipalType: input.principal.type,
+    AuthPrincipalDisplayName: input.principal.name,
+    NoPermissionType: noPermissionType,
+    AuthAction: input.action,
+  };
+  return {
+    ...detail,
+    EncodedDiagnosticMessage: Buffer.from(
+      JSON.stringify({ ...detail, AuthResource: input.resources }),
+    ).toString('base64'),
+  };
+}
+
+/** Throws Forbidden.RAM unless the principal may perform the action on every resource. */
+export async function authorize(db: Executor, input: AuthorizationInput): Promise<void> {
+  if (input.principal.type === 'Account') return;
+  const policies = await loadPolicies(db, input.principal);
+  const context = new Map<string, string[]>([
+    ['acs:sourceip', [input.sourceIp]],
+    ['acs:securetransport', [String(input.secureTransport)]],
+    ['acs:currenttime', [new Date(input.now).toISOString().replace(/\.\d{3}Z$/, 'Z')]],
+    ['acs:accessid', [input.principal.accessKeyId]],
+  ]);
+  for (const [k, v] of input.requestTags) context.set(`acs:requesttag/${k.toLowerCase()}`, [v]);
+  const needsResourceTags = policies.some((p) =>
+    p.statements.some((s) => s.conditions.some((c) => c.contextKey.startsWith('acs:resourcetag/'))),
+  );
+  if (needsResourceTags) for (const [k, v] of await resourceTags(db, input.resources)) context.set(k, v);
+  const request = { action: input.action, resources: input.resources, context };
+  const decision = evaluatePolicies(policies, request);
+  if (!decision.allowed)
+    throw protocolErrors.forbiddenRam(accessDeniedDetail(input, decision.noPermissionType));
+  if (input.principal.sessionPolicy !== null) {
+    // Temporary credentials with a session policy get the intersection of both.
+    const session = evaluatePolicies([parseCached(input.principal.sessionPolicy)], request);
+    if (!session.allowed)
+      throw protocolErrors.forbiddenRam(accessDeniedDetail(input, session.noPermissionType));
+  }
+}

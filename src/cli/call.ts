@@ -1,0 +1,230 @@
+/**
+ * `vpcmirror call <Action> --Param value …`: sign a request, print the JSON answer, exit non-zero
+ * on an error answer. `--wait` then polls the List operation until the resource is ready or gone,
+ * with a live status line on a terminal and plain lines otherwise.
+ */
+import { join } from 'node:path';
+import { readCredentialsFile } from '../accounts/bootstrap.js';
+import { type ClientOptions, call } from './client.js';
+
+const OWN_FLAGS = new Set([
+  'endpoint',
+  'access-key-id',
+  'access-key-secret',
+  'security-token',
+  'signature',
+  'method',
+  'data-dir',
+  'wait',
+  'timeout',
+  'interval',
+]);
+
+export interface ParsedCall {
+  action: string;
+  params: Record<string, string>;
+  flags: Record<string, string | true>;
+}
+
+export function parseCallArgs(argv: readonly string[]): ParsedCall {
+  const [action, ...rest] = argv;
+  if (!action || action.startsWith('-'))
+    throw new UsageError('usage: vpcmirror call <Action> [--Param value …] [--wait]');
+  const params: Record<string, string> = {};
+  const flags: Record<string, string | true> = {};
+  for (let i = 0; i < rest.length; i++) {
+    const arg = rest[i] ?? '';
+    if (!arg.startsWith('--'))
+      throw new UsageError(`unexpected argument "${arg}": parameters are written --Name value`);
+    let name = arg.slice(2);
+    let value: string | undefined;
+    const eq = name.indexOf('=');
+    if (eq >= 0) {
+      value = name.slice(eq + 1);
+      name = name.slice(0, eq);
+    }
+    if (name === 'wait') {
+      flags.wait = true;
+      continue;
+    }
+    if (value === undefined) {
+      const next = rest[i + 1];
+      if (next === undefined) throw new UsageError(`--${name} needs a value`);
+      value = next;
+      i++;
+    }
+    if (OWN_FLAGS.has(name)) flags[name] = value;
+    else params[name] = value;
+  }
+  return { action, params, flags };
+}
+
+export class UsageError extends Error {}
+
+interface WaitSpec {
+  list: string;
+  idsParam: string;
+  collection: string;
+  idField: string;
+  statusField: string;
+  id: (params: Record<string, string>, body: Record<string, unknown>) => string | undefined;
+  until: 'ready' | 'gone';
+}
+
+const fromParam = (name: string) => (p: Record<string, string>) => p[name];
+const fromBody = (name: string) => (_p: Record<string, string>, b: Record<string, unknown>) =>
+  typeof b[name] === 'string' ? (b[name] as string) : undefined;
+
+const SESSION = {
+  list: 'ListTrafficMirrorSessions',
+  idsParam: 'TrafficMirrorSessionIds.1',
+  collection: 'TrafficMirrorSessions',
+  idField: 'TrafficMirrorSessionId',
+  statusField: 'TrafficMirrorSessionStatus',
+};
+const FILTER = {
+  list: 'ListTrafficMirrorFilters',
+  idsParam: 'TrafficMirrorFilterIds.1',
+  collection: 'TrafficMirrorFilters',
+  idField: 'TrafficMirrorFilterId',
+  statusField: 'TrafficMirrorFilterStatus',
+};
+
+export const WAITS: Readonly<Record<string, WaitSpec>> = {
+  CreateTrafficMirrorSession: { ...SESSION, id: fromBody('TrafficMirrorSessionId'), until: 'ready' },
+  UpdateTrafficMirrorSessionAttribute: {
+    ...SESSION,
+    id: fromParam('TrafficMirrorSessionId'),
+    until: 'ready',
+  },
+  AddSourcesToTrafficMirrorSession: { ...SESSION, id: fromParam('TrafficMirrorSessionId'), until: 'ready' },
+  RemoveSourcesFromTrafficMirrorSession: {
+    ...SESSION,
+    id: fromParam('TrafficMirrorSessionId'),
+    until: 'ready',
+  },
+  DeleteTrafficMirrorSession: { ...SESSION, id: fromParam('TrafficMirrorSessionId'), until: 'gone' },
+  CreateTrafficMirrorFilter: { ...FILTER, id: fromBody('TrafficMirrorFilterId'), until: 'ready' },
+  UpdateTrafficMirrorFilterAttribute: { ...FILTER, id: fromParam('TrafficMirrorFilterId'), until: 'ready' },
+  CreateTrafficMirrorFilterRules: { ...FILTER, id: fromParam('TrafficMirrorFilterId'), until: 'ready' },
+  DeleteTrafficMirrorFilterRules: { ...FILTER, id: fromParam('TrafficMirrorFilterId'), until: 'ready' },
+  DeleteTrafficMirrorFilter: { ...FILTER, id: fromParam('TrafficMirrorFilterId'), until: 'gone' },
+};
+
+/** A filter is ready only when it and every rule are Created. */
+function statusOf(spec: WaitSpec, item: Record<string, unknown>): string {
+  const own = String(item[spec.statusField] ?? 'unknown');
+  if (spec.collection !== 'TrafficMirrorFilters' || own !== 'Created') return own;
+  for (const dir of ['IngressRules', 'EgressRules']) {
+    const rules = item[dir];
+    if (!Array.isArray(rules)) continue;
+    for (const r of rules) {
+      const s = (r as Record<string, unknown>).TrafficMirrorFilterRuleStatus;
+      if (s !== 'Created') return `rules ${String(s)}`;
+    }
+  }
+  return own;
+}
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+async function waitFor(
+  opts: ClientOptions,
+  spec: WaitSpec,
+  regionId: string | undefined,
+  id: string,
+  timeoutMs: number,
+  intervalMs: number,
+  err: NodeJS.WriteStream,
+): Promise<boolean> {
+  const started = Date.now();
+  const tty = err.isTTY === true;
+  const frames = ['|', '/', '-', '\\'];
+  let last = '';
+  let tick = 0;
+  for (;;) {
+    const params: Record<string, string> = { [spec.idsParam]: id };
+    if (regionId) params.RegionId = regionId;
+    const r = await call(opts, spec.list, params);
+    if (r.status !== 200)
+      throw new Error(`${spec.list} failed: ${String(r.body.Code)}: ${String(r.body.Message)}`);
+    const items = r.body[spec.collection];
+    const item = Array.isArray(items)
+      ? (items.find((i) => (i as Record<string, unknown>)[spec.idField] === id) as
+          | Record<string, unknown>
+          | undefined)
+      : undefined;
+    const status = item ? statusOf(spec, item) : 'gone';
+    const elapsed = ((Date.now() - started) / 1000).toFixed(1);
+    const done = spec.until === 'gone' ? item === undefined : status === 'Created';
+    if (tty)
+      err.write(`\r\x1b[2K${done ? 'done' : frames[tick++ % frames.length]} ${id}: ${status} (${elapsed}s)`);
+    else if (status !== last) err.write(`${id}: ${status} (${elapsed}s)\n`);
+    last = status;
+    if (done) {
+      if (tty) err.write('\n');
+      return true;
+    }
+    if (Date.now() - started > timeoutMs) {
+      if (tty) err.write('\n');
+      err.write(
+        `timed out after ${timeoutMs / 1000}s waiting for ${id} to be ${spec.until === 'gone' ? 'deleted' : 'Created'}\n`,
+      );
+      return false;
+    }
+    await sleep(intervalMs);
+  }
+}
+
+export function clientOptions(
+  flags: Record<string, string | true>,
+  env: NodeJS.ProcessEnv = process.env,
+): ClientOptions {
+  const str = (f: string, e: string): string | undefined => {
+    const v = flags[f];
+    return typeof v === 'string' ? v : env[e] || undefined;
+  };
+  const dataDir = str('data-dir', 'VPCMIRROR_DATA_DIR') ?? './.vpcmirror';
+  const file = readCredentialsFile(dataDir);
+  const accessKeyId = str('access-key-id', 'VPCMIRROR_ACCESS_KEY_ID') ?? file?.accessKeyId;
+  const accessKeySecret = str('access-key-secret', 'VPCMIRROR_ACCESS_KEY_SECRET') ?? file?.accessKeySecret;
+  if (!accessKeyId || !accessKeySecret) {
+    throw new UsageError(
+      `no credentials: pass --access-key-id and --access-key-secret, set VPCMIRROR_ACCESS_KEY_ID/SECRET, or run where ${join(dataDir, 'credentials.json')} exists`,
+    );
+  }
+  const signature = str('signature', 'VPCMIRROR_SIGNATURE') ?? 'v3';
+  if (signature !== 'v1' && signature !== 'v3') throw new UsageError('--signature is v1 or v3');
+  const method = (str('method', 'VPCMIRROR_METHOD') ?? 'POST').toUpperCase();
+  if (method !== 'GET' && method !== 'POST') throw new UsageError('--method is GET or POST');
+  return {
+    endpoint: str('endpoint', 'VPCMIRROR_ENDPOINT') ?? '127.0.0.1:8787',
+    accessKeyId,
+    accessKeySecret,
+    securityToken: str('security-token', 'VPCMIRROR_SECURITY_TOKEN'),
+    signature,
+    method,
+  };
+}
+
+export async function callCommand(argv: readonly string[]): Promise<number> {
+  const parsed = parseCallArgs(argv);
+  const opts = clientOptions(parsed.flags);
+  const result = await call(opts, parsed.action, parsed.params);
+  process.stdout.write(`${JSON.stringify(result.body, null, 2)}\n`);
+  if (result.status >= 300) return 1;
+  if (parsed.flags.wait) {
+    const spec = WAITS[parsed.action];
+    if (!spec) {
+      process.stderr.write(`--wait: ${parsed.action} completes synchronously; nothing to wait for\n`);
+      return 0;
+    }
+    const id = spec.id(parsed.params, result.body);
+    if (!id) throw new UsageError(`--wait: cannot tell which resource ${parsed.action} changed`);
+    const timeout = Number(parsed.flags.timeout ?? 300) * 1000;
+    const interval = Number(parsed.flags.interval ?? 0.5) * 1000;
+    const ok = await waitFor(opts, spec, parsed.params.RegionId, id, timeout, interval, process.stderr);
+    return ok ? 0 : 2;
+  }
+  return 0;
+}

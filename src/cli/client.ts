@@ -1,0 +1,143 @@
+/**
+ * A small signed RPC client for the CLI (`vpcmirror call`, `--wait` polling, the benchmark's
+ * request builder). Tests of the server never use it to prove the verifier right: they use the
+ * official SDKs.
+ */
+import { randomBytes, randomUUID } from 'node:crypto';
+import { request } from 'node:http';
+import {
+  canonicalQuery,
+  EMPTY_SHA256,
+  v1Sign,
+  v1StringToSign,
+  v3CanonicalRequest,
+  v3Sign,
+  v3StringToSign,
+} from '../auth/signature.js';
+import { pct } from '../protocol/encoding.js';
+
+export interface ClientOptions {
+  /** `host:port` or `http://host:port`. */
+  readonly endpoint: string;
+  readonly accessKeyId: string;
+  readonly accessKeySecret: string;
+  readonly securityToken?: string | undefined;
+  readonly signature?: 'v1' | 'v3';
+  readonly method?: 'GET' | 'POST';
+}
+
+export interface SignedRequest {
+  readonly method: 'GET' | 'POST';
+  readonly path: string;
+  readonly headers: Record<string, string>;
+  readonly body: string;
+}
+
+export interface CallResult {
+  readonly status: number;
+  readonly body: Record<string, unknown>;
+}
+
+export function hostOf(endpoint: string): string {
+  return endpoint.replace(/^https?:\/\//, '').replace(/\/+$/, '');
+}
+
+function timestamp(now: Date): string {
+  return now.toISOString().replace(/\.\d{3}Z$/, 'Z');
+}
+
+export function signRequest(
+  opts: ClientOptions,
+  action: string,
+  params: Readonly<Record<string, string>>,
+  now: Date = new Date(),
+): SignedRequest {
+  const host = hostOf(opts.endpoint);
+  const method = opts.method ?? 'POST';
+  if ((opts.signature ?? 'v3') === 'v1') {
+    const all = new Map<string, string>(Object.entries(params));
+    all.set('Action', action);
+    all.set('Version', '2016-04-28');
+    all.set('Format', 'JSON');
+    all.set('AccessKeyId', opts.accessKeyId);
+    all.set('SignatureMethod', 'HMAC-SHA1');
+    all.set('SignatureVersion', '1.0');
+    all.set('SignatureNonce', randomUUID());
+    all.set('Timestamp', timestamp(now));
+    if (opts.securityToken) all.set('SecurityToken', opts.securityToken);
+    all.set('Signature', v1Sign(opts.accessKeySecret, v1StringToSign(method, all)));
+    const query = canonicalQuery([...all]);
+    return method === 'GET'
+      ? { method, path: `/?${query}`, headers: { host }, body: '' }
+      : {
+          method,
+          path: '/',
+          headers: { host, 'content-type': 'application/x-www-form-urlencoded' },
+          body: query,
+        };
+  }
+  const headers: Record<string, string> = {
+    host,
+    'x-acs-action': action,
+    'x-acs-version': '2016-04-28',
+    'x-acs-date': timestamp(now),
+    'x-acs-signature-nonce': randomBytes(32).toString('hex'),
+    'x-acs-content-sha256': EMPTY_SHA256,
+  };
+  if (opts.securityToken) headers['x-acs-security-token'] = opts.securityToken;
+  const signed = Object.keys(headers).sort();
+  const pairs = Object.entries(params);
+  const canonical = v3CanonicalRequest(
+    method,
+    pairs,
+    signed,
+    (n) => (headers[n] === undefined ? [] : [headers[n] ?? '']),
+    EMPTY_SHA256,
+  );
+  const signature = v3Sign(opts.accessKeySecret, v3StringToSign(canonical));
+  headers.authorization = `ACS3-HMAC-SHA256 Credential=${opts.accessKeyId},SignedHeaders=${signed.join(';')},Signature=${signature}`;
+  const query = pairs.map(([k, v]) => `${pct(k)}=${pct(v)}`).join('&');
+  return { method, path: query ? `/?${query}` : '/', headers, body: '' };
+}
+
+export function send(endpoint: string, req: SignedRequest, timeoutMs = 30_000): Promise<CallResult> {
+  const host = hostOf(endpoint);
+  const colon = host.lastIndexOf(':');
+  const hostname = colon > 0 ? host.slice(0, colon).replace(/^\[|\]$/g, '') : host;
+  const port = colon > 0 ? Number(host.slice(colon + 1)) : 80;
+  return new Promise((resolve, reject) => {
+    const r = request(
+      {
+        hostname,
+        port,
+        method: req.method,
+        path: req.path,
+        headers: { ...req.headers, 'content-length': Buffer.byteLength(req.body) },
+        timeout: timeoutMs,
+      },
+      (res) => {
+        const chunks: Buffer[] = [];
+        res.on('data', (c: Buffer) => chunks.push(c));
+        res.on('end', () => {
+          const text = Buffer.concat(chunks).toString('utf8');
+          try {
+            resolve({ status: res.statusCode ?? 0, body: JSON.parse(text) as Record<string, unknown> });
+          } catch {
+            reject(new Error(`HTTP ${res.statusCode}: the answer is not JSON: ${text.slice(0, 200)}`));
+          }
+        });
+      },
+    );
+    r.on('timeout', () => r.destroy(new Error(`no answer within ${timeoutMs} ms`)));
+    r.on('error', reject);
+    r.end(req.body);
+  });
+}
+
+export async function call(
+  opts: ClientOptions,
+  action: string,
+  params: Readonly<Record<string, string>>,
+): Promise<CallResult> {
+  return send(opts.endpoint, signRequest(opts, action, params));
+}

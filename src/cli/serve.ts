@@ -1,0 +1,123 @@
+/**
+ * `vpcmirror serve`: open the store, make sure there is someone to call as, start the app and
+ * listen. SIGTERM and SIGINT drain in-flight requests, stop the worker and exit 0.
+ */
+import { join } from 'node:path';
+import { ensureDefaultCredentials } from '../accounts/bootstrap.js';
+import { applySetupFile } from '../accounts/setup-file.js';
+import { createApp } from '../app.js';
+import { type Config, ConfigError, loadConfig } from '../config.js';
+import { createLogger } from '../logger.js';
+import { listen, type RunningServer } from '../server.js';
+import { openStore, redactUrl } from '../store/store.js';
+
+export const SERVE_FLAGS = {
+  host: { type: 'string' },
+  port: { type: 'string' },
+  'data-dir': { type: 'string' },
+  database: { type: 'string' },
+  'log-level': { type: 'string' },
+  regions: { type: 'string' },
+  transitions: { type: 'string' },
+  'admin-token': { type: 'string' },
+  config: { type: 'string' },
+  'no-ram': { type: 'boolean' },
+  'host-id': { type: 'string' },
+  'body-limit': { type: 'string' },
+  'worker-interval': { type: 'string' },
+  'client-token-ttl': { type: 'string' },
+} as const;
+
+export function isLoopbackHost(host: string): boolean {
+  return host === 'localhost' || host === '::1' || host.startsWith('127.');
+}
+
+export interface StartedServer {
+  readonly running: RunningServer;
+  stop(): Promise<void>;
+}
+
+export async function startServer(
+  config: Config,
+  out: NodeJS.WritableStream = process.stdout,
+): Promise<StartedServer> {
+  const log = createLogger(config.logLevel, out);
+  const store = await openStore({ location: config.database });
+  try {
+    const setup = config.configFile ? await applySetupFile(store, config.configFile, Date.now()) : undefined;
+    const creds = await ensureDefaultCredentials(
+      store,
+      config.dataDir,
+      { accessKeyId: config.accessKeyId, accessKeySecret: config.accessKeySecret },
+      Date.now(),
+    );
+    if (!isLoopbackHost(config.host) && creds.generated && !setup) {
+      throw new ConfigError(
+        `refusing to listen on ${config.host}: the only credentials are the ones generated on first start, which nobody chose. ` +
+          'Set VPCMIRROR_ACCESS_KEY_ID and VPCMIRROR_ACCESS_KEY_SECRET, or load accounts with --config, or listen on 127.0.0.1.',
+      );
+    }
+    const app = createApp(config, store, log);
+    app.start();
+    const running = await listen(app, config.host, config.port);
+    const endpoint = `${running.host.includes(':') ? `[${running.host}]` : running.host}:${running.port}`;
+    log.info(
+      {
+        endpoint,
+        store: store.dialect,
+        database: redactUrl(store.location),
+        accountId: creds.accountId,
+        accessKeyId: creds.accessKeyId,
+        ram: config.ramEnforced ? 'enforced' : 'off',
+        transitions: app.lifecycle.getTiming(),
+        regions: config.regions.length,
+      },
+      'vpcmirror listening',
+    );
+    const banner = [
+      '',
+      `  vpcmirror is listening on http://${endpoint}`,
+      `  store:          ${store.dialect} (${redactUrl(store.location)})`,
+      `  account id:     ${creds.accountId}`,
+      `  AccessKey id:   ${creds.accessKeyId}`,
+      creds.created || !creds.generated
+        ? `  AccessKey secret: ${creds.generated ? creds.accessKeySecret : '(the one you set)'}`
+        : `  AccessKey secret: in ${join(config.dataDir, 'credentials.json')}`,
+      `  RAM enforcement: ${config.ramEnforced ? 'on' : 'OFF (--no-ram)'}`,
+      `  try:            npx vpcmirror call DescribeRegions --endpoint ${endpoint}`,
+      '',
+    ];
+    process.stderr.write(`${banner.join('\n')}\n`);
+    return {
+      running,
+      async stop() {
+        await running.close();
+        await app.stop();
+        await store.close();
+      },
+    };
+  } catch (e) {
+    await store.close();
+    throw e;
+  }
+}
+
+export async function serveCommand(flags: Record<string, string | boolean | undefined>): Promise<void> {
+  const config = loadConfig(flags);
+  const started = await startServer(config);
+  let stopping = false;
+  const shutdown = (signal: string) => {
+    if (stopping) return;
+    stopping = true;
+    process.stderr.write(`vpcmirror: ${signal} received, finishing in-flight requests\n`);
+    started.stop().then(
+      () => process.exit(0),
+      (err: unknown) => {
+        process.stderr.write(`vpcmirror: shutdown failed: ${String(err)}\n`);
+        process.exit(1);
+      },
+    );
+  };
+  process.on('SIGTERM', () => shutdown('SIGTERM'));
+  process.on('SIGINT', () => shutdown('SIGINT'));
+}

@@ -1,0 +1,194 @@
+/**
+ * Configuration: command-line flags and VPCMIRROR_* environment variables, parsed and checked
+ * once at start into a frozen object. Defaults give a server that needs no other service.
+ */
+import { join } from 'node:path';
+
+/** Regions where Alibaba Cloud documents traffic mirroring (spec protocol.md section 12). */
+export const DEFAULT_REGIONS: readonly string[] = [
+  'cn-hangzhou',
+  'cn-shanghai',
+  'cn-qingdao',
+  'cn-beijing',
+  'cn-zhangjiakou',
+  'cn-huhehaote',
+  'cn-wulanchabu',
+  'cn-shenzhen',
+  'cn-heyuan',
+  'cn-guangzhou',
+  'cn-chengdu',
+  'cn-hongkong',
+  'ap-northeast-1',
+  'ap-northeast-2',
+  'ap-southeast-1',
+  'ap-southeast-3',
+  'ap-southeast-5',
+  'ap-southeast-6',
+  'ap-southeast-7',
+  'us-west-1',
+  'us-east-1',
+  'eu-central-1',
+  'eu-west-1',
+  'me-east-1',
+  'me-central-1',
+];
+
+export type TransitionDelay = number | 'manual';
+
+/** Delay per `<resource>.<action>` key (e.g. `session.delete`), with `default` as the fallback. */
+export type TransitionTiming = Readonly<Record<string, TransitionDelay>>;
+
+export interface ResourceLimits {
+  /** Sources one session may mirror. */
+  readonly sourcesPerSession: number;
+  /** Sessions one source ENI may belong to. */
+  readonly sessionsPerSource: number;
+  /** Filters per account and region. */
+  readonly filtersPerRegion: number;
+  /** Sessions per account and region. */
+  readonly sessionsPerRegion: number;
+}
+
+export interface Config {
+  readonly host: string;
+  readonly port: number;
+  readonly dataDir: string;
+  /** `postgres://…` or the path of the SQLite file. */
+  readonly database: string;
+  readonly logLevel: string;
+  readonly regions: readonly string[];
+  readonly hostId: string;
+  readonly bodyLimitBytes: number;
+  readonly maxSkewMs: number;
+  readonly nonceTtlMs: number;
+  readonly checkTimestamp: boolean;
+  readonly checkNonce: boolean;
+  readonly ramEnforced: boolean;
+  readonly clientTokenTtlMs: number;
+  readonly transitions: TransitionTiming;
+  readonly workerIntervalMs: number;
+  readonly limits: ResourceLimits;
+  readonly adminToken: string | undefined;
+  readonly accessKeyId: string | undefined;
+  readonly accessKeySecret: string | undefined;
+  /** A declarative set-up file (accounts, users, keys, policies) applied at start. */
+  readonly configFile: string | undefined;
+}
+
+export class ConfigError extends Error {
+  readonly code = 'ConfigError';
+}
+
+export const DEFAULT_LIMITS: ResourceLimits = {
+  sourcesPerSession: 10,
+  sessionsPerSource: 3,
+  filtersPerRegion: 100,
+  sessionsPerRegion: 1000,
+};
+
+export function parseDelay(text: string, what: string): TransitionDelay {
+  const t = text.trim().toLowerCase();
+  if (t === 'manual') return 'manual';
+  const m = /^(\d+(?:\.\d+)?)(ms|s)?$/.exec(t);
+  if (!m) throw new ConfigError(`${what}: expected milliseconds, "<n>s" or "manual", got "${text}"`);
+  const n = Number(m[1]);
+  return Math.round(m[2] === 's' ? n * 1000 : n);
+}
+
+export const TRANSITION_KEYS = [
+  'session.create',
+  'session.update',
+  'session.delete',
+  'filter.create',
+  'filter.update',
+  'filter.delete',
+  'rule.create',
+  'rule.update',
+  'rule.delete',
+] as const;
+
+/** `1s` or `default=1s,session.delete=manual,filter.create=0`. */
+export function parseTransitions(text: string): TransitionTiming {
+  const out: Record<string, TransitionDelay> = {};
+  for (const part of text.split(',')) {
+    if (part.trim() === '') continue;
+    const eq = part.indexOf('=');
+    const key = eq < 0 ? 'default' : part.slice(0, eq).trim();
+    if (key !== 'default' && !(TRANSITION_KEYS as readonly string[]).includes(key)) {
+      throw new ConfigError(
+        `unknown transition key "${key}" (known: default, ${TRANSITION_KEYS.join(', ')})`,
+      );
+    }
+    out[key] = parseDelay(eq < 0 ? part : part.slice(eq + 1), `transition ${key}`);
+  }
+  return out;
+}
+
+export interface ConfigInput {
+  readonly [flag: string]: string | boolean | undefined;
+}
+
+function num(v: string | undefined, what: string, fallback: number): number {
+  if (v === undefined || v === '') return fallback;
+  const n = Number(v);
+  if (!Number.isFinite(n) || n < 0)
+    throw new ConfigError(`${what} must be a non-negative number, got "${v}"`);
+  return n;
+}
+
+function bool(v: string | boolean | undefined, fallback: boolean): boolean {
+  if (v === undefined) return fallback;
+  if (typeof v === 'boolean') return v;
+  return !['0', 'false', 'no', 'off'].includes(v.toLowerCase());
+}
+
+/**
+ * Builds the config from flags (already parsed, kebab-case names) and the environment. Flags win.
+ */
+export function loadConfig(flags: ConfigInput, env: NodeJS.ProcessEnv = process.env): Config {
+  const str = (flag: string, envName: string): string | undefined => {
+    const f = flags[flag];
+    if (typeof f === 'string') return f;
+    const e = env[envName];
+    return e === undefined || e === '' ? undefined : e;
+  };
+  const dataDir = str('data-dir', 'VPCMIRROR_DATA_DIR') ?? './.vpcmirror';
+  const port = num(str('port', 'VPCMIRROR_PORT'), '--port', 8787);
+  if (!Number.isInteger(port) || port > 65535) throw new ConfigError(`--port must be 0-65535, got ${port}`);
+  const regions = str('regions', 'VPCMIRROR_REGIONS')
+    ?.split(',')
+    .map((r) => r.trim())
+    .filter(Boolean);
+  const logLevel = str('log-level', 'VPCMIRROR_LOG_LEVEL') ?? 'info';
+  if (!['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'].includes(logLevel)) {
+    throw new ConfigError(`--log-level must be one of trace, debug, info, warn, error, fatal, silent`);
+  }
+  const ramFlag = flags['no-ram'] === true ? false : undefined;
+  return Object.freeze({
+    host: str('host', 'VPCMIRROR_HOST') ?? '127.0.0.1',
+    port,
+    dataDir,
+    database: str('database', 'VPCMIRROR_DATABASE_URL') ?? join(dataDir, 'vpcmirror.sqlite'),
+    logLevel,
+    regions: regions && regions.length > 0 ? regions : DEFAULT_REGIONS,
+    hostId: str('host-id', 'VPCMIRROR_HOST_ID') ?? 'vpc.aliyuncs.com',
+    bodyLimitBytes: num(str('body-limit', 'VPCMIRROR_BODY_LIMIT'), '--body-limit', 1024 * 1024),
+    maxSkewMs: num(str('max-skew', 'VPCMIRROR_MAX_SKEW_MS'), '--max-skew', 15 * 60 * 1000),
+    nonceTtlMs: num(str('nonce-ttl', 'VPCMIRROR_NONCE_TTL_MS'), '--nonce-ttl', 15 * 60 * 1000),
+    checkTimestamp: bool(env.VPCMIRROR_CHECK_TIMESTAMP, true),
+    checkNonce: bool(env.VPCMIRROR_CHECK_NONCE, true),
+    ramEnforced: ramFlag ?? bool(env.VPCMIRROR_RAM, true),
+    clientTokenTtlMs: num(
+      str('client-token-ttl', 'VPCMIRROR_CLIENT_TOKEN_TTL_MS'),
+      '--client-token-ttl',
+      24 * 3600 * 1000,
+    ),
+    transitions: parseTransitions(str('transitions', 'VPCMIRROR_TRANSITIONS') ?? 'default=1s'),
+    workerIntervalMs: num(str('worker-interval', 'VPCMIRROR_WORKER_INTERVAL_MS'), '--worker-interval', 200),
+    limits: DEFAULT_LIMITS,
+    adminToken: str('admin-token', 'VPCMIRROR_ADMIN_TOKEN'),
+    accessKeyId: env.VPCMIRROR_ACCESS_KEY_ID || undefined,
+    accessKeySecret: env.VPCMIRROR_ACCESS_KEY_SECRET || undefined,
+    configFile: str('config', 'VPCMIRROR_CONFIG'),
+  });
+}

@@ -1,0 +1,225 @@
+/**
+ * Durable asynchronous transitions. A mutation that leaves a resource in Creating, Modifying or
+ * Deleting stores one row in `transitions` with the time it falls due, inside the mutation's own
+ * transaction; a worker on every node applies due rows. A crash between the two loses nothing: the
+ * row is still there when any node starts again.
+ *
+ * Each row is applied exactly once even with several nodes: the applying transaction claims the
+ * row (PostgreSQL: FOR UPDATE SKIP LOCKED) and deletes it before calling the resource's applier.
+ */
+import type { Logger } from 'pino';
+import type { TransitionDelay, TransitionTiming } from '../config.js';
+import type { Db, Executor } from '../store/database.js';
+import type { Dialect } from '../store/dialect.js';
+
+export type ResourceKind = 'session' | 'filter' | 'rule';
+export type TransitionKind = 'ready' | 'delete';
+export type TimedAction = 'create' | 'update' | 'delete';
+
+export interface Appliers {
+  /** Creating/Modifying -> Created. */
+  ready(tx: Executor, resourceId: string): Promise<void>;
+  /** Deleting -> gone. */
+  delete(tx: Executor, resourceId: string): Promise<void>;
+}
+
+export interface PendingTransition {
+  resourceType: string;
+  resourceId: string;
+  kind: string;
+  dueAt: number | null;
+}
+
+export class Lifecycle {
+  private readonly appliers = new Map<string, Appliers>();
+  private timing: TransitionTiming;
+  private timer: NodeJS.Timeout | undefined;
+  private wake: NodeJS.Timeout | undefined;
+  private running: Promise<void> | undefined;
+  private stopped = true;
+
+  constructor(
+    private readonly db: Db,
+    private readonly dialect: Dialect,
+    timing: TransitionTiming,
+    private readonly clock: () => number,
+    private readonly log: Logger,
+    private readonly intervalMs: number,
+  ) {
+    this.timing = { ...timing };
+  }
+
+  register(resourceType: ResourceKind, appliers: Appliers): void {
+    this.appliers.set(resourceType, appliers);
+  }
+
+  getTiming(): TransitionTiming {
+    return { ...this.timing };
+  }
+
+  /** Replaces some or all delays on this node (admin endpoint). */
+  setTiming(patch: TransitionTiming, replace = false): void {
+    this.timing = replace ? { ...patch } : { ...this.timing, ...patch };
+  }
+
+  delayFor(resourceType: ResourceKind, action: TimedAction): TransitionDelay {
+    return this.timing[`${resourceType}.${action}`] ?? this.timing.default ?? 1000;
+  }
+
+  private applier(resourceType: string): Appliers {
+    const a = this.appliers.get(resourceType);
+    if (!a) throw new Error(`no lifecycle appliers registered for ${resourceType}`);
+    return a;
+  }
+
+  /**
+   * Called inside the mutation's transaction. A delay of 0 applies the transition right there, so
+   * the caller's answer already shows the final state.
+   */
+  async schedule(
+    tx: Executor,
+    resourceType: ResourceKind,
+    resourceId: string,
+    kind: TransitionKind,
+    action: TimedAction,
+    now: number,
+  ): Promise<void> {
+    const delay = this.delayFor(resourceType, action);
+    if (delay === 0) {
+      await this.apply(tx, resourceType, resourceId, kind);
+      return;
+    }
+    const dueAt = delay === 'manual' ? null : now + delay;
+    await tx
+      .insertInto('transitions')
+      .values({ resource_type: resourceType, resource_id: resourceId, kind, due_at: dueAt })
+      .onConflict((oc) => oc.columns(['resource_type', 'resource_id']).doUpdateSet({ kind, due_at: dueAt }))
+      .execute();
+    if (dueAt !== null) this.wakeAt(dueAt);
+  }
+
+  /** Drops a pending transition (when the resource goes away by another path). */
+  async cancel(tx: Executor, resourceType: ResourceKind, resourceId: string): Promise<void> {
+    await tx
+      .deleteFrom('transitions')
+      .where('resource_type', '=', resourceType)
+      .where('resource_id', '=', resourceId)
+      .execute();
+  }
+
+  private async apply(tx: Executor, resourceType: string, resourceId: string, kind: string): Promise<void> {
+    const a = this.applier(resourceType);
+    if (kind === 'delete') await a.delete(tx, resourceId);
+    else await a.ready(tx, resourceId);
+  }
+
+  /** Claims one transition and applies it; false when another node got there first. */
+  private async claimAndApply(
+    resourceType: string,
+    resourceId: string,
+    dueBefore: number | undefined,
+  ): Promise<boolean> {
+    return this.db.transaction().execute(async (trx) => {
+      let q = trx
+        .selectFrom('transitions')
+        .selectAll()
+        .where('resource_type', '=', resourceType)
+        .where('resource_id', '=', resourceId);
+      if (dueBefore !== undefined) q = q.where('due_at', '<=', dueBefore);
+      if (this.dialect === 'postgres') q = q.forUpdate().skipLocked();
+      const row = await q.executeTakeFirst();
+      if (!row) return false;
+      await trx
+        .deleteFrom('transitions')
+        .where('resource_type', '=', resourceType)
+        .where('resource_id', '=', resourceId)
+        .execute();
+      await this.apply(trx, row.resource_type, row.resource_id, row.kind);
+      return true;
+    });
+  }
+
+  /** Applies every transition due at `now`; returns how many this node applied. */
+  async runDue(now: number = this.clock()): Promise<number> {
+    let applied = 0;
+    for (;;) {
+      const due = await this.db
+        .selectFrom('transitions')
+        .select(['resource_type', 'resource_id'])
+        .where('due_at', '<=', now)
+        .orderBy('due_at')
+        .limit(100)
+        .execute();
+      if (due.length === 0) return applied;
+      let progress = 0;
+      for (const t of due) {
+        try {
+          if (await this.claimAndApply(t.resource_type, t.resource_id, now)) {
+            applied++;
+            progress++;
+          }
+        } catch (e) {
+          this.log.error(
+            { err: e, resourceType: t.resource_type, resourceId: t.resource_id },
+            'transition failed',
+          );
+        }
+      }
+      if (progress === 0 || due.length < 100) return applied;
+    }
+  }
+
+  /** Applies pending transitions now, due or not (manual mode, admin endpoint, tests). */
+  async advance(filter: { resourceType?: string; resourceId?: string } = {}): Promise<number> {
+    let q = this.db.selectFrom('transitions').select(['resource_type', 'resource_id']);
+    if (filter.resourceType) q = q.where('resource_type', '=', filter.resourceType);
+    if (filter.resourceId) q = q.where('resource_id', '=', filter.resourceId);
+    const rows = await q.execute();
+    let applied = 0;
+    for (const t of rows) if (await this.claimAndApply(t.resource_type, t.resource_id, undefined)) applied++;
+    return applied;
+  }
+
+  async pending(): Promise<PendingTransition[]> {
+    const rows = await this.db.selectFrom('transitions').selectAll().orderBy('resource_id').execute();
+    return rows.map((r) => ({
+      resourceType: r.resource_type,
+      resourceId: r.resource_id,
+      kind: r.kind,
+      dueAt: r.due_at,
+    }));
+  }
+
+  start(): void {
+    this.stopped = false;
+    this.timer = setInterval(() => this.tick(), this.intervalMs);
+    this.timer.unref();
+    this.tick();
+  }
+
+  private wakeAt(dueAt: number): void {
+    if (this.stopped) return;
+    const ms = Math.max(0, dueAt - this.clock());
+    if (ms >= this.intervalMs) return;
+    clearTimeout(this.wake);
+    this.wake = setTimeout(() => this.tick(), ms + 1);
+    this.wake.unref();
+  }
+
+  private tick(): void {
+    if (this.running || this.stopped) return;
+    this.running = this.runDue()
+      .then(() => undefined)
+      .catch((e: unknown) => this.log.error({ err: e }, 'transition worker failed'))
+      .finally(() => {
+        this.running = undefined;
+      });
+  }
+
+  async stop(): Promise<void> {
+    this.stopped = true;
+    clearInterval(this.timer);
+    clearTimeout(this.wake);
+    await this.running;
+  }
+}

@@ -1,0 +1,31 @@
+/**
+ * JSON log lines for machines; the same lines made readable when stdout is a terminal.
+ */
+import pino, { type Logger } from 'pino';
+import pretty from 'pino-pretty';
+
+export function createLogger(level: string, stream: NodeJS.WritableStream = process.stdout): Logger {
+  const isTty = 'isTTY' in stream && stream.isTTY === true;
+  const options = {
+    level,
+    base: null,
+    // Secrets must never reach a log line, whatever object is logged.
+    redact: {
+      paths: ['*.secret', '*.accessKeySecret', 'secret', 'accessKeySecret', '*.AccessKeySecret'],
+      censor: '***',
+    },
+  };
+  if (isTty)
+    return pino(
+      options,
+      pretty({
+        colorize: true,
+        destination: stream,
+        translateTime: 'SYS:HH:MM:ss.l',
+        ignore: 'pid,hostname',
+      }),
+    );
+  return pino(options, stream);
+}
+
+export type { Logger };

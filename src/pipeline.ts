@@ -1,0 +1,215 @@
+/**
+ * One request, every step in order. This function is the whole life of an RPC call; each step
+ * names the spec section whose order it copies (spec protocol.md section 4).
+ */
+import { createHash, randomUUID } from 'node:crypto';
+import type { OperationContext, OperationServices, RegisteredOperation } from './api/operation.js';
+import { type AuthSettings, authenticate } from './auth/authenticate.js';
+import { authorize } from './auth/authorize.js';
+import type { Principal } from './auth/principal.js';
+import { type ApiError, isApiError } from './protocol/api-error.js';
+import { protocolErrors } from './protocol/errors.js';
+import { parseParams } from './protocol/params.js';
+import type { RpcRequest } from './protocol/request.js';
+import {
+  errorResponse,
+  type ResponseFormat,
+  successResponse,
+  type WireResponse,
+} from './protocol/serialize.js';
+import { claimToken, completeToken, releaseToken, type TokenKey } from './store/client-tokens.repo.js';
+import type { Db } from './store/database.js';
+
+export const API_VERSION = '2016-04-28';
+
+export interface PipelineDeps {
+  readonly db: Db;
+  readonly operations: ReadonlyMap<string, RegisteredOperation>;
+  readonly services: OperationServices;
+  readonly auth: AuthSettings;
+  readonly regions: ReadonlySet<string>;
+  readonly ramEnforced: boolean;
+  readonly hostId: string;
+  readonly clientTokenTtlMs: number;
+  readonly clock: () => number;
+  readonly onInternalError: (err: unknown, requestId: string) => void;
+}
+
+/** What the access log records about a request. */
+export interface CallRecord {
+  requestId: string;
+  action: string | undefined;
+  accessKeyId: string | undefined;
+  code: string | undefined;
+}
+
+export interface PipelineResult {
+  readonly response: WireResponse;
+  readonly record: CallRecord;
+}
+
+/** How long a first request may hold its ClientToken before a retry may take it over. */
+const TOKEN_LEASE_MS = 60_000;
+
+/** Parameters that describe the request's signing rather than the call (spec protocol.md A9). */
+const NOT_BUSINESS = new Set([
+  'Action',
+  'Version',
+  'Format',
+  'AccessKeyId',
+  'Signature',
+  'SignatureMethod',
+  'SignatureVersion',
+  'SignatureNonce',
+  'SignatureType',
+  'Timestamp',
+  'SecurityToken',
+  'ClientToken',
+  'DryRun',
+]);
+
+function businessHash(params: ReadonlyMap<string, string>): string {
+  const pairs = [...params].filter(([k]) => !NOT_BUSINESS.has(k)).sort((a, b) => (a[0] < b[0] ? -1 : 1));
+  return createHash('sha256').update(JSON.stringify(pairs)).digest('hex');
+}
+
+function single(req: RpcRequest, name: string): string | undefined {
+  return req.header(name)[0];
+}
+
+export async function runPipeline(deps: PipelineDeps, req: RpcRequest): Promise<PipelineResult> {
+  // 1. Every answer, success or error, carries a fresh upper-case UUID.
+  const requestId = randomUUID().toUpperCase();
+  const record: CallRecord = { requestId, action: undefined, accessKeyId: undefined, code: undefined };
+  let format: ResponseFormat = 'JSON';
+  try {
+    // 2. Transport: method and path (protocol.md 2, 4.1).
+    if (req.method !== 'GET' && req.method !== 'POST') throw protocolErrors.unsupportedHttpMethod();
+    const q = req.url.indexOf('?');
+    const path = q < 0 ? req.url : req.url.slice(0, q);
+    const params = parseParams(q < 0 ? '' : req.url.slice(q + 1), req.body, single(req, 'content-type'));
+    if (params.all.get('Format')?.toUpperCase() === 'XML') format = 'XML';
+    if (path !== '/') throw protocolErrors.actionNotFound();
+
+    // 3. Action and version: V3 carries them in headers, V1 in parameters; both must agree.
+    const action = pick(single(req, 'x-acs-action'), params.all.get('Action'), 'Action');
+    const version = pick(single(req, 'x-acs-version'), params.all.get('Version'), 'Version');
+    record.action = action;
+    if (version !== API_VERSION) throw protocolErrors.invalidVersion();
+    const op = action === undefined ? undefined : deps.operations.get(action);
+    if (!op) throw protocolErrors.actionNotFound();
+
+    // 4. Authentication: scheme, AccessKey, signature, clock, nonce (protocol.md 4.3-4.8).
+    const now = deps.clock();
+    const { principal } = await authenticate(
+      deps.db,
+      { method: req.method, header: req.header, params, body: req.body },
+      deps.auth,
+      now,
+    );
+    record.accessKeyId = principal.accessKeyId;
+
+    // 5. Parameters: required, types, ranges, enums, region (from the operation table).
+    const call = op.prepare(params.all, { regions: deps.regions });
+
+    // 6. RAM: the operation's action on the operation's resource names. DryRun calls included.
+    if (deps.ramEnforced) {
+      const resources = await call.resources({ accountId: principal.accountId, db: deps.db });
+      await authorize(deps.db, {
+        principal,
+        action: op.ramAction,
+        resources,
+        sourceIp: req.remoteAddress,
+        secureTransport: req.secure,
+        now,
+        requestTags: call.requestTags,
+      });
+    }
+
+    // 7. ClientToken: replay a finished call, refuse a different or a running one. DryRun calls
+    //    neither read nor write the token store (protocol.md 10).
+    const tokenKey: TokenKey | undefined =
+      op.clientToken && call.clientToken !== undefined && !call.dryRun
+        ? {
+            accountId: principal.accountId,
+            regionId: call.regionId ?? '',
+            action: op.action,
+            clientToken: call.clientToken,
+          }
+        : undefined;
+    if (tokenKey) {
+      const claim = await claimToken(
+        deps.db,
+        tokenKey,
+        businessHash(params.all),
+        now,
+        TOKEN_LEASE_MS,
+        deps.clientTokenTtlMs,
+      );
+      if (claim.kind === 'mismatch') throw protocolErrors.idempotentParameterMismatch();
+      if (claim.kind === 'processing') throw protocolErrors.lastTokenProcessing();
+      if (claim.kind === 'replay') {
+        record.code = 'Replayed';
+        return {
+          response: successResponse(
+            op.action,
+            { ...claim.response, RequestId: requestId },
+            format,
+            requestId,
+          ),
+          record,
+        };
+      }
+    }
+
+    // 8. The operation itself, in one transaction with the token's completion. A DryRun ends in
+    //    DryRunOperation thrown by the service after its checks, which rolls everything back.
+    let body: Record<string, unknown>;
+    try {
+      body = await execute(deps, op, principal, requestId, now, call.dryRun, (ctx) =>
+        call.execute(ctx).then(async (result) => {
+          if (tokenKey) await completeToken(ctx.tx, tokenKey, result);
+          return result;
+        }),
+      );
+    } catch (e) {
+      if (tokenKey) await releaseToken(deps.db, tokenKey).catch(() => undefined);
+      throw e;
+    }
+
+    // 9. Serialize.
+    return {
+      response: successResponse(op.action, { RequestId: requestId, ...body }, format, requestId),
+      record,
+    };
+  } catch (e) {
+    let err: ApiError;
+    if (isApiError(e)) err = e;
+    else {
+      deps.onInternalError(e, requestId);
+      err = protocolErrors.internalError();
+    }
+    record.code = err.code;
+    return { response: errorResponse(err, format, requestId, deps.hostId), record };
+  }
+}
+
+function pick(header: string | undefined, param: string | undefined, name: string): string | undefined {
+  if (header !== undefined && param !== undefined && header !== param)
+    throw protocolErrors.invalidParameter(name);
+  return header ?? param;
+}
+
+async function execute(
+  deps: PipelineDeps,
+  op: RegisteredOperation,
+  principal: Principal,
+  requestId: string,
+  now: number,
+  dryRun: boolean,
+  run: (ctx: OperationContext) => Promise<Record<string, unknown>>,
+): Promise<Record<string, unknown>> {
+  const base = { requestId, principal, accountId: principal.accountId, now, dryRun, services: deps.services };
+  if (op.readOnly) return run({ ...base, tx: deps.db });
+  return deps.db.transaction().execute((tx) => run({ ...base, tx }));
+}

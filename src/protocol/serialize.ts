@@ -1,0 +1,93 @@
+/**
+ * Response envelopes (spec protocol.md section 7). JSON by default; the XML forms only when a
+ * request asks for Format=XML. Plain arrays repeat their element name in XML; wrapped arrays
+ * (Regions.Region) keep the wrapper because the wrapper is an object in the JSON shape already.
+ */
+import type { ApiError } from './api-error.js';
+
+export type ResponseFormat = 'JSON' | 'XML';
+
+export interface WireResponse {
+  status: number;
+  headers: Record<string, string>;
+  body: string;
+}
+
+const JSON_TYPE = 'application/json;charset=utf-8';
+const XML_TYPE = 'text/xml;charset=utf-8';
+
+export function errorBody(err: ApiError, requestId: string, hostId: string): Record<string, unknown> {
+  return {
+    RequestId: requestId,
+    HostId: hostId,
+    Code: err.code,
+    Message: err.message,
+    Recommend: `https://api.aliyun.com/troubleshoot?q=${encodeURIComponent(err.code)}&product=Vpc&requestId=${requestId}`,
+    ...err.extra,
+  };
+}
+
+function escapeXml(s: string): string {
+  return s.replace(/[<>&'"]/g, (c) =>
+    c === '<' ? '&lt;' : c === '>' ? '&gt;' : c === '&' ? '&amp;' : c === "'" ? '&apos;' : '&quot;',
+  );
+}
+
+function xmlValue(name: string, value: unknown): string {
+  if (value === undefined || value === null) return '';
+  if (Array.isArray(value)) return value.map((v) => xmlValue(name, v)).join('');
+  if (typeof value === 'object') {
+    let inner = '';
+    for (const [k, v] of Object.entries(value)) inner += xmlValue(k, v);
+    return `<${name}>${inner}</${name}>`;
+  }
+  return `<${name}>${escapeXml(String(value))}</${name}>`;
+}
+
+export function toXml(root: string, body: Record<string, unknown>): string {
+  let inner = '';
+  for (const [k, v] of Object.entries(body)) {
+    inner +=
+      k === 'Recommend' && typeof v === 'string' ? `<Recommend><![CDATA[${v}]]></Recommend>` : xmlValue(k, v);
+  }
+  return `<?xml version='1.0' encoding='UTF-8'?><${root}>${inner}</${root}>`;
+}
+
+export function successResponse(
+  action: string,
+  body: Record<string, unknown>,
+  format: ResponseFormat,
+  requestId: string,
+): WireResponse {
+  const headers = { 'x-acs-request-id': requestId };
+  if (format === 'XML') {
+    return {
+      status: 200,
+      headers: { ...headers, 'content-type': XML_TYPE },
+      body: toXml(`${action}Response`, body),
+    };
+  }
+  return { status: 200, headers: { ...headers, 'content-type': JSON_TYPE }, body: JSON.stringify(body) };
+}
+
+export function errorResponse(
+  err: ApiError,
+  format: ResponseFormat,
+  requestId: string,
+  hostId: string,
+): WireResponse {
+  const body = errorBody(err, requestId, hostId);
+  const headers: Record<string, string> = { 'x-acs-request-id': requestId };
+  if (format === 'XML') {
+    return {
+      status: err.httpStatus,
+      headers: { ...headers, 'content-type': XML_TYPE },
+      body: toXml('Error', body),
+    };
+  }
+  return {
+    status: err.httpStatus,
+    headers: { ...headers, 'content-type': JSON_TYPE },
+    body: JSON.stringify(body),
+  };
+}

@@ -1,0 +1,117 @@
+/**
+ * ClientToken idempotence records (spec protocol.md section 10), keyed by (account, region,
+ * action, token). A row is `processing` while its first request runs and `done` with the stored
+ * answer once that request committed; the completion is written in the same transaction as the
+ * request's own changes, so a crash can never leave work done but unrecorded.
+ */
+import type { Db, Executor } from './database.js';
+
+export interface TokenKey {
+  readonly accountId: string;
+  readonly regionId: string;
+  readonly action: string;
+  readonly clientToken: string;
+}
+
+export type ClaimResult =
+  | { readonly kind: 'claimed' }
+  | { readonly kind: 'replay'; readonly response: Record<string, unknown> }
+  | { readonly kind: 'mismatch' }
+  | { readonly kind: 'processing' };
+
+export async function claimToken(
+  db: Db,
+  key: TokenKey,
+  paramsHash: string,
+  now: number,
+  leaseMs: number,
+  ttlMs: number,
+): Promise<ClaimResult> {
+  const row = {
+    account_id: key.accountId,
+    region_id: key.regionId,
+    action: key.action,
+    client_token: key.clientToken,
+    params_hash: paramsHash,
+    state: 'processing',
+    response: null,
+    lease_until: now + leaseMs,
+    expires_at: now + ttlMs,
+  };
+  const inserted = await db
+    .insertInto('client_tokens')
+    .values(row)
+    .onConflict((oc) => oc.columns(['account_id', 'region_id', 'action', 'client_token']).doNothing())
+    .executeTakeFirst();
+  if ((inserted.numInsertedOrUpdatedRows ?? 0n) > 0n) return { kind: 'claimed' };
+
+  const existing = await db
+    .selectFrom('client_tokens')
+    .selectAll()
+    .where('account_id', '=', key.accountId)
+    .where('region_id', '=', key.regionId)
+    .where('action', '=', key.action)
+    .where('client_token', '=', key.clientToken)
+    .executeTakeFirst();
+  if (!existing) return claimToken(db, key, paramsHash, now, leaseMs, ttlMs);
+  // An expired record, or a processing one whose request died (lease over), may be taken over; the
+  // conditional update lets exactly one contender win.
+  const stale =
+    existing.expires_at <= now || (existing.state === 'processing' && existing.lease_until <= now);
+  if (stale) {
+    const taken = await db
+      .updateTable('client_tokens')
+      .set({
+        params_hash: paramsHash,
+        state: 'processing',
+        response: null,
+        lease_until: row.lease_until,
+        expires_at: row.expires_at,
+      })
+      .where('account_id', '=', key.accountId)
+      .where('region_id', '=', key.regionId)
+      .where('action', '=', key.action)
+      .where('client_token', '=', key.clientToken)
+      .where('lease_until', '=', existing.lease_until)
+      .where('state', '=', existing.state)
+      .executeTakeFirst();
+    if (taken.numUpdatedRows > 0n) return { kind: 'claimed' };
+    return { kind: 'processing' };
+  }
+  if (existing.params_hash !== paramsHash) return { kind: 'mismatch' };
+  if (existing.state === 'done' && existing.response !== null) {
+    return { kind: 'replay', response: JSON.parse(existing.response) as Record<string, unknown> };
+  }
+  return { kind: 'processing' };
+}
+
+export async function completeToken(
+  tx: Executor,
+  key: TokenKey,
+  response: Record<string, unknown>,
+): Promise<void> {
+  await tx
+    .updateTable('client_tokens')
+    .set({ state: 'done', response: JSON.stringify(response) })
+    .where('account_id', '=', key.accountId)
+    .where('region_id', '=', key.regionId)
+    .where('action', '=', key.action)
+    .where('client_token', '=', key.clientToken)
+    .execute();
+}
+
+/** A failed first request frees its token, so a retry executes again (spec protocol.md 10). */
+export async function releaseToken(db: Executor, key: TokenKey): Promise<void> {
+  await db
+    .deleteFrom('client_tokens')
+    .where('account_id', '=', key.accountId)
+    .where('region_id', '=', key.regionId)
+    .where('action', '=', key.action)
+    .where('client_token', '=', key.clientToken)
+    .where('state', '=', 'processing')
+    .execute();
+}
+
+export async function sweepTokens(db: Executor, now: number): Promise<void> {
+  await db.deleteFrom('client_tokens').where('expires_at', '<=', now).execute();
+}

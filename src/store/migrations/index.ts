@@ -1,0 +1,13 @@
+/**
+ * Every migration the code knows, in order. Names are `YYYY_MM_DD_NNNN_what`; a database that has
+ * applied a name missing here was written by newer code, and the store refuses to open it.
+ */
+import type { Migration } from 'kysely';
+import type { Dialect } from '../dialect.js';
+import { initial } from './2026_11_26_0001_initial.js';
+
+export function migrations(dialect: Dialect): Record<string, Migration> {
+  return {
+    '2026_11_26_0001_initial': initial(dialect),
+  };
+}

@@ -1,0 +1,129 @@
+/**
+ * Starts a real server in-process on a free loopback port, on a fresh SQLite file or a fresh
+ * PostgreSQL schema, and hands out what a test needs to talk to it.
+ */
+
+import { randomBytes } from 'node:crypto';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Writable } from 'node:stream';
+import { sql } from 'kysely';
+import { ensureDefaultCredentials } from '../../src/accounts/bootstrap.js';
+import { type App, createApp } from '../../src/app.js';
+import { loadConfig } from '../../src/config.js';
+import { createLogger } from '../../src/logger.js';
+import { listen, type RunningServer } from '../../src/server.js';
+import { openStore, type Store } from '../../src/store/store.js';
+
+export type StoreKind = 'sqlite' | 'postgres';
+
+/** The store legs this run covers (set by scripts/run-tests.mjs). */
+export function testStores(): StoreKind[] {
+  const list = (process.env.VPCMIRROR_TEST_STORES ?? 'sqlite').split(',').map((s) => s.trim());
+  return list.filter((s): s is StoreKind => s === 'sqlite' || s === 'postgres');
+}
+
+export function pgUrl(): string {
+  return process.env.VPCMIRROR_TEST_PG_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
+}
+
+export interface TestServerOptions {
+  readonly store?: StoreKind;
+  /** Flags as `vpcmirror serve` takes them (kebab-case), e.g. { transitions: 'manual' }. */
+  readonly flags?: Record<string, string | boolean>;
+  /** Environment overrides (VPCMIRROR_*). */
+  readonly env?: Record<string, string>;
+  /** Share an existing database location (second node of a cluster). */
+  readonly database?: { location: string; schema?: string };
+  /** Keep the log lines (otherwise discarded). */
+  readonly logSink?: string[];
+}
+
+export interface TestServer {
+  readonly endpoint: string;
+  readonly url: string;
+  readonly port: number;
+  readonly accountId: string;
+  readonly accessKeyId: string;
+  readonly accessKeySecret: string;
+  readonly app: App;
+  readonly store: Store;
+  readonly storeKind: StoreKind;
+  readonly dataDir: string;
+  readonly database: { location: string; schema?: string };
+  /** Applies every pending transition now (manual mode). */
+  advance(filter?: { resourceType?: string; resourceId?: string }): Promise<number>;
+  close(): Promise<void>;
+}
+
+export async function startTestServer(options: TestServerOptions = {}): Promise<TestServer> {
+  const storeKind = options.store ?? 'sqlite';
+  const dataDir = mkdtempSync(join(tmpdir(), 'vpcmirror-test-'));
+  let database = options.database;
+  const ownsDatabase = database === undefined;
+  if (!database) {
+    database =
+      storeKind === 'postgres'
+        ? { location: pgUrl(), schema: `t_${randomBytes(6).toString('hex')}` }
+        : { location: join(dataDir, 'vpcmirror.sqlite') };
+  }
+  const config = loadConfig(
+    { port: '0', 'data-dir': dataDir, database: database.location, 'log-level': 'info', ...options.flags },
+    { ...options.env },
+  );
+  const store = await openStore({
+    location: database.location,
+    ...(database.schema ? { schema: database.schema } : {}),
+  });
+  const lines = options.logSink;
+  const sink = new Writable({
+    write(chunk: Buffer, _enc, cb) {
+      lines?.push(chunk.toString('utf8'));
+      cb();
+    },
+  });
+  const log = createLogger(config.logLevel, sink);
+  const creds = await ensureDefaultCredentials(
+    store,
+    dataDir,
+    { accessKeyId: config.accessKeyId, accessKeySecret: config.accessKeySecret },
+    Date.now(),
+  );
+  const app = createApp(config, store, log);
+  app.start();
+  let running: RunningServer;
+  try {
+    running = await listen(app, '127.0.0.1', 0);
+  } catch (e) {
+    await app.stop();
+    await store.close();
+    throw e;
+  }
+  const endpoint = `127.0.0.1:${running.port}`;
+  return {
+    endpoint,
+    url: `http://${endpoint}`,
+    port: running.port,
+    accountId: creds.accountId,
+    accessKeyId: creds.accessKeyId,
+    accessKeySecret: creds.accessKeySecret,
+    app,
+    store,
+    storeKind,
+    dataDir,
+    database,
+    advance: (filter) => app.lifecycle.advance(filter),
+    async close() {
+      await running.close();
+      await app.stop();
+      if (ownsDatabase && database?.schema) {
+        await sql`drop schema if exists ${sql.id(database.schema)} cascade`
+          .execute(store.db)
+          .catch(() => undefined);
+      }
+      await store.close();
+      rmSync(dataDir, { recursive: true, force: true });
+    },
+  };
+}
