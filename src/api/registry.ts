@@ -2,6 +2,8 @@
  * The operation table: every action the server answers, in one place. Each resource family
  * exports its operations; unknown actions are answered by the pipeline.
  */
+
+import { tagOperations } from '../vpc/traffic-mirror/tags.operations.js';
 import type { RegisteredOperation } from './operation.js';
 import { regionOperations } from './regions.js';
 
@@ -18,6 +20,9 @@ export function buildRegistry(
   return table;
 }
 
-export const ALL_OPERATION_GROUPS: ReadonlyArray<readonly RegisteredOperation[]> = [regionOperations];
+export const ALL_OPERATION_GROUPS: ReadonlyArray<readonly RegisteredOperation[]> = [
+  regionOperations,
+  tagOperations,
+];
 
 export const OPERATIONS = buildRegistry(ALL_OPERATION_GROUPS);

@@ -44,6 +44,8 @@ export interface ListSpec {
   readonly item: ScalarSpec;
   readonly required?: boolean;
   readonly maxItems: number;
+  /** The error for more than maxItems items (default: InvalidParameter naming the item). */
+  readonly overflow?: () => ApiError;
   readonly doc?: string;
 }
 /** `Name.1.Field`, … */
@@ -52,6 +54,8 @@ export interface ObjectListSpec {
   readonly fields: Readonly<Record<string, ScalarSpec>>;
   readonly required?: boolean;
   readonly maxItems: number;
+  /** The error for more than maxItems items (default: InvalidParameter naming the item). */
+  readonly overflow?: () => ApiError;
   readonly doc?: string;
 }
 export type ParamSpec = ScalarSpec | ListSpec | ObjectListSpec;
@@ -137,6 +141,7 @@ function listEntries(
   params: ReadonlyMap<string, string>,
   prefix: string,
   maxItems: number,
+  overflow: (() => ApiError) | undefined,
 ): Map<number, Map<string, string>> {
   const items = new Map<number, Map<string, string>>();
   const head = `${prefix}.`;
@@ -147,7 +152,7 @@ function listEntries(
     const indexText = dot < 0 ? rest : rest.slice(0, dot);
     if (!/^[1-9]\d{0,3}$/.test(indexText)) throw invalid(key);
     const index = Number(indexText);
-    if (index > maxItems) throw invalid(key);
+    if (index > maxItems) throw overflow ? overflow() : invalid(key);
     let item = items.get(index);
     if (!item) {
       item = new Map();
@@ -171,7 +176,7 @@ export function validateParams<P extends ParamSpecs>(
   for (const [name, spec] of Object.entries(specs)) {
     if (spec.type === 'list') {
       const values: unknown[] = [];
-      for (const [index, item] of listEntries(params, name, spec.maxItems)) {
+      for (const [index, item] of listEntries(params, name, spec.maxItems, spec.overflow)) {
         const raw = item.get('');
         if (item.size !== 1 || raw === undefined) throw invalid(`${name}.${index}`);
         if (!present(raw, spec.item)) continue;
@@ -181,7 +186,7 @@ export function validateParams<P extends ParamSpecs>(
       out[name] = values;
     } else if (spec.type === 'objectList') {
       const values: Record<string, unknown>[] = [];
-      for (const [index, item] of listEntries(params, name, spec.maxItems)) {
+      for (const [index, item] of listEntries(params, name, spec.maxItems, spec.overflow)) {
         const obj: Record<string, unknown> = {};
         for (const field of item.keys()) {
           if (!(field in spec.fields)) throw invalid(`${name}.${index}${field ? `.${field}` : ''}`);

@@ -1,0 +1,128 @@
+/**
+ * Pieces every traffic mirror operation shares: parameter declarations, the CreationTime format,
+ * keyset pagination tokens, tag and resource-group checks.
+ */
+import type { ParamSpec } from '../../api/schema.js';
+import { listErrors, resourceGroupErrors, tagErrors } from './errors.js';
+
+export const REGION_ID = {
+  type: 'string',
+  required: true,
+  region: true,
+  doc: 'Region of the resource.',
+} as const satisfies ParamSpec;
+
+/** Names: 1-128 characters, not starting with http:// or https:// (SDK 7.3.2 doc comments). */
+export const NAME = {
+  type: 'string',
+  minLength: 1,
+  maxLength: 128,
+  noUrlPrefix: true,
+} as const satisfies ParamSpec;
+/** Descriptions: 1-256 characters, same prefix ban. */
+export const DESCRIPTION = {
+  type: 'string',
+  minLength: 1,
+  maxLength: 256,
+  noUrlPrefix: true,
+} as const satisfies ParamSpec;
+
+export const RESOURCE_GROUP_ID = {
+  type: 'string',
+  maxLength: 64,
+  doc: 'rg-…; the account default when omitted.',
+} as const satisfies ParamSpec;
+
+/** `Tag.N.Key` / `Tag.N.Value` on Create*; validity of keys and values is checked by checkTags. */
+export const TAG_LIST = {
+  type: 'objectList',
+  maxItems: 20,
+  overflow: () => tagErrors.tooManyInRequest(),
+  fields: {
+    Key: { type: 'string', required: true, maxLength: 10_000 },
+    Value: { type: 'string', allowEmpty: true, maxLength: 10_000 },
+  },
+} as const satisfies ParamSpec;
+
+export const MAX_RESULTS = {
+  type: 'integer',
+  min: 1,
+  max: 100,
+  doc: '1-100, default 10.',
+} as const satisfies ParamSpec;
+export const NEXT_TOKEN = {
+  type: 'string',
+  maxLength: 256,
+  doc: 'From the previous page.',
+} as const satisfies ParamSpec;
+
+const BANNED_PREFIX = /^(aliyun|acs:)/i;
+const URL_INSIDE = /https?:\/\//i;
+
+export interface Tag {
+  readonly Key: string;
+  readonly Value?: string;
+}
+
+/** Checks tag keys and values (spec sessions.md section 3) and that no key repeats. */
+export function checkTags(tags: readonly Tag[]): Array<{ key: string; value: string }> {
+  const seen = new Set<string>();
+  const out: Array<{ key: string; value: string }> = [];
+  for (const t of tags) {
+    if (t.Key.length === 0 || t.Key.length > 128 || BANNED_PREFIX.test(t.Key) || URL_INSIDE.test(t.Key)) {
+      throw tagErrors.invalidKey();
+    }
+    const value = t.Value ?? '';
+    if (value.length > 128 || BANNED_PREFIX.test(value) || URL_INSIDE.test(value))
+      throw tagErrors.invalidValue();
+    if (seen.has(t.Key)) throw tagErrors.duplicateKey();
+    seen.add(t.Key);
+    out.push({ key: t.Key, value });
+  }
+  return out;
+}
+
+const RESOURCE_GROUP = /^rg-[a-z0-9]{5,40}$/;
+
+/**
+ * Resource groups are not modelled beyond their ids: any well-formed `rg-…` id is accepted, and
+ * an omitted one means the account's default group (docs/fidelity.md).
+ */
+export function checkResourceGroup(id: string | undefined, accountDefault: string): string {
+  if (id === undefined) return accountDefault;
+  if (!RESOURCE_GROUP.test(id)) throw resourceGroupErrors.invalid();
+  return id;
+}
+
+/** `2023-09-05T15:26Z`: UTC to the minute, as the API's examples show. */
+export function formatCreationTime(ms: number): string {
+  return new Date(ms).toISOString().slice(0, 16).concat('Z');
+}
+
+/**
+ * NextToken is the creation sequence number of the last item of the page: the next page starts
+ * after it, so creating or deleting resources between pages neither repeats nor skips one.
+ */
+export function encodeNextToken(lastSeq: number): string {
+  return Buffer.from(`tm1:${lastSeq}`).toString('base64url');
+}
+
+export function decodeNextToken(token: string | undefined): number | undefined {
+  if (token === undefined) return undefined;
+  const m = /^tm1:(\d{1,15})$/.exec(Buffer.from(token, 'base64url').toString('utf8'));
+  if (!m || Buffer.from(`tm1:${m[1]}`).toString('base64url') !== token) throw listErrors.nextToken();
+  return Number(m[1]);
+}
+
+/** The account's default resource group. */
+export async function defaultResourceGroup(
+  tx: import('../../store/database.js').Executor,
+  accountId: string,
+): Promise<string> {
+  const row = await tx
+    .selectFrom('accounts')
+    .select('default_resource_group_id')
+    .where('id', '=', accountId)
+    .executeTakeFirst();
+  return row?.default_resource_group_id ?? 'rg-default';
+}

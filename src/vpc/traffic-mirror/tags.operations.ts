@@ -1,0 +1,272 @@
+/**
+ * The generic VPC tag and resource-group operations, for the two traffic mirror resource types
+ * (spec sessions.md section 10). ResourceType is matched case-insensitively: Terraform sends
+ * `TrafficMirrorSession` while the SDK documents `TRAFFICMIRRORSESSION`.
+ */
+import { arn, defineOperation } from '../../api/operation.js';
+import { protocolErrors } from '../../protocol/errors.js';
+import type { Executor } from '../../store/database.js';
+import { checkResourceGroup, checkTags, REGION_ID, TAG_LIST } from './common.js';
+import { filterErrors, listErrors, resourceGroupErrors, sessionErrors, tagErrors } from './errors.js';
+import { countTags, putTags, removeTags } from './tags.repo.js';
+
+const RESOURCE_TYPES = {
+  TRAFFICMIRRORSESSION: {
+    table: 'traffic_mirror_sessions',
+    arnType: 'trafficmirrorsession',
+    notFound: sessionErrors.notFound,
+  },
+  TRAFFICMIRRORFILTER: {
+    table: 'traffic_mirror_filters',
+    arnType: 'trafficmirrorfilter',
+    notFound: filterErrors.notFound,
+  },
+} as const;
+type ResourceType = keyof typeof RESOURCE_TYPES;
+
+const RESOURCE_TYPE = {
+  type: 'string',
+  required: true,
+  enum: ['TRAFFICMIRRORSESSION', 'TRAFFICMIRRORFILTER'],
+  caseInsensitive: true,
+} as const;
+const RESOURCE_IDS = {
+  type: 'list',
+  item: { type: 'string', maxLength: 64 },
+  maxItems: 50,
+  overflow: () => tagErrors.tooManyResources(),
+} as const;
+
+function typeOf(raw: string): (typeof RESOURCE_TYPES)[ResourceType] {
+  const t = RESOURCE_TYPES[raw.toUpperCase() as ResourceType];
+  if (!t) throw protocolErrors.invalidParameter('ResourceType');
+  return t;
+}
+
+/** Checks every id names a resource of this type in the caller's account and region. */
+async function requireResources(
+  tx: Executor,
+  type: (typeof RESOURCE_TYPES)[ResourceType],
+  accountId: string,
+  regionId: string,
+  ids: readonly string[],
+): Promise<void> {
+  if (ids.length === 0) return;
+  const found = await tx
+    .selectFrom(type.table)
+    .select('id')
+    .where('id', 'in', ids)
+    .where('account_id', '=', accountId)
+    .where('region_id', '=', regionId)
+    .execute();
+  if (found.length !== new Set(ids).size) throw type.notFound();
+}
+
+const MAX_TAGS_PER_RESOURCE = 20;
+
+export const tagOperations = [
+  defineOperation({
+    action: 'TagResources',
+    summary: 'Adds or overwrites tags on traffic mirror sessions or filters.',
+    access: 'update',
+    params: {
+      RegionId: REGION_ID,
+      ResourceType: RESOURCE_TYPE,
+      ResourceId: { ...RESOURCE_IDS, required: true },
+      Tag: { ...TAG_LIST, required: true },
+    },
+    resources: (input, scope) => {
+      const t = typeOf(input.ResourceType);
+      return input.ResourceId.map((id) => arn(input.RegionId, scope.accountId, `${t.arnType}/${id}`));
+    },
+    errors: [
+      sessionErrors.notFound,
+      filterErrors.notFound,
+      tagErrors.invalidKey,
+      tagErrors.invalidValue,
+      tagErrors.tooManyInRequest,
+      tagErrors.tooManyResources,
+      tagErrors.duplicateKey,
+      tagErrors.quota,
+    ],
+    handler: async (ctx, input) => {
+      const t = typeOf(input.ResourceType);
+      const tags = checkTags(input.Tag);
+      await requireResources(ctx.tx, t, ctx.accountId, input.RegionId, input.ResourceId);
+      for (const id of new Set(input.ResourceId)) {
+        await putTags(
+          ctx.tx,
+          {
+            resourceType: input.ResourceType.toUpperCase(),
+            resourceId: id,
+            accountId: ctx.accountId,
+            regionId: input.RegionId,
+          },
+          tags,
+        );
+        if ((await countTags(ctx.tx, id)) > MAX_TAGS_PER_RESOURCE) throw tagErrors.quota();
+      }
+      return {};
+    },
+  }),
+  defineOperation({
+    action: 'UnTagResources',
+    summary: 'Removes tags (some keys, or all) from traffic mirror sessions or filters.',
+    access: 'update',
+    params: {
+      RegionId: REGION_ID,
+      ResourceType: RESOURCE_TYPE,
+      ResourceId: { ...RESOURCE_IDS, required: true },
+      TagKey: {
+        type: 'list',
+        item: { type: 'string', maxLength: 128 },
+        maxItems: 20,
+        overflow: () => tagErrors.tooManyInRequest(),
+      },
+      All: { type: 'boolean' },
+    },
+    resources: (input, scope) => {
+      const t = typeOf(input.ResourceType);
+      return input.ResourceId.map((id) => arn(input.RegionId, scope.accountId, `${t.arnType}/${id}`));
+    },
+    errors: [
+      sessionErrors.notFound,
+      filterErrors.notFound,
+      tagErrors.tooManyInRequest,
+      tagErrors.tooManyResources,
+    ],
+    handler: async (ctx, input) => {
+      const t = typeOf(input.ResourceType);
+      await requireResources(ctx.tx, t, ctx.accountId, input.RegionId, input.ResourceId);
+      for (const id of new Set(input.ResourceId))
+        await removeTags(ctx.tx, id, input.All ? 'all' : input.TagKey);
+      return {};
+    },
+  }),
+  defineOperation({
+    action: 'ListTagResources',
+    summary: 'Lists the tags of traffic mirror sessions or filters, by resource id and/or tag.',
+    access: 'list',
+    params: {
+      RegionId: REGION_ID,
+      ResourceType: RESOURCE_TYPE,
+      ResourceId: RESOURCE_IDS,
+      Tag: {
+        ...TAG_LIST,
+        fields: {
+          Key: { type: 'string', required: true, maxLength: 128 },
+          Value: { type: 'string', maxLength: 128 },
+        },
+      },
+      MaxResults: { type: 'integer', min: 1, max: 50 },
+      NextToken: { type: 'string', maxLength: 512 },
+    },
+    resources: (input, scope) => [
+      arn(input.RegionId, scope.accountId, `${typeOf(input.ResourceType).arnType}/*`),
+    ],
+    errors: [tagErrors.tooManyInRequest, tagErrors.tooManyResources],
+    handler: async (ctx, input) => {
+      const type = input.ResourceType.toUpperCase();
+      if (input.ResourceId.length === 0 && input.Tag.length === 0)
+        throw protocolErrors.missingParameter('ResourceId.1');
+      const limit = input.MaxResults ?? 50;
+      const after = decodeTagToken(input.NextToken);
+      let q = ctx.tx
+        .selectFrom('tags')
+        .select(['resource_id', 'resource_type', 'tag_key', 'tag_value'])
+        .where('account_id', '=', ctx.accountId)
+        .where('region_id', '=', input.RegionId)
+        .where('resource_type', '=', type);
+      if (input.ResourceId.length > 0) q = q.where('resource_id', 'in', input.ResourceId);
+      if (input.Tag.length > 0) {
+        const wanted = input.Tag;
+        q = q.where((eb) =>
+          eb.or(
+            wanted.map((t) =>
+              t.Value === undefined
+                ? eb('tag_key', '=', t.Key)
+                : eb.and([eb('tag_key', '=', t.Key), eb('tag_value', '=', t.Value)]),
+            ),
+          ),
+        );
+      }
+      if (after) {
+        q = q.where((eb) =>
+          eb.or([
+            eb('resource_id', '>', after.id),
+            eb.and([eb('resource_id', '=', after.id), eb('tag_key', '>', after.key)]),
+          ]),
+        );
+      }
+      const rows = await q
+        .orderBy('resource_id')
+        .orderBy('tag_key')
+        .limit(limit + 1)
+        .execute();
+      const page = rows.slice(0, limit);
+      const last = page[page.length - 1];
+      return {
+        NextToken: rows.length > limit && last ? encodeTagToken(last.resource_id, last.tag_key) : '',
+        TagResources: {
+          TagResource: page.map((r) => ({
+            ResourceId: r.resource_id,
+            ResourceType: r.resource_type,
+            TagKey: r.tag_key,
+            TagValue: r.tag_value,
+          })),
+        },
+      };
+    },
+  }),
+  defineOperation({
+    action: 'MoveResourceGroup',
+    summary: 'Moves a traffic mirror session or filter to another resource group.',
+    access: 'update',
+    params: {
+      RegionId: REGION_ID,
+      ResourceType: RESOURCE_TYPE,
+      ResourceId: { type: 'string', required: true, maxLength: 64 },
+      NewResourceGroupId: { type: 'string', required: true, maxLength: 64 },
+    },
+    resources: (input, scope) => [
+      arn(input.RegionId, scope.accountId, `${typeOf(input.ResourceType).arnType}/${input.ResourceId}`),
+    ],
+    errors: [sessionErrors.notFound, filterErrors.notFound, resourceGroupErrors.invalid],
+    handler: async (ctx, input) => {
+      const t = typeOf(input.ResourceType);
+      const group = checkResourceGroup(input.NewResourceGroupId, '');
+      const r = await ctx.tx
+        .updateTable(t.table)
+        .set({ resource_group_id: group })
+        .where('id', '=', input.ResourceId)
+        .where('account_id', '=', ctx.accountId)
+        .where('region_id', '=', input.RegionId)
+        .executeTakeFirst();
+      if (r.numUpdatedRows === 0n) throw t.notFound();
+      return {};
+    },
+  }),
+];
+
+function encodeTagToken(resourceId: string, key: string): string {
+  return Buffer.from(JSON.stringify(['tg1', resourceId, key])).toString('base64url');
+}
+
+function decodeTagToken(token: string | undefined): { id: string; key: string } | undefined {
+  if (token === undefined) return undefined;
+  try {
+    const v: unknown = JSON.parse(Buffer.from(token, 'base64url').toString('utf8'));
+    if (
+      Array.isArray(v) &&
+      v.length === 3 &&
+      v[0] === 'tg1' &&
+      typeof v[1] === 'string' &&
+      typeof v[2] === 'string'
+    ) {
+      return { id: v[1], key: v[2] };
+    }
+  } catch {
+    // fall through to the error below
+  }
+  throw listErrors.nextToken();
+}
