@@ -63,11 +63,24 @@ export interface OperationDefinition<P extends ParamSpecs> {
   readonly dryRun?: boolean;
   /** Asynchronous operations name the status a resource passes through (docs only). */
   readonly async?: string;
-  /** RAM resource names the call is authorized against (`acs:vpc:{region}:{account}:…`). */
-  readonly resources: (
+  /**
+   * The RAM resource name as a template, e.g.
+   * `acs:vpc:{RegionId}:{accountId}:trafficmirrorsession/{TrafficMirrorSessionId}`. `{accountId}` is the
+   * caller's account; `{Name}` is the input parameter (a list gives one name per item; absent gives `*`), or a
+   * value from `lookups`. Authorization and the operation docs both derive from it.
+   */
+  readonly resource?: string;
+  /** Values a template needs that the request does not carry (a rule's parent filter). */
+  readonly lookups?: Readonly<
+    Record<string, (input: InputOf<P>, scope: ResourceScope) => Promise<string | undefined>>
+  >;
+  /** For names a template cannot express: computes them. Prefer `resource`. */
+  readonly resources?: (
     input: InputOf<P>,
     scope: ResourceScope,
   ) => readonly string[] | Promise<readonly string[]>;
+  /** How `resources` names them, for the docs (required with `resources`). */
+  readonly resourceDoc?: string;
   /** Operation-specific errors (the common ones apply to every operation). */
   readonly errors: readonly ErrorFactory<never>[];
   readonly handler: (ctx: OperationContext, input: InputOf<P>) => Promise<Record<string, unknown>>;
@@ -85,6 +98,8 @@ export interface PreparedCall {
 
 export interface RegisteredOperation {
   readonly action: string;
+  /** The RAM resource template, for the docs. */
+  readonly resourceDoc: string;
   readonly summary: string;
   readonly access: AccessLevel;
   readonly ramAction: string;
@@ -110,7 +125,35 @@ function tagsOf(input: Record<string, unknown>): Map<string, string> {
   return tags;
 }
 
+/** Expands a resource template for one call (see OperationDefinition.resource). */
+export async function expandResource<P extends ParamSpecs>(
+  template: string,
+  input: InputOf<P>,
+  scope: ResourceScope,
+  lookups: OperationDefinition<P>['lookups'],
+): Promise<string[]> {
+  let names = [template];
+  const values = input as Record<string, unknown>;
+  for (const m of template.matchAll(/\{([A-Za-z]+)\}/g)) {
+    const key = m[1] ?? '';
+    let v: unknown = key === 'accountId' ? scope.accountId : values[key];
+    const lookup = lookups?.[key];
+    if (v === undefined && lookup) v = await lookup(input, scope);
+    const options = Array.isArray(v)
+      ? v.length > 0
+        ? v.map(String)
+        : ['*']
+      : [v === undefined ? '*' : String(v)];
+    names = names.flatMap((n) => options.map((o) => n.replace(`{${key}}`, o)));
+  }
+  return names;
+}
+
 export function defineOperation<P extends ParamSpecs>(def: OperationDefinition<P>): RegisteredOperation {
+  const template = def.resource;
+  const compute = def.resources;
+  if (template === undefined && compute === undefined) throw new Error(`${def.action}: no RAM resource`);
+  const resourceDoc = template ?? def.resourceDoc ?? '(computed)';
   const params: ParamSpecs = {
     ...def.params,
     ...(def.clientToken ? { ClientToken: CLIENT_TOKEN_SPEC } : {}),
@@ -118,6 +161,7 @@ export function defineOperation<P extends ParamSpecs>(def: OperationDefinition<P
   };
   return {
     action: def.action,
+    resourceDoc,
     summary: def.summary,
     access: def.access,
     ramAction: `vpc:${def.action}`,
@@ -137,7 +181,10 @@ export function defineOperation<P extends ParamSpecs>(def: OperationDefinition<P
         clientToken,
         dryRun: all.DryRun === true,
         requestTags: tagsOf(all),
-        resources: async (scope) => def.resources(input, scope),
+        resources: async (scope) =>
+          template !== undefined
+            ? expandResource(template, input, scope, def.lookups)
+            : (compute?.(input, scope) ?? ['*']),
         execute: (ctx) => def.handler(ctx, input),
       };
     },

@@ -59,7 +59,7 @@ export const regionOperations = [
       AcceptLanguage: { type: 'string', enum: ['zh-CN', 'en-US', 'ja'], doc: 'Language of LocalName.' },
       ProductType: { type: 'string', maxLength: 64, doc: 'Accepted and ignored.' },
     },
-    resources: () => ['*'],
+    resource: '*',
     errors: [],
     handler: async (ctx, input) => {
       const english = input.AcceptLanguage === 'en-US' || input.AcceptLanguage === 'ja';

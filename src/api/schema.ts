@@ -86,7 +86,6 @@ export interface ValidationContext {
 }
 
 const INTEGER = /^-?\d{1,16}$/;
-// biome-ignore lint/suspicious/noControlCharactersInRegex: the ASCII range is the point
 const PRINTABLE_ASCII = /^[\x20-\x7e]*$/;
 
 function invalid(name: string): ApiError {

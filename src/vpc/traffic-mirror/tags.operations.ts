@@ -3,7 +3,7 @@
  * (spec sessions.md section 10). ResourceType is matched case-insensitively: Terraform sends
  * `TrafficMirrorSession` while the SDK documents `TRAFFICMIRRORSESSION`.
  */
-import { arn, defineOperation } from '../../api/operation.js';
+import { defineOperation } from '../../api/operation.js';
 import { protocolErrors } from '../../protocol/errors.js';
 import type { Executor } from '../../store/database.js';
 import { checkResourceGroup, checkTags, REGION_ID, TAG_LIST } from './common.js';
@@ -36,6 +36,11 @@ const RESOURCE_IDS = {
   maxItems: 50,
   overflow: () => tagErrors.tooManyResources(),
 } as const;
+
+/** The ARN resource type (`trafficmirrorsession`) of the request's ResourceType. */
+const RESOURCE_KIND = {
+  ResourceKind: async (input: { ResourceType: string }) => typeOf(input.ResourceType).arnType,
+};
 
 function typeOf(raw: string): (typeof RESOURCE_TYPES)[ResourceType] {
   const t = RESOURCE_TYPES[raw.toUpperCase() as ResourceType];
@@ -75,10 +80,8 @@ export const tagOperations = [
       ResourceId: { ...RESOURCE_IDS, required: true },
       Tag: { ...TAG_LIST, required: true },
     },
-    resources: (input, scope) => {
-      const t = typeOf(input.ResourceType);
-      return input.ResourceId.map((id) => arn(input.RegionId, scope.accountId, `${t.arnType}/${id}`));
-    },
+    resource: 'acs:vpc:{RegionId}:{accountId}:{ResourceKind}/{ResourceId}',
+    lookups: RESOURCE_KIND,
     errors: [
       sessionErrors.notFound,
       filterErrors.notFound,
@@ -125,10 +128,8 @@ export const tagOperations = [
       },
       All: { type: 'boolean' },
     },
-    resources: (input, scope) => {
-      const t = typeOf(input.ResourceType);
-      return input.ResourceId.map((id) => arn(input.RegionId, scope.accountId, `${t.arnType}/${id}`));
-    },
+    resource: 'acs:vpc:{RegionId}:{accountId}:{ResourceKind}/{ResourceId}',
+    lookups: RESOURCE_KIND,
     errors: [
       sessionErrors.notFound,
       filterErrors.notFound,
@@ -161,9 +162,8 @@ export const tagOperations = [
       MaxResults: { type: 'integer', min: 1, max: 50 },
       NextToken: { type: 'string', maxLength: 512 },
     },
-    resources: (input, scope) => [
-      arn(input.RegionId, scope.accountId, `${typeOf(input.ResourceType).arnType}/*`),
-    ],
+    resource: 'acs:vpc:{RegionId}:{accountId}:{ResourceKind}/*',
+    lookups: RESOURCE_KIND,
     errors: [tagErrors.tooManyInRequest, tagErrors.tooManyResources],
     handler: async (ctx, input) => {
       const type = input.ResourceType.toUpperCase();
@@ -228,9 +228,8 @@ export const tagOperations = [
       ResourceId: { type: 'string', required: true, maxLength: 64 },
       NewResourceGroupId: { type: 'string', required: true, maxLength: 64 },
     },
-    resources: (input, scope) => [
-      arn(input.RegionId, scope.accountId, `${typeOf(input.ResourceType).arnType}/${input.ResourceId}`),
-    ],
+    resource: 'acs:vpc:{RegionId}:{accountId}:{ResourceKind}/{ResourceId}',
+    lookups: RESOURCE_KIND,
     errors: [sessionErrors.notFound, filterErrors.notFound, resourceGroupErrors.invalid],
     handler: async (ctx, input) => {
       const t = typeOf(input.ResourceType);

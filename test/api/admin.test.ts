@@ -1,0 +1,86 @@
+import assert from 'node:assert/strict';
+import { after, before, describe, test } from 'node:test';
+import { startTestServer, type TestServer } from '../helpers/server.js';
+
+async function admin(
+  server: TestServer,
+  method: string,
+  path: string,
+  body?: string,
+  headers: Record<string, string> = {},
+) {
+  const r = await fetch(`${server.url}/_vpcmirror/${path}`, {
+    method,
+    headers,
+    ...(body === undefined ? {} : { body }),
+  });
+  return { status: r.status, body: (await r.json()) as Record<string, unknown> };
+}
+
+describe('admin endpoints on loopback', () => {
+  let server: TestServer;
+  before(async () => {
+    server = await startTestServer({ flags: { transitions: 'default=1s' } });
+  });
+  after(() => server.close());
+
+  test('health answers ok with the store kind', async () => {
+    assert.deepEqual(await admin(server, 'GET', 'health'), {
+      status: 200,
+      body: { status: 'ok', store: 'sqlite' },
+    });
+  });
+
+  test('timing can be changed and read back, PUT replaces and POST merges', async () => {
+    let r = await admin(
+      server,
+      'POST',
+      'transitions/timing',
+      JSON.stringify({ 'session.delete': 'manual', default: '250ms' }),
+    );
+    assert.equal(r.status, 200);
+    assert.deepEqual(r.body.timing, { default: 250, 'session.delete': 'manual' });
+    r = await admin(server, 'PUT', 'transitions/timing', JSON.stringify({ default: '0' }));
+    assert.deepEqual(r.body.timing, { default: 0 });
+    r = await admin(server, 'GET', 'transitions');
+    assert.deepEqual(r.body, { timing: { default: 0 }, pending: [] });
+  });
+
+  test('a bad timing is refused with 400 and says why', async () => {
+    const r = await admin(server, 'POST', 'transitions/timing', JSON.stringify({ 'session.explode': '1s' }));
+    assert.equal(r.status, 400);
+    assert.match(String(r.body.error), /unknown transition key "session.explode"/);
+    const bad = await admin(server, 'POST', 'transitions/timing', '{not json');
+    assert.equal(bad.status, 400);
+  });
+
+  test('advance with nothing pending applies nothing; reset answers; unknown routes are 404', async () => {
+    assert.deepEqual(await admin(server, 'POST', 'transitions/advance'), {
+      status: 200,
+      body: { applied: 0 },
+    });
+    assert.deepEqual(await admin(server, 'POST', 'reset'), { status: 200, body: { reset: true } });
+    assert.equal((await admin(server, 'GET', 'nope')).status, 404);
+  });
+});
+
+describe('admin endpoints with an admin token', () => {
+  let server: TestServer;
+  before(async () => {
+    server = await startTestServer({ flags: { 'admin-token': 'tok-123' } });
+  });
+  after(() => server.close());
+
+  test('without the token even a loopback caller is refused with 403', async () => {
+    assert.equal((await admin(server, 'GET', 'health')).status, 403);
+    assert.equal(
+      (await admin(server, 'GET', 'health', undefined, { 'x-vpcmirror-admin-token': 'wrong' })).status,
+      403,
+    );
+  });
+
+  test('with the token the caller is served', async () => {
+    const r = await admin(server, 'GET', 'health', undefined, { 'x-vpcmirror-admin-token': 'tok-123' });
+    assert.equal(r.status, 200);
+  });
+});
