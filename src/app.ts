@@ -2,6 +2,9 @@
  * Wiring only: builds the pipeline's dependencies from the config and a store. No listening here
  * (server.ts does that), so tests can drive the same app in-process.
  */
+import { randomBytes } from 'node:crypto';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import type { RegisteredOperation } from './api/operation.js';
 import { ALL_OPERATION_GROUPS, buildRegistry } from './api/registry.js';
 import type { Config } from './config.js';
@@ -9,7 +12,7 @@ import { Lifecycle } from './lifecycle/lifecycle.js';
 import type { Logger } from './logger.js';
 import { type PipelineDeps, type PipelineResult, runPipeline } from './pipeline.js';
 import type { RpcRequest } from './protocol/request.js';
-import { sweepTokens } from './store/client-tokens.repo.js';
+import { releaseOrphanedTokens, sweepTokens } from './store/client-tokens.repo.js';
 import { sweepNonces } from './store/replay.repo.js';
 import type { Store } from './store/store.js';
 import { registerTrafficMirror } from './vpc/traffic-mirror/register.js';
@@ -21,12 +24,32 @@ export interface App {
   readonly log: Logger;
   readonly operations: ReadonlyMap<string, RegisteredOperation>;
   handle(req: RpcRequest): Promise<PipelineResult>;
-  /** Starts background work: the transition worker and the sweeper of expired records. */
-  start(): void;
+  /** This node's identity (ClientToken ownership). */
+  readonly nodeId: string;
+  /**
+   * Frees what this node's previous run left half-done, then starts background work: the
+   * transition worker and the sweeper of expired records.
+   */
+  start(): Promise<void>;
   stop(): Promise<void>;
 }
 
+/** The node id: configured, or kept in the data directory so that it survives restarts. */
+export function resolveNodeId(config: Config): string {
+  if (config.nodeId) return config.nodeId;
+  const path = join(config.dataDir, 'node-id');
+  if (existsSync(path)) {
+    const id = readFileSync(path, 'utf8').trim();
+    if (id) return id;
+  }
+  const id = `node-${randomBytes(8).toString('hex')}`;
+  mkdirSync(config.dataDir, { recursive: true, mode: 0o700 });
+  writeFileSync(path, `${id}\n`, { mode: 0o600 });
+  return id;
+}
+
 export function createApp(config: Config, store: Store, log: Logger, clock: () => number = Date.now): App {
+  const nodeId = resolveNodeId(config);
   const lifecycle = new Lifecycle(
     store.db,
     store.dialect,
@@ -51,6 +74,7 @@ export function createApp(config: Config, store: Store, log: Logger, clock: () =
     ramEnforced: config.ramEnforced,
     hostId: config.hostId,
     clientTokenTtlMs: config.clientTokenTtlMs,
+    nodeId,
     clock,
     onInternalError: (err, requestId) => log.error({ err, requestId }, 'internal error'),
   };
@@ -61,8 +85,15 @@ export function createApp(config: Config, store: Store, log: Logger, clock: () =
     lifecycle,
     log,
     operations,
+    nodeId,
     handle: (req) => runPipeline(deps, req),
-    start() {
+    async start() {
+      const freed = await releaseOrphanedTokens(store.db, nodeId);
+      if (freed > 0)
+        log.warn({ nodeId, freed }, 'freed ClientTokens left processing by an earlier run of this node');
+      const rescheduled = await lifecycle.rescheduleManual();
+      if (rescheduled > 0)
+        log.info({ rescheduled }, "transitions waiting for a manual advance now follow this node's timing");
       lifecycle.start();
       const sweep = () => {
         const now = clock();

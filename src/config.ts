@@ -73,6 +73,11 @@ export interface Config {
   readonly accessKeySecret: string | undefined;
   /** A declarative set-up file (accounts, users, keys, policies) applied at start. */
   readonly configFile: string | undefined;
+  /**
+   * This node's identity among nodes sharing a database; by default kept in the data directory, so
+   * it survives restarts (see releaseOrphanedTokens).
+   */
+  readonly nodeId: string | undefined;
 }
 
 export class ConfigError extends Error {
@@ -190,5 +195,6 @@ export function loadConfig(flags: ConfigInput, env: NodeJS.ProcessEnv = process.
     accessKeyId: env.VPCMIRROR_ACCESS_KEY_ID || undefined,
     accessKeySecret: env.VPCMIRROR_ACCESS_KEY_SECRET || undefined,
     configFile: str('config', 'VPCMIRROR_CONFIG'),
+    nodeId: str('node-id', 'VPCMIRROR_NODE_ID'),
   });
 }

@@ -4,6 +4,7 @@
  * something is really broken.
  */
 import { parseArgs } from 'node:util';
+import { ACCOUNTS_HELP, accountsCommand } from './cli/accounts.js';
 import { callCommand, UsageError } from './cli/call.js';
 import { dbCommand } from './cli/db.js';
 import { SERVE_FLAGS, serveCommand } from './cli/serve.js';
@@ -20,6 +21,7 @@ Usage:
                   [--method POST|GET] [--access-key-id ID --access-key-secret SECRET] [--data-dir DIR]
   vpcmirror db migrate [--database URL | --data-dir DIR]
 
+${ACCOUNTS_HELP}
 Every serve flag has an environment variable: VPCMIRROR_HOST, VPCMIRROR_PORT, VPCMIRROR_DATA_DIR,
 VPCMIRROR_DATABASE_URL, VPCMIRROR_LOG_LEVEL, VPCMIRROR_TRANSITIONS, VPCMIRROR_CONFIG, VPCMIRROR_ADMIN_TOKEN.
 VPCMIRROR_ACCESS_KEY_ID and VPCMIRROR_ACCESS_KEY_SECRET choose the default AccessKey pair.
@@ -42,6 +44,13 @@ async function main(argv: readonly string[]): Promise<number> {
       return callCommand(rest);
     case 'db':
       return dbCommand(rest);
+    case 'account':
+    case 'user':
+    case 'key':
+    case 'sts':
+    case 'policy':
+    case 'setup':
+      return accountsCommand(command, rest);
     case undefined:
     case 'help':
     case '--help':

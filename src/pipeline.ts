@@ -31,6 +31,8 @@ export interface PipelineDeps {
   readonly ramEnforced: boolean;
   readonly hostId: string;
   readonly clientTokenTtlMs: number;
+  /** Owner of the ClientTokens this node claims. */
+  readonly nodeId: string;
   readonly clock: () => number;
   readonly onInternalError: (err: unknown, requestId: string) => void;
 }
@@ -48,7 +50,10 @@ export interface PipelineResult {
   readonly record: CallRecord;
 }
 
-/** How long a first request may hold its ClientToken before a retry may take it over. */
+/**
+ * How long a first request may hold its ClientToken before a retry on another node may take it
+ * over. A node that restarts frees its own dead claims at once (releaseOrphanedTokens).
+ */
 const TOKEN_LEASE_MS = 60_000;
 
 /** Parameters that describe the request's signing rather than the call (spec protocol.md A9). */
@@ -88,7 +93,9 @@ export async function runPipeline(deps: PipelineDeps, req: RpcRequest): Promise<
     const q = req.url.indexOf('?');
     const path = q < 0 ? req.url : req.url.slice(0, q);
     const params = parseParams(q < 0 ? '' : req.url.slice(q + 1), req.body, single(req, 'content-type'));
-    if (params.all.get('Format')?.toUpperCase() === 'XML') format = 'XML';
+    // XML only for V1 requests that ask for it; V3 clients always read JSON (protocol.md A8).
+    const v3 = single(req, 'authorization')?.startsWith('ACS3-') === true;
+    if (!v3 && params.all.get('Format')?.toUpperCase() === 'XML') format = 'XML';
     if (path !== '/') throw protocolErrors.actionNotFound();
 
     // 3. Action and version: V3 carries them in headers, V1 in parameters; both must agree.
@@ -145,6 +152,7 @@ export async function runPipeline(deps: PipelineDeps, req: RpcRequest): Promise<
         now,
         TOKEN_LEASE_MS,
         deps.clientTokenTtlMs,
+        deps.nodeId,
       );
       if (claim.kind === 'mismatch') throw protocolErrors.idempotentParameterMismatch();
       if (claim.kind === 'processing') throw protocolErrors.lastTokenProcessing();

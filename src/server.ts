@@ -3,10 +3,18 @@
  * the pipeline, writes the answer and one access-log line. Admin routes live under /_vpcmirror/.
  * Shutdown stops accepting, lets in-flight requests finish, then stops background work.
  */
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import { randomUUID } from 'node:crypto';
+import {
+  createServer,
+  type IncomingMessage,
+  type Server,
+  type ServerResponse,
+  STATUS_CODES,
+} from 'node:http';
+import type { AddressInfo, Socket } from 'node:net';
 import { ADMIN_PREFIX, handleAdmin } from './admin/admin.js';
 import type { App } from './app.js';
+import type { ApiError } from './protocol/api-error.js';
 import { protocolErrors } from './protocol/errors.js';
 import type { RpcRequest } from './protocol/request.js';
 import { errorResponse, type WireResponse } from './protocol/serialize.js';
@@ -20,6 +28,28 @@ export interface RunningServer {
 }
 
 class BodyTooLarge extends Error {}
+class MissingHost extends Error {}
+
+/** Answers that never reach the pipeline still carry a RequestId of the usual form. */
+function newRequestId(): string {
+  return randomUUID().toUpperCase();
+}
+
+/** An error envelope written straight to a socket, for requests node:http could not parse. */
+function rawErrorResponse(err: ApiError, requestId: string, hostId: string): string {
+  const r = errorResponse(err, 'JSON', requestId, hostId);
+  const head = [`HTTP/1.1 ${r.status} ${STATUS_CODES[r.status] ?? ''}`];
+  for (const [k, v] of Object.entries(r.headers)) head.push(`${k}: ${v}`);
+  head.push(`content-length: ${Buffer.byteLength(r.body)}`, 'connection: close');
+  return `${head.join('\r\n')}\r\n\r\n${r.body}`;
+}
+
+/** What a node:http parser error means on the wire. */
+function clientErrorOf(code: string | undefined): ApiError {
+  if (code === 'HPE_INVALID_METHOD') return protocolErrors.unsupportedHttpMethod();
+  if (code === 'HPE_HEADER_OVERFLOW') return protocolErrors.requestMalformed('request headers are too large');
+  return protocolErrors.requestMalformed('request is not valid HTTP/1.1');
+}
 
 function readBody(req: IncomingMessage, limit: number): Promise<Buffer> {
   return new Promise((resolve, reject) => {
@@ -41,6 +71,10 @@ function readBody(req: IncomingMessage, limit: number): Promise<Buffer> {
     });
     req.on('end', () => resolve(chunks.length === 1 && chunks[0] ? chunks[0] : Buffer.concat(chunks)));
     req.on('error', reject);
+    // A client that goes away mid-body ends neither with 'end' nor always with 'error'.
+    req.on('close', () => {
+      if (!req.complete) reject(new Error('connection closed before the body was complete'));
+    });
   });
 }
 
@@ -66,10 +100,33 @@ function rpcRequest(req: IncomingMessage, body: Buffer): RpcRequest {
   };
 }
 
+/** How long a shutdown waits for in-flight requests before it cuts the remaining connections. */
+const DRAIN_GRACE_MS = 10_000;
+
 export function listen(app: App, host: string, port: number): Promise<RunningServer> {
   const { log, config } = app;
+  const refuseSocket = (socket: Socket, err: ApiError, reason: string | undefined): void => {
+    const requestId = newRequestId();
+    socket.end(rawErrorResponse(err, requestId, config.hostId));
+    log.info(
+      {
+        requestId,
+        action: undefined,
+        accessKeyId: undefined,
+        code: err.code,
+        status: err.httpStatus,
+        latencyMs: 0,
+        reason,
+      },
+      'unparseable request refused',
+    );
+  };
+  // Once closing, every answer says `connection: close`: a keep-alive client would otherwise hold
+  // its idle connection, and with it the shutdown, until keepAliveTimeout.
+  let closing = false;
   const server = createServer(
-    { keepAliveTimeout: 65_000, requestTimeout: 30_000, headersTimeout: 20_000 },
+    // Host is checked below instead of by node, so that its absence gets the JSON envelope too.
+    { keepAliveTimeout: 65_000, requestTimeout: 30_000, headersTimeout: 20_000, requireHostHeader: false },
     (req, res) => {
       const started = process.hrtime.bigint();
       void (async () => {
@@ -79,18 +136,32 @@ export function listen(app: App, host: string, port: number): Promise<RunningSer
         }
         let body: Buffer;
         try {
+          if (req.httpVersion === '1.1' && req.headers.host === undefined) throw new MissingHost();
           body = await readBody(req, config.bodyLimitBytes);
         } catch (e) {
           const err =
             e instanceof BodyTooLarge
               ? protocolErrors.requestMalformed(`request body exceeds ${config.bodyLimitBytes} bytes`)
-              : protocolErrors.requestMalformed('request body could not be read');
-          send(res, errorResponse(err, 'JSON', 'NONE', config.hostId), true);
-          log.info({ code: err.code, status: err.httpStatus }, 'request refused before parsing');
+              : e instanceof MissingHost
+                ? protocolErrors.requestMalformed('request has no Host header')
+                : protocolErrors.requestMalformed('request body could not be read');
+          const requestId = newRequestId();
+          if (!res.destroyed) send(res, errorResponse(err, 'JSON', requestId, config.hostId), true);
+          log.info(
+            {
+              requestId,
+              action: undefined,
+              accessKeyId: undefined,
+              code: err.code,
+              status: err.httpStatus,
+              latencyMs: Number(process.hrtime.bigint() - started) / 1e6,
+            },
+            'request refused before parsing',
+          );
           return;
         }
         const { response, record } = await app.handle(rpcRequest(req, body));
-        send(res, response);
+        send(res, response, closing);
         log.info(
           {
             requestId: record.requestId,
@@ -103,19 +174,32 @@ export function listen(app: App, host: string, port: number): Promise<RunningSer
           'request',
         );
       })().catch((err: unknown) => {
-        log.error({ err }, 'request handling failed');
+        const requestId = newRequestId();
+        log.error({ err, requestId }, 'request handling failed');
         if (!res.headersSent)
-          send(res, errorResponse(protocolErrors.internalError(), 'JSON', 'NONE', config.hostId), true);
+          send(res, errorResponse(protocolErrors.internalError(), 'JSON', requestId, config.hostId), true);
         else res.destroy();
       });
     },
   );
-  server.on('clientError', (err, socket) => {
-    // Unparseable HTTP (bad request line, oversized headers): answer 400 and close.
-    if (socket.writable) {
-      const code = (err as NodeJS.ErrnoException).code === 'HPE_HEADER_OVERFLOW' ? 431 : 400;
-      socket.end(`HTTP/1.1 ${code} Bad Request\r\nconnection: close\r\ncontent-length: 0\r\n\r\n`);
-    } else socket.destroy();
+  server.on('clientError', (err: NodeJS.ErrnoException, socket: Socket) => {
+    // Unparseable HTTP (bad request line or framing, unknown method, oversized headers): the
+    // usual JSON envelope, then close. A response already under way on this socket is left alone.
+    const pending = (socket as Socket & { _httpMessage?: { headersSent?: boolean } })._httpMessage;
+    if (!socket.writable || pending?.headersSent) {
+      socket.destroy();
+      return;
+    }
+    if (err.code === 'ERR_HTTP_REQUEST_TIMEOUT') {
+      socket.end('HTTP/1.1 408 Request Timeout\r\nconnection: close\r\ncontent-length: 0\r\n\r\n');
+      return;
+    }
+    const apiErr = clientErrorOf(err.code);
+    refuseSocket(socket, apiErr, err.code);
+  });
+  // CONNECT never reaches the request handler; without this node drops the connection unanswered.
+  server.on('connect', (_req: IncomingMessage, socket: Socket) => {
+    refuseSocket(socket, protocolErrors.unsupportedHttpMethod(), 'CONNECT');
   });
   return new Promise((resolve, reject) => {
     server.once('error', reject);
@@ -130,7 +214,13 @@ export function listen(app: App, host: string, port: number): Promise<RunningSer
         url: `http://${shownHost}:${addr.port}`,
         close: () =>
           new Promise<void>((done) => {
-            server.close(() => done());
+            closing = true;
+            const grace = setTimeout(() => server.closeAllConnections(), DRAIN_GRACE_MS);
+            grace.unref();
+            server.close(() => {
+              clearTimeout(grace);
+              done();
+            });
             server.closeIdleConnections();
           }),
       });

@@ -41,7 +41,8 @@ export function errorsOf(op: RegisteredOperation): ErrorDoc[] {
     factories.push(protocolErrors.regionNotFound);
   }
   if (op.dryRun) factories.push(protocolErrors.dryRunOperation);
-  if (op.clientToken) factories.push(protocolErrors.idempotentParameterMismatch, protocolErrors.lastTokenProcessing);
+  if (op.clientToken)
+    factories.push(protocolErrors.idempotentParameterMismatch, protocolErrors.lastTokenProcessing);
   factories.push(...op.errors);
   const seen = new Set<string>();
   const out: ErrorDoc[] = [];
@@ -64,18 +65,24 @@ function scalarText(s: ScalarSpec): string {
     if (s.minLength !== undefined || s.maxLength !== undefined) {
       parts.push(`length ${s.minLength ?? 0}-${s.maxLength ?? '∞'}`);
     }
-    if (s.enum) parts.push(`one of ${s.enum.map((e) => `\`${e}\``).join(', ')}${s.caseInsensitive ? ' (any case)' : ''}`);
+    if (s.enum)
+      parts.push(
+        `one of ${s.enum.map((e) => `\`${e}\``).join(', ')}${s.caseInsensitive ? ' (any case)' : ''}`,
+      );
     if (s.pattern) parts.push(`matches \`${s.pattern.source}\``);
     if (s.ascii) parts.push('printable ASCII');
     if (s.noUrlPrefix) parts.push('no http:// or https:// prefix');
   }
-  if (s.type === 'integer' && (s.min !== undefined || s.max !== undefined)) parts.push(`${s.min ?? '-∞'}-${s.max ?? '∞'}`);
+  if (s.type === 'integer' && (s.min !== undefined || s.max !== undefined))
+    parts.push(`${s.min ?? '-∞'}-${s.max ?? '∞'}`);
   return parts.join(', ');
 }
 
 function paramRows(name: string, spec: ParamSpec): string[] {
   if (spec.type === 'list') {
-    return [`| \`${name}.N\` | ${spec.required ? 'yes' : 'no'} | list of ${scalarText(spec.item)}; N ≤ ${spec.maxItems} | ${escapeCell(spec.doc ?? '')} |`];
+    return [
+      `| \`${name}.N\` | ${spec.required ? 'yes' : 'no'} | list of ${scalarText(spec.item)}; N ≤ ${spec.maxItems} | ${escapeCell(spec.doc ?? '')} |`,
+    ];
   }
   if (spec.type === 'objectList') {
     return Object.entries(spec.fields).map(
@@ -83,7 +90,9 @@ function paramRows(name: string, spec: ParamSpec): string[] {
         `| \`${name}.N.${field}\` | ${spec.required && f.required ? 'yes' : f.required ? 'per item' : 'no'} | ${scalarText(f)}; N ≤ ${spec.maxItems} | ${escapeCell(f.doc ?? '')} |`,
     );
   }
-  return [`| \`${name}\` | ${spec.required ? 'yes' : 'no'} | ${scalarText(spec)} | ${escapeCell(spec.doc ?? '')} |`];
+  return [
+    `| \`${name}\` | ${spec.required ? 'yes' : 'no'} | ${scalarText(spec)} | ${escapeCell(spec.doc ?? '')} |`,
+  ];
 }
 
 export function operationsMarkdown(operations: ReadonlyMap<string, RegisteredOperation>): string {
@@ -99,7 +108,8 @@ export function operationsMarkdown(operations: ReadonlyMap<string, RegisteredOpe
     '| Action | Access | RAM action | Resource | Asynchronous |',
     '|---|---|---|---|---|',
     ...ops.map(
-      (op) => `| [${op.action}](#${op.action.toLowerCase()}) | ${op.access} | \`${op.ramAction}\` | \`${op.resourceDoc}\` | ${op.async ?? 'no'} |`,
+      (op) =>
+        `| [${op.action}](#${op.action.toLowerCase()}) | ${op.access} | \`${op.ramAction}\` | \`${op.resourceDoc}\` | ${op.async ?? 'no'} |`,
     ),
     '',
   ];
@@ -109,7 +119,15 @@ export function operationsMarkdown(operations: ReadonlyMap<string, RegisteredOpe
     if (op.async) lines.push(`Asynchronous: ${op.async}.`, '');
     lines.push('| Parameter | Required | Type and constraints | Notes |', '|---|---|---|---|');
     for (const [name, spec] of Object.entries(op.params)) lines.push(...paramRows(name, spec));
-    lines.push('', `Errors of its own (beyond the [common ones](errors.md#every-operation)): ${errorsOf(op).map((e) => `\`${e.code}\``).join(', ') || 'none'}.`, '');
+    lines.push(
+      '',
+      `Errors of its own (beyond the [common ones](errors.md#every-operation)): ${
+        errorsOf(op)
+          .map((e) => `\`${e.code}\``)
+          .join(', ') || 'none'
+      }.`,
+      '',
+    );
   }
   return `${lines.join('\n')}\n`;
 }
@@ -148,8 +166,13 @@ export function errorsMarkdown(operations: ReadonlyMap<string, RegisteredOperati
     if (own.length === 0) lines.push('Only the common codes.', '');
     else lines.push(...header, ...own.map(errorRow), '');
   }
-  const documented = new Set([...PIPELINE_ERRORS.map((f) => f.doc.code), ...[...operations.values()].flatMap((op) => errorsOf(op).map((e) => e.code))]);
-  const rest = [...errorDocs().values()].filter((e) => !documented.has(e.code)).sort((a, b) => a.code.localeCompare(b.code));
+  const documented = new Set([
+    ...PIPELINE_ERRORS.map((f) => f.doc.code),
+    ...[...operations.values()].flatMap((op) => errorsOf(op).map((e) => e.code)),
+  ]);
+  const rest = [...errorDocs().values()]
+    .filter((e) => !documented.has(e.code))
+    .sort((a, b) => a.code.localeCompare(b.code));
   if (rest.length > 0) lines.push('## Other codes', '', ...header, ...rest.map(errorRow), '');
   return `${lines.join('\n')}\n`;
 }

@@ -3,6 +3,9 @@
  * exports its operations; unknown actions are answered by the pipeline.
  */
 
+import { filterOperations } from '../vpc/traffic-mirror/filters.operations.js';
+import { serviceOperations } from '../vpc/traffic-mirror/service.operations.js';
+import { sessionOperations } from '../vpc/traffic-mirror/sessions.operations.js';
 import { tagOperations } from '../vpc/traffic-mirror/tags.operations.js';
 import type { RegisteredOperation } from './operation.js';
 import { regionOperations } from './regions.js';
@@ -23,6 +26,9 @@ export function buildRegistry(
 export const ALL_OPERATION_GROUPS: ReadonlyArray<readonly RegisteredOperation[]> = [
   regionOperations,
   tagOperations,
+  filterOperations,
+  sessionOperations,
+  serviceOperations,
 ];
 
 export const OPERATIONS = buildRegistry(ALL_OPERATION_GROUPS);

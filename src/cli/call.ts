@@ -3,6 +3,7 @@
  * on an error answer. `--wait` then polls the List operation until the resource is ready or gone,
  * with a live status line on a terminal and plain lines otherwise.
  */
+import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { readCredentialsFile } from '../accounts/bootstrap.js';
 import { type ClientOptions, call } from './client.js';
@@ -176,6 +177,17 @@ async function waitFor(
   }
 }
 
+/** Where `vpcmirror serve` records its endpoint, so `call --data-dir` finds the server. */
+export const ENDPOINT_FILE = 'endpoint';
+
+/** The endpoint `vpcmirror serve` recorded in the data directory, if any. */
+function endpointFile(dataDir: string): string | undefined {
+  const path = join(dataDir, ENDPOINT_FILE);
+  if (!existsSync(path)) return undefined;
+  const text = readFileSync(path, 'utf8').trim();
+  return text === '' ? undefined : text;
+}
+
 export function clientOptions(
   flags: Record<string, string | true>,
   env: NodeJS.ProcessEnv = process.env,
@@ -198,7 +210,7 @@ export function clientOptions(
   const method = (str('method', 'VPCMIRROR_METHOD') ?? 'POST').toUpperCase();
   if (method !== 'GET' && method !== 'POST') throw new UsageError('--method is GET or POST');
   return {
-    endpoint: str('endpoint', 'VPCMIRROR_ENDPOINT') ?? '127.0.0.1:8787',
+    endpoint: str('endpoint', 'VPCMIRROR_ENDPOINT') ?? endpointFile(dataDir) ?? '127.0.0.1:8787',
     accessKeyId,
     accessKeySecret,
     securityToken: str('security-token', 'VPCMIRROR_SECURITY_TOKEN'),

@@ -2,6 +2,7 @@
  * `vpcmirror serve`: open the store, make sure there is someone to call as, start the app and
  * listen. SIGTERM and SIGINT drain in-flight requests, stop the worker and exit 0.
  */
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { ensureDefaultCredentials } from '../accounts/bootstrap.js';
 import { applySetupFile } from '../accounts/setup-file.js';
@@ -10,6 +11,7 @@ import { type Config, ConfigError, loadConfig } from '../config.js';
 import { createLogger } from '../logger.js';
 import { listen, type RunningServer } from '../server.js';
 import { openStore, redactUrl } from '../store/store.js';
+import { ENDPOINT_FILE } from './call.js';
 
 export const SERVE_FLAGS = {
   host: { type: 'string' },
@@ -26,10 +28,17 @@ export const SERVE_FLAGS = {
   'body-limit': { type: 'string' },
   'worker-interval': { type: 'string' },
   'client-token-ttl': { type: 'string' },
+  'node-id': { type: 'string' },
 } as const;
 
 export function isLoopbackHost(host: string): boolean {
   return host === 'localhost' || host === '::1' || host.startsWith('127.');
+}
+
+/** The address a local client dials: a wildcard listener is reached through loopback. */
+export function dialableEndpoint(host: string, port: number): string {
+  const h = host === '0.0.0.0' ? '127.0.0.1' : host === '::' ? '::1' : host;
+  return `${h.includes(':') ? `[${h}]` : h}:${port}`;
 }
 
 export interface StartedServer {
@@ -58,9 +67,12 @@ export async function startServer(
       );
     }
     const app = createApp(config, store, log);
-    app.start();
+    await app.start();
     const running = await listen(app, config.host, config.port);
     const endpoint = `${running.host.includes(':') ? `[${running.host}]` : running.host}:${running.port}`;
+    writeFileSync(join(config.dataDir, ENDPOINT_FILE), `${dialableEndpoint(running.host, running.port)}\n`, {
+      mode: 0o600,
+    });
     log.info(
       {
         endpoint,
@@ -104,13 +116,24 @@ export async function startServer(
 
 export async function serveCommand(flags: Record<string, string | boolean | undefined>): Promise<void> {
   const config = loadConfig(flags);
-  const started = await startServer(config);
+  // The handlers exist before the banner announces the server: a supervisor that signals as soon
+  // as it sees the banner must get a clean stop, not the default kill.
+  let started: StartedServer | undefined;
+  let pending: string | undefined;
   let stopping = false;
   const shutdown = (signal: string) => {
+    if (!started) {
+      // Startup finishes, then stops at once; a second signal does not wait for it.
+      if (pending) process.exit(1);
+      pending = signal;
+      return;
+    }
     if (stopping) return;
     stopping = true;
+    // stop() stops accepting before its first await, so the line below is already true when read.
+    const stopped = started.stop();
     process.stderr.write(`vpcmirror: ${signal} received, finishing in-flight requests\n`);
-    started.stop().then(
+    stopped.then(
       () => process.exit(0),
       (err: unknown) => {
         process.stderr.write(`vpcmirror: shutdown failed: ${String(err)}\n`);
@@ -118,6 +141,16 @@ export async function serveCommand(flags: Record<string, string | boolean | unde
       },
     );
   };
-  process.on('SIGTERM', () => shutdown('SIGTERM'));
-  process.on('SIGINT', () => shutdown('SIGINT'));
+  const onTerm = () => shutdown('SIGTERM');
+  const onInt = () => shutdown('SIGINT');
+  process.on('SIGTERM', onTerm);
+  process.on('SIGINT', onInt);
+  try {
+    started = await startServer(config);
+  } catch (e) {
+    process.off('SIGTERM', onTerm);
+    process.off('SIGINT', onInt);
+    throw e;
+  }
+  if (pending) shutdown(pending);
 }

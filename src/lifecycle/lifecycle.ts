@@ -92,8 +92,10 @@ export class Lifecycle {
     const dueAt = delay === 'manual' ? null : now + delay;
     await tx
       .insertInto('transitions')
-      .values({ resource_type: resourceType, resource_id: resourceId, kind, due_at: dueAt })
-      .onConflict((oc) => oc.columns(['resource_type', 'resource_id']).doUpdateSet({ kind, due_at: dueAt }))
+      .values({ resource_type: resourceType, resource_id: resourceId, kind, due_at: dueAt, action })
+      .onConflict((oc) =>
+        oc.columns(['resource_type', 'resource_id']).doUpdateSet({ kind, due_at: dueAt, action }),
+      )
       .execute();
     if (dueAt !== null) this.wakeAt(dueAt);
   }
@@ -188,6 +190,32 @@ export class Lifecycle {
       kind: r.kind,
       dueAt: r.due_at,
     }));
+  }
+
+  /**
+   * Gives a due time to transitions left waiting for a manual advance whose action this node now
+   * times (a restart with other settings): otherwise nothing would ever complete them.
+   */
+  async rescheduleManual(now: number = this.clock()): Promise<number> {
+    const waiting = await this.db
+      .selectFrom('transitions')
+      .select(['resource_type', 'resource_id', 'action'])
+      .where('due_at', 'is', null)
+      .execute();
+    let rescheduled = 0;
+    for (const t of waiting) {
+      const delay = this.delayFor(t.resource_type as ResourceKind, (t.action ?? 'update') as TimedAction);
+      if (delay === 'manual') continue;
+      const r = await this.db
+        .updateTable('transitions')
+        .set({ due_at: now + delay })
+        .where('resource_type', '=', t.resource_type)
+        .where('resource_id', '=', t.resource_id)
+        .where('due_at', 'is', null)
+        .executeTakeFirst();
+      if (r.numUpdatedRows > 0n) rescheduled++;
+    }
+    return rescheduled;
   }
 
   start(): void {

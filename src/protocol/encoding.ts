@@ -47,6 +47,8 @@ export function parsePairs(raw: string): Array<[string, string]> {
     const eq = part.indexOf('=');
     const k = eq < 0 ? part : part.slice(0, eq);
     const v = eq < 0 ? '' : part.slice(eq + 1);
+    // No client sends `=value`; naming "" in an InvalidParameter message would help nobody.
+    if (k === '') throw new DecodeError('empty parameter name');
     out.push([decodeComponent(k), decodeComponent(v)]);
   }
   return out;

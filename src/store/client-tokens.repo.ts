@@ -26,6 +26,7 @@ export async function claimToken(
   now: number,
   leaseMs: number,
   ttlMs: number,
+  owner: string,
 ): Promise<ClaimResult> {
   const row = {
     account_id: key.accountId,
@@ -37,6 +38,7 @@ export async function claimToken(
     response: null,
     lease_until: now + leaseMs,
     expires_at: now + ttlMs,
+    owner,
   };
   const inserted = await db
     .insertInto('client_tokens')
@@ -53,7 +55,7 @@ export async function claimToken(
     .where('action', '=', key.action)
     .where('client_token', '=', key.clientToken)
     .executeTakeFirst();
-  if (!existing) return claimToken(db, key, paramsHash, now, leaseMs, ttlMs);
+  if (!existing) return claimToken(db, key, paramsHash, now, leaseMs, ttlMs, owner);
   // An expired record, or a processing one whose request died (lease over), may be taken over; the
   // conditional update lets exactly one contender win.
   const stale =
@@ -92,7 +94,7 @@ export async function completeToken(
 ): Promise<void> {
   await tx
     .updateTable('client_tokens')
-    .set({ state: 'done', response: JSON.stringify(response) })
+    .set({ state: 'done', response: JSON.stringify(response), owner: null })
     .where('account_id', '=', key.accountId)
     .where('region_id', '=', key.regionId)
     .where('action', '=', key.action)
@@ -114,4 +116,17 @@ export async function releaseToken(db: Executor, key: TokenKey): Promise<void> {
 
 export async function sweepTokens(db: Executor, now: number): Promise<void> {
   await db.deleteFrom('client_tokens').where('expires_at', '<=', now).execute();
+}
+
+/**
+ * Frees the claims a node's previous run left `processing`: requests of a process that is no longer
+ * running cannot finish, and their work was rolled back with their transaction.
+ */
+export async function releaseOrphanedTokens(db: Executor, owner: string): Promise<number> {
+  const r = await db
+    .deleteFrom('client_tokens')
+    .where('state', '=', 'processing')
+    .where('owner', '=', owner)
+    .executeTakeFirst();
+  return Number(r.numDeletedRows);
 }

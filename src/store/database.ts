@@ -68,6 +68,8 @@ export interface ClientTokensTable {
   response: string | null;
   lease_until: number;
   expires_at: number;
+  /** The node running the first request (null once done, or for rows of older versions). */
+  owner: string | null;
 }
 
 export interface TrafficMirrorFiltersTable {
@@ -141,6 +143,8 @@ export interface TransitionsTable {
   kind: string;
   /** null while the transition waits for an explicit advance (manual mode). */
   due_at: number | null;
+  /** The timed action that scheduled it (create/update/delete); null on rows of older versions. */
+  action: string | null;
 }
 
 export interface ServiceStatusTable {

@@ -3,22 +3,15 @@
  * nodes, behind one Kysely instance. Migrations run here, and a database that is newer than this
  * code is refused rather than silently misread.
  */
-import { mkdirSync } from 'node:fs';
+import { chmodSync, closeSync, mkdirSync, openSync } from 'node:fs';
 import { dirname } from 'node:path';
 import SqliteDatabase from 'better-sqlite3';
-import {
-  Kysely,
-  type Migration,
-  type MigrationResultSet,
-  Migrator,
-  PostgresDialect,
-  SqliteDialect,
-  sql,
-} from 'kysely';
+import { Kysely, type Migration, type MigrationResultSet, Migrator, PostgresDialect, sql } from 'kysely';
 import pg from 'pg';
 import type { Database, Db } from './database.js';
 import type { Dialect } from './dialect.js';
 import { migrations } from './migrations/index.js';
+import { type FileLock, joinFileLock, SqliteFileDialect } from './sqlite-dialect.js';
 
 export class StoreError extends Error {
   readonly code: string;
@@ -56,9 +49,20 @@ export function redactUrl(location: string): string {
   return isPostgresUrl(location) ? location.replace(/\/\/([^:@/]+):[^@/]*@/, '//$1:***@') : location;
 }
 
+async function createSchema(db: Db, schema: string): Promise<void> {
+  try {
+    await sql`create schema if not exists ${sql.id(schema)}`.execute(db);
+  } catch (e) {
+    // Two nodes starting together race on the catalog even with IF NOT EXISTS; losing is fine.
+    const exists = await sql`select 1 from pg_namespace where nspname = ${schema}`.execute(db);
+    if (exists.rows.length === 0) throw e;
+  }
+}
+
 export async function openStore(options: StoreOptions & { migrate?: boolean }): Promise<Store> {
   const dialect: Dialect = isPostgresUrl(options.location) ? 'postgres' : 'sqlite';
   let db: Db;
+  let leave = () => {};
   if (dialect === 'postgres') {
     const pool = new pg.Pool({
       connectionString: options.location,
@@ -67,11 +71,15 @@ export async function openStore(options: StoreOptions & { migrate?: boolean }): 
     });
     db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
     if (options.schema) {
-      await sql`create schema if not exists ${sql.id(options.schema)}`.execute(db);
+      try {
+        await createSchema(db, options.schema);
+      } catch (e) {
+        await db.destroy();
+        throw e;
+      }
     }
   } else {
-    if (options.location !== ':memory:')
-      mkdirSync(dirname(options.location), { recursive: true, mode: 0o700 });
+    if (options.location !== ':memory:') ownerOnlyFile(options.location);
     const file = new SqliteDatabase(options.location);
     // WAL keeps readers off the writer's back; NORMAL sync is durable across process crashes
     // (kill -9), which is the failure this store promises to survive.
@@ -79,13 +87,19 @@ export async function openStore(options: StoreOptions & { migrate?: boolean }): 
     file.pragma('synchronous = NORMAL');
     file.pragma('busy_timeout = 5000');
     file.pragma('foreign_keys = ON');
-    db = new Kysely<Database>({ dialect: new SqliteDialect({ database: file }) });
+    if (options.location !== ':memory:') ownerOnlyCompanions(options.location);
+    let lock: FileLock | undefined;
+    if (options.location !== ':memory:') ({ lock, leave } = joinFileLock(options.location));
+    db = new Kysely<Database>({ dialect: new SqliteFileDialect(file, lock) });
   }
   const store: Store = {
     db,
     dialect,
     location: options.location,
-    close: () => db.destroy(),
+    close: async () => {
+      await db.destroy();
+      leave();
+    },
   };
   if (options.migrate !== false) {
     try {
@@ -98,17 +112,60 @@ export async function openStore(options: StoreOptions & { migrate?: boolean }): 
   return store;
 }
 
-function migrator(store: Store): Migrator {
+/**
+ * The SQLite file holds every AccessKey secret, so it is created owner-only (0600) before SQLite
+ * opens it, and a directory made for it is 0700. An existing directory is left alone: it may be
+ * shared (`--database /tmp/x.sqlite`), and the files in it are protected either way.
+ */
+function ownerOnlyFile(location: string): void {
+  const dir = dirname(location);
+  const madeDir = mkdirSync(dir, { recursive: true, mode: 0o700 });
+  if (madeDir !== undefined) chmodSync(dir, 0o700);
+  closeSync(openSync(location, 'a', 0o600));
+  tighten(location);
+}
+
+function tighten(path: string): void {
+  try {
+    chmodSync(path, 0o600);
+  } catch (e) {
+    // Missing: SQLite creates it later with the main file's mode. Someone else's file: not ours to change.
+    if (!(e instanceof Error && 'code' in e && (e.code === 'ENOENT' || e.code === 'EPERM'))) throw e;
+  }
+}
+
+/** SQLite creates -wal/-shm with the main file's mode; older files are tightened here too. */
+function ownerOnlyCompanions(location: string): void {
+  for (const suffix of ['-wal', '-shm']) tighten(`${location}${suffix}`);
+}
+
+/**
+ * The PostgreSQL schema the store works in (the first of its search_path). The migrator must be
+ * told: it looks for its own tables in every schema of the database, so a `kysely_migration`
+ * table in another schema (another node group, another test) would make it skip creating its own.
+ */
+async function currentSchema(store: Store): Promise<string | undefined> {
+  if (store.dialect !== 'postgres') return undefined;
+  const r = await sql<{ schema: string | null }>`select current_schema() as schema`.execute(store.db);
+  return r.rows[0]?.schema ?? 'public';
+}
+
+function migrator(store: Store, schema: string | undefined): Migrator {
   const all: Record<string, Migration> = migrations(store.dialect);
-  return new Migrator({ db: store.db, provider: { getMigrations: async () => all } });
+  return new Migrator({
+    db: store.db,
+    provider: { getMigrations: async () => all },
+    ...(schema ? { migrationTableSchema: schema } : {}),
+  });
 }
 
 /** Names of migrations the database has applied that this code does not know. */
-async function unknownApplied(store: Store): Promise<string[]> {
+async function unknownApplied(store: Store, schema: string | undefined): Promise<string[]> {
   const known = new Set(Object.keys(migrations(store.dialect)));
+  const table = schema ? sql.id(schema, 'kysely_migration') : sql.id('kysely_migration');
   const unknownInCode: string[] = [];
   try {
-    const rows = await sql<{ name: string }>`select name from kysely_migration`.execute(store.db);
+    const rows = await sql<{ name: string }>`select name from ${table}`.execute(store.db);
     for (const r of rows.rows) if (!known.has(r.name)) unknownInCode.push(r.name);
   } catch {
     // No migration table yet: a fresh database.
@@ -117,14 +174,15 @@ async function unknownApplied(store: Store): Promise<string[]> {
 }
 
 export async function migrateToLatest(store: Store): Promise<MigrationResultSet> {
-  const newer = await unknownApplied(store);
+  const schema = await currentSchema(store);
+  const newer = await unknownApplied(store, schema);
   if (newer.length > 0) {
     throw new StoreError(
       'DatabaseTooNew',
       `The database at ${redactUrl(store.location)} was migrated by a newer vpcmirror (unknown migrations: ${newer.join(', ')}). Upgrade vpcmirror or point it at another database.`,
     );
   }
-  const result = await migrator(store).migrateToLatest();
+  const result = await migrator(store, schema).migrateToLatest();
   if (result.error) {
     const reason = result.error instanceof Error ? result.error.message : String(result.error);
     throw new StoreError('MigrationFailed', `Migrating ${redactUrl(store.location)} failed: ${reason}`);

@@ -91,7 +91,7 @@ export async function startTestServer(options: TestServerOptions = {}): Promise<
     Date.now(),
   );
   const app = createApp(config, store, log);
-  app.start();
+  await app.start();
   let running: RunningServer;
   try {
     running = await listen(app, '127.0.0.1', 0);

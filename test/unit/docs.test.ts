@@ -15,7 +15,10 @@ test('docs/operations.md is what the operation table generates (run npm run docs
 test('every operation names its RAM action, a resource and a summary', () => {
   for (const op of OPERATIONS.values()) {
     assert.equal(op.ramAction, `vpc:${op.action}`);
-    assert.ok(op.resourceDoc === '*' || op.resourceDoc.startsWith('acs:vpc:'), `${op.action}: ${op.resourceDoc}`);
+    assert.ok(
+      op.resourceDoc === '*' || op.resourceDoc.startsWith('acs:vpc:'),
+      `${op.action}: ${op.resourceDoc}`,
+    );
     assert.ok(op.summary.length > 10, op.action);
   }
 });

@@ -1,0 +1,599 @@
+/**
+ * `vpcmirror account|user|key|sts|policy|setup …`: RAM management on the store itself, with no
+ * server involved. A running server reads credentials and policies from the database on every
+ * request, so what these commands write applies to it at once. Output is for people by default
+ * and JSON with `--json`; a secret is printed only by the command that creates it.
+ */
+import { readFileSync } from 'node:fs';
+import { type ParseArgsConfig, parseArgs } from 'node:util';
+import {
+  AccountsError,
+  accountViews,
+  attachPolicy,
+  createAccessKey,
+  createAccount,
+  createPolicy,
+  createUser,
+  detachPolicy,
+  inTransaction,
+  issueTemporaryCredentials,
+  keyViews,
+  type PolicyType,
+  type PrincipalRef,
+  policyDocumentText,
+  policyViews,
+  setAccessKeyEnabled,
+  userViews,
+} from '../accounts/accounts.service.js';
+import { applySetup, describeGenerated, loadSetupFile } from '../accounts/setup-file.js';
+import { loadConfig } from '../config.js';
+import type { Executor } from '../store/database.js';
+import { openStore } from '../store/store.js';
+import { UsageError } from './call.js';
+
+export const ACCOUNT_COMMANDS = ['account', 'user', 'key', 'sts', 'policy', 'setup'] as const;
+
+export const ACCOUNTS_HELP = `RAM management (works on the store; a running server sees changes at once):
+  vpcmirror account create [--name NAME] [--id 16DIGITS] [--resource-group rg-…]
+  vpcmirror account list
+  vpcmirror user create --account ID --name alice [--display-name "Alice"]
+  vpcmirror user list [--account ID]
+  vpcmirror key create --account ID [--user alice]
+  vpcmirror key disable --id AK    vpcmirror key enable --id AK
+  vpcmirror key list [--account ID] [--user alice | --role NAME]
+  vpcmirror sts create --account ID --role NAME [--duration 3600] [--policy session-policy.json]
+  vpcmirror policy create --account ID --name NAME --document policy.json|- [--description TEXT]
+  vpcmirror policy attach --account ID (--user alice | --role NAME) --policy NAME [--type System|Custom]
+  vpcmirror policy detach --account ID (--user alice | --role NAME) --policy NAME [--type System|Custom]
+  vpcmirror policy list [--account ID]
+  vpcmirror setup check FILE       vpcmirror setup apply FILE
+Every command takes --data-dir DIR or --database URL (as serve does) and --json.
+`;
+
+type Flags = Record<string, string | boolean | undefined>;
+type Options = NonNullable<ParseArgsConfig['options']>;
+
+const COMMON: Options = {
+  'data-dir': { type: 'string' },
+  database: { type: 'string' },
+  json: { type: 'boolean' },
+};
+
+interface Io {
+  readonly out: (text: string) => void;
+  readonly readInput: (path: string) => string;
+}
+
+const defaultIo: Io = {
+  out: (text) => process.stdout.write(text),
+  readInput: (path) => readFileSync(path === '-' ? 0 : path, 'utf8'),
+};
+
+function parse(args: readonly string[], options: Options, positionals = 0): { flags: Flags; rest: string[] } {
+  const { values, positionals: rest } = parseArgs({
+    args: [...args],
+    options: { ...COMMON, ...options },
+    strict: true,
+    allowPositionals: positionals > 0,
+  });
+  if (rest.length > positionals) throw new UsageError(`unexpected argument "${rest[positionals]}"`);
+  return { flags: values as Flags, rest };
+}
+
+function str(flags: Flags, name: string): string | undefined {
+  const v = flags[name];
+  return typeof v === 'string' ? v : undefined;
+}
+
+function required(flags: Flags, name: string, usage: string): string {
+  const v = str(flags, name);
+  if (v === undefined || v === '') throw new UsageError(`--${name} is required (${usage})`);
+  return v;
+}
+
+/** `--user alice` or `--role NAME`, exactly one. */
+function principalOf(flags: Flags, usage: string): PrincipalRef {
+  const user = str(flags, 'user');
+  const role = str(flags, 'role');
+  if ((user === undefined) === (role === undefined))
+    throw new UsageError(`give exactly one of --user or --role (${usage})`);
+  return user !== undefined ? { type: 'User', name: user } : { type: 'Role', name: role ?? '' };
+}
+
+function policyTypeOf(flags: Flags): PolicyType | undefined {
+  const t = str(flags, 'type');
+  if (t === undefined) return undefined;
+  if (t !== 'System' && t !== 'Custom') throw new UsageError(`--type must be System or Custom, got "${t}"`);
+  return t;
+}
+
+/**
+ * Reads a policy document from a file or stdin (`-`) and checks it, so that a refusal names the
+ * file as well as the element at fault.
+ */
+function readPolicy(io: Io, path: string, what: string): string {
+  const where = path === '-' ? 'stdin' : path;
+  let text: string;
+  try {
+    text = io.readInput(path);
+  } catch (e) {
+    throw new AccountsError(
+      `cannot read the ${what} from ${where}: ${e instanceof Error ? e.message : String(e)}`,
+    );
+  }
+  try {
+    return policyDocumentText(text);
+  } catch (e) {
+    if (e instanceof AccountsError) throw new AccountsError(`${where}: ${e.message}`);
+    throw e;
+  }
+}
+
+function table(rows: ReadonlyArray<Record<string, string>>, columns: readonly string[]): string {
+  if (rows.length === 0) return '(none)\n';
+  const widths = columns.map((c) => Math.max(c.length, ...rows.map((r) => (r[c] ?? '').length)));
+  const line = (cells: readonly string[]) =>
+    cells
+      .map((cell, i) => (i === cells.length - 1 ? cell : cell.padEnd(widths[i] ?? 0)))
+      .join('  ')
+      .trimEnd();
+  return `${[line(columns), ...rows.map((r) => line(columns.map((c) => r[c] ?? '')))].join('\n')}\n`;
+}
+
+function json(value: unknown): string {
+  return `${JSON.stringify(value, null, 2)}\n`;
+}
+
+async function withStore<T>(flags: Flags, fn: (db: Executor) => Promise<T>): Promise<T> {
+  const config = loadConfig({ 'data-dir': str(flags, 'data-dir'), database: str(flags, 'database') });
+  const store = await openStore({ location: config.database });
+  try {
+    return await fn(store.db);
+  } finally {
+    await store.close();
+  }
+}
+
+const SECRET_NOTE = 'The secret is shown only now: keep it somewhere safe.\n';
+
+// ---- commands ------------------------------------------------------------------------------
+
+async function account(sub: string | undefined, args: readonly string[], io: Io): Promise<number> {
+  switch (sub) {
+    case 'create': {
+      const { flags } = parse(args, {
+        name: { type: 'string' },
+        id: { type: 'string' },
+        'resource-group': { type: 'string' },
+      });
+      const id = str(flags, 'id');
+      const name = str(flags, 'name');
+      const rg = str(flags, 'resource-group');
+      const now = Date.now();
+      const { row, key } = await withStore(flags, (db) =>
+        inTransaction(db, async (tx) => {
+          const row = await createAccount(
+            tx,
+            {
+              ...(id !== undefined ? { id } : {}),
+              ...(name !== undefined ? { name } : {}),
+              ...(rg !== undefined ? { resourceGroupId: rg } : {}),
+            },
+            now,
+          );
+          const key = await createAccessKey(tx, { accountId: row.id }, now);
+          return { row, key };
+        }),
+      );
+      if (flags.json) {
+        io.out(
+          json({
+            AccountId: row.id,
+            Name: row.name,
+            DefaultResourceGroupId: row.default_resource_group_id,
+            AccessKeyId: key.accessKeyId,
+            AccessKeySecret: key.accessKeySecret,
+          }),
+        );
+      } else {
+        io.out(
+          `Created account ${row.id} (${row.name})\n` +
+            `  default resource group: ${row.default_resource_group_id}\n` +
+            `  root AccessKey id:      ${key.accessKeyId}\n` +
+            `  root AccessKey secret:  ${key.accessKeySecret}\n${SECRET_NOTE}`,
+        );
+      }
+      return 0;
+    }
+    case 'list': {
+      const { flags } = parse(args, {});
+      const views = await withStore(flags, (db) => accountViews(db));
+      if (flags.json) io.out(json(views));
+      else
+        io.out(
+          table(
+            views.map((v) => ({
+              ACCOUNT: v.AccountId,
+              NAME: v.Name,
+              'RESOURCE GROUP': v.DefaultResourceGroupId,
+              USERS: String(v.Users),
+              KEYS: String(v.AccessKeys),
+              CREATED: v.CreateDate,
+            })),
+            ['ACCOUNT', 'NAME', 'RESOURCE GROUP', 'USERS', 'KEYS', 'CREATED'],
+          ),
+        );
+      return 0;
+    }
+    default:
+      throw new UsageError('usage: vpcmirror account create [--name NAME] | vpcmirror account list');
+  }
+}
+
+async function user(sub: string | undefined, args: readonly string[], io: Io): Promise<number> {
+  switch (sub) {
+    case 'create': {
+      const usage = 'vpcmirror user create --account ID --name alice';
+      const { flags } = parse(args, {
+        account: { type: 'string' },
+        name: { type: 'string' },
+        'display-name': { type: 'string' },
+      });
+      const accountId = required(flags, 'account', usage);
+      const name = required(flags, 'name', usage);
+      const displayName = str(flags, 'display-name');
+      const row = await withStore(flags, (db) =>
+        createUser(
+          db,
+          { accountId, name, ...(displayName !== undefined ? { displayName } : {}) },
+          Date.now(),
+        ),
+      );
+      if (flags.json)
+        io.out(
+          json({
+            AccountId: row.account_id,
+            UserName: row.user_name,
+            UserId: row.user_id,
+            DisplayName: row.display_name,
+          }),
+        );
+      else
+        io.out(
+          `Created RAM user ${row.user_name} (id ${row.user_id}) in account ${row.account_id}\n` +
+            'It may do nothing until a policy is attached: vpcmirror policy attach --account ' +
+            `${row.account_id} --user ${row.user_name} --policy AliyunVPCReadOnlyAccess\n`,
+        );
+      return 0;
+    }
+    case 'list': {
+      const { flags } = parse(args, { account: { type: 'string' } });
+      const accountId = str(flags, 'account');
+      const views = await withStore(flags, (db) => userViews(db, accountId));
+      if (flags.json) io.out(json(views));
+      else
+        io.out(
+          table(
+            views.map((v) => ({
+              ACCOUNT: v.AccountId,
+              USER: v.UserName,
+              'DISPLAY NAME': v.DisplayName,
+              KEYS: String(v.AccessKeys),
+              POLICIES: v.Policies.join(', '),
+            })),
+            ['ACCOUNT', 'USER', 'DISPLAY NAME', 'KEYS', 'POLICIES'],
+          ),
+        );
+      return 0;
+    }
+    default:
+      throw new UsageError('usage: vpcmirror user create --account ID --name alice | vpcmirror user list');
+  }
+}
+
+async function key(sub: string | undefined, args: readonly string[], io: Io): Promise<number> {
+  switch (sub) {
+    case 'create': {
+      const { flags } = parse(args, { account: { type: 'string' }, user: { type: 'string' } });
+      const accountId = required(flags, 'account', 'vpcmirror key create --account ID [--user alice]');
+      const userName = str(flags, 'user');
+      const k = await withStore(flags, (db) =>
+        createAccessKey(db, { accountId, ...(userName !== undefined ? { userName } : {}) }, Date.now()),
+      );
+      if (flags.json)
+        io.out(
+          json({
+            AccountId: k.accountId,
+            UserName: k.userName,
+            AccessKeyId: k.accessKeyId,
+            AccessKeySecret: k.accessKeySecret,
+            Status: k.status,
+          }),
+        );
+      else
+        io.out(
+          `Created AccessKey for ${k.userName === null ? 'the root' : `RAM user ${k.userName}`} of account ${k.accountId}\n` +
+            `  AccessKey id:     ${k.accessKeyId}\n  AccessKey secret: ${k.accessKeySecret}\n${SECRET_NOTE}`,
+        );
+      return 0;
+    }
+    case 'disable':
+    case 'enable': {
+      const { flags } = parse(args, { id: { type: 'string' } });
+      const id = required(flags, 'id', `vpcmirror key ${sub} --id AK`);
+      const row = await withStore(flags, (db) => setAccessKeyEnabled(db, id, sub === 'enable'));
+      if (flags.json) io.out(json({ AccessKeyId: row.access_key_id, Status: row.status }));
+      else io.out(`AccessKey ${row.access_key_id} is ${row.status}\n`);
+      return 0;
+    }
+    case 'list': {
+      const { flags } = parse(args, {
+        account: { type: 'string' },
+        user: { type: 'string' },
+        role: { type: 'string' },
+      });
+      const filter = {
+        ...(str(flags, 'account') !== undefined ? { accountId: str(flags, 'account') ?? '' } : {}),
+        ...(str(flags, 'user') !== undefined ? { userName: str(flags, 'user') ?? '' } : {}),
+        ...(str(flags, 'role') !== undefined ? { roleName: str(flags, 'role') ?? '' } : {}),
+      };
+      const now = Date.now();
+      const views = await withStore(flags, (db) => keyViews(db, filter, now));
+      if (flags.json) io.out(json(views));
+      else
+        io.out(
+          table(
+            views.map((v) => ({
+              'ACCESSKEY ID': v.AccessKeyId,
+              ACCOUNT: v.AccountId,
+              PRINCIPAL: v.Principal,
+              TYPE: v.Type,
+              STATUS: v.Status,
+              EXPIRES: v.Expiration === null ? '-' : `${v.Expiration}${v.Expired ? ' (expired)' : ''}`,
+            })),
+            ['ACCESSKEY ID', 'ACCOUNT', 'PRINCIPAL', 'TYPE', 'STATUS', 'EXPIRES'],
+          ),
+        );
+      return 0;
+    }
+    default:
+      throw new UsageError('usage: vpcmirror key create|disable|enable|list (see vpcmirror help)');
+  }
+}
+
+async function sts(sub: string | undefined, args: readonly string[], io: Io): Promise<number> {
+  if (sub !== 'create')
+    throw new UsageError(
+      'usage: vpcmirror sts create --account ID --role NAME [--duration 3600] [--policy file.json]',
+    );
+  const usage = 'vpcmirror sts create --account ID --role NAME';
+  const { flags } = parse(args, {
+    account: { type: 'string' },
+    role: { type: 'string' },
+    duration: { type: 'string' },
+    policy: { type: 'string' },
+  });
+  const accountId = required(flags, 'account', usage);
+  const roleName = required(flags, 'role', usage);
+  const durationText = str(flags, 'duration');
+  const duration = durationText === undefined ? undefined : Number(durationText);
+  if (duration !== undefined && (durationText === '' || !Number.isFinite(duration)))
+    throw new UsageError(`--duration must be a number of seconds, got "${durationText}"`);
+  const policyPath = str(flags, 'policy');
+  const sessionPolicy = policyPath === undefined ? undefined : readPolicy(io, policyPath, 'session policy');
+  const c = await withStore(flags, (db) =>
+    issueTemporaryCredentials(
+      db,
+      {
+        accountId,
+        roleName,
+        ...(duration !== undefined ? { durationSeconds: duration } : {}),
+        ...(sessionPolicy !== undefined ? { sessionPolicy } : {}),
+      },
+      Date.now(),
+    ),
+  );
+  if (flags.json)
+    io.out(
+      json({
+        AccountId: c.accountId,
+        RoleName: c.roleName,
+        AccessKeyId: c.accessKeyId,
+        AccessKeySecret: c.accessKeySecret,
+        SecurityToken: c.securityToken,
+        Expiration: c.expiration,
+      }),
+    );
+  else
+    io.out(
+      `Temporary credentials for role ${c.roleName} of account ${c.accountId}, valid until ${c.expiration}\n` +
+        `  AccessKey id:     ${c.accessKeyId}\n  AccessKey secret: ${c.accessKeySecret}\n` +
+        `  SecurityToken:    ${c.securityToken}\n${SECRET_NOTE}`,
+    );
+  return 0;
+}
+
+async function policy(sub: string | undefined, args: readonly string[], io: Io): Promise<number> {
+  switch (sub) {
+    case 'create': {
+      const usage = 'vpcmirror policy create --account ID --name NAME --document file.json|-';
+      const { flags } = parse(args, {
+        account: { type: 'string' },
+        name: { type: 'string' },
+        document: { type: 'string' },
+        description: { type: 'string' },
+      });
+      const accountId = required(flags, 'account', usage);
+      const name = required(flags, 'name', usage);
+      const document = readPolicy(io, required(flags, 'document', usage), 'policy document');
+      const description = str(flags, 'description');
+      const row = await withStore(flags, (db) =>
+        createPolicy(
+          db,
+          { accountId, name, document, ...(description !== undefined ? { description } : {}) },
+          Date.now(),
+        ),
+      );
+      if (flags.json)
+        io.out(
+          json({
+            AccountId: row.account_id,
+            PolicyName: row.policy_name,
+            PolicyType: 'Custom',
+            Description: row.description,
+          }),
+        );
+      else io.out(`Created custom policy ${row.policy_name} in account ${row.account_id}\n`);
+      return 0;
+    }
+    case 'attach':
+    case 'detach': {
+      const usage = `vpcmirror policy ${sub} --account ID (--user alice | --role NAME) --policy NAME`;
+      const { flags } = parse(args, {
+        account: { type: 'string' },
+        user: { type: 'string' },
+        role: { type: 'string' },
+        policy: { type: 'string' },
+        type: { type: 'string' },
+      });
+      const accountId = required(flags, 'account', usage);
+      const principal = principalOf(flags, usage);
+      const policyName = required(flags, 'policy', usage);
+      const policyType = policyTypeOf(flags);
+      const input = { accountId, principal, policyName, ...(policyType !== undefined ? { policyType } : {}) };
+      const result = await withStore(flags, (db) =>
+        sub === 'attach' ? attachPolicy(db, input) : detachPolicy(db, input),
+      );
+      const who = `${principal.type === 'User' ? 'RAM user' : 'role'} ${principal.name}`;
+      if (flags.json)
+        io.out(
+          json({
+            AccountId: accountId,
+            PrincipalType: principal.type,
+            PrincipalName: principal.name,
+            PolicyName: policyName,
+            PolicyType: result.policyType,
+            Changed: result.changed,
+          }),
+        );
+      else if (sub === 'attach')
+        io.out(
+          result.changed
+            ? `Attached ${result.policyType} policy ${policyName} to ${who} of account ${accountId}\n`
+            : `${result.policyType} policy ${policyName} was attached to ${who} already\n`,
+        );
+      else io.out(`Detached ${result.policyType} policy ${policyName} from ${who} of account ${accountId}\n`);
+      return 0;
+    }
+    case 'list': {
+      const { flags } = parse(args, { account: { type: 'string' } });
+      const accountId = str(flags, 'account');
+      const views = await withStore(flags, (db) => policyViews(db, accountId));
+      if (flags.json) io.out(json(views));
+      else
+        io.out(
+          table(
+            views.map((v) => ({
+              ACCOUNT: v.AccountId,
+              POLICY: v.PolicyName,
+              TYPE: v.PolicyType,
+              'ATTACHED TO': v.AttachedTo.join(', ') || '-',
+              DESCRIPTION: v.Description,
+            })),
+            ['ACCOUNT', 'POLICY', 'TYPE', 'ATTACHED TO', 'DESCRIPTION'],
+          ),
+        );
+      return 0;
+    }
+    default:
+      throw new UsageError('usage: vpcmirror policy create|attach|detach|list (see vpcmirror help)');
+  }
+}
+
+async function setup(sub: string | undefined, args: readonly string[], io: Io): Promise<number> {
+  if (sub !== 'check' && sub !== 'apply') throw new UsageError('usage: vpcmirror setup check|apply FILE');
+  const { flags, rest } = parse(args, {}, 1);
+  const file = rest[0];
+  if (file === undefined) throw new UsageError(`usage: vpcmirror setup ${sub} FILE`);
+  const parsed = loadSetupFile(file);
+  if (sub === 'check') {
+    const counts = {
+      Accounts: parsed.accounts.length,
+      Users: parsed.accounts.reduce((n, a) => n + a.users.length, 0),
+      Policies: parsed.accounts.reduce((n, a) => n + a.policies.length, 0),
+      Roles: parsed.accounts.reduce((n, a) => n + a.roles.length, 0),
+    };
+    if (flags.json) io.out(json({ File: file, Valid: true, ...counts }));
+    else
+      io.out(
+        `${file} is valid: accounts ${counts.Accounts}, users ${counts.Users}, custom policies ${counts.Policies}, roles ${counts.Roles}\n`,
+      );
+    return 0;
+  }
+  const config = loadConfig({ 'data-dir': str(flags, 'data-dir'), database: str(flags, 'database') });
+  const store = await openStore({ location: config.database });
+  try {
+    const result = await applySetup(store, parsed, file, Date.now());
+    if (flags.json) {
+      io.out(
+        json({
+          File: file,
+          Generated: result.generated.map((g) => ({
+            Path: g.path,
+            AccountId: g.accountId,
+            Principal: g.principal,
+            AccessKeyId: g.accessKeyId,
+            AccessKeySecret: g.accessKeySecret,
+            ...(g.securityToken !== undefined ? { SecurityToken: g.securityToken } : {}),
+            ...(g.expiration !== undefined ? { Expiration: g.expiration } : {}),
+          })),
+        }),
+      );
+    } else {
+      io.out(`Applied ${file}\n`);
+      for (const g of result.generated) io.out(`${describeGenerated(g)}\n`);
+    }
+    return 0;
+  } finally {
+    await store.close();
+  }
+}
+
+/**
+ * Runs one management command. A refusal (bad name, unknown account, malformed policy…) prints
+ * one line and exits 2, like any other mistake on the command line.
+ */
+export async function accountsCommand(
+  command: (typeof ACCOUNT_COMMANDS)[number],
+  argv: readonly string[],
+  io: Io = defaultIo,
+): Promise<number> {
+  const [sub, ...rest] = argv;
+  if (sub === undefined) throw new UsageError(`${command} needs a subcommand\n\n${ACCOUNTS_HELP}`);
+  if (['help', '--help', '-h'].includes(sub) || rest.includes('--help') || rest.includes('-h')) {
+    io.out(ACCOUNTS_HELP);
+    return 0;
+  }
+  try {
+    switch (command) {
+      case 'account':
+        return await account(sub, rest, io);
+      case 'user':
+        return await user(sub, rest, io);
+      case 'key':
+        return await key(sub, rest, io);
+      case 'sts':
+        return await sts(sub, rest, io);
+      case 'policy':
+        return await policy(sub, rest, io);
+      case 'setup':
+        return await setup(sub, rest, io);
+    }
+  } catch (e) {
+    if (e instanceof AccountsError) {
+      process.stderr.write(`vpcmirror: ${e.message}\n`);
+      return 2;
+    }
+    throw e;
+  }
+}

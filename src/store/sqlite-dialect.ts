@@ -1,0 +1,115 @@
+/**
+ * SQLite behind Kysely for the store: better-sqlite3 with immediate transactions, transactional
+ * migrations, and one queue per file for the stores a process opens on it.
+ */
+import { resolve } from 'node:path';
+import type SqliteDatabase from 'better-sqlite3';
+import {
+  CompiledQuery,
+  type DatabaseConnection,
+  type DialectAdapter,
+  type Driver,
+  SqliteAdapter,
+  SqliteDialect,
+} from 'kysely';
+
+/** A promise chain used as a lock: each holder waits for every earlier one. */
+export class FileLock {
+  private tail: Promise<void> = Promise.resolve();
+  users = 0;
+
+  acquire(): Promise<() => void> {
+    let release: () => void = () => undefined;
+    const held = new Promise<void>((r) => {
+      release = r;
+    });
+    const ready = this.tail.then(() => release);
+    this.tail = this.tail.then(() => held);
+    return ready;
+  }
+}
+
+/**
+ * One lock per SQLite file in this process. Two stores on one file in one process (two in-process
+ * nodes in tests, a second Lifecycle) would otherwise interleave their transactions on one thread:
+ * the second writer then spins in SQLite's busy handler, blocking the very event loop the first
+ * writer needs to commit, and fails with SQLITE_BUSY. With the lock they queue like the callers
+ * of one store do.
+ */
+const fileLocks = new Map<string, FileLock>();
+
+/**
+ * better-sqlite3 behind Kysely, with two changes. Transactions begin IMMEDIATE: a transaction
+ * that reads and then writes (a claim, a conditional update) takes the write lock up front, so
+ * another process on the same file waits for it instead of failing with SQLITE_BUSY_SNAPSHOT
+ * half-way. And the adapter declares transactional DDL, which SQLite has: the migrator then runs
+ * all pending migrations in one transaction, so a crash mid-migration leaves the old schema, not
+ * half of the new one.
+ */
+export class SqliteFileDialect extends SqliteDialect {
+  private readonly lock: FileLock | undefined;
+
+  constructor(file: SqliteDatabase.Database, lock: FileLock | undefined) {
+    super({ database: file });
+    this.lock = lock;
+  }
+
+  override createDriver(): Driver {
+    const inner = super.createDriver();
+    const lock = this.lock;
+    const releases: Array<() => void> = [];
+    return {
+      init: () => inner.init(),
+      async acquireConnection() {
+        if (!lock) return inner.acquireConnection();
+        const release = await lock.acquire();
+        try {
+          const connection = await inner.acquireConnection();
+          releases.push(release);
+          return connection;
+        } catch (e) {
+          release();
+          throw e;
+        }
+      },
+      async beginTransaction(connection: DatabaseConnection) {
+        await connection.executeQuery(CompiledQuery.raw('begin immediate'));
+      },
+      commitTransaction: (c) => inner.commitTransaction(c),
+      rollbackTransaction: (c) => inner.rollbackTransaction(c),
+      savepoint: (c, name, compile) => inner.savepoint?.(c, name, compile) ?? Promise.resolve(),
+      rollbackToSavepoint: (c, name, compile) =>
+        inner.rollbackToSavepoint?.(c, name, compile) ?? Promise.resolve(),
+      releaseSavepoint: (c, name, compile) => inner.releaseSavepoint?.(c, name, compile) ?? Promise.resolve(),
+      async releaseConnection(connection: DatabaseConnection) {
+        await inner.releaseConnection(connection);
+        // This driver has one holder at a time, so releases come in acquisition order.
+        releases.shift()?.();
+      },
+      destroy: () => inner.destroy(),
+    };
+  }
+
+  override createAdapter(): DialectAdapter {
+    return new (class extends SqliteAdapter {
+      override get supportsTransactionalDdl(): boolean {
+        return true;
+      }
+    })();
+  }
+}
+
+/** Shares one lock among the stores of this process on the same SQLite file; returns the release. */
+export function joinFileLock(location: string): { lock: FileLock; leave: () => void } {
+  const key = resolve(location);
+  const lock = fileLocks.get(key) ?? new FileLock();
+  fileLocks.set(key, lock);
+  lock.users++;
+  return {
+    lock,
+    leave: () => {
+      lock.users--;
+      if (lock.users === 0 && fileLocks.get(key) === lock) fileLocks.delete(key);
+    },
+  };
+}

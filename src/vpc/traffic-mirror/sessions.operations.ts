@@ -1,0 +1,333 @@
+/**
+ * The traffic mirror session operations (spec sessions.md sections 3-7; DeleteTrafficMirrorSession
+ * as the seed documents it). Handlers only map wire input to a service call and the result to the
+ * wire shape; every rule lives in sessions.service.ts.
+ */
+import { arn, defineOperation } from '../../api/operation.js';
+import type { ParamSpec } from '../../api/schema.js';
+import { protocolErrors } from '../../protocol/errors.js';
+import {
+  DESCRIPTION,
+  encodeNextToken,
+  formatCreationTime,
+  MAX_RESULTS,
+  NAME,
+  NEXT_TOKEN,
+  REGION_ID,
+  RESOURCE_GROUP_ID,
+  TAG_LIST,
+} from './common.js';
+import { filterErrors, listErrors, resourceGroupErrors, sessionErrors, tagErrors } from './errors.js';
+import {
+  addSessionSources,
+  createSession,
+  deleteSession,
+  listSessionPage,
+  removeSessionSources,
+  type SessionView,
+  TARGET_TYPES,
+  updateSession,
+} from './sessions.service.js';
+
+const SESSION_ARN = 'acs:vpc:{RegionId}:{accountId}:trafficmirrorsession/{TrafficMirrorSessionId}';
+
+const SESSION_ID = {
+  type: 'string',
+  required: true,
+  maxLength: 64,
+  doc: 'tms-…',
+} as const satisfies ParamSpec;
+
+/** Source ENIs. The per-session limit is a runtime setting, so the list itself is only capped loosely. */
+const SOURCE_IDS = {
+  type: 'list',
+  required: true,
+  maxItems: 100,
+  item: { type: 'string', pattern: /^eni-[A-Za-z0-9]{1,64}$/ },
+  doc: 'ENI ids (eni-…); at most 10 per session by default.',
+} as const satisfies ParamSpec;
+
+const TARGET_ID = {
+  type: 'string',
+  maxLength: 128,
+  doc: 'eni-… for NetworkInterface, lb-… for SLB.',
+} as const satisfies ParamSpec;
+const TARGET_TYPE = {
+  type: 'string',
+  enum: TARGET_TYPES,
+  doc: 'NetworkInterface or SLB (exact case).',
+} as const satisfies ParamSpec;
+const FILTER_ID = {
+  type: 'string',
+  maxLength: 64,
+  doc: 'tmf-… of the same account and region.',
+} as const satisfies ParamSpec;
+const PRIORITY = {
+  type: 'integer',
+  min: 1,
+  max: 32766,
+  doc: '1-32766, unique per account and region; smaller is higher.',
+} as const satisfies ParamSpec;
+const VNI = {
+  type: 'integer',
+  min: 0,
+  max: 16_777_215,
+  doc: 'VXLAN network id 0-16777215; a random unused one when omitted.',
+} as const satisfies ParamSpec;
+const PACKET_LENGTH = {
+  type: 'integer',
+  min: 64,
+  max: 8500,
+  doc: 'Bytes of each mirrored packet, 64-8500 (default 1500).',
+} as const satisfies ParamSpec;
+
+const TAG_FILTER = {
+  type: 'objectList',
+  maxItems: 20,
+  overflow: () => tagErrors.tooManyInRequest(),
+  fields: {
+    Key: { type: 'string', required: true, maxLength: 128 },
+    Value: { type: 'string', maxLength: 128 },
+  },
+  doc: 'Sessions carrying every given tag (a key without value matches any value).',
+} as const satisfies ParamSpec;
+
+function toWire(v: SessionView): Record<string, unknown> {
+  const s = v.session;
+  return {
+    CreationTime: formatCreationTime(s.created_at),
+    Enabled: s.enabled === 1,
+    PacketLength: s.packet_length,
+    Priority: s.priority,
+    ResourceGroupId: s.resource_group_id,
+    Tags: v.tags.map((t) => ({ Key: t.key, Value: t.value })),
+    TrafficMirrorFilterId: s.filter_id,
+    TrafficMirrorSessionBusinessStatus: s.business_status,
+    TrafficMirrorSessionDescription: s.description,
+    TrafficMirrorSessionId: s.id,
+    TrafficMirrorSessionName: s.name,
+    TrafficMirrorSessionStatus: s.status,
+    TrafficMirrorSourceIds: [...v.sourceIds],
+    TrafficMirrorTargetId: s.target_id,
+    TrafficMirrorTargetType: s.target_type,
+    VirtualNetworkId: s.virtual_network_id,
+  };
+}
+
+export const sessionOperations = [
+  defineOperation({
+    action: 'CreateTrafficMirrorSession',
+    summary: 'Creates a traffic mirror session (asynchronous: Creating, then Created).',
+    access: 'create',
+    clientToken: true,
+    dryRun: true,
+    async: 'Creating → Created',
+    params: {
+      RegionId: REGION_ID,
+      TrafficMirrorSourceIds: SOURCE_IDS,
+      TrafficMirrorTargetId: { ...TARGET_ID, required: true },
+      TrafficMirrorTargetType: { ...TARGET_TYPE, required: true },
+      TrafficMirrorFilterId: { ...FILTER_ID, required: true },
+      Priority: { ...PRIORITY, required: true },
+      VirtualNetworkId: VNI,
+      PacketLength: PACKET_LENGTH,
+      Enabled: { type: 'boolean', doc: 'Mirror at once; default false.' },
+      TrafficMirrorSessionName: NAME,
+      TrafficMirrorSessionDescription: DESCRIPTION,
+      ResourceGroupId: RESOURCE_GROUP_ID,
+      Tag: TAG_LIST,
+      TrafficMirrorSourceTruncateMode: { type: 'integer', doc: 'Historical; accepted and ignored.' },
+    },
+    resources: (input, scope) => [
+      arn(input.RegionId, scope.accountId, 'trafficmirrorsession/*'),
+      arn(input.RegionId, scope.accountId, `trafficmirrorfilter/${input.TrafficMirrorFilterId}`),
+    ],
+    resourceDoc:
+      'acs:vpc:{RegionId}:{accountId}:trafficmirrorsession/* and acs:vpc:{RegionId}:{accountId}:trafficmirrorfilter/{TrafficMirrorFilterId}',
+    errors: [
+      filterErrors.notFound,
+      filterErrors.incorrectStatus,
+      sessionErrors.quotaSources,
+      sessionErrors.quotaSessionsPerSource,
+      protocolErrors.operationConflict,
+      resourceGroupErrors.invalid,
+      tagErrors.invalidKey,
+      tagErrors.invalidValue,
+      tagErrors.duplicateKey,
+      tagErrors.tooManyInRequest,
+    ],
+    handler: async (ctx, input) => {
+      const r = await createSession(ctx, {
+        regionId: input.RegionId,
+        sourceIds: input.TrafficMirrorSourceIds,
+        targetId: input.TrafficMirrorTargetId,
+        targetType: input.TrafficMirrorTargetType,
+        filterId: input.TrafficMirrorFilterId,
+        priority: input.Priority,
+        virtualNetworkId: input.VirtualNetworkId,
+        packetLength: input.PacketLength,
+        enabled: input.Enabled,
+        name: input.TrafficMirrorSessionName,
+        description: input.TrafficMirrorSessionDescription,
+        resourceGroupId: input.ResourceGroupId,
+        tags: input.Tag,
+      });
+      return { TrafficMirrorSessionId: r.sessionId, ResourceGroupId: r.resourceGroupId };
+    },
+  }),
+  defineOperation({
+    action: 'DeleteTrafficMirrorSession',
+    summary: 'Deletes a traffic mirror session (asynchronous: Deleting, then gone).',
+    access: 'delete',
+    clientToken: true,
+    dryRun: true,
+    async: 'Deleting → (gone)',
+    params: { RegionId: REGION_ID, TrafficMirrorSessionId: SESSION_ID },
+    resource: SESSION_ARN,
+    errors: [sessionErrors.notFound, sessionErrors.incorrectStatus, filterErrors.incorrectStatus],
+    handler: async (ctx, input) => {
+      await deleteSession(ctx, input.RegionId, input.TrafficMirrorSessionId);
+      return {};
+    },
+  }),
+  defineOperation({
+    action: 'UpdateTrafficMirrorSessionAttribute',
+    summary: 'Changes a traffic mirror session; omitted fields stay (asynchronous: Modifying, then Created).',
+    access: 'update',
+    clientToken: true,
+    dryRun: true,
+    async: 'Modifying → Created',
+    params: {
+      RegionId: REGION_ID,
+      TrafficMirrorSessionId: SESSION_ID,
+      TrafficMirrorSessionName: NAME,
+      TrafficMirrorSessionDescription: DESCRIPTION,
+      TrafficMirrorTargetId: TARGET_ID,
+      TrafficMirrorTargetType: TARGET_TYPE,
+      TrafficMirrorFilterId: FILTER_ID,
+      VirtualNetworkId: VNI,
+      Priority: PRIORITY,
+      PacketLength: PACKET_LENGTH,
+      Enabled: { type: 'boolean', doc: 'true starts mirroring, false stops it; omitted leaves it.' },
+      TrafficMirrorSourceTruncateMode: { type: 'integer', doc: 'Historical; accepted and ignored.' },
+    },
+    resource: SESSION_ARN,
+    errors: [
+      sessionErrors.notFound,
+      sessionErrors.incorrectStatus,
+      filterErrors.notFound,
+      filterErrors.incorrectStatus,
+      protocolErrors.operationConflict,
+    ],
+    handler: async (ctx, input) => {
+      await updateSession(ctx, {
+        regionId: input.RegionId,
+        sessionId: input.TrafficMirrorSessionId,
+        name: input.TrafficMirrorSessionName,
+        description: input.TrafficMirrorSessionDescription,
+        targetId: input.TrafficMirrorTargetId,
+        targetType: input.TrafficMirrorTargetType,
+        filterId: input.TrafficMirrorFilterId,
+        virtualNetworkId: input.VirtualNetworkId,
+        priority: input.Priority,
+        packetLength: input.PacketLength,
+        enabled: input.Enabled,
+      });
+      return {};
+    },
+  }),
+  defineOperation({
+    action: 'AddSourcesToTrafficMirrorSession',
+    summary: 'Adds source ENIs to a traffic mirror session (asynchronous: Modifying, then Created).',
+    access: 'update',
+    clientToken: true,
+    dryRun: true,
+    async: 'Modifying → Created',
+    params: { RegionId: REGION_ID, TrafficMirrorSessionId: SESSION_ID, TrafficMirrorSourceIds: SOURCE_IDS },
+    resource: SESSION_ARN,
+    errors: [
+      sessionErrors.notFound,
+      sessionErrors.incorrectStatus,
+      sessionErrors.quotaSources,
+      sessionErrors.quotaSessionsPerSource,
+    ],
+    handler: async (ctx, input) => {
+      await addSessionSources(
+        ctx,
+        input.RegionId,
+        input.TrafficMirrorSessionId,
+        input.TrafficMirrorSourceIds,
+      );
+      return {};
+    },
+  }),
+  defineOperation({
+    action: 'RemoveSourcesFromTrafficMirrorSession',
+    summary: 'Removes source ENIs from a traffic mirror session (asynchronous: Modifying, then Created).',
+    access: 'update',
+    clientToken: true,
+    dryRun: true,
+    async: 'Modifying → Created',
+    params: { RegionId: REGION_ID, TrafficMirrorSessionId: SESSION_ID, TrafficMirrorSourceIds: SOURCE_IDS },
+    resource: SESSION_ARN,
+    errors: [sessionErrors.notFound, sessionErrors.incorrectStatus],
+    handler: async (ctx, input) => {
+      await removeSessionSources(
+        ctx,
+        input.RegionId,
+        input.TrafficMirrorSessionId,
+        input.TrafficMirrorSourceIds,
+      );
+      return {};
+    },
+  }),
+  defineOperation({
+    action: 'ListTrafficMirrorSessions',
+    summary: 'Lists traffic mirror sessions in creation order, with filters and token pagination.',
+    access: 'list',
+    params: {
+      RegionId: REGION_ID,
+      TrafficMirrorSessionIds: {
+        type: 'list',
+        maxItems: 100,
+        item: { type: 'string', maxLength: 64 },
+        doc: 'Up to 100 ids; unknown ids are simply absent.',
+      },
+      TrafficMirrorSessionName: { type: 'string', maxLength: 128, doc: 'Exact name.' },
+      TrafficMirrorSourceId: { type: 'string', maxLength: 128, doc: 'Sessions mirroring this ENI.' },
+      TrafficMirrorTargetId: { type: 'string', maxLength: 128 },
+      TrafficMirrorFilterId: { type: 'string', maxLength: 64 },
+      VirtualNetworkId: VNI,
+      Priority: PRIORITY,
+      Enabled: { type: 'boolean', doc: 'Omitted: both.' },
+      ResourceGroupId: RESOURCE_GROUP_ID,
+      Tags: TAG_FILTER,
+      MaxResults: MAX_RESULTS,
+      NextToken: NEXT_TOKEN,
+    },
+    resource: 'acs:vpc:{RegionId}:{accountId}:trafficmirrorsession/*',
+    errors: [listErrors.nextToken, tagErrors.tooManyInRequest],
+    handler: async (ctx, input) => {
+      const page = await listSessionPage(ctx, {
+        regionId: input.RegionId,
+        ids: input.TrafficMirrorSessionIds,
+        name: input.TrafficMirrorSessionName,
+        sourceId: input.TrafficMirrorSourceId,
+        targetId: input.TrafficMirrorTargetId,
+        filterId: input.TrafficMirrorFilterId,
+        virtualNetworkId: input.VirtualNetworkId,
+        priority: input.Priority,
+        enabled: input.Enabled,
+        resourceGroupId: input.ResourceGroupId,
+        tags: input.Tags,
+        maxResults: input.MaxResults ?? 10,
+        nextToken: input.NextToken,
+      });
+      return {
+        NextToken: page.lastSeq === undefined ? '' : encodeNextToken(page.lastSeq),
+        TotalCount: String(page.total),
+        TrafficMirrorSessions: page.items.map(toWire),
+      };
+    },
+  }),
+];

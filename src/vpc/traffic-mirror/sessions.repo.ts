@@ -1,0 +1,330 @@
+/**
+ * Traffic mirror sessions and their source ENIs in the store. Every state change is a conditional
+ * update on the current status, so that concurrent requests (on one node or several sharing
+ * PostgreSQL) cannot both win; the caller reads numUpdatedRows to tell.
+ */
+import { type Selectable, sql } from 'kysely';
+import type { Executor, TrafficMirrorSessionsTable } from '../../store/database.js';
+import type { TagFilter } from './tags.repo.js';
+
+export type SessionRow = Selectable<TrafficMirrorSessionsTable>;
+export type NewSession = Omit<SessionRow, 'seq'>;
+
+/** The session fields an update may change. */
+export type SessionFields = Partial<
+  Pick<
+    SessionRow,
+    | 'name'
+    | 'description'
+    | 'target_id'
+    | 'target_type'
+    | 'filter_id'
+    | 'virtual_network_id'
+    | 'priority'
+    | 'packet_length'
+    | 'enabled'
+  >
+>;
+
+export async function insertSession(db: Executor, session: NewSession): Promise<void> {
+  await db.insertInto('traffic_mirror_sessions').values(session).execute();
+}
+
+/** One session of the account in the region; undefined when absent (or another owner's). */
+export async function findSession(
+  db: Executor,
+  accountId: string,
+  regionId: string,
+  sessionId: string,
+): Promise<SessionRow | undefined> {
+  return db
+    .selectFrom('traffic_mirror_sessions')
+    .selectAll()
+    .where('id', '=', sessionId)
+    .where('account_id', '=', accountId)
+    .where('region_id', '=', regionId)
+    .executeTakeFirst();
+}
+
+/** Sets fields and a new status on a Created session; false when it is not (any longer) Created. */
+export async function changeCreatedSession(
+  db: Executor,
+  sessionId: string,
+  status: 'Modifying' | 'Deleting',
+  fields: SessionFields = {},
+): Promise<boolean> {
+  const r = await db
+    .updateTable('traffic_mirror_sessions')
+    .set({ ...fields, status })
+    .where('id', '=', sessionId)
+    .where('status', '=', 'Created')
+    .executeTakeFirst();
+  return r.numUpdatedRows > 0n;
+}
+
+/** Creating/Modifying -> Created: the end of an asynchronous change. */
+export async function sessionReady(db: Executor, sessionId: string): Promise<void> {
+  await db
+    .updateTable('traffic_mirror_sessions')
+    .set({ status: 'Created' })
+    .where('id', '=', sessionId)
+    .where('status', 'in', ['Creating', 'Modifying'])
+    .execute();
+}
+
+/** Removes a Deleting session with its sources and tags. */
+export async function removeSession(db: Executor, sessionId: string): Promise<void> {
+  const r = await db
+    .deleteFrom('traffic_mirror_sessions')
+    .where('id', '=', sessionId)
+    .where('status', '=', 'Deleting')
+    .executeTakeFirst();
+  if (r.numDeletedRows === 0n) return;
+  await db.deleteFrom('traffic_mirror_session_sources').where('session_id', '=', sessionId).execute();
+  await db.deleteFrom('tags').where('resource_id', '=', sessionId).execute();
+}
+
+export async function countSessions(db: Executor, accountId: string, regionId: string): Promise<number> {
+  const r = await db
+    .selectFrom('traffic_mirror_sessions')
+    .select((eb) => eb.fn.countAll<number>().as('n'))
+    .where('account_id', '=', accountId)
+    .where('region_id', '=', regionId)
+    .executeTakeFirst();
+  return Number(r?.n ?? 0);
+}
+
+/** The session of the account and region that holds this priority, other than `exceptId`. */
+export async function priorityHolder(
+  db: Executor,
+  accountId: string,
+  regionId: string,
+  priority: number,
+  exceptId?: string,
+): Promise<string | undefined> {
+  let q = db
+    .selectFrom('traffic_mirror_sessions')
+    .select('id')
+    .where('account_id', '=', accountId)
+    .where('region_id', '=', regionId)
+    .where('priority', '=', priority);
+  if (exceptId !== undefined) q = q.where('id', '!=', exceptId);
+  const r = await q.executeTakeFirst();
+  return r?.id;
+}
+
+export async function vniInUse(
+  db: Executor,
+  accountId: string,
+  regionId: string,
+  vni: number,
+): Promise<boolean> {
+  const r = await db
+    .selectFrom('traffic_mirror_sessions')
+    .select('id')
+    .where('account_id', '=', accountId)
+    .where('region_id', '=', regionId)
+    .where('virtual_network_id', '=', vni)
+    .limit(1)
+    .executeTakeFirst();
+  return r !== undefined;
+}
+
+/** Source ids of each session, in the order they were added. One query for the whole page. */
+export async function sourcesOf(db: Executor, sessionIds: readonly string[]): Promise<Map<string, string[]>> {
+  const out = new Map<string, string[]>();
+  if (sessionIds.length === 0) return out;
+  const rows = await db
+    .selectFrom('traffic_mirror_session_sources')
+    .select(['session_id', 'source_id'])
+    .where('session_id', 'in', sessionIds)
+    .orderBy('session_id')
+    .orderBy('position')
+    .execute();
+  for (const r of rows) {
+    const list = out.get(r.session_id) ?? [];
+    list.push(r.source_id);
+    out.set(r.session_id, list);
+  }
+  return out;
+}
+
+/** Appends sources after the session's current last one. */
+export async function addSources(
+  db: Executor,
+  sessionId: string,
+  sourceIds: readonly string[],
+): Promise<void> {
+  if (sourceIds.length === 0) return;
+  const last = await db
+    .selectFrom('traffic_mirror_session_sources')
+    .select((eb) => eb.fn.max('position').as('p'))
+    .where('session_id', '=', sessionId)
+    .executeTakeFirst();
+  const start = Number(last?.p ?? 0) + 1;
+  await db
+    .insertInto('traffic_mirror_session_sources')
+    .values(sourceIds.map((source_id, i) => ({ session_id: sessionId, source_id, position: start + i })))
+    .execute();
+}
+
+export async function removeSources(
+  db: Executor,
+  sessionId: string,
+  sourceIds: readonly string[],
+): Promise<void> {
+  if (sourceIds.length === 0) return;
+  await db
+    .deleteFrom('traffic_mirror_session_sources')
+    .where('session_id', '=', sessionId)
+    .where('source_id', 'in', sourceIds)
+    .execute();
+}
+
+/** For each source: how many sessions of the account and region mirror it already. */
+export async function sessionsPerSource(
+  db: Executor,
+  accountId: string,
+  regionId: string,
+  sourceIds: readonly string[],
+): Promise<Map<string, number>> {
+  const out = new Map<string, number>();
+  if (sourceIds.length === 0) return out;
+  const rows = await db
+    .selectFrom('traffic_mirror_session_sources as src')
+    .innerJoin('traffic_mirror_sessions as s', 's.id', 'src.session_id')
+    .select(['src.source_id', (eb) => eb.fn.countAll<number>().as('n')])
+    .where('src.source_id', 'in', sourceIds)
+    .where('s.account_id', '=', accountId)
+    .where('s.region_id', '=', regionId)
+    .groupBy('src.source_id')
+    .execute();
+  for (const r of rows) out.set(r.source_id, Number(r.n));
+  return out;
+}
+
+/**
+ * Takes a row lock on a Created filter (a no-op write), so that a concurrent delete of the filter
+ * on another node waits for this transaction and then sees the session that now uses it. False
+ * when the filter is not Created.
+ */
+export async function holdFilter(db: Executor, filterId: string): Promise<boolean> {
+  const r = await db
+    .updateTable('traffic_mirror_filters')
+    .set({ status: 'Created' })
+    .where('id', '=', filterId)
+    .where('status', '=', 'Created')
+    .executeTakeFirst();
+  return r.numUpdatedRows > 0n;
+}
+
+export interface SessionQuery {
+  readonly accountId: string;
+  readonly regionId: string;
+  readonly ids: readonly string[];
+  readonly name: string | undefined;
+  readonly sourceId: string | undefined;
+  readonly targetId: string | undefined;
+  readonly filterId: string | undefined;
+  readonly virtualNetworkId: number | undefined;
+  readonly priority: number | undefined;
+  readonly enabled: boolean | undefined;
+  readonly resourceGroupId: string | undefined;
+  readonly tags: readonly TagFilter[];
+  /** Only sessions created after this sequence number (keyset pagination). */
+  readonly afterSeq: number | undefined;
+  readonly limit: number;
+}
+
+/**
+ * One page of sessions in creation order (up to limit + 1 rows, to tell whether more follow) and
+ * the number of all matches. Given ids (Terraform's read) or a source ENI, the query is driven by
+ * the id index (through the sources index for an ENI) and touches only those sessions.
+ */
+export async function listSessions(
+  db: Executor,
+  query: SessionQuery,
+): Promise<{ rows: SessionRow[]; total: number }> {
+  const ids = [...new Set(query.ids)];
+  const sourceId = query.sourceId;
+  // With ids or a source given, every other condition is written as an expression no index can
+  // serve: SQLite (without statistics) would otherwise walk all of the account's sessions through
+  // the (account, region, …) indexes to save sorting a handful of rows. coalesce(x, x) is x.
+  const pinned = ids.length > 0 || sourceId !== undefined;
+  const col = (name: SessionColumn) =>
+    pinned ? sql<unknown>`coalesce(${sql.ref(name)}, ${sql.ref(name)})` : sql.ref(name);
+  let q = db
+    .selectFrom('traffic_mirror_sessions as s')
+    .where(col('s.account_id'), '=', query.accountId)
+    .where(col('s.region_id'), '=', query.regionId);
+  if (ids.length > 0) q = q.where('s.id', 'in', ids);
+  if (sourceId !== undefined) {
+    q = q.where('s.id', 'in', (eb) =>
+      eb
+        .selectFrom('traffic_mirror_session_sources as src')
+        .select('src.session_id')
+        .where('src.source_id', '=', sourceId),
+    );
+  }
+  if (query.name !== undefined) q = q.where(col('s.name'), '=', query.name);
+  if (query.targetId !== undefined) q = q.where(col('s.target_id'), '=', query.targetId);
+  if (query.filterId !== undefined) q = q.where(col('s.filter_id'), '=', query.filterId);
+  if (query.virtualNetworkId !== undefined)
+    q = q.where(col('s.virtual_network_id'), '=', query.virtualNetworkId);
+  if (query.priority !== undefined) q = q.where(col('s.priority'), '=', query.priority);
+  if (query.enabled !== undefined) q = q.where(col('s.enabled'), '=', query.enabled ? 1 : 0);
+  if (query.resourceGroupId !== undefined)
+    q = q.where(col('s.resource_group_id'), '=', query.resourceGroupId);
+  for (const tag of query.tags) {
+    q = q.where((eb) =>
+      eb.exists(
+        eb
+          .selectFrom('tags as t')
+          .select('t.tag_key')
+          .whereRef('t.resource_id', '=', 's.id')
+          .where('t.tag_key', '=', tag.Key)
+          .$if(tag.Value !== undefined, (sq) => sq.where('t.tag_value', '=', tag.Value ?? '')),
+      ),
+    );
+  }
+  let page = q.selectAll('s');
+  if (query.afterSeq !== undefined) page = page.where(col('s.seq'), '>', query.afterSeq);
+  const rows = await page
+    .orderBy('s.seq')
+    .limit(query.limit + 1)
+    .execute();
+  // A first page that holds every match already knows the total; only longer lists are counted.
+  if (query.afterSeq === undefined && rows.length <= query.limit) return { rows, total: rows.length };
+  const totalRow = await q.select((eb) => eb.fn.countAll<number>().as('n')).executeTakeFirst();
+  return { rows, total: Number(totalRow?.n ?? 0) };
+}
+
+type SessionColumn = `s.${keyof TrafficMirrorSessionsTable}`;
+
+/**
+ * Activates traffic mirroring for the account in the region; false when it was active already.
+ * One statement, so two concurrent activations cannot both succeed.
+ */
+export async function openService(db: Executor, accountId: string, regionId: string): Promise<boolean> {
+  const r = await db
+    .insertInto('service_status')
+    .values({ account_id: accountId, region_id: regionId, enabled: 1 })
+    .onConflict((oc) =>
+      oc
+        .columns(['account_id', 'region_id'])
+        .doUpdateSet({ enabled: 1 })
+        .where('service_status.enabled', '=', 0),
+    )
+    .executeTakeFirst();
+  return (r.numInsertedOrUpdatedRows ?? 0n) > 0n;
+}
+
+export async function serviceEnabled(db: Executor, accountId: string, regionId: string): Promise<boolean> {
+  const r = await db
+    .selectFrom('service_status')
+    .select('enabled')
+    .where('account_id', '=', accountId)
+    .where('region_id', '=', regionId)
+    .executeTakeFirst();
+  return r?.enabled === 1;
+}

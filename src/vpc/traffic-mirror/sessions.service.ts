@@ -1,0 +1,398 @@
+/**
+ * The rules of traffic mirror sessions (spec sessions.md; DeleteTrafficMirrorSession as the seed
+ * documents it): existence, status, filter, priority, quota and source checks, then one state
+ * change in the request's transaction with its transition scheduled in the same transaction.
+ * A DryRun runs every check and stops with DryRunOperation before the first write.
+ */
+import { randomInt } from 'node:crypto';
+import type { OperationContext } from '../../api/operation.js';
+import { newResourceId } from '../../ids.js';
+import type { Appliers } from '../../lifecycle/lifecycle.js';
+import { protocolErrors } from '../../protocol/errors.js';
+import { isUniqueViolation } from '../../store/errors.js';
+import { checkResourceGroup, checkTags, decodeNextToken, defaultResourceGroup, type Tag } from './common.js';
+import { filterErrors, serviceErrors, sessionErrors } from './errors.js';
+import { filterState } from './filters.repo.js';
+import {
+  addSources,
+  changeCreatedSession,
+  countSessions,
+  findSession,
+  holdFilter,
+  insertSession,
+  listSessions,
+  openService,
+  priorityHolder,
+  removeSession,
+  removeSources,
+  type SessionFields,
+  type SessionRow,
+  serviceEnabled,
+  sessionReady,
+  sessionsPerSource,
+  sourcesOf,
+  vniInUse,
+} from './sessions.repo.js';
+import { putTags, type TagFilter, type TagRow, tagsOf } from './tags.repo.js';
+
+export const SESSION_RESOURCE_TYPE = 'TRAFFICMIRRORSESSION';
+/** Exact case, as Terraform validates them; the schema enforces the enum. */
+export const TARGET_TYPES = ['NetworkInterface', 'SLB'] as const;
+
+const DEFAULT_PACKET_LENGTH = 1500;
+const MAX_VNI = 16_777_215;
+const SOURCES_PARAM = 'TrafficMirrorSourceIds';
+
+/** The transitions of a session: Creating/Modifying end in Created, Deleting ends with the row gone. */
+export const sessionAppliers: Appliers = {
+  ready: (tx, id) => sessionReady(tx, id),
+  delete: (tx, id) => removeSession(tx, id),
+};
+
+/** A NetworkInterface target is an ENI, an SLB target a load balancer (spec sessions.md 14.8). */
+function checkTarget(targetId: string, targetType: string): void {
+  const pattern = targetType === 'SLB' ? /^lb-[A-Za-z0-9]{1,64}$/ : /^eni-[A-Za-z0-9]{1,64}$/;
+  if (!pattern.test(targetId)) throw protocolErrors.invalidParameter('TrafficMirrorTargetId');
+}
+
+/** A source id named twice in one request is an error naming the second occurrence. */
+function checkDistinct(sourceIds: readonly string[]): void {
+  const seen = new Set<string>();
+  sourceIds.forEach((id, i) => {
+    if (seen.has(id)) throw protocolErrors.invalidParameter(`${SOURCES_PARAM}.${i + 1}`);
+    seen.add(id);
+  });
+}
+
+async function requireSession(
+  ctx: OperationContext,
+  regionId: string,
+  sessionId: string,
+): Promise<SessionRow> {
+  const session = await findSession(ctx.tx, ctx.accountId, regionId, sessionId);
+  if (!session) throw sessionErrors.notFound();
+  return session;
+}
+
+async function requireCreated(
+  ctx: OperationContext,
+  regionId: string,
+  sessionId: string,
+): Promise<SessionRow> {
+  const session = await requireSession(ctx, regionId, sessionId);
+  if (session.status !== 'Created') throw sessionErrors.incorrectStatus();
+  return session;
+}
+
+/** The filter a session is to use: it must exist for this account and region and be idle. */
+async function requireUsableFilter(ctx: OperationContext, regionId: string, filterId: string): Promise<void> {
+  const filter = await filterState(ctx.tx, ctx.accountId, regionId, filterId);
+  if (!filter) throw filterErrors.notFound();
+  if (filter.busy) throw filterErrors.incorrectStatus();
+}
+
+/**
+ * Holds the filter row until this transaction ends and checks it once more under that lock, so a
+ * rule change or a delete of the filter racing with this request (on any node) is either seen
+ * here or sees the session this request writes.
+ */
+async function lockUsableFilter(ctx: OperationContext, regionId: string, filterId: string): Promise<void> {
+  if (!(await holdFilter(ctx.tx, filterId))) throw filterErrors.incorrectStatus();
+  await requireUsableFilter(ctx, regionId, filterId);
+}
+
+async function requireFreePriority(
+  ctx: OperationContext,
+  regionId: string,
+  priority: number,
+  exceptId?: string,
+): Promise<void> {
+  // Assumed code: the API documents the uniqueness but not its error (docs/fidelity.md).
+  if ((await priorityHolder(ctx.tx, ctx.accountId, regionId, priority, exceptId)) !== undefined)
+    throw protocolErrors.invalidParameter('Priority');
+}
+
+/** Every source may join one more session without passing the per-source limit. */
+async function requireSourceCapacity(
+  ctx: OperationContext,
+  regionId: string,
+  sourceIds: readonly string[],
+): Promise<void> {
+  const limit = ctx.services.limits.sessionsPerSource;
+  const counts = await sessionsPerSource(ctx.tx, ctx.accountId, regionId, sourceIds);
+  for (const id of sourceIds) {
+    if ((counts.get(id) ?? 0) + 1 > limit) throw sessionErrors.quotaSessionsPerSource(limit);
+  }
+}
+
+async function randomFreeVni(ctx: OperationContext, regionId: string): Promise<number> {
+  for (let i = 0; i < 32; i++) {
+    const vni = randomInt(0, MAX_VNI + 1);
+    if (!(await vniInUse(ctx.tx, ctx.accountId, regionId, vni))) return vni;
+  }
+  // 32 collisions in 2^24 values means the space is crowded; duplicates are allowed anyway.
+  return randomInt(0, MAX_VNI + 1);
+}
+
+/** A unique-index violation on priority: another request took it between our check and write. */
+function priorityRace(e: unknown): unknown {
+  return isUniqueViolation(e) ? protocolErrors.operationConflict() : e;
+}
+
+export interface CreateSessionRequest {
+  readonly regionId: string;
+  readonly sourceIds: readonly string[];
+  readonly targetId: string;
+  readonly targetType: string;
+  readonly filterId: string;
+  readonly priority: number;
+  readonly virtualNetworkId: number | undefined;
+  readonly packetLength: number | undefined;
+  readonly enabled: boolean | undefined;
+  readonly name: string | undefined;
+  readonly description: string | undefined;
+  readonly resourceGroupId: string | undefined;
+  readonly tags: readonly Tag[];
+}
+
+export async function createSession(
+  ctx: OperationContext,
+  req: CreateSessionRequest,
+): Promise<{ sessionId: string; resourceGroupId: string }> {
+  const tags = checkTags(req.tags);
+  const resourceGroupId = checkResourceGroup(
+    req.resourceGroupId,
+    await defaultResourceGroup(ctx.tx, ctx.accountId),
+  );
+  checkTarget(req.targetId, req.targetType);
+  checkDistinct(req.sourceIds);
+  const { sourcesPerSession, sessionsPerRegion } = ctx.services.limits;
+  if (req.sourceIds.length > sourcesPerSession) throw sessionErrors.quotaSources(sourcesPerSession);
+  await requireUsableFilter(ctx, req.regionId, req.filterId);
+  await requireFreePriority(ctx, req.regionId, req.priority);
+  if ((await countSessions(ctx.tx, ctx.accountId, req.regionId)) >= sessionsPerRegion)
+    throw sessionErrors.quotaSessionsPerSource(sessionsPerRegion);
+  await requireSourceCapacity(ctx, req.regionId, req.sourceIds);
+  const vni = req.virtualNetworkId ?? (await randomFreeVni(ctx, req.regionId));
+  if (ctx.dryRun) throw protocolErrors.dryRunOperation();
+
+  await lockUsableFilter(ctx, req.regionId, req.filterId);
+  const sessionId = newResourceId('TrafficMirrorSession');
+  try {
+    await insertSession(ctx.tx, {
+      id: sessionId,
+      account_id: ctx.accountId,
+      region_id: req.regionId,
+      name: req.name ?? '',
+      description: req.description ?? '',
+      target_id: req.targetId,
+      target_type: req.targetType,
+      filter_id: req.filterId,
+      virtual_network_id: vni,
+      priority: req.priority,
+      packet_length: req.packetLength ?? DEFAULT_PACKET_LENGTH,
+      enabled: req.enabled === true ? 1 : 0,
+      status: 'Creating',
+      business_status: 'Normal',
+      resource_group_id: resourceGroupId,
+      created_at: ctx.now,
+    });
+  } catch (e) {
+    throw priorityRace(e);
+  }
+  await addSources(ctx.tx, sessionId, req.sourceIds);
+  await putTags(
+    ctx.tx,
+    {
+      resourceType: SESSION_RESOURCE_TYPE,
+      resourceId: sessionId,
+      accountId: ctx.accountId,
+      regionId: req.regionId,
+    },
+    tags,
+  );
+  await ctx.services.lifecycle.schedule(ctx.tx, 'session', sessionId, 'ready', 'create', ctx.now);
+  return { sessionId, resourceGroupId };
+}
+
+export interface UpdateSessionRequest {
+  readonly regionId: string;
+  readonly sessionId: string;
+  readonly name: string | undefined;
+  readonly description: string | undefined;
+  readonly targetId: string | undefined;
+  readonly targetType: string | undefined;
+  readonly filterId: string | undefined;
+  readonly virtualNetworkId: number | undefined;
+  readonly priority: number | undefined;
+  readonly packetLength: number | undefined;
+  /** Omitted means unchanged (Terraform sends it only when it changed). */
+  readonly enabled: boolean | undefined;
+}
+
+/**
+ * Omitted fields stay as they are. Terraform re-sends target, filter and priority unchanged on
+ * every update, so a value equal to the current one is never checked against itself.
+ */
+export async function updateSession(ctx: OperationContext, req: UpdateSessionRequest): Promise<void> {
+  const session = await requireCreated(ctx, req.regionId, req.sessionId);
+  if (req.targetId !== undefined || req.targetType !== undefined)
+    checkTarget(req.targetId ?? session.target_id, req.targetType ?? session.target_type);
+  const newFilter =
+    req.filterId !== undefined && req.filterId !== session.filter_id ? req.filterId : undefined;
+  if (newFilter !== undefined) await requireUsableFilter(ctx, req.regionId, newFilter);
+  if (req.priority !== undefined && req.priority !== session.priority)
+    await requireFreePriority(ctx, req.regionId, req.priority, session.id);
+  if (ctx.dryRun) throw protocolErrors.dryRunOperation();
+
+  if (newFilter !== undefined) await lockUsableFilter(ctx, req.regionId, newFilter);
+  const fields: SessionFields = {
+    ...(req.name !== undefined ? { name: req.name } : {}),
+    ...(req.description !== undefined ? { description: req.description } : {}),
+    ...(req.targetId !== undefined ? { target_id: req.targetId } : {}),
+    ...(req.targetType !== undefined ? { target_type: req.targetType } : {}),
+    ...(newFilter !== undefined ? { filter_id: newFilter } : {}),
+    ...(req.virtualNetworkId !== undefined ? { virtual_network_id: req.virtualNetworkId } : {}),
+    ...(req.priority !== undefined ? { priority: req.priority } : {}),
+    ...(req.packetLength !== undefined ? { packet_length: req.packetLength } : {}),
+    ...(req.enabled !== undefined ? { enabled: req.enabled ? 1 : 0 } : {}),
+  };
+  let changed: boolean;
+  try {
+    changed = await changeCreatedSession(ctx.tx, session.id, 'Modifying', fields);
+  } catch (e) {
+    throw priorityRace(e);
+  }
+  if (!changed) throw sessionErrors.incorrectStatus();
+  await ctx.services.lifecycle.schedule(ctx.tx, 'session', session.id, 'ready', 'update', ctx.now);
+}
+
+/**
+ * DeleteTrafficMirrorSession (the seed): asynchronous; the session shows Deleting and then is
+ * gone, with its sources and tags. Not while it is Creating, Modifying or Deleting, nor while its
+ * filter or one of the filter's rules is being changed.
+ */
+export async function deleteSession(
+  ctx: OperationContext,
+  regionId: string,
+  sessionId: string,
+): Promise<void> {
+  const session = await requireCreated(ctx, regionId, sessionId);
+  const filter = await filterState(ctx.tx, ctx.accountId, regionId, session.filter_id);
+  if (filter?.busy) throw filterErrors.incorrectStatus();
+  if (ctx.dryRun) throw protocolErrors.dryRunOperation();
+  // Of concurrent deletes (here or on another node) exactly one moves the session out of Created.
+  if (!(await changeCreatedSession(ctx.tx, session.id, 'Deleting'))) throw sessionErrors.incorrectStatus();
+  await ctx.services.lifecycle.schedule(ctx.tx, 'session', session.id, 'delete', 'delete', ctx.now);
+}
+
+export async function addSessionSources(
+  ctx: OperationContext,
+  regionId: string,
+  sessionId: string,
+  sourceIds: readonly string[],
+): Promise<void> {
+  const session = await requireCreated(ctx, regionId, sessionId);
+  checkDistinct(sourceIds);
+  const current = (await sourcesOf(ctx.tx, [session.id])).get(session.id) ?? [];
+  const present = new Set(current);
+  sourceIds.forEach((id, i) => {
+    if (present.has(id)) throw protocolErrors.invalidParameter(`${SOURCES_PARAM}.${i + 1}`);
+  });
+  const limit = ctx.services.limits.sourcesPerSession;
+  if (current.length + sourceIds.length > limit) throw sessionErrors.quotaSources(limit);
+  await requireSourceCapacity(ctx, regionId, sourceIds);
+  if (ctx.dryRun) throw protocolErrors.dryRunOperation();
+
+  if (!(await changeCreatedSession(ctx.tx, session.id, 'Modifying'))) throw sessionErrors.incorrectStatus();
+  await addSources(ctx.tx, session.id, sourceIds);
+  await ctx.services.lifecycle.schedule(ctx.tx, 'session', session.id, 'ready', 'update', ctx.now);
+}
+
+export async function removeSessionSources(
+  ctx: OperationContext,
+  regionId: string,
+  sessionId: string,
+  sourceIds: readonly string[],
+): Promise<void> {
+  const session = await requireCreated(ctx, regionId, sessionId);
+  checkDistinct(sourceIds);
+  const present = new Set((await sourcesOf(ctx.tx, [session.id])).get(session.id) ?? []);
+  sourceIds.forEach((id, i) => {
+    if (!present.has(id)) throw protocolErrors.invalidParameter(`${SOURCES_PARAM}.${i + 1}`);
+  });
+  if (ctx.dryRun) throw protocolErrors.dryRunOperation();
+
+  if (!(await changeCreatedSession(ctx.tx, session.id, 'Modifying'))) throw sessionErrors.incorrectStatus();
+  await removeSources(ctx.tx, session.id, sourceIds);
+  await ctx.services.lifecycle.schedule(ctx.tx, 'session', session.id, 'ready', 'update', ctx.now);
+}
+
+export interface ListSessionsRequest {
+  readonly regionId: string;
+  readonly ids: readonly string[];
+  readonly name: string | undefined;
+  readonly sourceId: string | undefined;
+  readonly targetId: string | undefined;
+  readonly filterId: string | undefined;
+  readonly virtualNetworkId: number | undefined;
+  readonly priority: number | undefined;
+  readonly enabled: boolean | undefined;
+  readonly resourceGroupId: string | undefined;
+  readonly tags: readonly TagFilter[];
+  readonly maxResults: number;
+  readonly nextToken: string | undefined;
+}
+
+export interface SessionView {
+  readonly session: SessionRow;
+  readonly sourceIds: readonly string[];
+  readonly tags: readonly TagRow[];
+}
+
+/** One page; `lastSeq` is set when more sessions follow. Sources and tags: one query each. */
+export async function listSessionPage(
+  ctx: OperationContext,
+  req: ListSessionsRequest,
+): Promise<{ items: SessionView[]; total: number; lastSeq: number | undefined }> {
+  const afterSeq = decodeNextToken(req.nextToken);
+  const { rows, total } = await listSessions(ctx.tx, {
+    accountId: ctx.accountId,
+    regionId: req.regionId,
+    ids: req.ids,
+    name: req.name,
+    sourceId: req.sourceId,
+    targetId: req.targetId,
+    filterId: req.filterId,
+    virtualNetworkId: req.virtualNetworkId,
+    priority: req.priority,
+    enabled: req.enabled,
+    resourceGroupId: req.resourceGroupId,
+    tags: req.tags,
+    afterSeq,
+    limit: req.maxResults,
+  });
+  const page = rows.slice(0, req.maxResults);
+  const ids = page.map((r) => r.id);
+  const sources = await sourcesOf(ctx.tx, ids);
+  const tags = await tagsOf(ctx.tx, ids);
+  const last = page[page.length - 1];
+  return {
+    items: page.map((session) => ({
+      session,
+      sourceIds: sources.get(session.id) ?? [],
+      tags: tags.get(session.id) ?? [],
+    })),
+    total,
+    lastSeq: rows.length > req.maxResults && last ? last.seq : undefined,
+  };
+}
+
+/** OpenTrafficMirrorService: per account and region; ORDER.OPEND when it is open already. */
+export async function openTrafficMirrorService(ctx: OperationContext, regionId: string): Promise<void> {
+  if (!(await openService(ctx.tx, ctx.accountId, regionId))) throw serviceErrors.alreadyOpen();
+}
+
+export async function trafficMirrorServiceEnabled(ctx: OperationContext, regionId: string): Promise<boolean> {
+  return serviceEnabled(ctx.tx, ctx.accountId, regionId);
+}

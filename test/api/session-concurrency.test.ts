@@ -1,0 +1,137 @@
+/**
+ * Races through the official clients: simultaneous requests on one session (or one priority)
+ * have exactly one winner, also when they arrive at two nodes sharing one store.
+ */
+import assert from 'node:assert/strict';
+import { after, before, describe, test } from 'node:test';
+import { CLIENT_MODES, type Credentials, callVia } from '../helpers/clients.js';
+import { startTestServer, type TestServer, testStores } from '../helpers/server.js';
+import {
+  deleteCall,
+  getSession,
+  makeFilter,
+  makeSession,
+  nodeWithLimits,
+  REGION,
+  sessionParams,
+  statusOf,
+} from './session-fixtures.js';
+
+/** Settles every call; returns the successes and the error codes (sorted). */
+async function race(calls: Array<() => Promise<unknown>>): Promise<{ ok: number; codes: string[] }> {
+  const results = await Promise.allSettled(calls.map((c) => c()));
+  const codes: string[] = [];
+  let ok = 0;
+  for (const r of results) {
+    if (r.status === 'fulfilled') ok += 1;
+    else codes.push(String((r.reason as Record<string, unknown>).code));
+  }
+  return { ok, codes: codes.sort() };
+}
+
+for (const storeKind of testStores()) {
+  describe(`session races [${storeKind}]`, () => {
+    let server: TestServer;
+    let second: { creds: Credentials; close(): Promise<void> };
+    let filter: string;
+    before(async () => {
+      server = await startTestServer({ store: storeKind, flags: { transitions: 'manual' } });
+      second = await nodeWithLimits(server, {});
+      filter = await makeFilter(server);
+    });
+    after(async () => {
+      await second.close();
+      await server.close();
+    });
+
+    /** Alternates the two nodes and the four client modes. */
+    function via(i: number): { mode: (typeof CLIENT_MODES)[number]; creds: Credentials } {
+      return {
+        mode: CLIENT_MODES[i % CLIENT_MODES.length] ?? 'vpc-v3',
+        creds: i % 2 === 0 ? server : second.creds,
+      };
+    }
+
+    test('20 simultaneous deletes of one session: exactly one succeeds, 19 get IncorrectStatus.TrafficMirrorSession', async () => {
+      const id = await makeSession(server, filter);
+      const { ok, codes } = await race(
+        Array.from({ length: 20 }, (_, i) => () => deleteCall(server, id, {}, via(i))),
+      );
+      assert.equal(ok, 1);
+      assert.deepEqual(codes, Array(19).fill('IncorrectStatus.TrafficMirrorSession'));
+      assert.equal(await statusOf(server, id), 'Deleting');
+      const pending = await server.app.lifecycle.pending();
+      assert.equal(pending.filter((p) => p.resourceId === id).length, 1);
+      await server.advance({ resourceId: id });
+      assert.equal(await getSession(server, id), undefined);
+    });
+
+    test('simultaneous Update, AddSources, RemoveSources and Delete of one session: exactly one wins', async () => {
+      const id = await makeSession(server, filter, { TrafficMirrorSourceIds: ['eni-race0'] });
+      const calls = Array.from({ length: 12 }, (_, i) => () => {
+        const v = via(i);
+        const base = { RegionId: REGION, TrafficMirrorSessionId: id };
+        switch (i % 4) {
+          case 0:
+            return callVia(v.mode, v.creds, 'UpdateTrafficMirrorSessionAttribute', {
+              ...base,
+              Enabled: true,
+            });
+          case 1:
+            return callVia(v.mode, v.creds, 'AddSourcesToTrafficMirrorSession', {
+              ...base,
+              TrafficMirrorSourceIds: [`eni-race${i}`],
+            });
+          case 2:
+            return callVia(v.mode, v.creds, 'RemoveSourcesFromTrafficMirrorSession', {
+              ...base,
+              TrafficMirrorSourceIds: ['eni-race0'],
+            });
+          default:
+            return deleteCall(server, id, {}, v);
+        }
+      });
+      const { ok, codes } = await race(calls);
+      assert.equal(ok, 1);
+      assert.deepEqual(codes, Array(11).fill('IncorrectStatus.TrafficMirrorSession'));
+      assert.match(await statusOf(server, id), /^(Modifying|Deleting)$/);
+    });
+
+    test('10 simultaneous creates with one priority: exactly one session holds it', async () => {
+      const params = sessionParams(filter);
+      const { ok, codes } = await race(
+        Array.from({ length: 10 }, (_, i) => () => {
+          const v = via(i);
+          return callVia(v.mode, v.creds, 'CreateTrafficMirrorSession', {
+            ...params,
+            TrafficMirrorSourceIds: [`eni-prio${i}`],
+          });
+        }),
+      );
+      assert.equal(ok, 1);
+      assert.equal(codes.length, 9);
+      // A loser that checked before the winner committed is caught by the unique index.
+      for (const c of codes) assert.ok(c === 'InvalidParameter' || c === 'OperationConflict', c);
+      const list = await callVia('vpc-v3', server, 'ListTrafficMirrorSessions', {
+        RegionId: REGION,
+        Priority: params.Priority,
+      });
+      assert.equal(list.TotalCount, '1');
+    });
+
+    test('20 simultaneous deletes with one ClientToken: one deletion, every answer a success or LastTokenProcessing', async () => {
+      const id = await makeSession(server, filter);
+      const { ok, codes } = await race(
+        Array.from(
+          { length: 20 },
+          (_, i) => () => deleteCall(server, id, { ClientToken: `same-${id}` }, via(i)),
+        ),
+      );
+      assert.ok(ok >= 1);
+      for (const c of codes) assert.equal(c, 'OperationFailed.LastTokenProcessing');
+      assert.equal(await statusOf(server, id), 'Deleting');
+      const again = await deleteCall(server, id, { ClientToken: `same-${id}` });
+      assert.deepEqual(Object.keys(again), ['RequestId']);
+    });
+  });
+}

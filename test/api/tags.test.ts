@@ -1,0 +1,373 @@
+/**
+ * TagResources, UnTagResources, ListTagResources and MoveResourceGroup for traffic mirror
+ * sessions and filters, through the official clients: effects visible in the List operations,
+ * ResourceType case insensitivity, the wrapped ListTagResources shape, pagination and every
+ * documented error.
+ */
+import assert from 'node:assert/strict';
+import { after, before, describe, test } from 'node:test';
+import { CLIENT_MODES, type ClientMode, callVia, expectCode } from '../helpers/clients.js';
+import { startTestServer, type TestServer, testStores } from '../helpers/server.js';
+import { addAccount, getSession, makeFilter, makeSession, REGION } from './session-fixtures.js';
+
+type TagResource = { ResourceId: string; ResourceType: string; TagKey: string; TagValue: string };
+
+function call(
+  server: TestServer,
+  action: string,
+  params: Record<string, unknown>,
+  mode: ClientMode = 'vpc-v3',
+) {
+  return callVia(mode, server, action, { RegionId: REGION, ...params });
+}
+
+function tagResources(body: Record<string, unknown>): TagResource[] {
+  const wrapper = body.TagResources as { TagResource: TagResource[] };
+  assert.ok(wrapper && Array.isArray(wrapper.TagResource), 'TagResources is wrapped: {TagResource: [...]}');
+  return wrapper.TagResource;
+}
+
+async function filterTags(server: TestServer, id: string): Promise<unknown> {
+  const body = await call(server, 'ListTrafficMirrorFilters', { TrafficMirrorFilterIds: [id] });
+  const list = body.TrafficMirrorFilters as Array<Record<string, unknown>>;
+  return list[0]?.Tags;
+}
+
+for (const storeKind of testStores()) {
+  describe(`tags and resource groups of sessions and filters [${storeKind}]`, () => {
+    let server: TestServer;
+    let filter: string;
+    before(async () => {
+      server = await startTestServer({ store: storeKind, flags: { transitions: 'manual' } });
+      filter = await makeFilter(server);
+    });
+    after(() => server.close());
+
+    for (const mode of CLIENT_MODES) {
+      test(`TagResources, ListTagResources and UnTagResources on a session work with any ResourceType case through ${mode}`, async () => {
+        const id = await makeSession(server, filter, { Tag: [{ Key: 'keep', Value: '1' }] });
+        await call(
+          server,
+          'TagResources',
+          {
+            ResourceType: 'TrafficMirrorSession',
+            ResourceId: [id],
+            Tag: [
+              { Key: 'env', Value: 'prod' },
+              { Key: 'keep', Value: '2' },
+            ],
+          },
+          mode,
+        );
+        assert.deepEqual((await getSession(server, id))?.Tags, [
+          { Key: 'env', Value: 'prod' },
+          { Key: 'keep', Value: '2' },
+        ]);
+        const listed = await call(
+          server,
+          'ListTagResources',
+          { ResourceType: 'trafficmirrorsession', ResourceId: [id] },
+          mode,
+        );
+        assert.deepEqual(Object.keys(listed).sort(), ['NextToken', 'RequestId', 'TagResources']);
+        assert.deepEqual(tagResources(listed), [
+          { ResourceId: id, ResourceType: 'TRAFFICMIRRORSESSION', TagKey: 'env', TagValue: 'prod' },
+          { ResourceId: id, ResourceType: 'TRAFFICMIRRORSESSION', TagKey: 'keep', TagValue: '2' },
+        ]);
+        const byTag = await call(
+          server,
+          'ListTrafficMirrorSessions',
+          { Tags: [{ Key: 'env', Value: 'prod' }] },
+          mode,
+        );
+        assert.ok(
+          (byTag.TrafficMirrorSessions as Array<Record<string, unknown>>).some(
+            (s) => s.TrafficMirrorSessionId === id,
+          ),
+        );
+        await call(
+          server,
+          'UnTagResources',
+          { ResourceType: 'TRAFFICMIRRORSESSION', ResourceId: [id], TagKey: ['env', 'absent'] },
+          mode,
+        );
+        assert.deepEqual((await getSession(server, id))?.Tags, [{ Key: 'keep', Value: '2' }]);
+        await call(
+          server,
+          'UnTagResources',
+          { ResourceType: 'TrafficMirrorSession', ResourceId: [id], All: true },
+          mode,
+        );
+        assert.deepEqual((await getSession(server, id))?.Tags, []);
+      });
+    }
+
+    test('TagResources and UnTagResources on filters, ResourceType TRAFFICMIRRORFILTER in any case', async () => {
+      const a = await makeFilter(server);
+      const b = await makeFilter(server);
+      await call(server, 'TagResources', {
+        ResourceType: 'TrafficMirrorFilter',
+        ResourceId: [a, b],
+        Tag: [{ Key: 'k', Value: 'v' }],
+      });
+      assert.deepEqual(await filterTags(server, a), [{ Key: 'k', Value: 'v' }]);
+      assert.deepEqual(await filterTags(server, b), [{ Key: 'k', Value: 'v' }]);
+      const listed = await call(server, 'ListTagResources', {
+        ResourceType: 'TRAFFICMIRRORFILTER',
+        Tag: [{ Key: 'k', Value: 'v' }],
+      });
+      const mine = tagResources(listed).filter((t) => t.ResourceId === a || t.ResourceId === b);
+      assert.deepEqual(
+        mine.map((t) => t.ResourceType),
+        ['TRAFFICMIRRORFILTER', 'TRAFFICMIRRORFILTER'],
+      );
+      await call(server, 'UnTagResources', {
+        ResourceType: 'trafficmirrorfilter',
+        ResourceId: [a],
+        All: true,
+      });
+      assert.deepEqual(await filterTags(server, a), []);
+      assert.deepEqual(await filterTags(server, b), [{ Key: 'k', Value: 'v' }]);
+    });
+
+    test('tag keys are checked: InvalidTagKey for aliyun/acs: prefixes, http(s):// inside, empty or over 128 characters', async () => {
+      const id = await makeSession(server, filter);
+      for (const Key of ['aliyunx', 'ALIYUN-x', 'acs:x', 'a-http://b', 'x'.repeat(129)]) {
+        await expectCode(
+          () =>
+            call(server, 'TagResources', {
+              ResourceType: 'TRAFFICMIRRORSESSION',
+              ResourceId: [id],
+              Tag: [{ Key, Value: 'v' }],
+            }),
+          'InvalidTagKey',
+        );
+      }
+      await expectCode(
+        () =>
+          call(server, 'TagResources', {
+            ResourceType: 'TRAFFICMIRRORSESSION',
+            ResourceId: [id],
+            Tag: [{ Key: 'k', Value: 'acs:v' }],
+          }),
+        'InvalidTagValue',
+      );
+      assert.deepEqual((await getSession(server, id))?.Tags, []);
+    });
+
+    test('more than 20 Tag.N in one call is SizeLimitExceeded.TagNum; a resource over 20 tags is QuotaExceeded.TagNum', async () => {
+      const id = await makeSession(server, filter);
+      const tags = (n: number, prefix: string) =>
+        Array.from({ length: n }, (_, i) => ({ Key: `${prefix}${String(i).padStart(2, '0')}`, Value: 'v' }));
+      await expectCode(
+        () =>
+          call(server, 'TagResources', {
+            ResourceType: 'TRAFFICMIRRORSESSION',
+            ResourceId: [id],
+            Tag: tags(21, 'a'),
+          }),
+        'SizeLimitExceeded.TagNum',
+      );
+      await call(server, 'TagResources', {
+        ResourceType: 'TRAFFICMIRRORSESSION',
+        ResourceId: [id],
+        Tag: tags(19, 'a'),
+      });
+      await expectCode(
+        () =>
+          call(server, 'TagResources', {
+            ResourceType: 'TRAFFICMIRRORSESSION',
+            ResourceId: [id],
+            Tag: tags(2, 'b'),
+          }),
+        'QuotaExceeded.TagNum',
+      );
+      assert.equal((await getSession(server, id))?.Tags.length, 19, 'the refused call added nothing');
+      // Overwriting existing keys does not count twice.
+      await call(server, 'TagResources', {
+        ResourceType: 'TRAFFICMIRRORSESSION',
+        ResourceId: [id],
+        Tag: tags(20, 'a'),
+      });
+      assert.equal((await getSession(server, id))?.Tags.length, 20);
+    });
+
+    test('the same key twice in one call is Forbidden.TagKey.Duplicated', async () => {
+      const id = await makeSession(server, filter);
+      await expectCode(
+        () =>
+          call(server, 'TagResources', {
+            ResourceType: 'TRAFFICMIRRORSESSION',
+            ResourceId: [id],
+            Tag: [
+              { Key: 'k', Value: '1' },
+              { Key: 'k', Value: '2' },
+            ],
+          }),
+        'Forbidden.TagKey.Duplicated',
+      );
+    });
+
+    test('more than 50 ResourceId.N is SizeLimitExceeded.ResourceId', async () => {
+      const ids = Array.from({ length: 51 }, (_, i) => `tms-x${i}`);
+      await expectCode(
+        () =>
+          call(server, 'TagResources', {
+            ResourceType: 'TRAFFICMIRRORSESSION',
+            ResourceId: ids,
+            Tag: [{ Key: 'k', Value: 'v' }],
+          }),
+        'SizeLimitExceeded.ResourceId',
+      );
+    });
+
+    test('an unknown ResourceType is InvalidParameter', async () => {
+      const id = await makeSession(server, filter);
+      for (const action of ['TagResources', 'ListTagResources']) {
+        await expectCode(
+          () =>
+            call(server, action, { ResourceType: 'VPC', ResourceId: [id], Tag: [{ Key: 'k', Value: 'v' }] }),
+          'InvalidParameter',
+        );
+      }
+      await expectCode(
+        () =>
+          call(server, 'MoveResourceGroup', {
+            ResourceType: 'Vpc',
+            ResourceId: id,
+            NewResourceGroupId: 'rg-abcde1',
+          }),
+        'InvalidParameter',
+      );
+    });
+
+    test('an unknown, foreign or other-region resource is ResourceNotFound.TrafficMirrorSession / ResourceNotFound.TrafficMirrorFilter', async () => {
+      const id = await makeSession(server, filter);
+      const unknownSession = 'tms-doesnotexist0000000';
+      const other = await addAccount(server);
+      const foreignFilter = await makeFilter(server, { creds: other });
+      const shanghaiFilter = await makeFilter(server, { regionId: 'cn-shanghai' });
+      const cases: Array<[string, string[], string]> = [
+        ['TRAFFICMIRRORSESSION', [id, unknownSession], 'ResourceNotFound.TrafficMirrorSession'],
+        ['TRAFFICMIRRORSESSION', [filter], 'ResourceNotFound.TrafficMirrorSession'],
+        ['TRAFFICMIRRORFILTER', [foreignFilter], 'ResourceNotFound.TrafficMirrorFilter'],
+        ['TRAFFICMIRRORFILTER', [shanghaiFilter], 'ResourceNotFound.TrafficMirrorFilter'],
+      ];
+      for (const [ResourceType, ResourceId, code] of cases) {
+        await expectCode(
+          () => call(server, 'TagResources', { ResourceType, ResourceId, Tag: [{ Key: 'k', Value: 'v' }] }),
+          code,
+        );
+        await expectCode(() => call(server, 'UnTagResources', { ResourceType, ResourceId, All: true }), code);
+        await expectCode(
+          () =>
+            call(server, 'MoveResourceGroup', {
+              ResourceType,
+              ResourceId: ResourceId.at(-1),
+              NewResourceGroupId: 'rg-abcde1',
+            }),
+          code,
+        );
+      }
+      assert.deepEqual((await getSession(server, id))?.Tags, [], 'a refused call tags none of its resources');
+    });
+
+    test('ListTagResources needs ResourceId.N or Tag.N, pages with MaxResults 1-50, and refuses a bad NextToken', async () => {
+      await expectCode(
+        () => call(server, 'ListTagResources', { ResourceType: 'TRAFFICMIRRORSESSION' }),
+        'MissingParameter',
+      );
+      const id = await makeSession(server, filter, {
+        Tag: Array.from({ length: 5 }, (_, i) => ({ Key: `p${i}`, Value: `${i}` })),
+      });
+      const seen: string[] = [];
+      let token = '';
+      let pages = 0;
+      do {
+        const body = await call(
+          server,
+          'ListTagResources',
+          {
+            ResourceType: 'TRAFFICMIRRORSESSION',
+            ResourceId: [id],
+            MaxResults: 2,
+            ...(token ? { NextToken: token } : {}),
+          },
+          'pop-get',
+        );
+        seen.push(...tagResources(body).map((t) => t.TagKey));
+        token = String(body.NextToken);
+        pages += 1;
+      } while (token !== '' && pages < 10);
+      assert.deepEqual(seen, ['p0', 'p1', 'p2', 'p3', 'p4']);
+      assert.equal(pages, 3);
+      await expectCode(
+        () =>
+          call(server, 'ListTagResources', {
+            ResourceType: 'TRAFFICMIRRORSESSION',
+            ResourceId: [id],
+            MaxResults: 51,
+          }),
+        'InvalidParameter',
+      );
+      await expectCode(
+        () =>
+          call(server, 'ListTagResources', {
+            ResourceType: 'TRAFFICMIRRORSESSION',
+            ResourceId: [id],
+            NextToken: 'nope',
+          }),
+        'IllegalParam.NextToken',
+      );
+    });
+
+    for (const mode of CLIENT_MODES) {
+      test(`MoveResourceGroup moves a session and a filter, with any ResourceType case, through ${mode}`, async () => {
+        const id = await makeSession(server, filter);
+        const f = await makeFilter(server);
+        await call(
+          server,
+          'MoveResourceGroup',
+          { ResourceType: 'TrafficMirrorSession', ResourceId: id, NewResourceGroupId: 'rg-moved12345' },
+          mode,
+        );
+        await call(
+          server,
+          'MoveResourceGroup',
+          { ResourceType: 'TRAFFICMIRRORFILTER', ResourceId: f, NewResourceGroupId: 'rg-moved12345' },
+          mode,
+        );
+        assert.equal((await getSession(server, id))?.ResourceGroupId, 'rg-moved12345');
+        const byGroup = await call(
+          server,
+          'ListTrafficMirrorSessions',
+          { ResourceGroupId: 'rg-moved12345', TrafficMirrorSessionIds: [id] },
+          mode,
+        );
+        assert.equal(byGroup.TotalCount, '1');
+        const filters = await call(server, 'ListTrafficMirrorFilters', { TrafficMirrorFilterIds: [f] }, mode);
+        assert.equal(
+          (filters.TrafficMirrorFilters as Array<Record<string, unknown>>)[0]?.ResourceGroupId,
+          'rg-moved12345',
+        );
+      });
+    }
+
+    test('MoveResourceGroup to a malformed group is InvalidResourceGroupId and moves nothing', async () => {
+      const id = await makeSession(server, filter);
+      const before = (await getSession(server, id))?.ResourceGroupId;
+      for (const group of ['group1', 'rg-', 'rg-UPPER', 'rg-x']) {
+        await expectCode(
+          () =>
+            call(server, 'MoveResourceGroup', {
+              ResourceType: 'TrafficMirrorSession',
+              ResourceId: id,
+              NewResourceGroupId: group,
+            }),
+          'InvalidResourceGroupId',
+        );
+      }
+      assert.equal((await getSession(server, id))?.ResourceGroupId, before);
+    });
+  });
+}

@@ -1,0 +1,239 @@
+/**
+ * `vpcmirror call <Action> --Param value …` as a process: prints the JSON answer, exits non-zero
+ * on an error answer, signs V3 by default or V1 with --signature v1, POST or --method GET, and
+ * takes the endpoint and keys from flags, the environment or the data directory. What it sends is
+ * checked on a capture server; that the server accepts it, on a real one.
+ */
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, describe, test } from 'node:test';
+import { fileURLToPath } from 'node:url';
+import { type CaptureServer, headerOf, paramsOf, startCapture } from '../helpers/capture.js';
+import { startTestServer, type TestServer } from '../helpers/server.js';
+
+const ROOT = fileURLToPath(new URL('../..', import.meta.url));
+const BIN = join(ROOT, 'bin', 'vpcmirror.js');
+
+interface Run {
+  code: number | null;
+  out: string;
+  err: string;
+}
+
+/** Runs the CLI to completion (bounded) in a scratch directory, without the runner's VPCMIRROR_*. */
+function vpcmirror(args: string[], env: Record<string, string> = {}, cwd = tmpdir()): Promise<Run> {
+  const clean: NodeJS.ProcessEnv = {};
+  for (const [k, v] of Object.entries(process.env)) if (!k.startsWith('VPCMIRROR_')) clean[k] = v;
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [BIN, ...args], { cwd, env: { ...clean, ...env } });
+    let out = '';
+    let err = '';
+    child.stdout.on('data', (c: Buffer) => {
+      out += c.toString('utf8');
+    });
+    child.stderr.on('data', (c: Buffer) => {
+      err += c.toString('utf8');
+    });
+    const timer = setTimeout(() => {
+      child.kill('SIGKILL');
+      reject(new Error(`vpcmirror ${args.join(' ')} did not finish: ${err}`));
+    }, 90_000);
+    child.on('exit', (code) => {
+      clearTimeout(timer);
+      resolve({ code, out, err });
+    });
+  });
+}
+
+describe('vpcmirror call', () => {
+  let server: TestServer;
+  let cap: CaptureServer;
+  let scratch: string;
+  let keyFlags: string[];
+  before(async () => {
+    server = await startTestServer();
+    cap = await startCapture();
+    scratch = mkdtempSync(join(tmpdir(), 'vpcmirror-call-'));
+    keyFlags = ['--access-key-id', server.accessKeyId, '--access-key-secret', server.accessKeySecret];
+  });
+  after(async () => {
+    await cap?.close();
+    await server?.close();
+    rmSync(scratch, { recursive: true, force: true });
+  });
+
+  test('call DescribeRegions with --endpoint and key flags prints the JSON answer and exits 0', async () => {
+    const r = await vpcmirror([
+      'call',
+      'DescribeRegions',
+      '--endpoint',
+      server.endpoint,
+      ...keyFlags,
+      '--AcceptLanguage',
+      'en-US',
+    ]);
+    assert.equal(r.code, 0, r.err);
+    const body = JSON.parse(r.out) as { Regions: { Region: Array<{ RegionId: string; LocalName: string }> } };
+    assert.equal(
+      body.Regions.Region.find((x) => x.RegionId === 'cn-hongkong')?.LocalName,
+      'China (Hong Kong)',
+    );
+  });
+
+  for (const [flags, method, scheme] of [
+    [[], 'POST', 'V3'],
+    [['--method', 'GET'], 'GET', 'V3'],
+    [['--signature', 'v1'], 'POST', 'V1'],
+    [['--signature', 'v1', '--method', 'GET'], 'GET', 'V1'],
+  ] as const) {
+    test(`call ${flags.join(' ') || '(defaults)'} sends a ${scheme} ${method} that the server accepts`, async () => {
+      cap.requests.length = 0;
+      const sent = await vpcmirror([
+        'call',
+        'ListTagResources',
+        '--endpoint',
+        cap.endpoint,
+        ...keyFlags,
+        ...flags,
+        '--RegionId',
+        'cn-hangzhou',
+        '--ResourceType',
+        'TRAFFICMIRRORSESSION',
+        '--ResourceId.1',
+        'tms-a b',
+      ]);
+      assert.equal(sent.code, 0, sent.err);
+      const [req] = cap.requests.splice(0);
+      assert.ok(req);
+      assert.equal(req.method, method);
+      const params = paramsOf(req);
+      assert.equal(params.get('ResourceId.1'), 'tms-a b');
+      if (scheme === 'V3') {
+        assert.match(headerOf(req, 'authorization') ?? '', /^ACS3-HMAC-SHA256 Credential=/);
+        assert.equal(headerOf(req, 'x-acs-action'), 'ListTagResources');
+        assert.equal(params.has('Signature'), false);
+      } else {
+        assert.equal(headerOf(req, 'authorization'), undefined);
+        assert.equal(params.get('SignatureVersion'), '1.0');
+        assert.equal(params.get('Action'), 'ListTagResources');
+        assert.ok(params.get('Signature'));
+      }
+
+      const real = await vpcmirror([
+        'call',
+        'ListTagResources',
+        '--endpoint',
+        server.endpoint,
+        ...keyFlags,
+        ...flags,
+        '--RegionId',
+        'cn-hangzhou',
+        '--ResourceType',
+        'TRAFFICMIRRORSESSION',
+        '--ResourceId.1',
+        'tms-a b',
+      ]);
+      assert.equal(real.code, 0, real.out + real.err);
+      assert.deepEqual((JSON.parse(real.out) as { TagResources: unknown }).TagResources, { TagResource: [] });
+    });
+  }
+
+  test('an error answer is printed as JSON and exits 1', async () => {
+    const r = await vpcmirror([
+      'call',
+      'ListTagResources',
+      '--endpoint',
+      server.endpoint,
+      ...keyFlags,
+      '--ResourceType',
+      'TRAFFICMIRRORSESSION',
+    ]);
+    assert.equal(r.code, 1);
+    const body = JSON.parse(r.out) as Record<string, unknown>;
+    assert.equal(body.Code, 'MissingRegionId');
+  });
+
+  test('the endpoint and keys come from VPCMIRROR_ENDPOINT and VPCMIRROR_ACCESS_KEY_ID/SECRET', async () => {
+    const r = await vpcmirror(['call', 'DescribeRegions'], {
+      VPCMIRROR_ENDPOINT: server.endpoint,
+      VPCMIRROR_ACCESS_KEY_ID: server.accessKeyId,
+      VPCMIRROR_ACCESS_KEY_SECRET: server.accessKeySecret,
+    });
+    assert.equal(r.code, 0, r.err);
+    assert.ok('Regions' in (JSON.parse(r.out) as Record<string, unknown>));
+  });
+
+  test('the endpoint and keys come from the data directory (credentials.json and the endpoint serve recorded)', async () => {
+    const dataDir = join(scratch, 'data');
+    mkdirSync(dataDir, { recursive: true });
+    writeFileSync(
+      join(dataDir, 'credentials.json'),
+      JSON.stringify({
+        accountId: server.accountId,
+        accessKeyId: server.accessKeyId,
+        accessKeySecret: server.accessKeySecret,
+        generated: true,
+      }),
+    );
+    writeFileSync(join(dataDir, 'endpoint'), `${server.endpoint}\n`);
+    const byFlag = await vpcmirror(['call', 'DescribeRegions', '--data-dir', dataDir]);
+    assert.equal(byFlag.code, 0, byFlag.err);
+    const byEnv = await vpcmirror(['call', 'DescribeRegions'], { VPCMIRROR_DATA_DIR: dataDir });
+    assert.equal(byEnv.code, 0, byEnv.err);
+    const elsewhere = join(scratch, 'elsewhere');
+    mkdirSync(elsewhere);
+    const byDefault = await vpcmirror(['call', 'DescribeRegions'], {}, elsewhere);
+    assert.equal(byDefault.code, 2, 'no ./.vpcmirror there: no credentials');
+    mkdirSync(join(elsewhere, '.vpcmirror'));
+    writeFileSync(
+      join(elsewhere, '.vpcmirror', 'credentials.json'),
+      JSON.stringify({
+        accountId: server.accountId,
+        accessKeyId: server.accessKeyId,
+        accessKeySecret: server.accessKeySecret,
+      }),
+    );
+    writeFileSync(join(elsewhere, '.vpcmirror', 'endpoint'), server.endpoint);
+    const fromCwd = await vpcmirror(['call', 'DescribeRegions'], {}, elsewhere);
+    assert.equal(fromCwd.code, 0, 'the default data directory is ./.vpcmirror');
+  });
+
+  test('a flag wins over the environment: a wrong VPCMIRROR_ACCESS_KEY_SECRET is overridden by --access-key-secret', async () => {
+    const r = await vpcmirror(['call', 'DescribeRegions', '--endpoint', server.endpoint, ...keyFlags], {
+      VPCMIRROR_ACCESS_KEY_ID: server.accessKeyId,
+      VPCMIRROR_ACCESS_KEY_SECRET: 'wrong',
+    });
+    assert.equal(r.code, 0, r.out);
+  });
+
+  test('without credentials anywhere it exits 2 saying where credentials come from', async () => {
+    const r = await vpcmirror([
+      'call',
+      'DescribeRegions',
+      '--endpoint',
+      server.endpoint,
+      '--data-dir',
+      join(scratch, 'empty'),
+    ]);
+    assert.equal(r.code, 2);
+    assert.match(r.err, /no credentials: pass --access-key-id and --access-key-secret/);
+  });
+
+  test('with nothing listening it exits 1 saying so', async () => {
+    const r = await vpcmirror(['call', 'DescribeRegions', '--endpoint', '127.0.0.1:1', ...keyFlags]);
+    assert.equal(r.code, 1);
+    assert.match(r.err, /nothing is listening there/);
+  });
+
+  test('a stray positional argument or a bad --signature exits 2', async () => {
+    const stray = await vpcmirror(['call', 'DescribeRegions', 'oops', ...keyFlags]);
+    assert.equal(stray.code, 2);
+    assert.match(stray.err, /unexpected argument "oops"/);
+    const bad = await vpcmirror(['call', 'DescribeRegions', '--signature', 'v2', ...keyFlags]);
+    assert.equal(bad.code, 2);
+    assert.match(bad.err, /--signature is v1 or v3/);
+  });
+});

@@ -1,0 +1,402 @@
+/**
+ * `vpcmirror serve` as a process: `npm start -- --port --data-dir`, the first-start credentials,
+ * VPCMIRROR_ACCESS_KEY_ID/SECRET, the refusal to expose generated credentials, flags and their
+ * environment variables, the JSON access log, and SIGTERM/SIGINT draining an in-flight request.
+ * The server is reached only through the official clients or client-signed captures.
+ */
+import assert from 'node:assert/strict';
+import { type ChildProcess, spawn } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { connect, createServer, type Socket } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, describe, test } from 'node:test';
+import { fileURLToPath } from 'node:url';
+import {
+  type CaptureServer,
+  captureCall,
+  headerOf,
+  type Keys,
+  REQUEST_ID,
+  startCapture,
+} from '../helpers/capture.js';
+import { callVia } from '../helpers/clients.js';
+
+const ROOT = fileURLToPath(new URL('../..', import.meta.url));
+const BIN = join(ROOT, 'bin', 'vpcmirror.js');
+/** Starting tsx and opening the store can be slow on a loaded machine. */
+const START_MS = 90_000;
+
+interface Exit {
+  code: number | null;
+  signal: NodeJS.Signals | null;
+}
+
+class Proc {
+  out = '';
+  err = '';
+  readonly exited: Promise<Exit>;
+  private done = false;
+  private readonly waiters = new Set<() => void>();
+
+  constructor(readonly child: ChildProcess) {
+    child.stdout?.on('data', (c: Buffer) => {
+      this.out += c.toString('utf8');
+      for (const w of this.waiters) w();
+    });
+    child.stderr?.on('data', (c: Buffer) => {
+      this.err += c.toString('utf8');
+      for (const w of this.waiters) w();
+    });
+    this.exited = new Promise((resolve) =>
+      child.on('exit', (code, signal) => {
+        this.done = true;
+        for (const w of this.waiters) w();
+        resolve({ code, signal });
+      }),
+    );
+  }
+
+  /** Resolves with the first match of `re` in stdout or stderr; fails on exit or timeout. */
+  waitFor(stream: 'out' | 'err', re: RegExp, ms = START_MS): Promise<RegExpMatchArray> {
+    return new Promise((resolve, reject) => {
+      const check = () => {
+        const m = re.exec(stream === 'out' ? this.out : this.err);
+        if (m) {
+          cleanup();
+          resolve(m);
+        } else if (this.done) {
+          cleanup();
+          reject(
+            new Error(`exited before ${re}: stdout=${this.out.slice(-500)} stderr=${this.err.slice(-1000)}`),
+          );
+        }
+      };
+      const timer = setTimeout(() => {
+        cleanup();
+        reject(new Error(`no ${re} within ${ms} ms: stderr=${this.err.slice(-1000)}`));
+      }, ms);
+      const cleanup = () => {
+        clearTimeout(timer);
+        this.waiters.delete(check);
+      };
+      this.waiters.add(check);
+      check();
+    });
+  }
+
+  async exitWithin(ms: number): Promise<Exit> {
+    let timer: NodeJS.Timeout | undefined;
+    const timeout = new Promise<never>((_, reject) => {
+      timer = setTimeout(
+        () => reject(new Error(`still running after ${ms} ms: ${this.err.slice(-500)}`)),
+        ms,
+      );
+    });
+    try {
+      return await Promise.race([this.exited, timeout]);
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
+  /** For after hooks: whatever happened, leave no process behind. */
+  async kill(): Promise<void> {
+    if (this.done) return;
+    this.child.kill('SIGKILL');
+    await this.exited;
+  }
+
+  /** The JSON log lines written so far. */
+  logLines(): Array<Record<string, unknown>> {
+    return this.out
+      .split('\n')
+      .filter((l) => l.startsWith('{'))
+      .map((l) => JSON.parse(l) as Record<string, unknown>);
+  }
+}
+
+/** The environment without any VPCMIRROR_* setting of the test runner itself. */
+function cleanEnv(extra: Record<string, string> = {}): NodeJS.ProcessEnv {
+  const env: NodeJS.ProcessEnv = {};
+  for (const [k, v] of Object.entries(process.env)) if (!k.startsWith('VPCMIRROR_')) env[k] = v;
+  return { ...env, ...extra };
+}
+
+function serve(args: string[], env: Record<string, string> = {}): Proc {
+  return new Proc(spawn(process.execPath, [BIN, 'serve', ...args], { cwd: ROOT, env: cleanEnv(env) }));
+}
+
+function npmStart(args: string[]): Proc {
+  return new Proc(spawn('npm', ['start', '--', ...args], { cwd: ROOT, env: cleanEnv() }));
+}
+
+async function runCli(args: string[]): Promise<{ code: number | null; out: string; err: string }> {
+  const p = new Proc(spawn(process.execPath, [BIN, ...args], { cwd: ROOT, env: cleanEnv() }));
+  try {
+    const exit = await p.exitWithin(START_MS);
+    return { code: exit.code, out: p.out, err: p.err };
+  } finally {
+    await p.kill();
+  }
+}
+
+async function freePort(): Promise<number> {
+  const s = createServer();
+  await new Promise<void>((r) => s.listen(0, '127.0.0.1', r));
+  const address = s.address();
+  const port = typeof address === 'object' && address ? address.port : 0;
+  await new Promise<void>((r) => s.close(() => r()));
+  return port;
+}
+
+function refused(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const s = connect(port, '127.0.0.1');
+    s.on('connect', () => {
+      s.destroy();
+      resolve(false);
+    });
+    s.on('error', () => resolve(true));
+  });
+}
+
+interface CredentialsFile {
+  accountId: string;
+  accessKeyId: string;
+  accessKeySecret: string;
+  generated: boolean;
+}
+
+function credentialsIn(dataDir: string): CredentialsFile {
+  return JSON.parse(readFileSync(join(dataDir, 'credentials.json'), 'utf8')) as CredentialsFile;
+}
+
+describe('vpcmirror serve', () => {
+  const dirs: string[] = [];
+  const procs: Proc[] = [];
+  let cap: CaptureServer;
+  const tmp = () => {
+    const d = mkdtempSync(join(tmpdir(), 'vpcmirror-serve-'));
+    dirs.push(d);
+    return d;
+  };
+  const track = (p: Proc) => {
+    procs.push(p);
+    return p;
+  };
+  before(async () => {
+    cap = await startCapture();
+  });
+  after(async () => {
+    for (const p of procs) await p.kill();
+    await cap?.close();
+    for (const d of dirs) rmSync(d, { recursive: true, force: true });
+  });
+
+  test('npm start -- --port --data-dir: first start creates the account and key (credentials.json 0600), prints them, logs JSON access lines, and SIGTERM exits 0', async () => {
+    const port = await freePort();
+    const dataDir = join(tmp(), 'data');
+    const p = track(npmStart(['--port', String(port), '--data-dir', dataDir]));
+    await p.waitFor('err', new RegExp(`listening on http://127\\.0\\.0\\.1:${port}`));
+
+    const creds = credentialsIn(dataDir);
+    assert.equal(statSync(join(dataDir, 'credentials.json')).mode & 0o777, 0o600);
+    assert.match(creds.accountId, /^\d{16}$/);
+    assert.ok(creds.accessKeyId.length > 0 && creds.accessKeySecret.length > 0);
+    assert.equal(creds.generated, true);
+    assert.ok(p.err.includes(`account id:     ${creds.accountId}`), p.err);
+    assert.ok(p.err.includes(`AccessKey id:   ${creds.accessKeyId}`));
+    assert.ok(p.err.includes(creds.accessKeySecret));
+    assert.equal(readFileSync(join(dataDir, 'endpoint'), 'utf8').trim(), `127.0.0.1:${port}`);
+
+    const endpoint = `127.0.0.1:${port}`;
+    const body = await callVia('vpc-v3', { endpoint, ...creds }, 'DescribeRegions', {});
+    assert.match(String(body.RequestId), REQUEST_ID);
+    await callVia('pop-get', { endpoint, ...creds }, 'CopyTrafficMirrorFilter', {}).catch(() => undefined);
+    const ok = await p.waitFor('out', /"action":"DescribeRegions"[^\n]*\n/, 30_000);
+    assert.ok(ok);
+    await p.waitFor('out', /"code":"InvalidAction.NotFound"[^\n]*\n/, 30_000);
+    const access = p.logLines().filter((l) => l.msg === 'request');
+    const describe = access.find((l) => l.action === 'DescribeRegions');
+    assert.ok(describe);
+    assert.equal(describe.requestId, body.RequestId);
+    assert.equal(describe.accessKeyId, creds.accessKeyId);
+    assert.equal(describe.code, 'OK');
+    assert.equal(typeof describe.latencyMs, 'number');
+    const failed = access.find((l) => l.code === 'InvalidAction.NotFound');
+    assert.ok(failed);
+    assert.match(String(failed.requestId), REQUEST_ID);
+    assert.equal(failed.action, 'CopyTrafficMirrorFilter');
+
+    const call = await runCli(['call', 'DescribeRegions', '--data-dir', dataDir]);
+    assert.equal(call.code, 0, `vpcmirror call finds endpoint and keys in the data directory: ${call.err}`);
+    assert.ok('Regions' in (JSON.parse(call.out) as Record<string, unknown>));
+
+    p.child.kill('SIGTERM');
+    const exit = await p.exitWithin(30_000);
+    assert.deepEqual(exit, { code: 0, signal: null });
+    assert.equal(await refused(port), true);
+  });
+
+  test('a second start on the same data directory keeps the account and key and does not print the secret again', async () => {
+    const dataDir = tmp();
+    const first = track(serve(['--port', '0', '--data-dir', dataDir]));
+    await first.waitFor('err', /listening on/);
+    first.child.kill('SIGINT');
+    assert.equal((await first.exitWithin(30_000)).code, 0);
+    const creds = credentialsIn(dataDir);
+
+    const port = await freePort();
+    const second = track(serve(['--port', String(port), '--data-dir', dataDir]));
+    await second.waitFor('err', /listening on/);
+    assert.deepEqual(credentialsIn(dataDir), creds);
+    assert.ok(!second.err.includes(creds.accessKeySecret), second.err);
+    assert.ok(second.err.includes(join(dataDir, 'credentials.json')));
+    await callVia('pop-post', { endpoint: `127.0.0.1:${port}`, ...creds }, 'DescribeRegions', {});
+    second.child.kill('SIGTERM');
+    assert.equal((await second.exitWithin(30_000)).code, 0);
+  });
+
+  test('VPCMIRROR_ACCESS_KEY_ID/SECRET choose the key pair, which may then listen beyond loopback', async () => {
+    const dataDir = tmp();
+    const port = await freePort();
+    const keys = { accessKeyId: 'chosen-key-id', accessKeySecret: 'chosen-key-secret' };
+    const p = track(
+      serve(['--host', '0.0.0.0', '--port', String(port), '--data-dir', dataDir], {
+        VPCMIRROR_ACCESS_KEY_ID: keys.accessKeyId,
+        VPCMIRROR_ACCESS_KEY_SECRET: keys.accessKeySecret,
+      }),
+    );
+    await p.waitFor('err', new RegExp(`listening on http://0\\.0\\.0\\.0:${port}`));
+    assert.ok(!p.err.includes(keys.accessKeySecret), 'a chosen secret is not printed');
+    const creds = credentialsIn(dataDir);
+    assert.equal(creds.accessKeyId, keys.accessKeyId);
+    assert.equal(creds.generated, false);
+    await callVia('vpc-v1', { endpoint: `127.0.0.1:${port}`, ...keys }, 'DescribeRegions', {});
+    p.child.kill('SIGINT');
+    assert.equal((await p.exitWithin(30_000)).code, 0);
+  });
+
+  test('--host 0.0.0.0 with only generated credentials is refused with a clear message and exit code 2', async () => {
+    const p = track(serve(['--host', '0.0.0.0', '--port', '0', '--data-dir', tmp()]));
+    const exit = await p.exitWithin(START_MS);
+    assert.equal(exit.code, 2);
+    assert.match(p.err, /refusing to listen on 0\.0\.0\.0/);
+    assert.match(p.err, /VPCMIRROR_ACCESS_KEY_ID/);
+    assert.ok(!/\n\s+at /.test(p.err), 'no stack trace');
+  });
+
+  test('VPCMIRROR_HOST, _PORT, _DATA_DIR and _LOG_LEVEL are read from the environment, and a flag wins over its variable', async () => {
+    const dataDir = tmp();
+    const envPort = await freePort();
+    const flagPort = await freePort();
+    const p = track(
+      new Proc(
+        spawn(process.execPath, [BIN, 'serve', '--port', String(flagPort)], {
+          cwd: ROOT,
+          env: cleanEnv({
+            VPCMIRROR_HOST: '127.0.0.1',
+            VPCMIRROR_PORT: String(envPort),
+            VPCMIRROR_DATA_DIR: dataDir,
+            VPCMIRROR_LOG_LEVEL: 'warn',
+          }),
+        }),
+      ),
+    );
+    await p.waitFor('err', new RegExp(`listening on http://127\\.0\\.0\\.1:${flagPort}`));
+    assert.ok(existsSync(join(dataDir, 'credentials.json')));
+    const creds = credentialsIn(dataDir);
+    await callVia('vpc-v3', { endpoint: `127.0.0.1:${flagPort}`, ...creds }, 'DescribeRegions', {});
+    p.child.kill('SIGTERM');
+    assert.equal((await p.exitWithin(30_000)).code, 0);
+    assert.equal(
+      p.logLines().filter((l) => l.msg === 'request').length,
+      0,
+      'no info lines at --log-level warn',
+    );
+  });
+
+  for (const [args, message] of [
+    [['--log-level', 'loud'], /--log-level must be one of/],
+    [['--port', '99999'], /--port must be 0-65535/],
+    [['--body-limit', 'lots'], /--body-limit must be a non-negative number/],
+    [['--no-such-flag'], /Unknown option '--no-such-flag'/],
+  ] as const) {
+    test(`serve ${args.join(' ')} exits 2 with one clear line`, async () => {
+      const p = track(serve([...args, '--data-dir', tmp()]));
+      const exit = await p.exitWithin(START_MS);
+      assert.equal(exit.code, 2, p.err);
+      assert.match(p.err, message);
+      assert.ok(!/\n\s+at /.test(p.err), 'no stack trace');
+    });
+  }
+
+  for (const signal of ['SIGTERM', 'SIGINT'] as const) {
+    test(`${signal} while a POST body is still arriving: new connections are refused, the request gets its answer, exit 0`, async () => {
+      const dataDir = tmp();
+      const port = await freePort();
+      const p = track(serve(['--port', String(port), '--data-dir', dataDir]));
+      await p.waitFor('err', /listening on/);
+      const keys: Keys = credentialsIn(dataDir);
+      const signed = await captureCall(cap, 'pop-post', keys, 'DescribeRegions', { AcceptLanguage: 'en-US' });
+      assert.ok(signed.body.length > 100);
+
+      const socket = connect(port, '127.0.0.1');
+      const received = collect(socket);
+      const head = [
+        'POST / HTTP/1.1',
+        `Host: ${headerOf(signed, 'host')}`,
+        'Content-Type: application/x-www-form-urlencoded',
+        `Content-Length: ${signed.body.length}`,
+        // The interim 100 answer proves the server is inside the request before the signal.
+        'Expect: 100-continue',
+      ];
+      socket.write(`${head.join('\r\n')}\r\n\r\n`);
+      await received.until(/HTTP\/1\.1 100 Continue\r\n\r\n/);
+      socket.write(signed.body.subarray(0, 40));
+
+      p.child.kill(signal);
+      await p.waitFor('err', new RegExp(`${signal} received`), 30_000);
+      assert.equal(await refused(port), true, 'no new connections while draining');
+
+      socket.write(signed.body.subarray(40));
+      const answer = await received.until(/HTTP\/1\.1 200 OK[\s\S]*\r\n\r\n\{[\s\S]*\}$/);
+      const json = JSON.parse(answer.slice(answer.indexOf('\r\n\r\n{') + 4)) as Record<string, unknown>;
+      assert.match(String(json.RequestId), REQUEST_ID);
+      assert.ok(JSON.stringify(json).includes('China (Hong Kong)'));
+      const exit = await p.exitWithin(30_000);
+      assert.deepEqual(exit, { code: 0, signal: null });
+      socket.destroy();
+    });
+  }
+});
+
+/** Accumulates what a socket receives; `until` waits (bounded) for a pattern. */
+function collect(socket: Socket) {
+  let text = '';
+  const waiters = new Set<() => void>();
+  socket.on('data', (c: Buffer) => {
+    text += c.toString('latin1');
+    for (const w of waiters) w();
+  });
+  return {
+    until(re: RegExp, ms = 30_000): Promise<string> {
+      return new Promise((resolve, reject) => {
+        const check = () => {
+          if (re.test(text)) {
+            clearTimeout(timer);
+            waiters.delete(check);
+            resolve(text);
+          }
+        };
+        const timer = setTimeout(() => {
+          waiters.delete(check);
+          reject(new Error(`no ${re} within ${ms} ms; got ${JSON.stringify(text.slice(0, 300))}`));
+        }, ms);
+        waiters.add(check);
+        check();
+      });
+    },
+  };
+}

@@ -1,0 +1,206 @@
+/**
+ * Migrations on both engines: applied when the store opens and by `vpcmirror db migrate` (a real
+ * child process), all-or-nothing when one fails, and a database migrated by newer code is refused
+ * by openStore and by `vpcmirror serve` with one clear line and exit code 2.
+ */
+import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, describe, test } from 'node:test';
+import { type Kysely, Migrator, sql } from 'kysely';
+import { migrations } from '../../src/store/migrations/index.js';
+import { openStore, type Store, StoreError } from '../../src/store/store.js';
+import { freshPgSchema, runCli } from '../helpers/process.js';
+import { testStores } from '../helpers/server.js';
+
+const FUTURE = '2099_12_31_0001_from_the_future';
+const TABLES = [
+  'accounts',
+  'ram_users',
+  'access_keys',
+  'policies',
+  'policy_attachments',
+  'nonces',
+  'client_tokens',
+  'traffic_mirror_filters',
+  'traffic_mirror_filter_rules',
+  'traffic_mirror_sessions',
+  'traffic_mirror_session_sources',
+  'tags',
+  'transitions',
+  'service_status',
+] as const;
+
+/** One fresh, empty database per call, given to openStore and to the CLI. */
+interface Target {
+  /** openStore options. */
+  readonly location: string;
+  readonly schema?: string;
+  /** CLI flags that select the same database. */
+  readonly flags: readonly string[];
+  drop(): Promise<void>;
+}
+
+async function freshTarget(kind: 'sqlite' | 'postgres'): Promise<Target> {
+  if (kind === 'postgres') {
+    const pg = await freshPgSchema();
+    return { location: pg.url, flags: ['--database', pg.url], drop: () => pg.drop() };
+  }
+  const dir = mkdtempSync(join(tmpdir(), 'vpcmirror-migrate-'));
+  return {
+    location: join(dir, 'vpcmirror.sqlite'),
+    flags: ['--data-dir', dir],
+    drop: async () => rmSync(dir, { recursive: true, force: true }),
+  };
+}
+
+async function applied(store: Store): Promise<string[]> {
+  const r = await sql<{ name: string }>`select name from kysely_migration order by name`.execute(store.db);
+  return r.rows.map((row) => row.name);
+}
+
+async function markFuture(target: Target): Promise<void> {
+  const store = await openStore({ location: target.location });
+  try {
+    await sql`insert into kysely_migration (name, timestamp) values (${FUTURE}, ${new Date().toISOString()})`.execute(
+      store.db,
+    );
+  } finally {
+    await store.close();
+  }
+}
+
+for (const kind of testStores()) {
+  describe(`migrations [${kind}]`, () => {
+    const known = Object.keys(migrations(kind)).sort();
+    const targets: Target[] = [];
+    async function target(): Promise<Target> {
+      const t = await freshTarget(kind);
+      targets.push(t);
+      return t;
+    }
+    after(async () => {
+      for (const t of targets) await t.drop();
+    });
+
+    test('openStore applies every migration to an empty database', async () => {
+      const t = await target();
+      const store = await openStore({ location: t.location });
+      try {
+        assert.deepEqual(await applied(store), known);
+        for (const table of TABLES) {
+          const r = await sql<{ n: number }>`select count(*) as n from ${sql.table(table)}`.execute(store.db);
+          assert.equal(Number(r.rows[0]?.n), 0, table);
+        }
+      } finally {
+        await store.close();
+      }
+      // Opening again is a no-op, not an error.
+      const again = await openStore({ location: t.location });
+      await again.close();
+    });
+
+    test('vpcmirror db migrate applies each pending migration, names it, then says up to date', async () => {
+      const t = await target();
+      const first = await runCli(['db', 'migrate', ...t.flags]);
+      assert.equal(first.code, 0, first.stderr);
+      assert.deepEqual(
+        first.stdout.trim().split('\n'),
+        known.map((name) => `${name}: Success`),
+      );
+      const second = await runCli(['db', 'migrate', ...t.flags]);
+      assert.equal(second.code, 0, second.stderr);
+      assert.match(second.stdout, /: up to date\n$/);
+      assert.equal(second.stdout.trim().split('\n').length, 1);
+      const store = await openStore({ location: t.location, migrate: false });
+      try {
+        assert.deepEqual(await applied(store), known);
+      } finally {
+        await store.close();
+      }
+    });
+
+    test('a failing migration leaves nothing of the migrations run with it', async () => {
+      const t = await target();
+      const store = await openStore({ location: t.location });
+      try {
+        const migrator = new Migrator({
+          db: store.db as unknown as Kysely<unknown>,
+          migrationTableName: 'test_migration',
+          migrationLockTableName: 'test_migration_lock',
+          ...(kind === 'postgres' ? { migrationTableSchema: await schemaOf(store) } : {}),
+          provider: {
+            getMigrations: async () => ({
+              a_adds_a_table: {
+                up: async (db: Kysely<unknown>) => {
+                  await db.schema.createTable('half_done').addColumn('x', 'integer').execute();
+                },
+              },
+              b_fails: {
+                up: async () => {
+                  throw new Error('migration b failed');
+                },
+              },
+            }),
+          },
+        });
+        const result = await migrator.migrateToLatest();
+        assert.match(String(result.error), /migration b failed/);
+        const exists = await sql`select * from half_done`.execute(store.db).then(
+          () => true,
+          () => false,
+        );
+        assert.equal(exists, false, 'the table of the first migration must be rolled back');
+      } finally {
+        await store.close();
+      }
+    });
+
+    describe('a database migrated by newer code', () => {
+      let t: Target;
+      before(async () => {
+        t = await target();
+        await markFuture(t);
+      });
+
+      test('openStore refuses it with DatabaseTooNew naming the unknown migration', async () => {
+        await assert.rejects(openStore({ location: t.location }), (e: unknown) => {
+          assert.ok(e instanceof StoreError);
+          assert.equal(e.code, 'DatabaseTooNew');
+          assert.match(e.message, /migrated by a newer vpcmirror/);
+          assert.ok(e.message.includes(FUTURE), e.message);
+          return true;
+        });
+      });
+
+      test('vpcmirror serve refuses it with one line on stderr and exit code 2', async () => {
+        const r = await runCli(['serve', '--port', '0', ...t.flags]);
+        assert.equal(r.code, 2, r.stderr);
+        assert.match(r.stderr, /^vpcmirror: The database at .* was migrated by a newer vpcmirror/);
+        assert.ok(r.stderr.includes(FUTURE), r.stderr);
+        assert.doesNotMatch(r.stderr, /\n\s+at /, 'no stack trace');
+        assert.equal(r.stderr.trim().split('\n').length, 1, r.stderr);
+        assert.doesNotMatch(r.stdout, /vpcmirror listening/);
+      });
+
+      test('vpcmirror db migrate refuses it with exit code 2 and changes nothing', async () => {
+        const r = await runCli(['db', 'migrate', ...t.flags]);
+        assert.equal(r.code, 2, r.stderr);
+        assert.match(r.stderr, /^vpcmirror: The database at .* was migrated by a newer vpcmirror/);
+        assert.doesNotMatch(r.stderr, /\n\s+at /);
+        const store = await openStore({ location: t.location, migrate: false });
+        try {
+          assert.deepEqual(await applied(store), [...known, FUTURE].sort());
+        } finally {
+          await store.close();
+        }
+      });
+    });
+  });
+}
+
+async function schemaOf(store: Store): Promise<string> {
+  const r = await sql<{ s: string }>`select current_schema() as s`.execute(store.db);
+  return r.rows[0]?.s ?? 'public';
+}

@@ -1,0 +1,758 @@
+/**
+ * The store contract, written once and run against every engine (sqlite.test.ts, postgres.test.ts):
+ * every repository function and the lifecycle engine must behave the same on both, including when
+ * two stores (two nodes, or two connections to one SQLite file) work on one database at once.
+ */
+import assert from 'node:assert/strict';
+import { Writable } from 'node:stream';
+import { after, before, beforeEach, describe, test } from 'node:test';
+import { type Appliers, Lifecycle, type ResourceKind } from '../../src/lifecycle/lifecycle.js';
+import { createLogger } from '../../src/logger.js';
+import {
+  claimToken,
+  completeToken,
+  releaseOrphanedTokens,
+  releaseToken,
+  sweepTokens,
+  type TokenKey,
+} from '../../src/store/client-tokens.repo.js';
+import {
+  findAccessKey,
+  findAccount,
+  insertAccessKey,
+  insertAccount,
+  listAccounts,
+  setAccessKeyStatus,
+} from '../../src/store/credentials.repo.js';
+import type { Executor } from '../../src/store/database.js';
+import { isUniqueViolation } from '../../src/store/errors.js';
+import { recordNonce, sweepNonces } from '../../src/store/replay.repo.js';
+import type { Store } from '../../src/store/store.js';
+import { filterState } from '../../src/vpc/traffic-mirror/filters.repo.js';
+import { countTags, putTags, removeTags, tagsOf } from '../../src/vpc/traffic-mirror/tags.repo.js';
+
+/** One empty, migrated database, and the way to open more stores on it. */
+export interface TestDatabase {
+  /** Opens one more store (connection or pool) on the same database. */
+  open(): Promise<Store>;
+  /** Removes the database; every store opened on it must be closed first. */
+  drop(): Promise<void>;
+}
+
+export type StoreFactory = () => Promise<TestDatabase>;
+
+let unique = 0;
+function uid(prefix: string): string {
+  unique++;
+  return `${prefix}${process.pid}x${unique}`;
+}
+
+function tokenKey(overrides: Partial<TokenKey> = {}): TokenKey {
+  return {
+    accountId: '1000000000000001',
+    regionId: 'cn-hangzhou',
+    action: 'CreateTrafficMirrorSession',
+    clientToken: uid('tok-'),
+    ...overrides,
+  };
+}
+
+async function countRows(db: Executor, table: 'nonces' | 'client_tokens' | 'transitions'): Promise<number> {
+  const r = await db
+    .selectFrom(table)
+    .select((eb) => eb.fn.countAll<number>().as('n'))
+    .executeTakeFirst();
+  return Number(r?.n ?? 0);
+}
+
+/** An applier that counts what it applied and writes a row in the applying transaction. */
+class CountingApplier implements Appliers {
+  readonly applied = new Map<string, number>();
+  failFor = new Set<string>();
+
+  private async mark(tx: Executor, id: string, kind: string): Promise<void> {
+    if (this.failFor.has(id)) throw new Error(`applier refuses ${id}`);
+    // A database round trip inside the claim's transaction widens the window in which a second
+    // worker could (wrongly) apply the same transition.
+    await tx
+      .insertInto('tags')
+      .values({
+        resource_type: 'applied',
+        resource_id: id,
+        account_id: 'a',
+        region_id: 'r',
+        tag_key: `${kind}-${this.applied.get(`${kind}:${id}`) ?? 0}`,
+        tag_value: kind,
+      })
+      .execute();
+    const key = `${kind}:${id}`;
+    this.applied.set(key, (this.applied.get(key) ?? 0) + 1);
+  }
+
+  ready(tx: Executor, id: string): Promise<void> {
+    return this.mark(tx, id, 'ready');
+  }
+
+  delete(tx: Executor, id: string): Promise<void> {
+    return this.mark(tx, id, 'delete');
+  }
+
+  count(kind: 'ready' | 'delete', id: string): number {
+    return this.applied.get(`${kind}:${id}`) ?? 0;
+  }
+}
+
+function lifecycleOn(
+  store: Store,
+  timing: Record<string, number | 'manual'>,
+  applier: Appliers,
+  logLines?: string[],
+): Lifecycle {
+  const sink = new Writable({
+    write(chunk: Buffer, _enc, cb) {
+      logLines?.push(chunk.toString('utf8'));
+      cb();
+    },
+  });
+  const lc = new Lifecycle(store.db, store.dialect, timing, () => 0, createLogger('error', sink), 1000);
+  for (const kind of ['session', 'filter', 'rule'] as ResourceKind[]) lc.register(kind, applier);
+  return lc;
+}
+
+export function repositorySuite(engine: string, factory: StoreFactory): void {
+  describe(`store repositories [${engine}]`, () => {
+    let database: TestDatabase;
+    let store: Store;
+    let second: Store;
+
+    before(async () => {
+      database = await factory();
+      store = await database.open();
+      second = await database.open();
+    });
+    after(async () => {
+      await second?.close();
+      await store?.close();
+      await database?.drop();
+    });
+
+    describe('nonces', () => {
+      test('recordNonce accepts a first use and refuses a replay inside the window', async () => {
+        const n = uid('nonce-');
+        assert.equal(await recordNonce(store.db, 'AK1', n, 1_000, 900), true);
+        assert.equal(await recordNonce(store.db, 'AK1', n, 1_500, 900), false);
+        assert.equal(await recordNonce(second.db, 'AK1', n, 1_899, 900), false, 'seen through another store');
+      });
+
+      test('recordNonce keys nonces by AccessKey', async () => {
+        const n = uid('nonce-');
+        assert.equal(await recordNonce(store.db, 'AK1', n, 1_000, 900), true);
+        assert.equal(await recordNonce(store.db, 'AK2', n, 1_000, 900), true);
+      });
+
+      test('recordNonce accepts a nonce again once its window is over, even before the sweep', async () => {
+        const n = uid('nonce-');
+        assert.equal(await recordNonce(store.db, 'AK1', n, 1_000, 900), true);
+        assert.equal(await recordNonce(store.db, 'AK1', n, 1_900, 900), true, 'expired at 1900');
+        assert.equal(await recordNonce(store.db, 'AK1', n, 2_000, 900), false, 'window restarted at 1900');
+      });
+
+      test('recordNonce lets exactly one of two concurrent first uses win', async () => {
+        const n = uid('nonce-');
+        const results = await Promise.all([
+          recordNonce(store.db, 'AK1', n, 1_000, 900),
+          recordNonce(second.db, 'AK1', n, 1_000, 900),
+        ]);
+        assert.deepEqual(
+          results.filter((r) => r),
+          [true],
+        );
+      });
+
+      test('sweepNonces removes expired nonces only', async () => {
+        await store.db.deleteFrom('nonces').execute();
+        await recordNonce(store.db, 'AK1', uid('n-'), 1_000, 100);
+        await recordNonce(store.db, 'AK1', uid('n-'), 1_000, 500);
+        const kept = uid('n-');
+        await recordNonce(store.db, 'AK1', kept, 1_000, 2_000);
+        await sweepNonces(store.db, 1_500);
+        assert.equal(await countRows(store.db, 'nonces'), 1);
+        assert.equal(await recordNonce(store.db, 'AK1', kept, 1_600, 2_000), false);
+      });
+    });
+
+    describe('client tokens', () => {
+      const LEASE = 60_000;
+      const TTL = 86_400_000;
+
+      test('claimToken claims a new token', async () => {
+        assert.deepEqual(await claimToken(store.db, tokenKey(), 'h1', 1_000, LEASE, TTL, 'node-a'), {
+          kind: 'claimed',
+        });
+      });
+
+      test('claimToken answers processing for the same token and parameters while the first call runs', async () => {
+        const key = tokenKey();
+        await claimToken(store.db, key, 'h1', 1_000, LEASE, TTL, 'node-a');
+        assert.deepEqual(await claimToken(second.db, key, 'h1', 2_000, LEASE, TTL, 'node-a'), {
+          kind: 'processing',
+        });
+      });
+
+      test('claimToken answers mismatch for the same token with other parameters', async () => {
+        const key = tokenKey();
+        await claimToken(store.db, key, 'h1', 1_000, LEASE, TTL, 'node-a');
+        assert.deepEqual(await claimToken(store.db, key, 'h2', 2_000, LEASE, TTL, 'node-a'), {
+          kind: 'mismatch',
+        });
+        await completeToken(store.db, key, { Id: 'x' });
+        assert.deepEqual(await claimToken(store.db, key, 'h2', 3_000, LEASE, TTL, 'node-a'), {
+          kind: 'mismatch',
+        });
+      });
+
+      test('claimToken replays the stored answer of a completed call', async () => {
+        const key = tokenKey();
+        await claimToken(store.db, key, 'h1', 1_000, LEASE, TTL, 'node-a');
+        await completeToken(store.db, key, { TrafficMirrorSessionId: 'tms-1', Nested: { A: [1, 2] } });
+        assert.deepEqual(await claimToken(second.db, key, 'h1', 2_000, LEASE, TTL, 'node-a'), {
+          kind: 'replay',
+          response: { TrafficMirrorSessionId: 'tms-1', Nested: { A: [1, 2] } },
+        });
+      });
+
+      test('completeToken inside a rolled-back transaction leaves the token processing', async () => {
+        const key = tokenKey();
+        await claimToken(store.db, key, 'h1', 1_000, LEASE, TTL, 'node-a');
+        await assert.rejects(
+          store.db.transaction().execute(async (tx) => {
+            await completeToken(tx, key, { Id: 'lost' });
+            throw new Error('the operation failed after completing the token');
+          }),
+          /operation failed/,
+        );
+        assert.deepEqual(await claimToken(store.db, key, 'h1', 2_000, LEASE, TTL, 'node-a'), {
+          kind: 'processing',
+        });
+      });
+
+      test('claimToken distinguishes account, region and action', async () => {
+        const key = tokenKey();
+        await claimToken(store.db, key, 'h1', 1_000, LEASE, TTL, 'node-a');
+        for (const other of [
+          { ...key, accountId: '1000000000000002' },
+          { ...key, regionId: 'cn-hongkong' },
+          { ...key, action: 'DeleteTrafficMirrorSession' },
+        ]) {
+          assert.deepEqual(await claimToken(store.db, other, 'h1', 1_000, LEASE, TTL, 'node-a'), {
+            kind: 'claimed',
+          });
+        }
+      });
+
+      test('claimToken takes over a processing token whose lease is over', async () => {
+        const key = tokenKey();
+        await claimToken(store.db, key, 'h1', 1_000, LEASE, TTL, 'node-a');
+        assert.deepEqual(await claimToken(store.db, key, 'h1', 1_000 + LEASE - 1, LEASE, TTL, 'node-a'), {
+          kind: 'processing',
+        });
+        assert.deepEqual(await claimToken(second.db, key, 'h1', 1_000 + LEASE, LEASE, TTL, 'node-a'), {
+          kind: 'claimed',
+        });
+        // The new holder has a fresh lease.
+        assert.deepEqual(await claimToken(store.db, key, 'h1', 1_000 + LEASE + 1, LEASE, TTL, 'node-a'), {
+          kind: 'processing',
+        });
+      });
+
+      test('claimToken lets exactly one of two concurrent takeovers of a dead lease win', async () => {
+        const key = tokenKey();
+        await claimToken(store.db, key, 'h1', 1_000, LEASE, TTL, 'node-a');
+        const results = await Promise.all([
+          claimToken(store.db, key, 'h1', 1_000 + LEASE, LEASE, TTL, 'node-a'),
+          claimToken(second.db, key, 'h1', 1_000 + LEASE, LEASE, TTL, 'node-a'),
+        ]);
+        assert.deepEqual(results.map((r) => r.kind).sort(), ['claimed', 'processing']);
+      });
+
+      test('claimToken lets exactly one of two concurrent first claims win', async () => {
+        const key = tokenKey();
+        const results = await Promise.all([
+          claimToken(store.db, key, 'h1', 1_000, LEASE, TTL, 'node-a'),
+          claimToken(second.db, key, 'h1', 1_000, LEASE, TTL, 'node-a'),
+        ]);
+        assert.deepEqual(results.map((r) => r.kind).sort(), ['claimed', 'processing']);
+      });
+
+      test('claimToken treats an expired completed token as new, even with other parameters', async () => {
+        const key = tokenKey();
+        await claimToken(store.db, key, 'h1', 1_000, LEASE, TTL, 'node-a');
+        await completeToken(store.db, key, { Id: 'old' });
+        assert.equal(
+          (await claimToken(store.db, key, 'h1', 1_000 + TTL - 1, LEASE, TTL, 'node-a')).kind,
+          'replay',
+        );
+        assert.deepEqual(await claimToken(store.db, key, 'h2', 1_000 + TTL, LEASE, TTL, 'node-a'), {
+          kind: 'claimed',
+        });
+        assert.deepEqual(await claimToken(store.db, key, 'h2', 1_000 + TTL + 1, LEASE, TTL, 'node-a'), {
+          kind: 'processing',
+        });
+      });
+
+      test('releaseToken frees a processing token so that a retry runs again', async () => {
+        const key = tokenKey();
+        await claimToken(store.db, key, 'h1', 1_000, LEASE, TTL, 'node-a');
+        await releaseToken(store.db, key);
+        assert.deepEqual(await claimToken(store.db, key, 'h2', 2_000, LEASE, TTL, 'node-a'), {
+          kind: 'claimed',
+        });
+      });
+
+      test('releaseToken keeps a completed token', async () => {
+        const key = tokenKey();
+        await claimToken(store.db, key, 'h1', 1_000, LEASE, TTL, 'node-a');
+        await completeToken(store.db, key, { Id: 'kept' });
+        await releaseToken(store.db, key);
+        assert.deepEqual(await claimToken(store.db, key, 'h1', 2_000, LEASE, TTL, 'node-a'), {
+          kind: 'replay',
+          response: { Id: 'kept' },
+        });
+      });
+
+      test('releaseOrphanedTokens frees only the processing claims of the restarted node', async () => {
+        await store.db.deleteFrom('client_tokens').execute();
+        const mine = tokenKey();
+        const theirs = tokenKey();
+        const finished = tokenKey();
+        await claimToken(store.db, mine, 'h1', 1_000, LEASE, TTL, 'node-a');
+        await claimToken(store.db, theirs, 'h1', 1_000, LEASE, TTL, 'node-b');
+        await claimToken(store.db, finished, 'h1', 1_000, LEASE, TTL, 'node-a');
+        await completeToken(store.db, finished, { Id: 'done' });
+        assert.equal(await releaseOrphanedTokens(store.db, 'node-a'), 1);
+        assert.equal((await claimToken(store.db, mine, 'h1', 2_000, LEASE, TTL, 'node-a')).kind, 'claimed');
+        assert.equal(
+          (await claimToken(store.db, theirs, 'h1', 2_000, LEASE, TTL, 'node-a')).kind,
+          'processing',
+        );
+        assert.equal(
+          (await claimToken(store.db, finished, 'h1', 2_000, LEASE, TTL, 'node-a')).kind,
+          'replay',
+        );
+      });
+
+      test('sweepTokens removes expired tokens only', async () => {
+        await store.db.deleteFrom('client_tokens').execute();
+        const gone = tokenKey();
+        const kept = tokenKey();
+        await claimToken(store.db, gone, 'h1', 1_000, LEASE, 10_000, 'node-a');
+        await claimToken(store.db, kept, 'h1', 1_000, LEASE, 20_000, 'node-a');
+        await completeToken(store.db, kept, { Id: 'kept' });
+        await sweepTokens(store.db, 11_000);
+        assert.equal(await countRows(store.db, 'client_tokens'), 1);
+        assert.equal((await claimToken(store.db, kept, 'h1', 12_000, LEASE, TTL, 'node-a')).kind, 'replay');
+      });
+    });
+
+    describe('accounts and AccessKeys', () => {
+      function key(accountId: string, overrides: Record<string, unknown> = {}) {
+        return {
+          access_key_id: uid('LTAI'),
+          secret: 'secret-value',
+          account_id: accountId,
+          user_name: null,
+          role_name: null,
+          status: 'Active',
+          security_token: null,
+          expires_at: null,
+          session_policy: null,
+          created_at: 1_000,
+          ...overrides,
+        };
+      }
+
+      test('insertAccount and findAccount round-trip an account, and listAccounts orders by creation', async () => {
+        const late = {
+          id: uid('9'),
+          name: 'late',
+          default_resource_group_id: 'rg-late',
+          created_at: 5_000_000,
+        };
+        const early = { id: uid('8'), name: 'early', default_resource_group_id: 'rg-early', created_at: 10 };
+        await insertAccount(store.db, late);
+        await insertAccount(store.db, early);
+        assert.deepEqual(await findAccount(second.db, late.id), late);
+        assert.equal(await findAccount(store.db, 'no-such-account'), undefined);
+        const ids = (await listAccounts(store.db)).map((a) => a.id);
+        assert.ok(ids.indexOf(early.id) < ids.indexOf(late.id));
+      });
+
+      test('insertAccessKey and findAccessKey round-trip every column', async () => {
+        const k = key('1', {
+          user_name: 'alice',
+          role_name: 'ops',
+          security_token: 'tok',
+          expires_at: 1_700_000_000_000,
+          session_policy: '{"Version":"1"}',
+        });
+        await insertAccessKey(store.db, k);
+        assert.deepEqual(await findAccessKey(second.db, k.access_key_id), k);
+        assert.equal(await findAccessKey(store.db, 'LTAInope'), undefined);
+      });
+
+      test('setAccessKeyStatus changes a key and reports an unknown one', async () => {
+        const k = key('1');
+        await insertAccessKey(store.db, k);
+        assert.equal(await setAccessKeyStatus(store.db, k.access_key_id, 'Inactive'), true);
+        assert.equal((await findAccessKey(second.db, k.access_key_id))?.status, 'Inactive');
+        assert.equal(await setAccessKeyStatus(store.db, 'LTAInope', 'Inactive'), false);
+      });
+
+      test('inserting an AccessKey id twice is a unique violation on this engine', async () => {
+        const k = key('1');
+        await insertAccessKey(store.db, k);
+        const err = await insertAccessKey(store.db, k).then(
+          () => undefined,
+          (e: unknown) => e,
+        );
+        assert.ok(err, 'the second insert must fail');
+        assert.equal(isUniqueViolation(err), true);
+        assert.equal(isUniqueViolation(new Error('other')), false);
+      });
+    });
+
+    describe('tags', () => {
+      const owner = (resourceId: string) => ({
+        resourceType: 'TRAFFICMIRRORSESSION',
+        resourceId,
+        accountId: '1',
+        regionId: 'cn-hangzhou',
+      });
+
+      test('putTags adds tags and tagsOf returns them by resource, ordered by key', async () => {
+        const a = uid('tms-');
+        const b = uid('tms-');
+        await putTags(store.db, owner(a), [
+          { key: 'zeta', value: '1' },
+          { key: 'alpha', value: '2' },
+        ]);
+        await putTags(store.db, owner(b), [{ key: 'k', value: '' }]);
+        const tags = await tagsOf(second.db, [a, b, uid('tms-')]);
+        assert.deepEqual(tags.get(a), [
+          { key: 'alpha', value: '2' },
+          { key: 'zeta', value: '1' },
+        ]);
+        assert.deepEqual(tags.get(b), [{ key: 'k', value: '' }]);
+        assert.equal(tags.size, 2);
+        assert.equal((await tagsOf(store.db, [])).size, 0);
+      });
+
+      test('putTags overwrites the value of an existing key', async () => {
+        const a = uid('tms-');
+        await putTags(store.db, owner(a), [{ key: 'env', value: 'dev' }]);
+        await putTags(store.db, owner(a), [
+          { key: 'env', value: 'prod' },
+          { key: 'team', value: 'net' },
+        ]);
+        assert.deepEqual((await tagsOf(store.db, [a])).get(a), [
+          { key: 'env', value: 'prod' },
+          { key: 'team', value: 'net' },
+        ]);
+        assert.equal(await countTags(store.db, a), 2);
+      });
+
+      test('putTags with no tags changes nothing', async () => {
+        const a = uid('tms-');
+        await putTags(store.db, owner(a), []);
+        assert.equal(await countTags(store.db, a), 0);
+      });
+
+      test('removeTags removes the named keys, all keys, or nothing for an empty list', async () => {
+        const a = uid('tms-');
+        await putTags(store.db, owner(a), [
+          { key: 'a', value: '1' },
+          { key: 'b', value: '2' },
+          { key: 'c', value: '3' },
+        ]);
+        await removeTags(store.db, a, []);
+        assert.equal(await countTags(store.db, a), 3);
+        await removeTags(store.db, a, ['a', 'missing']);
+        assert.deepEqual(
+          (await tagsOf(store.db, [a])).get(a)?.map((t) => t.key),
+          ['b', 'c'],
+        );
+        await removeTags(store.db, a, 'all');
+        assert.equal(await countTags(second.db, a), 0);
+      });
+    });
+
+    describe('filterState', () => {
+      async function filter(status: string, ruleStatuses: string[], accountId = '1'): Promise<string> {
+        const id = uid('tmf-');
+        await store.db
+          .insertInto('traffic_mirror_filters')
+          .values({
+            id,
+            account_id: accountId,
+            region_id: 'cn-hangzhou',
+            name: '',
+            description: '',
+            resource_group_id: 'rg-1',
+            status,
+            created_at: 1_000,
+          })
+          .execute();
+        let priority = 1;
+        for (const s of ruleStatuses) {
+          await store.db
+            .insertInto('traffic_mirror_filter_rules')
+            .values({
+              id: uid('tmr-'),
+              filter_id: id,
+              direction: 'ingress',
+              rule_action: 'accept',
+              protocol: 'ALL',
+              priority: priority++,
+              source_cidr_block: '0.0.0.0/0',
+              destination_cidr_block: '0.0.0.0/0',
+              source_port_range: '-1/-1',
+              destination_port_range: '-1/-1',
+              ip_version: 'IPv4',
+              status: s,
+              created_at: 1_000,
+            })
+            .execute();
+        }
+        return id;
+      }
+
+      test('filterState reports a Created filter with settled rules as not busy', async () => {
+        const id = await filter('Created', ['Created', 'Created']);
+        assert.deepEqual(await filterState(store.db, '1', 'cn-hangzhou', id), {
+          id,
+          status: 'Created',
+          busy: false,
+        });
+      });
+
+      test('filterState reports a filter with a changing rule as busy', async () => {
+        for (const ruleStatus of ['Creating', 'Modifying', 'Deleting']) {
+          const id = await filter('Created', ['Created', ruleStatus]);
+          assert.deepEqual(await filterState(second.db, '1', 'cn-hangzhou', id), {
+            id,
+            status: 'Created',
+            busy: true,
+          });
+        }
+      });
+
+      test('filterState reports a filter that is not Created as busy with its status', async () => {
+        const id = await filter('Deleting', []);
+        assert.deepEqual(await filterState(store.db, '1', 'cn-hangzhou', id), {
+          id,
+          status: 'Deleting',
+          busy: true,
+        });
+      });
+
+      test('filterState does not see a missing filter or one of another account or region', async () => {
+        const id = await filter('Created', [], '2');
+        assert.equal(await filterState(store.db, '1', 'cn-hangzhou', id), undefined);
+        assert.equal(await filterState(store.db, '2', 'cn-hongkong', id), undefined);
+        assert.equal(await filterState(store.db, '1', 'cn-hangzhou', 'tmf-missing'), undefined);
+        assert.ok(await filterState(store.db, '2', 'cn-hangzhou', id));
+      });
+    });
+
+    describe('lifecycle', () => {
+      beforeEach(async () => {
+        await store.db.deleteFrom('transitions').execute();
+      });
+
+      async function schedule(
+        lc: Lifecycle,
+        type: ResourceKind,
+        id: string,
+        kind: 'ready' | 'delete',
+        action: 'create' | 'update' | 'delete',
+        now: number,
+      ): Promise<void> {
+        await store.db.transaction().execute((tx) => lc.schedule(tx, type, id, kind, action, now));
+      }
+
+      test('schedule with a delay stores a due transition and runDue applies it when due, once', async () => {
+        const applier = new CountingApplier();
+        const lc = lifecycleOn(store, { 'session.create': 5_000, default: 1_000 }, applier);
+        const id = uid('tms-');
+        await schedule(lc, 'session', id, 'ready', 'create', 10_000);
+        assert.deepEqual(await lc.pending(), [
+          { resourceType: 'session', resourceId: id, kind: 'ready', dueAt: 15_000 },
+        ]);
+        assert.equal(await lc.runDue(14_999), 0);
+        assert.equal(applier.count('ready', id), 0);
+        assert.equal(await lc.runDue(15_000), 1);
+        assert.equal(applier.count('ready', id), 1);
+        assert.equal(await lc.runDue(99_999), 0);
+        assert.equal(applier.count('ready', id), 1);
+        assert.deepEqual(await lc.pending(), []);
+      });
+
+      test('schedule falls back to the default delay and runDue applies due transitions only', async () => {
+        const applier = new CountingApplier();
+        const lc = lifecycleOn(store, { 'session.delete': 100, default: 1_000 }, applier);
+        const soon = uid('tms-');
+        const later = uid('tmf-');
+        await schedule(lc, 'session', soon, 'delete', 'delete', 0);
+        await schedule(lc, 'filter', later, 'ready', 'create', 0);
+        assert.equal(lc.delayFor('filter', 'create'), 1_000);
+        assert.equal(await lc.runDue(500), 1);
+        assert.equal(applier.count('delete', soon), 1);
+        assert.equal(applier.count('ready', later), 0);
+        assert.deepEqual(
+          (await lc.pending()).map((p) => p.resourceId),
+          [later],
+        );
+        assert.equal(await lc.runDue(1_000), 1);
+        assert.equal(applier.count('ready', later), 1);
+      });
+
+      test('schedule with delay 0 applies the transition inside the caller transaction', async () => {
+        const applier = new CountingApplier();
+        const lc = lifecycleOn(store, { default: 0 }, applier);
+        const id = uid('tms-');
+        await schedule(lc, 'session', id, 'ready', 'create', 0);
+        assert.equal(applier.count('ready', id), 1);
+        assert.deepEqual(await lc.pending(), []);
+
+        // Rolled back with the caller: the applier's write is gone too.
+        const rolledBack = uid('tms-');
+        await assert.rejects(
+          store.db.transaction().execute(async (tx) => {
+            await lc.schedule(tx, 'session', rolledBack, 'ready', 'create', 0);
+            throw new Error('caller failed');
+          }),
+          /caller failed/,
+        );
+        assert.equal(await countTags(store.db, rolledBack), 0);
+      });
+
+      test('schedule in manual mode waits for advance, which applies only what it is asked to', async () => {
+        const applier = new CountingApplier();
+        const lc = lifecycleOn(store, { default: 'manual' }, applier);
+        const a = uid('tms-');
+        const b = uid('tms-');
+        await schedule(lc, 'session', a, 'ready', 'create', 0);
+        await schedule(lc, 'session', b, 'delete', 'delete', 0);
+        assert.equal(
+          (await lc.pending()).every((p) => p.dueAt === null),
+          true,
+        );
+        assert.equal(await lc.runDue(Number.MAX_SAFE_INTEGER), 0);
+        assert.equal(await lc.advance({ resourceId: b }), 1);
+        assert.equal(applier.count('delete', b), 1);
+        assert.equal(applier.count('ready', a), 0);
+        assert.equal(await lc.advance({ resourceType: 'filter' }), 0);
+        assert.equal(await lc.advance(), 1);
+        assert.equal(applier.count('ready', a), 1);
+        assert.equal(await lc.advance(), 0);
+      });
+
+      test('a later schedule replaces the pending transition of the same resource', async () => {
+        const applier = new CountingApplier();
+        const lc = lifecycleOn(store, { default: 'manual' }, applier);
+        const id = uid('tms-');
+        await schedule(lc, 'session', id, 'ready', 'create', 0);
+        await schedule(lc, 'session', id, 'delete', 'delete', 0);
+        assert.equal(await lc.advance(), 1);
+        assert.equal(applier.count('ready', id), 0);
+        assert.equal(applier.count('delete', id), 1);
+      });
+
+      test('rescheduleManual gives waiting transitions a due time when this node times their action', async () => {
+        const applier = new CountingApplier();
+        const before = lifecycleOn(store, { default: 'manual' }, applier);
+        const created = uid('tms-');
+        const deleted = uid('tms-');
+        await schedule(before, 'session', created, 'ready', 'create', 0);
+        await schedule(before, 'session', deleted, 'delete', 'delete', 0);
+        // A restart where creates are timed but deletes stay manual.
+        const after = lifecycleOn(store, { default: 'manual', 'session.create': 300 }, applier);
+        assert.equal(await after.rescheduleManual(1_000), 1);
+        assert.equal(await after.runDue(1_299), 0);
+        assert.equal(await after.runDue(1_300), 1);
+        assert.equal(applier.count('ready', created), 1);
+        assert.equal(applier.count('delete', deleted), 0);
+        assert.deepEqual(await after.pending(), [
+          { resourceType: 'session', resourceId: deleted, kind: 'delete', dueAt: null },
+        ]);
+      });
+
+      test('cancel drops a pending transition', async () => {
+        const applier = new CountingApplier();
+        const lc = lifecycleOn(store, { default: 'manual' }, applier);
+        const id = uid('tms-');
+        await schedule(lc, 'session', id, 'ready', 'create', 0);
+        await store.db.transaction().execute((tx) => lc.cancel(tx, 'session', id));
+        assert.equal(await lc.advance(), 0);
+        assert.equal(applier.count('ready', id), 0);
+      });
+
+      test('a failing applier leaves its transition pending, logs it, and does not stop the others', async () => {
+        const applier = new CountingApplier();
+        const lines: string[] = [];
+        const lc = lifecycleOn(store, { default: 10 }, applier, lines);
+        const bad = uid('tms-');
+        const good = uid('tms-');
+        applier.failFor.add(bad);
+        await schedule(lc, 'session', bad, 'ready', 'create', 0);
+        await schedule(lc, 'session', good, 'ready', 'create', 0);
+        assert.equal(await lc.runDue(100), 1);
+        assert.equal(applier.count('ready', good), 1);
+        assert.deepEqual(
+          (await lc.pending()).map((p) => p.resourceId),
+          [bad],
+        );
+        assert.ok(lines.some((l) => l.includes('transition failed') && l.includes(bad)));
+        applier.failFor.clear();
+        assert.equal(await lc.runDue(100), 1);
+        assert.equal(applier.count('ready', bad), 1);
+      });
+
+      test('runDue from two lifecycles on one database applies each due transition exactly once', async () => {
+        const applierA = new CountingApplier();
+        const applierB = new CountingApplier();
+        const a = lifecycleOn(store, { default: 10 }, applierA);
+        const b = lifecycleOn(second, { default: 10 }, applierB);
+        const ids: string[] = [];
+        for (let i = 0; i < 60; i++) {
+          const id = uid('tms-');
+          ids.push(id);
+          await schedule(a, 'session', id, i % 2 === 0 ? 'ready' : 'delete', 'create', i);
+        }
+        const [na, nb] = await Promise.all([a.runDue(1_000), b.runDue(1_000)]);
+        assert.equal(na + nb, ids.length, `A applied ${na}, B applied ${nb}`);
+        for (const [i, id] of ids.entries()) {
+          const kind = i % 2 === 0 ? 'ready' : 'delete';
+          assert.equal(applierA.count(kind, id) + applierB.count(kind, id), 1, `${kind} ${id}`);
+        }
+        assert.equal(await countRows(store.db, 'transitions'), 0);
+      });
+
+      test('advance and runDue racing on two lifecycles apply each transition exactly once', async () => {
+        const applierA = new CountingApplier();
+        const applierB = new CountingApplier();
+        const a = lifecycleOn(store, { default: 10 }, applierA);
+        const b = lifecycleOn(second, { default: 10 }, applierB);
+        const ids: string[] = [];
+        for (let i = 0; i < 30; i++) {
+          const id = uid('tms-');
+          ids.push(id);
+          await schedule(a, 'session', id, 'ready', 'create', 0);
+        }
+        const [na, nb] = await Promise.all([a.advance(), b.runDue(1_000)]);
+        assert.equal(na + nb, ids.length);
+        for (const id of ids) assert.equal(applierA.count('ready', id) + applierB.count('ready', id), 1, id);
+      });
+    });
+  });
+}
