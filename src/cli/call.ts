@@ -28,15 +28,20 @@ export interface ParsedCall {
 }
 
 export function parseCallArgs(argv: readonly string[]): ParsedCall {
-  const [action, ...rest] = argv;
-  if (!action || action.startsWith('-'))
-    throw new UsageError('usage: vpcmirror call <Action> [--Param value …] [--wait]');
+  const usage = 'usage: vpcmirror call <Action> [--Param value …] [--wait]';
+  let action: string | undefined;
   const params: Record<string, string> = {};
   const flags: Record<string, string | true> = {};
-  for (let i = 0; i < rest.length; i++) {
-    const arg = rest[i] ?? '';
-    if (!arg.startsWith('--'))
-      throw new UsageError(`unexpected argument "${arg}": parameters are written --Name value`);
+  for (let i = 0; i < argv.length; i++) {
+    const arg = argv[i] ?? '';
+    if (!arg.startsWith('--')) {
+      // The action is the one bare word; flags may come before or after it.
+      if (action !== undefined || arg.startsWith('-') || arg === '') {
+        throw new UsageError(`unexpected argument "${arg}": parameters are written --Name value`);
+      }
+      action = arg;
+      continue;
+    }
     let name = arg.slice(2);
     let value: string | undefined;
     const eq = name.indexOf('=');
@@ -49,7 +54,7 @@ export function parseCallArgs(argv: readonly string[]): ParsedCall {
       continue;
     }
     if (value === undefined) {
-      const next = rest[i + 1];
+      const next = argv[i + 1];
       if (next === undefined) throw new UsageError(`--${name} needs a value`);
       value = next;
       i++;
@@ -57,6 +62,7 @@ export function parseCallArgs(argv: readonly string[]): ParsedCall {
     if (OWN_FLAGS.has(name)) flags[name] = value;
     else params[name] = value;
   }
+  if (action === undefined) throw new UsageError(usage);
   return { action, params, flags };
 }
 

@@ -11,6 +11,7 @@ import {
   type Driver,
   SqliteAdapter,
   SqliteDialect,
+  type SqliteDialectConfig,
 } from 'kysely';
 
 /** A promise chain used as a lock: each holder waits for every earlier one. */
@@ -50,7 +51,7 @@ export class SqliteFileDialect extends SqliteDialect {
   private readonly lock: FileLock | undefined;
 
   constructor(file: SqliteDatabase.Database, lock: FileLock | undefined) {
-    super({ database: file });
+    super({ database: withStatementCache(file) });
     this.lock = lock;
   }
 
@@ -98,6 +99,33 @@ export class SqliteFileDialect extends SqliteDialect {
     })();
   }
 }
+
+/**
+ * Kysely prepares every statement anew; preparing costs as much as running a small query, and the
+ * same few statements run on every request. better-sqlite3 statements can be reused (and are
+ * re-prepared by SQLite itself after a schema change); this driver runs one at a time, to the end.
+ */
+function withStatementCache(file: SqliteDatabase.Database): SqliteKyselyDatabase {
+  const cache = new Map<string, SqliteDatabase.Statement>();
+  return {
+    close: () => {
+      cache.clear();
+      file.close();
+    },
+    prepare(sql: string) {
+      let statement = cache.get(sql);
+      if (!statement) {
+        statement = file.prepare(sql);
+        // Queries built from lists (IN (?, ?, …)) vary in text; keep the cache bounded.
+        if (cache.size >= 1000) cache.clear();
+        cache.set(sql, statement);
+      }
+      return statement;
+    },
+  };
+}
+
+type SqliteKyselyDatabase = Exclude<SqliteDialectConfig['database'], () => unknown>;
 
 /** Shares one lock among the stores of this process on the same SQLite file; returns the release. */
 export function joinFileLock(location: string): { lock: FileLock; leave: () => void } {

@@ -4,7 +4,10 @@
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
-import { CLIENT_MODES, type Credentials, callVia } from '../helpers/clients.js';
+import { setImmediate as tick } from 'node:timers/promises';
+import { sql } from 'kysely';
+import { newResourceId } from '../../src/ids.js';
+import { CLIENT_MODES, type Credentials, callVia, expectCode } from '../helpers/clients.js';
 import { startTestServer, type TestServer, testStores } from '../helpers/server.js';
 import {
   deleteCall,
@@ -117,6 +120,56 @@ for (const storeKind of testStores()) {
         Priority: params.Priority,
       });
       assert.equal(list.TotalCount, '1');
+    });
+
+    test("Delete racing with an uncommitted rule change on the session's filter (another node) waits for it and is IncorrectStatus.TrafficMirrorFilter", {
+      skip: storeKind === 'sqlite' && 'SQLite runs one write transaction at a time',
+    }, async () => {
+      const f = await makeFilter(server);
+      const id = await makeSession(server, f);
+      // Stands for CreateTrafficMirrorFilterRules on another node, caught between taking the
+      // filter row and committing: no client can hold a request at that point.
+      let deleting: Promise<unknown> | undefined;
+      await server.store.db.transaction().execute(async (trx) => {
+        await trx
+          .updateTable('traffic_mirror_filters')
+          .set({ status: 'Created' })
+          .where('id', '=', f)
+          .execute();
+        await trx
+          .insertInto('traffic_mirror_filter_rules')
+          .values({
+            id: newResourceId('TrafficMirrorFilterRule'),
+            filter_id: f,
+            direction: 'ingress',
+            rule_action: 'accept',
+            protocol: 'ALL',
+            priority: 1,
+            source_cidr_block: '0.0.0.0/0',
+            destination_cidr_block: '0.0.0.0/0',
+            source_port_range: '-1/-1',
+            destination_port_range: '-1/-1',
+            ip_version: 'IPv4',
+            status: 'Creating',
+            created_at: Date.now(),
+          })
+          .execute();
+        let settled = false;
+        deleting = deleteCall(server, id, {}, via(1)).finally(() => {
+          settled = true;
+        });
+        deleting.catch(() => undefined);
+        // Commit once the delete either finished (the race lost) or waits for this transaction.
+        for (;;) {
+          if (settled) break;
+          const r = await sql<{ n: number }>`select count(*)::int as n from pg_stat_activity
+              where pg_backend_pid() = any(pg_blocking_pids(pid))`.execute(trx);
+          if ((r.rows[0]?.n ?? 0) > 0) break;
+          await tick();
+        }
+      });
+      await expectCode(() => deleting ?? Promise.resolve(), 'IncorrectStatus.TrafficMirrorFilter');
+      assert.equal(await statusOf(server, id), 'Created');
     });
 
     test('20 simultaneous deletes with one ClientToken: one deletion, every answer a success or LastTokenProcessing', async () => {

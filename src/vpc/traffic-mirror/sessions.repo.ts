@@ -203,21 +203,6 @@ export async function sessionsPerSource(
   return out;
 }
 
-/**
- * Takes a row lock on a Created filter (a no-op write), so that a concurrent delete of the filter
- * on another node waits for this transaction and then sees the session that now uses it. False
- * when the filter is not Created.
- */
-export async function holdFilter(db: Executor, filterId: string): Promise<boolean> {
-  const r = await db
-    .updateTable('traffic_mirror_filters')
-    .set({ status: 'Created' })
-    .where('id', '=', filterId)
-    .where('status', '=', 'Created')
-    .executeTakeFirst();
-  return r.numUpdatedRows > 0n;
-}
-
 export interface SessionQuery {
   readonly accountId: string;
   readonly regionId: string;

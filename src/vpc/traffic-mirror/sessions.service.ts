@@ -12,13 +12,12 @@ import { protocolErrors } from '../../protocol/errors.js';
 import { isUniqueViolation } from '../../store/errors.js';
 import { checkResourceGroup, checkTags, decodeNextToken, defaultResourceGroup, type Tag } from './common.js';
 import { filterErrors, serviceErrors, sessionErrors } from './errors.js';
-import { filterState } from './filters.repo.js';
+import { filterState, lockCreatedFilter } from './filters.repo.js';
 import {
   addSources,
   changeCreatedSession,
   countSessions,
   findSession,
-  holdFilter,
   insertSession,
   listSessions,
   openService,
@@ -97,7 +96,7 @@ async function requireUsableFilter(ctx: OperationContext, regionId: string, filt
  * here or sees the session this request writes.
  */
 async function lockUsableFilter(ctx: OperationContext, regionId: string, filterId: string): Promise<void> {
-  if (!(await holdFilter(ctx.tx, filterId))) throw filterErrors.incorrectStatus();
+  if (!(await lockCreatedFilter(ctx.tx, filterId))) throw filterErrors.incorrectStatus();
   await requireUsableFilter(ctx, regionId, filterId);
 }
 
@@ -281,6 +280,9 @@ export async function deleteSession(
   const filter = await filterState(ctx.tx, ctx.accountId, regionId, session.filter_id);
   if (filter?.busy) throw filterErrors.incorrectStatus();
   if (ctx.dryRun) throw protocolErrors.dryRunOperation();
+  // A rule change on the filter holds its row and then looks at the sessions: holding it here too
+  // means the two cannot both pass on different nodes (the check above missed uncommitted rules).
+  if (filter) await lockUsableFilter(ctx, regionId, filter.id);
   // Of concurrent deletes (here or on another node) exactly one moves the session out of Created.
   if (!(await changeCreatedSession(ctx.tx, session.id, 'Deleting'))) throw sessionErrors.incorrectStatus();
   await ctx.services.lifecycle.schedule(ctx.tx, 'session', session.id, 'delete', 'delete', ctx.now);

@@ -1,0 +1,79 @@
+/**
+ * What the benchmark hands its load generator (a separate process) and what comes back. The job
+ * names a recipe rather than listing requests: the generator builds and signs every request
+ * itself, before the timed run.
+ */
+import type { AccountKey } from './layout.js';
+import type { CreateAccount } from './seed.js';
+
+export type Recipe =
+  /** DescribeRegions: a signed read that touches no resource table. Also what the ceiling sends. */
+  | { readonly type: 'regions'; readonly key: AccountKey }
+  /** ListTrafficMirrorSessions with TrafficMirrorSessionIds.1, cycling over these ids. */
+  | {
+      readonly type: 'listById';
+      readonly key: AccountKey;
+      readonly regionId: string;
+      readonly ids: readonly string[];
+    }
+  /** CreateTrafficMirrorSession spread over these accounts and every region. */
+  | { readonly type: 'create'; readonly accounts: readonly CreateAccount[] }
+  /** DeleteTrafficMirrorSession of these [region, id] pairs, each once. */
+  | {
+      readonly type: 'delete';
+      readonly key: AccountKey;
+      readonly items: ReadonlyArray<readonly [string, string]>;
+    };
+
+export interface LoadJob {
+  readonly label: string;
+  /** `host:port` of every node; connection i goes to node i mod n. */
+  readonly endpoints: readonly string[];
+  readonly connections: number;
+  readonly durationSec: number;
+  readonly warmupSec: number;
+  /** Requests to sign before anything is sent (warm-up and timed run draw from them). */
+  readonly budget: number;
+  /**
+   * Reuse the signed requests in a loop instead of running out. Only for the ceiling, whose bare
+   * server checks no nonce: the generator does exactly the same work per request either way.
+   */
+  readonly cycle: boolean;
+  readonly recipe: Recipe;
+}
+
+export interface LatencySummary {
+  readonly p50: number;
+  readonly p90: number;
+  readonly p99: number;
+  readonly max: number;
+  readonly mean: number;
+}
+
+export interface LoadResult {
+  readonly label: string;
+  readonly signed: number;
+  readonly signMs: number;
+  /** Responses received inside the timed window. */
+  readonly responses: number;
+  readonly ok: number;
+  readonly statusCounts: Readonly<Record<string, number>>;
+  readonly connErrors: number;
+  readonly timeouts: number;
+  readonly elapsedSec: number;
+  readonly rps: number;
+  readonly latencyMs: LatencySummary;
+  /** The signed requests ran out before the duration: the window was cut short (rps stays valid). */
+  readonly exhausted: boolean;
+  /** CPU the generator process used during the timed window, as a fraction of one core. */
+  readonly generatorCpu: number;
+  /** The first few answers that were not 2xx, to tell what went wrong. */
+  readonly errorSamples: readonly string[];
+}
+
+/** Lines the generator writes on stdout, one JSON object each. */
+export type LoadEvent =
+  | { readonly event: 'signed'; readonly count: number; readonly ms: number }
+  | { readonly event: 'start' }
+  | { readonly event: 'end' }
+  | { readonly event: 'result'; readonly result: LoadResult };

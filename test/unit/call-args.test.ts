@@ -1,0 +1,32 @@
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { parseCallArgs, UsageError } from '../../src/cli/call.js';
+
+test('call takes the action anywhere among the flags, and --Name=value or --Name value', () => {
+  assert.deepEqual(
+    parseCallArgs([
+      '--endpoint',
+      '127.0.0.1:1',
+      'ListTrafficMirrorSessions',
+      '--RegionId=cn-hongkong',
+      '--wait',
+      '--MaxResults',
+      '5',
+    ]),
+    {
+      action: 'ListTrafficMirrorSessions',
+      params: { RegionId: 'cn-hongkong', MaxResults: '5' },
+      flags: { endpoint: '127.0.0.1:1', wait: true },
+    },
+  );
+});
+
+test('call refuses no action, two actions, a flag without its value and single-dash words', () => {
+  assert.throws(() => parseCallArgs(['--RegionId', 'cn-hongkong']), UsageError);
+  assert.throws(
+    () => parseCallArgs(['DescribeRegions', 'ListTrafficMirrorSessions']),
+    /unexpected argument "ListTrafficMirrorSessions"/,
+  );
+  assert.throws(() => parseCallArgs(['DescribeRegions', '--RegionId']), /--RegionId needs a value/);
+  assert.throws(() => parseCallArgs(['-x', 'DescribeRegions']), UsageError);
+});
