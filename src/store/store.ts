@@ -103,7 +103,16 @@ export async function openStore(options: StoreOptions & { migrate?: boolean }): 
   };
   if (options.migrate !== false) {
     try {
-      await migrateToLatest(store);
+      try {
+        await migrateToLatest(store);
+      } catch (e) {
+        // Seen once under heavy parallel load: the migrator reported a just-created schema as
+        // missing. Making sure it exists and migrating again is safe (migrations are transactional).
+        if (!(options.schema && e instanceof StoreError && /schema ".*" does not exist/.test(e.message)))
+          throw e;
+        await createSchema(db, options.schema);
+        await migrateToLatest(store);
+      }
     } catch (e) {
       await store.close();
       throw e;

@@ -348,7 +348,8 @@ const RAW_CASES: readonly RawCase[] = [
     name: 'a NUL byte in a parameter value',
     data: () => http(`GET ${BASE}&X=%00 HTTP/1.1`),
     status: 400,
-    code: 'MissingAccessKeyId',
+    code: 'InvalidParameter',
+    message: /"X"/,
   },
   {
     name: 'an Action of 10 KB',

@@ -160,8 +160,10 @@ for (const storeKind of testStores()) {
         });
         deleting.catch(() => undefined);
         // Commit once the delete either finished (the race lost) or waits for this transaction.
+        const deadline = Date.now() + 10_000;
         for (;;) {
           if (settled) break;
+          assert.ok(Date.now() < deadline, 'the delete neither finished nor waited for the filter');
           const r = await sql<{ n: number }>`select count(*)::int as n from pg_stat_activity
               where pg_backend_pid() = any(pg_blocking_pids(pid))`.execute(trx);
           if ((r.rows[0]?.n ?? 0) > 0) break;

@@ -6,9 +6,13 @@
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
+import { setImmediate as tick } from 'node:timers/promises';
+import { sql } from 'kysely';
+import { filterAppliers } from '../../src/vpc/traffic-mirror/filters.service.js';
+import { sessionAppliers } from '../../src/vpc/traffic-mirror/sessions.service.js';
 import { CLIENT_MODES, type ClientMode, callVia, expectCode } from '../helpers/clients.js';
 import { startTestServer, type TestServer, testStores } from '../helpers/server.js';
-import { addAccount, getSession, makeFilter, makeSession, REGION } from './session-fixtures.js';
+import { addAccount, deleteCall, getSession, makeFilter, makeSession, REGION } from './session-fixtures.js';
 
 type TagResource = { ResourceId: string; ResourceType: string; TagKey: string; TagValue: string };
 
@@ -271,6 +275,69 @@ for (const storeKind of testStores()) {
       }
       assert.deepEqual((await getSession(server, id))?.Tags, [], 'a refused call tags none of its resources');
     });
+
+    const ending = [
+      {
+        kind: 'session',
+        type: 'TRAFFICMIRRORSESSION',
+        code: 'ResourceNotFound.TrafficMirrorSession',
+        async deleting(): Promise<string> {
+          const id = await makeSession(server, filter);
+          await deleteCall(server, id);
+          return id;
+        },
+        applier: sessionAppliers,
+      },
+      {
+        kind: 'filter',
+        type: 'TRAFFICMIRRORFILTER',
+        code: 'ResourceNotFound.TrafficMirrorFilter',
+        async deleting(): Promise<string> {
+          const id = await makeFilter(server);
+          await call(server, 'DeleteTrafficMirrorFilter', { TrafficMirrorFilterId: id });
+          return id;
+        },
+        applier: filterAppliers,
+      },
+    ] as const;
+    for (const r of ending) {
+      test(`TagResources racing with the end of a ${r.kind} delete (another node, uncommitted) waits for it, is ${r.code} and leaves no tag behind`, {
+        skip: storeKind === 'sqlite' && 'SQLite runs one write transaction at a time',
+      }, async () => {
+        const id = await r.deleting();
+        let tagging: Promise<unknown> | undefined;
+        // The transition worker of another node removing the resource, not yet committed.
+        await server.store.db.transaction().execute(async (trx) => {
+          await r.applier.delete(trx, id);
+          let settled = false;
+          tagging = call(server, 'TagResources', {
+            ResourceType: r.type,
+            ResourceId: [id],
+            Tag: [{ Key: 'late', Value: 'v' }],
+          }).finally(() => {
+            settled = true;
+          });
+          tagging.catch(() => undefined);
+          // Commit once the call either finished (the race lost) or waits for this transaction.
+          const deadline = Date.now() + 10_000;
+          for (;;) {
+            if (settled) break;
+            assert.ok(Date.now() < deadline, 'TagResources neither finished nor waited for the delete');
+            const n = await sql<{ n: number }>`select count(*)::int as n from pg_stat_activity
+                where pg_backend_pid() = any(pg_blocking_pids(pid))`.execute(trx);
+            if ((n.rows[0]?.n ?? 0) > 0) break;
+            await tick();
+          }
+        });
+        await expectCode(() => tagging ?? Promise.resolve(), r.code);
+        const left = await server.store.db
+          .selectFrom('tags')
+          .select('tag_key')
+          .where('resource_id', '=', id)
+          .execute();
+        assert.deepEqual(left, []);
+      });
+    }
 
     test('ListTagResources needs ResourceId.N or Tag.N, pages with MaxResults 1-50, and refuses a bad NextToken', async () => {
       await expectCode(

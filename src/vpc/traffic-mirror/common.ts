@@ -126,3 +126,19 @@ export async function defaultResourceGroup(
     .executeTakeFirst();
   return row?.default_resource_group_id ?? 'rg-default';
 }
+
+/**
+ * Serializes the quota checks of one account: the account row stays locked until the transaction
+ * ends, so two creates on different nodes cannot both take the last free slot (on SQLite the
+ * single writer already does this).
+ */
+export async function lockAccountQuotas(
+  tx: import('../../store/database.js').Executor,
+  accountId: string,
+): Promise<void> {
+  await tx
+    .updateTable('accounts')
+    .set((eb) => ({ name: eb.ref('name') }))
+    .where('id', '=', accountId)
+    .execute();
+}

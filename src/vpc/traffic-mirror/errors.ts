@@ -33,8 +33,15 @@ export const sessionErrors = {
     code: 'QuotaExceeded.TrafficMirrorSession',
     httpStatus: 400,
     message: (limit: number) => `The number of traffic mirror sessions exceeds the quota of ${limit}.`,
-    when: 'A source ENI would belong to more sessions than the configured limit (default 3), or the account has reached its session quota in the region.',
+    when: 'A source ENI would belong to more sessions than the configured limit (default 3), or the account has reached its session quota in the region (default 1000).',
     sample: [3],
+  }),
+  quotaSessionsPerRegion: defineError({
+    code: 'QuotaExceeded.TrafficMirrorSession',
+    httpStatus: 400,
+    message: (limit: number) => `The number of traffic mirror sessions exceeds the quota of ${limit}.`,
+    when: 'The account has reached its session quota in the region (default 1000).',
+    sample: [1000],
   }),
 };
 

@@ -168,11 +168,14 @@ export async function updateFilterAttributes(
   return r.numUpdatedRows > 0n;
 }
 
-/** Removes the filter, its rules and its tags. */
+/**
+ * Removes the filter, its rules and its tags. The filter row goes first: a request holding it (a
+ * tag or rule change) is waited for, so what it wrote is seen and removed here too.
+ */
 export async function deleteFilterCascade(db: Executor, filterId: string): Promise<void> {
+  await db.deleteFrom('traffic_mirror_filters').where('id', '=', filterId).execute();
   await db.deleteFrom('traffic_mirror_filter_rules').where('filter_id', '=', filterId).execute();
   await db.deleteFrom('tags').where('resource_id', '=', filterId).execute();
-  await db.deleteFrom('traffic_mirror_filters').where('id', '=', filterId).execute();
 }
 
 /** Rules of some filters, by priority then creation, grouped by filter. */

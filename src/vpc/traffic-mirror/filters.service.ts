@@ -14,6 +14,7 @@ import {
   defaultResourceGroup,
   encodeNextToken,
   formatCreationTime,
+  lockAccountQuotas,
   type Tag,
 } from './common.js';
 import { filterErrors, ruleErrors } from './errors.js';
@@ -63,6 +64,7 @@ export async function createFilter(
   const id = newResourceId('TrafficMirrorFilter');
   const ruleRows = buildRuleRows(id, rules, [], ctx.now);
   const limit = ctx.services.limits.filtersPerRegion;
+  await lockAccountQuotas(ctx.tx, ctx.accountId);
   if ((await countFilters(ctx.tx, ctx.accountId, input.RegionId)) >= limit) throw filterErrors.quota(limit);
   if (ctx.dryRun) throw protocolErrors.dryRunOperation();
 

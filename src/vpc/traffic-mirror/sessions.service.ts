@@ -10,7 +10,14 @@ import { newResourceId } from '../../ids.js';
 import type { Appliers } from '../../lifecycle/lifecycle.js';
 import { protocolErrors } from '../../protocol/errors.js';
 import { isUniqueViolation } from '../../store/errors.js';
-import { checkResourceGroup, checkTags, decodeNextToken, defaultResourceGroup, type Tag } from './common.js';
+import {
+  checkResourceGroup,
+  checkTags,
+  decodeNextToken,
+  defaultResourceGroup,
+  lockAccountQuotas,
+  type Tag,
+} from './common.js';
 import { filterErrors, serviceErrors, sessionErrors } from './errors.js';
 import { filterState, lockCreatedFilter } from './filters.repo.js';
 import {
@@ -169,8 +176,9 @@ export async function createSession(
   if (req.sourceIds.length > sourcesPerSession) throw sessionErrors.quotaSources(sourcesPerSession);
   await requireUsableFilter(ctx, req.regionId, req.filterId);
   await requireFreePriority(ctx, req.regionId, req.priority);
+  await lockAccountQuotas(ctx.tx, ctx.accountId);
   if ((await countSessions(ctx.tx, ctx.accountId, req.regionId)) >= sessionsPerRegion)
-    throw sessionErrors.quotaSessionsPerSource(sessionsPerRegion);
+    throw sessionErrors.quotaSessionsPerRegion(sessionsPerRegion);
   await requireSourceCapacity(ctx, req.regionId, req.sourceIds);
   const vni = req.virtualNetworkId ?? (await randomFreeVni(ctx, req.regionId));
   if (ctx.dryRun) throw protocolErrors.dryRunOperation();
@@ -303,6 +311,7 @@ export async function addSessionSources(
   });
   const limit = ctx.services.limits.sourcesPerSession;
   if (current.length + sourceIds.length > limit) throw sessionErrors.quotaSources(limit);
+  await lockAccountQuotas(ctx.tx, ctx.accountId);
   await requireSourceCapacity(ctx, regionId, sourceIds);
   if (ctx.dryRun) throw protocolErrors.dryRunOperation();
 

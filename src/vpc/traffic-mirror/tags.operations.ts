@@ -48,7 +48,11 @@ function typeOf(raw: string): (typeof RESOURCE_TYPES)[ResourceType] {
   return t;
 }
 
-/** Checks every id names a resource of this type in the caller's account and region. */
+/**
+ * Checks every id names a resource of this type in the caller's account and region, and holds
+ * those rows until the request ends (a no-op write): a resource whose delete completes meanwhile
+ * on another node is then reported gone instead of getting tags after its tags were removed.
+ */
 async function requireResources(
   tx: Executor,
   type: (typeof RESOURCE_TYPES)[ResourceType],
@@ -57,14 +61,16 @@ async function requireResources(
   ids: readonly string[],
 ): Promise<void> {
   if (ids.length === 0) return;
-  const found = await tx
-    .selectFrom(type.table)
-    .select('id')
+  // The rows stay locked until the transaction ends, so a delete on another node cannot remove a
+  // resource (and its tags) between this check and the writes that follow.
+  const held = await tx
+    .updateTable(type.table)
+    .set((eb) => ({ resource_group_id: eb.ref('resource_group_id') }))
     .where('id', 'in', ids)
     .where('account_id', '=', accountId)
     .where('region_id', '=', regionId)
-    .execute();
-  if (found.length !== new Set(ids).size) throw type.notFound();
+    .executeTakeFirst();
+  if (Number(held.numUpdatedRows) !== new Set(ids).size) throw type.notFound();
 }
 
 const MAX_TAGS_PER_RESOURCE = 20;
@@ -96,7 +102,8 @@ export const tagOperations = [
       const t = typeOf(input.ResourceType);
       const tags = checkTags(input.Tag);
       await requireResources(ctx.tx, t, ctx.accountId, input.RegionId, input.ResourceId);
-      for (const id of new Set(input.ResourceId)) {
+      // Sorted, so that two calls naming the same resources in another order take locks alike.
+      for (const id of [...new Set(input.ResourceId)].sort()) {
         await putTags(
           ctx.tx,
           {
