@@ -66,7 +66,7 @@ export function parseParams(rawQuery: string, body: Buffer, contentType: string 
     }
     // No API value holds a NUL, and PostgreSQL cannot store one in text: refuse it at the door.
     if (k.includes('\u0000') || v.includes('\u0000'))
-      throw protocolErrors.invalidParameter(k.replace(/\u0000/g, ''));
+      throw protocolErrors.invalidParameter(k.split('\u0000').join(''));
     const prev = all.get(k);
     // No client sends a key twice with different values; accepting one of them silently would make
     // the signed and the executed request differ (spec protocol.md A7).
