@@ -63,6 +63,13 @@ export class SqliteFileDialect extends SqliteDialect {
       init: () => inner.init(),
       async acquireConnection() {
         if (!lock) return inner.acquireConnection();
+        // The file lock matters only while another store of this process uses the same file; a
+        // no-op release keeps releases in step with acquisitions when that changes meanwhile.
+        if (lock.users <= 1) {
+          const connection = await inner.acquireConnection();
+          releases.push(() => undefined);
+          return connection;
+        }
         const release = await lock.acquire();
         try {
           const connection = await inner.acquireConnection();
