@@ -86,6 +86,15 @@ export async function startServer(
       },
       'vpcmirror listening',
     );
+    // Log lines are written asynchronously; the readiness line must be out before the banner
+    // (stderr, synchronous) tells anyone watching that the server is up.
+    await new Promise<void>((resolve) => {
+      const guard = setTimeout(resolve, 1000);
+      log.flush(() => {
+        clearTimeout(guard);
+        resolve();
+      });
+    });
     const banner = [
       '',
       `  vpcmirror is listening on http://${endpoint}`,
