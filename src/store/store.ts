@@ -103,15 +103,19 @@ export async function openStore(options: StoreOptions & { migrate?: boolean }): 
   };
   if (options.migrate !== false) {
     try {
-      try {
-        await migrateToLatest(store);
-      } catch (e) {
-        // Seen once under heavy parallel load: the migrator reported a just-created schema as
-        // missing. Making sure it exists and migrating again is safe (migrations are transactional).
-        if (!(options.schema && e instanceof StoreError && /schema ".*" does not exist/.test(e.message)))
-          throw e;
-        await createSchema(db, options.schema);
-        await migrateToLatest(store);
+      for (let attempt = 1; ; attempt++) {
+        try {
+          await migrateToLatest(store);
+          break;
+        } catch (e) {
+          // Kysely's migrator introspects every table of every schema in the database; a schema
+          // dropped by someone else during that query (another node group, a parallel test)
+          // fails it with "schema … does not exist". Nothing was migrated then: try again.
+          const transient =
+            dialect === 'postgres' && e instanceof StoreError && /schema ".*" does not exist/.test(e.message);
+          if (!transient || attempt >= 3) throw e;
+          if (options.schema) await createSchema(db, options.schema);
+        }
       }
     } catch (e) {
       await store.close();

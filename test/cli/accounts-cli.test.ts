@@ -81,29 +81,41 @@ function serve(args: readonly string[]): Promise<Served> {
       child.kill('SIGKILL');
       if (!settled) reject(new Error(`serve did not start: ${stderr}`));
     }, 30_000);
+    // The banner (stderr) and the log line (stdout) come through two pipes in either order: the
+    // server counts as started once both are here.
+    const check = () => {
+      const m = /listening on http:\/\/([^\s]+)/.exec(stderr);
+      if (
+        settled ||
+        !m?.[1] ||
+        !stderr.includes('RAM enforcement:') ||
+        !stdout.includes('vpcmirror listening')
+      )
+        return;
+      settled = true;
+      clearTimeout(timer);
+      const endpoint = m[1];
+      resolve({
+        child,
+        endpoint,
+        banner: stderr,
+        stdout: () => stdout,
+        async stop() {
+          // serve installs its SIGTERM handler just after printing the banner; one answered
+          // request proves that moment has passed, so the signal meets the handler.
+          await fetch(`http://${endpoint}/_vpcmirror/health`).catch(() => undefined);
+          child.kill('SIGTERM');
+          return exited;
+        },
+      });
+    };
     child.stdout?.on('data', (d: Buffer) => {
       stdout += d.toString();
+      check();
     });
     child.stderr?.on('data', (d: Buffer) => {
       stderr += d.toString();
-      const m = /listening on http:\/\/([^\s]+)/.exec(stderr);
-      if (!settled && m?.[1] && stderr.includes('RAM enforcement:')) {
-        settled = true;
-        clearTimeout(timer);
-        resolve({
-          child,
-          endpoint: m[1],
-          banner: stderr,
-          stdout: () => stdout,
-          async stop() {
-            // serve installs its SIGTERM handler just after printing the banner; one answered
-            // request proves that moment has passed, so the signal meets the handler.
-            await fetch(`http://${m[1]}/_vpcmirror/health`).catch(() => undefined);
-            child.kill('SIGTERM');
-            return exited;
-          },
-        });
-      }
+      check();
     });
     void exited.then((code) => {
       clearTimeout(timer);
