@@ -83,7 +83,7 @@ function serve(args: readonly string[]): Promise<Served> {
     }, 30_000);
     // The banner (stderr) and the log line (stdout) come through two pipes in either order: the
     // server counts as started once both are here.
-    const check = () => {
+    const check = (): void => {
       const m = /listening on http:\/\/([^\s]+)/.exec(stderr);
       if (
         settled ||
