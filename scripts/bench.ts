@@ -4,7 +4,7 @@
  * ceiling measured in the same run with the same load generator. Prints a table and writes the same
  * numbers as JSON under bench/results/. docs/benchmarks.md explains every number.
  */
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus, tmpdir, totalmem } from 'node:os';
@@ -620,6 +620,11 @@ async function main(): Promise<void> {
       void cleanUp().then(() => process.exit(130));
     });
   }
+  // The server runs compiled, as in production: the tsx loader of `npm start` costs some 50 MB of
+  // memory and start-up time that a deployment does not pay.
+  log('building the server (npm run build)');
+  const build = spawnSync('npm', ['run', 'build', '--silent'], { cwd: process.cwd(), stdio: 'inherit' });
+  if (build.status !== 0) throw new Error('npm run build failed');
   const store = opts.database ? 'postgres' : 'sqlite';
   log(
     `store ${store}${opts.nodes === 2 ? ' (2 nodes)' : ''}, ${opts.connections} connections, ${opts.durationSec} s per scenario, data in ${tmp}`,

@@ -1,5 +1,5 @@
 /**
- * Child processes of the benchmark: the real server (`node bin/vpcmirror.js serve`), the ceiling
+ * Child processes of the benchmark: the real server (`node dist/main.js serve`), the ceiling
  * server and the load generator, plus what /proc tells about them (resident memory, CPU time).
  * The server's log goes to a file, not a pipe, so that reading it costs the benchmark nothing.
  */
@@ -85,7 +85,8 @@ export async function startVpcmirror(opts: VpcmirrorOptions): Promise<ServerProc
   const nodeArgs = opts.profileTo ? ['--cpu-prof', '--cpu-prof-dir', profileDir] : [];
   const args = [
     ...nodeArgs,
-    join(ROOT, 'bin/vpcmirror.js'),
+    // The compiled server (`npm run build`), as a deployment runs it; bench.ts builds it first.
+    join(ROOT, 'dist/main.js'),
     'serve',
     '--port',
     '0',
