@@ -32,6 +32,7 @@ import {
   removeSession,
   removeSources,
   type SessionFields,
+  type SessionQuery,
   type SessionRow,
   serviceEnabled,
   sessionReady,
@@ -39,7 +40,7 @@ import {
   sourcesOf,
   vniInUse,
 } from './sessions.repo.js';
-import { putTags, type TagFilter, type TagRow, tagsOf } from './tags.repo.js';
+import { putTags, type TagRow, tagsOf } from './tags.repo.js';
 
 export const SESSION_RESOURCE_TYPE = 'TRAFFICMIRRORSESSION';
 /** Exact case, as Terraform validates them; the schema enforces the enum. */
@@ -339,21 +340,11 @@ export async function removeSessionSources(
   await ctx.services.lifecycle.schedule(ctx.tx, 'session', session.id, 'ready', 'update', ctx.now);
 }
 
-export interface ListSessionsRequest {
-  readonly regionId: string;
-  readonly ids: readonly string[];
-  readonly name: string | undefined;
-  readonly sourceId: string | undefined;
-  readonly targetId: string | undefined;
-  readonly filterId: string | undefined;
-  readonly virtualNetworkId: number | undefined;
-  readonly priority: number | undefined;
-  readonly enabled: boolean | undefined;
-  readonly resourceGroupId: string | undefined;
-  readonly tags: readonly TagFilter[];
+/** The List filters as the repository takes them, plus the page the caller asks for. */
+export type ListSessionsRequest = Omit<SessionQuery, 'accountId' | 'afterSeq' | 'limit'> & {
   readonly maxResults: number;
   readonly nextToken: string | undefined;
-}
+};
 
 export interface SessionView {
   readonly session: SessionRow;
@@ -366,22 +357,12 @@ export async function listSessionPage(
   ctx: OperationContext,
   req: ListSessionsRequest,
 ): Promise<{ items: SessionView[]; total: number; lastSeq: number | undefined }> {
-  const afterSeq = decodeNextToken(req.nextToken);
+  const { maxResults, nextToken, ...filters } = req;
   const { rows, total } = await listSessions(ctx.tx, {
+    ...filters,
     accountId: ctx.accountId,
-    regionId: req.regionId,
-    ids: req.ids,
-    name: req.name,
-    sourceId: req.sourceId,
-    targetId: req.targetId,
-    filterId: req.filterId,
-    virtualNetworkId: req.virtualNetworkId,
-    priority: req.priority,
-    enabled: req.enabled,
-    resourceGroupId: req.resourceGroupId,
-    tags: req.tags,
-    afterSeq,
-    limit: req.maxResults,
+    afterSeq: decodeNextToken(nextToken),
+    limit: maxResults,
   });
   const page = rows.slice(0, req.maxResults);
   const ids = page.map((r) => r.id);
