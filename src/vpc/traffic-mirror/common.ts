@@ -44,6 +44,18 @@ export const TAG_LIST = {
   },
 } as const satisfies ParamSpec;
 
+/** `Tags.N.Key` / `Tags.N.Value` on List*: resources carrying every given tag. */
+export const TAG_FILTER = {
+  type: 'objectList',
+  maxItems: 20,
+  overflow: () => tagErrors.tooManyInRequest(),
+  fields: {
+    Key: { type: 'string', required: true, maxLength: 128 },
+    Value: { type: 'string', maxLength: 128 },
+  },
+  doc: 'Resources carrying every given tag (a key without value matches any value).',
+} as const satisfies ParamSpec;
+
 export const MAX_RESULTS = {
   type: 'integer',
   min: 1,

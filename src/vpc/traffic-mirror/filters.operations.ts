@@ -11,6 +11,7 @@ import {
   NEXT_TOKEN,
   REGION_ID,
   RESOURCE_GROUP_ID,
+  TAG_FILTER,
   TAG_LIST,
 } from './common.js';
 import { filterErrors, listErrors, resourceGroupErrors, ruleErrors, tagErrors } from './errors.js';
@@ -99,15 +100,7 @@ export const filterOperations = [
       TrafficMirrorFilterIds: { type: 'list', item: { type: 'string', maxLength: 64 }, maxItems: 100 },
       TrafficMirrorFilterName: { type: 'string', maxLength: 128, doc: 'Exact name.' },
       ResourceGroupId: RESOURCE_GROUP_ID,
-      Tags: {
-        type: 'objectList',
-        maxItems: 20,
-        overflow: () => tagErrors.tooManyInRequest(),
-        fields: {
-          Key: { type: 'string', required: true, maxLength: 128 },
-          Value: { type: 'string', maxLength: 128 },
-        },
-      },
+      Tags: TAG_FILTER,
       MaxResults: MAX_RESULTS,
       NextToken: NEXT_TOKEN,
     },

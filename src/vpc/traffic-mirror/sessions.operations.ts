@@ -15,6 +15,7 @@ import {
   NEXT_TOKEN,
   REGION_ID,
   RESOURCE_GROUP_ID,
+  TAG_FILTER,
   TAG_LIST,
 } from './common.js';
 import { filterErrors, listErrors, resourceGroupErrors, sessionErrors, tagErrors } from './errors.js';
@@ -79,17 +80,6 @@ const PACKET_LENGTH = {
   min: 64,
   max: 8500,
   doc: 'Bytes of each mirrored packet, 64-8500 (default 1500).',
-} as const satisfies ParamSpec;
-
-const TAG_FILTER = {
-  type: 'objectList',
-  maxItems: 20,
-  overflow: () => tagErrors.tooManyInRequest(),
-  fields: {
-    Key: { type: 'string', required: true, maxLength: 128 },
-    Value: { type: 'string', maxLength: 128 },
-  },
-  doc: 'Sessions carrying every given tag (a key without value matches any value).',
 } as const satisfies ParamSpec;
 
 function toWire(v: SessionView): Record<string, unknown> {
