@@ -7,13 +7,15 @@ import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { RegisteredOperation } from './api/operation.js';
 import { ALL_OPERATION_GROUPS, buildRegistry } from './api/registry.js';
+import { CredentialCache } from './auth/credential-cache.js';
+import { NonceBatcher } from './auth/nonce-batcher.js';
 import type { Config } from './config.js';
 import { Lifecycle } from './lifecycle/lifecycle.js';
 import type { Logger } from './logger.js';
 import { type PipelineDeps, type PipelineResult, runPipeline } from './pipeline.js';
 import type { RpcRequest } from './protocol/request.js';
 import { releaseOrphanedTokens, sweepTokens } from './store/client-tokens.repo.js';
-import { sweepNonces } from './store/replay.repo.js';
+import { recordNonces, sweepNonces } from './store/replay.repo.js';
 import type { Store } from './store/store.js';
 import { registerTrafficMirror } from './vpc/traffic-mirror/register.js';
 
@@ -66,10 +68,11 @@ export function createApp(config: Config, store: Store, log: Logger, clock: () =
     services: { lifecycle, limits: config.limits, regions: config.regions },
     auth: {
       maxSkewMs: config.maxSkewMs,
-      nonceTtlMs: config.nonceTtlMs,
       checkTimestamp: config.checkTimestamp,
       checkNonce: config.checkNonce,
     },
+    credentials: new CredentialCache(store.db),
+    nonces: new NonceBatcher((uses) => recordNonces(store.db, uses, config.nonceTtlMs)),
     regions: new Set(config.regions),
     ramEnforced: config.ramEnforced,
     hostId: config.hostId,

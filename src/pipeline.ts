@@ -6,6 +6,8 @@ import { createHash, randomUUID } from 'node:crypto';
 import type { OperationContext, OperationServices, RegisteredOperation } from './api/operation.js';
 import { type AuthSettings, authenticate } from './auth/authenticate.js';
 import { authorize } from './auth/authorize.js';
+import type { CredentialCache } from './auth/credential-cache.js';
+import type { NonceRecorder } from './auth/nonce-batcher.js';
 import type { Principal } from './auth/principal.js';
 import { type ApiError, isApiError } from './protocol/api-error.js';
 import { protocolErrors } from './protocol/errors.js';
@@ -27,6 +29,8 @@ export interface PipelineDeps {
   readonly operations: ReadonlyMap<string, RegisteredOperation>;
   readonly services: OperationServices;
   readonly auth: AuthSettings;
+  readonly credentials: CredentialCache;
+  readonly nonces: NonceRecorder;
   readonly regions: ReadonlySet<string>;
   readonly ramEnforced: boolean;
   readonly hostId: string;
@@ -106,10 +110,12 @@ export async function runPipeline(deps: PipelineDeps, req: RpcRequest): Promise<
     const op = action === undefined ? undefined : deps.operations.get(action);
     if (!op) throw protocolErrors.actionNotFound();
 
-    // 4. Authentication: scheme, AccessKey, signature, clock, nonce (protocol.md 4.3-4.8).
+    // 4. Authentication: scheme, AccessKey, signature, clock, nonce (protocol.md 4.3-4.8). Keys
+    //    and policies are read as of the RAM generation current now.
     const now = deps.clock();
+    const credentials = await deps.credentials.view();
     const { principal } = await authenticate(
-      deps.db,
+      { credentials, nonces: deps.nonces },
       { method: req.method, header: req.header, params, body: req.body },
       deps.auth,
       now,
@@ -122,7 +128,7 @@ export async function runPipeline(deps: PipelineDeps, req: RpcRequest): Promise<
     // 6. RAM: the operation's action on the operation's resource names. DryRun calls included.
     if (deps.ramEnforced) {
       const resources = await call.resources({ accountId: principal.accountId, db: deps.db });
-      await authorize(deps.db, {
+      await authorize(deps.db, credentials, {
         principal,
         action: op.ramAction,
         resources,

@@ -6,9 +6,9 @@
 
 import { protocolErrors } from '../protocol/errors.js';
 import type { ParsedParams } from '../protocol/params.js';
-import { type AccessKeyRow, findAccessKey } from '../store/credentials.repo.js';
-import type { Executor } from '../store/database.js';
-import { recordNonce } from '../store/replay.repo.js';
+import type { AccessKeyRow } from '../store/credentials.repo.js';
+import type { CredentialView } from './credential-cache.js';
+import type { NonceRecorder } from './nonce-batcher.js';
 import type { Principal } from './principal.js';
 import {
   parseV3Authorization,
@@ -26,8 +26,6 @@ import {
 export interface AuthSettings {
   /** Largest accepted distance between the request time and the server clock. */
   readonly maxSkewMs: number;
-  /** How long a nonce stays used. */
-  readonly nonceTtlMs: number;
   readonly checkTimestamp: boolean;
   readonly checkNonce: boolean;
 }
@@ -82,8 +80,14 @@ function principalOf(row: AccessKeyRow): Principal {
   };
 }
 
-async function loadKey(db: Executor, accessKeyId: string): Promise<AccessKeyRow> {
-  const row = await findAccessKey(db, accessKeyId);
+/** Where authentication reads keys and records nonces. */
+export interface AuthSources {
+  readonly credentials: CredentialView;
+  readonly nonces: NonceRecorder;
+}
+
+async function loadKey(src: AuthSources, accessKeyId: string): Promise<AccessKeyRow> {
+  const row = await src.credentials.accessKey(accessKeyId);
   if (!row) throw protocolErrors.accessKeyNotFound();
   if (row.status !== 'Active') throw protocolErrors.accessKeyInactive();
   return row;
@@ -111,19 +115,18 @@ function checkClock(settings: AuthSettings, time: string | undefined, now: numbe
 }
 
 async function checkNonce(
-  db: Executor,
+  src: AuthSources,
   settings: AuthSettings,
   accessKeyId: string,
   nonce: string,
   now: number,
 ): Promise<void> {
   if (!settings.checkNonce) return;
-  if (!(await recordNonce(db, accessKeyId, nonce, now, settings.nonceTtlMs)))
-    throw protocolErrors.nonceUsed();
+  if (!(await src.nonces.record({ accessKeyId, nonce, now }))) throw protocolErrors.nonceUsed();
 }
 
 async function authenticateV1(
-  db: Executor,
+  src: AuthSources,
   req: AuthRequest,
   settings: AuthSettings,
   now: number,
@@ -141,19 +144,19 @@ async function authenticateV1(
   ) {
     throw protocolErrors.incompleteSignature();
   }
-  const row = await loadKey(db, accessKeyId);
+  const row = await loadKey(src, accessKeyId);
   const stringToSign = v1StringToSign(req.method, p);
   if (!signaturesEqual(v1Sign(row.secret, stringToSign), signature)) {
     throw protocolErrors.signatureDoesNotMatch(stringToSign);
   }
   checkClock(settings, p.get('Timestamp'), now);
   checkSecurityToken(row, p.get('SecurityToken'), now);
-  await checkNonce(db, settings, accessKeyId, nonce, now);
+  await checkNonce(src, settings, accessKeyId, nonce, now);
   return { principal: principalOf(row), scheme: 'V1' };
 }
 
 async function authenticateV3(
-  db: Executor,
+  src: AuthSources,
   req: AuthRequest,
   settings: AuthSettings,
   now: number,
@@ -170,7 +173,7 @@ async function authenticateV3(
   const nonce = req.header('x-acs-signature-nonce')[0];
   if (!nonce) throw protocolErrors.incompleteSignature();
 
-  const row = await loadKey(db, auth.accessKeyId);
+  const row = await loadKey(src, auth.accessKeyId);
   const canonical = v3CanonicalRequest(
     req.method,
     req.params.query,
@@ -186,17 +189,17 @@ async function authenticateV3(
   if (sha256Hex(req.body) !== contentHash) throw protocolErrors.signatureDoesNotMatch(stringToSign);
   checkClock(settings, req.header('x-acs-date')[0], now);
   checkSecurityToken(row, tokenHeader, now);
-  await checkNonce(db, settings, auth.accessKeyId, nonce, now);
+  await checkNonce(src, settings, auth.accessKeyId, nonce, now);
   return { principal: principalOf(row), scheme: 'V3' };
 }
 
 export async function authenticate(
-  db: Executor,
+  src: AuthSources,
   req: AuthRequest,
   settings: AuthSettings,
   now: number,
 ): Promise<AuthResult> {
   const scheme = detectScheme(req);
   if (scheme === undefined) throw protocolErrors.missingAccessKeyId();
-  return scheme === 'V3' ? authenticateV3(db, req, settings, now) : authenticateV1(db, req, settings, now);
+  return scheme === 'V3' ? authenticateV3(src, req, settings, now) : authenticateV1(src, req, settings, now);
 }

@@ -1,14 +1,17 @@
 /**
  * RAM authorization (spec protocol.md section 11): an account's own keys may do anything in the
  * account; RAM users and temporary credentials only what their attached policies allow, where an
- * explicit Deny wins. Policies are loaded per request so a change made through any node applies
- * on every node at once.
+ * explicit Deny wins. Policies come from the request's credential view, which is as fresh as the
+ * RAM generation read at the start of the request, so a change made through any node applies on
+ * every node from the next request on.
  */
 import { type PolicyDocument, parsePolicyDocument } from '../policy/document.js';
 import { evaluatePolicies } from '../policy/evaluate.js';
 import { SYSTEM_POLICIES } from '../policy/system-policies.js';
 import { protocolErrors } from '../protocol/errors.js';
 import type { Executor } from '../store/database.js';
+import { prepared } from '../store/prepared.js';
+import type { CredentialView } from './credential-cache.js';
 import type { Principal } from './principal.js';
 
 export interface AuthorizationInput {
@@ -34,20 +37,28 @@ function parseCached(text: string): PolicyDocument {
   return doc;
 }
 
+const attachedPolicies = prepared(
+  (db, p: { accountId: string; principalType: string; principalName: string }) =>
+    db
+      .selectFrom('policy_attachments as a')
+      .leftJoin('policies as p', (j) =>
+        j.onRef('p.account_id', '=', 'a.account_id').onRef('p.policy_name', '=', 'a.policy_name'),
+      )
+      .select(['a.policy_type', 'a.policy_name', 'p.document'])
+      .where('a.account_id', '=', p.accountId)
+      .where('a.principal_type', '=', p.principalType)
+      .where('a.principal_name', '=', p.principalName),
+);
+
 export async function loadPolicies(db: Executor, principal: Principal): Promise<PolicyDocument[]> {
   const principalType = principal.type === 'SubUser' ? 'User' : 'Role';
   const principalName = principal.type === 'SubUser' ? principal.userName : principal.roleName;
   if (principalName === null) return [];
-  const rows = await db
-    .selectFrom('policy_attachments as a')
-    .leftJoin('policies as p', (j) =>
-      j.onRef('p.account_id', '=', 'a.account_id').onRef('p.policy_name', '=', 'a.policy_name'),
-    )
-    .select(['a.policy_type', 'a.policy_name', 'p.document'])
-    .where('a.account_id', '=', principal.accountId)
-    .where('a.principal_type', '=', principalType)
-    .where('a.principal_name', '=', principalName)
-    .execute();
+  const rows = await attachedPolicies.all(db, {
+    accountId: principal.accountId,
+    principalType,
+    principalName,
+  });
   const docs: PolicyDocument[] = [];
   for (const r of rows) {
     if (r.policy_type === 'System') {
@@ -94,9 +105,13 @@ function accessDeniedDetail(input: AuthorizationInput, noPermissionType: string)
 }
 
 /** Throws Forbidden.RAM unless the principal may perform the action on every resource. */
-export async function authorize(db: Executor, input: AuthorizationInput): Promise<void> {
+export async function authorize(
+  db: Executor,
+  credentials: CredentialView,
+  input: AuthorizationInput,
+): Promise<void> {
   if (input.principal.type === 'Account') return;
-  const policies = await loadPolicies(db, input.principal);
+  const policies = await credentials.policies(input.principal);
   const context = new Map<string, string[]>([
     ['acs:sourceip', [input.sourceIp]],
     ['acs:securetransport', [String(input.secureTransport)]],

@@ -1,14 +1,29 @@
 /**
- * Accounts and AccessKeys. Reads on the request path are single indexed lookups; nothing is
- * cached in-process so that a key disabled through any node is refused by every node at once.
+ * Accounts and AccessKeys. The request path reads keys through the credential cache
+ * (auth/credential-cache.ts), which trusts a cached row only while the RAM generation that
+ * triggers keep in change_counters has not moved.
  */
 import type { AccessKeysTable, AccountsTable, Executor } from './database.js';
+import { prepared } from './prepared.js';
 
 export type AccessKeyRow = AccessKeysTable;
 export type AccountRow = AccountsTable;
 
-export async function findAccessKey(db: Executor, accessKeyId: string): Promise<AccessKeyRow | undefined> {
-  return db.selectFrom('access_keys').selectAll().where('access_key_id', '=', accessKeyId).executeTakeFirst();
+const accessKeyById = prepared((db, p: { id: string }) =>
+  db.selectFrom('access_keys').selectAll().where('access_key_id', '=', p.id),
+);
+
+export function findAccessKey(db: Executor, accessKeyId: string): Promise<AccessKeyRow | undefined> {
+  return accessKeyById.first(db, { id: accessKeyId });
+}
+
+const ramGeneration = prepared((db, _p: Record<string, never>) =>
+  db.selectFrom('change_counters').select('value').where('name', '=', 'ram'),
+);
+
+/** Moves forward with every change to keys, users, policies or attachments (migration 0003). */
+export async function readRamGeneration(db: Executor): Promise<number> {
+  return Number((await ramGeneration.first(db, {}))?.value ?? 0);
 }
 
 export async function findAccount(db: Executor, accountId: string): Promise<AccountRow | undefined> {

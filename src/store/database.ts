@@ -153,6 +153,12 @@ export interface ServiceStatusTable {
   enabled: number;
 }
 
+/** Counters that triggers move forward on every change to a group of tables (migration 0003). */
+export interface ChangeCountersTable {
+  name: string;
+  value: number;
+}
+
 export interface Database {
   accounts: AccountsTable;
   ram_users: RamUsersTable;
@@ -168,6 +174,7 @@ export interface Database {
   tags: TagsTable;
   transitions: TransitionsTable;
   service_status: ServiceStatusTable;
+  change_counters: ChangeCountersTable;
 }
 
 export type Db = Kysely<Database>;

@@ -4,6 +4,62 @@
  */
 import type { Executor } from './database.js';
 
+export interface NonceUse {
+  readonly accessKeyId: string;
+  readonly nonce: string;
+  /** The request's time: the nonce stays used until now + ttl. */
+  readonly now: number;
+}
+
+/** Rows per INSERT: three values each, well inside both engines' limits on bound values. */
+const ROWS_PER_STATEMENT = 1000;
+
+const keyOf = (accessKeyId: string, nonce: string): string => `${accessKeyId}\n${nonce}`;
+
+/**
+ * Records many nonces in one statement per thousand: true for each first use, false for a replay
+ * (also for a second use of the same nonce within `uses`). One statement is one commit, which is
+ * what a single SQLite write mostly costs.
+ */
+export async function recordNonces(
+  db: Executor,
+  uses: readonly NonceUse[],
+  ttlMs: number,
+): Promise<boolean[]> {
+  const inserted = new Set<string>();
+  for (let i = 0; i < uses.length; i += ROWS_PER_STATEMENT) {
+    const rows = uses
+      .slice(i, i + ROWS_PER_STATEMENT)
+      .map((u) => ({ access_key_id: u.accessKeyId, nonce: u.nonce, expires_at: u.now + ttlMs }));
+    const got = await db
+      .insertInto('nonces')
+      .values(rows)
+      .onConflict((oc) => oc.columns(['access_key_id', 'nonce']).doNothing())
+      .returning(['access_key_id', 'nonce'])
+      .execute();
+    for (const r of got) inserted.add(keyOf(r.access_key_id, r.nonce));
+  }
+  const results: boolean[] = [];
+  for (const u of uses) {
+    const key = keyOf(u.accessKeyId, u.nonce);
+    if (inserted.delete(key)) results.push(true);
+    else results.push(await retakeExpired(db, u, ttlMs));
+  }
+  return results;
+}
+
+/** An expired row that the sweeper has not removed yet does not count as a replay. */
+async function retakeExpired(db: Executor, u: NonceUse, ttlMs: number): Promise<boolean> {
+  const r = await db
+    .updateTable('nonces')
+    .set({ expires_at: u.now + ttlMs })
+    .where('access_key_id', '=', u.accessKeyId)
+    .where('nonce', '=', u.nonce)
+    .where('expires_at', '<=', u.now)
+    .executeTakeFirst();
+  return r.numUpdatedRows > 0n;
+}
+
 /** Records the nonce; false when it was already used inside the window. */
 export async function recordNonce(
   db: Executor,
@@ -12,22 +68,8 @@ export async function recordNonce(
   now: number,
   ttlMs: number,
 ): Promise<boolean> {
-  const expiresAt = now + ttlMs;
-  const r = await db
-    .insertInto('nonces')
-    .values({ access_key_id: accessKeyId, nonce, expires_at: expiresAt })
-    .onConflict((oc) => oc.columns(['access_key_id', 'nonce']).doNothing())
-    .executeTakeFirst();
-  if ((r.numInsertedOrUpdatedRows ?? 0n) > 0n) return true;
-  // An expired row that the sweeper has not removed yet does not count as a replay.
-  const u = await db
-    .updateTable('nonces')
-    .set({ expires_at: expiresAt })
-    .where('access_key_id', '=', accessKeyId)
-    .where('nonce', '=', nonce)
-    .where('expires_at', '<=', now)
-    .executeTakeFirst();
-  return u.numUpdatedRows > 0n;
+  const [first] = await recordNonces(db, [{ accessKeyId, nonce, now }], ttlMs);
+  return first === true;
 }
 
 export async function sweepNonces(db: Executor, now: number): Promise<void> {

@@ -14,8 +14,11 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { RegisteredOperation } from '../../src/api/operation.js';
 import type { App } from '../../src/app.js';
+import { CredentialCache } from '../../src/auth/credential-cache.js';
+import { NonceBatcher } from '../../src/auth/nonce-batcher.js';
 import { type PipelineDeps, runPipeline } from '../../src/pipeline.js';
 import { listen, type RunningServer } from '../../src/server.js';
+import { recordNonces } from '../../src/store/replay.repo.js';
 import { type ClientMode, callVia } from './clients.js';
 import type { TestServer } from './server.js';
 
@@ -363,10 +366,11 @@ export async function listenWith(
     services: { lifecycle: app.lifecycle, limits: config.limits, regions: config.regions },
     auth: {
       maxSkewMs: config.maxSkewMs,
-      nonceTtlMs: config.nonceTtlMs,
       checkTimestamp: config.checkTimestamp,
       checkNonce: config.checkNonce,
     },
+    credentials: new CredentialCache(server.store.db),
+    nonces: new NonceBatcher((uses) => recordNonces(server.store.db, uses, config.nonceTtlMs)),
     regions: new Set(config.regions),
     ramEnforced: config.ramEnforced,
     hostId: config.hostId,

@@ -6,6 +6,8 @@
 import assert from 'node:assert/strict';
 import { Writable } from 'node:stream';
 import { after, before, beforeEach, describe, test } from 'node:test';
+import { sql } from 'kysely';
+import { CredentialCache } from '../../src/auth/credential-cache.js';
 import { type Appliers, Lifecycle, type ResourceKind } from '../../src/lifecycle/lifecycle.js';
 import { createLogger } from '../../src/logger.js';
 import {
@@ -22,11 +24,13 @@ import {
   insertAccessKey,
   insertAccount,
   listAccounts,
+  readRamGeneration,
   setAccessKeyStatus,
 } from '../../src/store/credentials.repo.js';
 import type { Executor } from '../../src/store/database.js';
 import { isUniqueViolation } from '../../src/store/errors.js';
-import { recordNonce, sweepNonces } from '../../src/store/replay.repo.js';
+import { prepared } from '../../src/store/prepared.js';
+import { recordNonce, recordNonces, sweepNonces } from '../../src/store/replay.repo.js';
 import type { Store } from '../../src/store/store.js';
 import { filterState } from '../../src/vpc/traffic-mirror/filters.repo.js';
 import { countTags, putTags, removeTags, tagsOf } from '../../src/vpc/traffic-mirror/tags.repo.js';
@@ -167,6 +171,39 @@ export function repositorySuite(engine: string, factory: StoreFactory): void {
           results.filter((r) => r),
           [true],
         );
+      });
+
+      test('recordNonces answers each use of a batch: first uses, replays, a nonce twice in one batch, an expired one', async () => {
+        const [fresh, used, twice, expired] = [uid('n-'), uid('n-'), uid('n-'), uid('n-')];
+        assert.equal(await recordNonce(store.db, 'AK1', used, 1_000, 900), true);
+        assert.equal(await recordNonce(store.db, 'AK1', expired, 1_000, 900), true);
+        const results = await recordNonces(
+          second.db,
+          [
+            { accessKeyId: 'AK1', nonce: fresh, now: 1_500 },
+            { accessKeyId: 'AK1', nonce: used, now: 1_500 },
+            { accessKeyId: 'AK1', nonce: twice, now: 1_500 },
+            { accessKeyId: 'AK2', nonce: used, now: 1_500 },
+            { accessKeyId: 'AK1', nonce: twice, now: 1_500 },
+            { accessKeyId: 'AK1', nonce: expired, now: 1_900 },
+          ],
+          900,
+        );
+        assert.deepEqual(results, [true, false, true, true, false, true]);
+        assert.equal(await recordNonce(store.db, 'AK1', fresh, 2_000, 900), false, 'the batch committed');
+      });
+
+      test('recordNonces writes more than one statement holds', async () => {
+        const uses = Array.from({ length: 2_500 }, () => ({
+          accessKeyId: 'AK3',
+          nonce: uid('n-'),
+          now: 1_000,
+        }));
+        const results = await recordNonces(store.db, uses, 900);
+        assert.equal(results.length, 2_500);
+        assert.ok(results.every((r) => r));
+        const again = await recordNonces(second.db, uses.slice(990, 1_010), 900);
+        assert.ok(again.every((r) => !r));
       });
 
       test('sweepNonces removes expired nonces only', async () => {
@@ -408,6 +445,119 @@ export function repositorySuite(engine: string, factory: StoreFactory): void {
         assert.equal(await setAccessKeyStatus(store.db, 'LTAInope', 'Inactive'), false);
       });
 
+      test('every change to keys, users, policies and attachments moves the RAM generation forward', async () => {
+        const steps: Array<[string, (db: Executor) => Promise<unknown>]> = [];
+        const k = key('1');
+        const user = uid('user-');
+        const policy = uid('policy-');
+        steps.push(['insert a key', (db) => insertAccessKey(db, k)]);
+        steps.push(['disable a key', (db) => setAccessKeyStatus(db, k.access_key_id, 'Inactive')]);
+        steps.push([
+          'delete a key',
+          (db) => db.deleteFrom('access_keys').where('access_key_id', '=', k.access_key_id).execute(),
+        ]);
+        steps.push([
+          'insert a user',
+          (db) =>
+            db
+              .insertInto('ram_users')
+              .values({ account_id: '1', user_name: user, user_id: user, display_name: user, created_at: 1 })
+              .execute(),
+        ]);
+        steps.push([
+          'insert a policy',
+          (db) =>
+            db
+              .insertInto('policies')
+              .values({
+                account_id: '1',
+                policy_name: policy,
+                document: '{}',
+                description: '',
+                created_at: 1,
+              })
+              .execute(),
+        ]);
+        steps.push([
+          'change a policy',
+          (db) =>
+            db.updateTable('policies').set({ document: '{ }' }).where('policy_name', '=', policy).execute(),
+        ]);
+        steps.push([
+          'attach a policy',
+          (db) =>
+            db
+              .insertInto('policy_attachments')
+              .values({
+                account_id: '1',
+                principal_type: 'User',
+                principal_name: user,
+                policy_type: 'Custom',
+                policy_name: policy,
+              })
+              .execute(),
+        ]);
+        steps.push([
+          'detach a policy',
+          (db) => db.deleteFrom('policy_attachments').where('principal_name', '=', user).execute(),
+        ]);
+        steps.push([
+          'delete a user',
+          (db) => db.deleteFrom('ram_users').where('user_name', '=', user).execute(),
+        ]);
+        for (const [what, change] of steps) {
+          const before = await readRamGeneration(second.db);
+          await change(store.db);
+          assert.ok((await readRamGeneration(second.db)) > before, `${what} moves the generation`);
+        }
+        const before = await readRamGeneration(store.db);
+        await insertAccount(store.db, {
+          id: uid('7'),
+          name: 'x',
+          default_resource_group_id: 'rg-x',
+          created_at: 1,
+        });
+        assert.equal(await readRamGeneration(store.db), before, 'other tables leave it alone');
+      });
+
+      test('a cached key or policy set is not used past a change made through another store', async () => {
+        const user = uid('u-');
+        const k = key('1', { user_name: user });
+        await insertAccessKey(store.db, k);
+        const cache = new CredentialCache(store.db);
+        const principal = {
+          accountId: '1',
+          type: 'SubUser' as const,
+          name: user,
+          accessKeyId: k.access_key_id,
+          userName: user,
+          roleName: null,
+          sessionPolicy: null,
+        };
+        const first = await cache.view();
+        assert.equal((await first.accessKey(k.access_key_id))?.status, 'Active');
+        assert.deepEqual(await first.policies(principal), []);
+        assert.equal((await (await cache.view()).accessKey(k.access_key_id))?.status, 'Active', 'cached');
+
+        await setAccessKeyStatus(second.db, k.access_key_id, 'Inactive');
+        assert.equal((await (await cache.view()).accessKey(k.access_key_id))?.status, 'Inactive');
+
+        await second.db
+          .insertInto('policy_attachments')
+          .values({
+            account_id: '1',
+            principal_type: 'User',
+            principal_name: user,
+            policy_type: 'System',
+            policy_name: 'AliyunVPCReadOnlyAccess',
+          })
+          .execute();
+        assert.equal((await (await cache.view()).policies(principal)).length, 1);
+
+        await second.db.deleteFrom('access_keys').where('access_key_id', '=', k.access_key_id).execute();
+        assert.equal(await (await cache.view()).accessKey(k.access_key_id), undefined);
+      });
+
       test('inserting an AccessKey id twice is a unique violation on this engine', async () => {
         const k = key('1');
         await insertAccessKey(store.db, k);
@@ -418,6 +568,42 @@ export function repositorySuite(engine: string, factory: StoreFactory): void {
         assert.ok(err, 'the second insert must fail');
         assert.equal(isUniqueViolation(err), true);
         assert.equal(isUniqueViolation(new Error('other')), false);
+      });
+    });
+
+    describe('prepared statements', () => {
+      const byId = prepared((db, p: { id: string; floor: number }) =>
+        db
+          .selectFrom('accounts')
+          .select(['id', 'name'])
+          .where('id', '=', p.id)
+          .where('created_at', '>=', p.floor)
+          .where('name', '!=', 'fixed value kept'),
+      );
+
+      test('run with fresh values each time, on any store of the database and inside a transaction', async () => {
+        const a = { id: uid('6'), name: 'a', default_resource_group_id: 'rg-a', created_at: 100 };
+        const b = { id: uid('6'), name: 'b', default_resource_group_id: 'rg-b', created_at: 200 };
+        await insertAccount(store.db, a);
+        await insertAccount(store.db, b);
+        assert.deepEqual(await byId.first(store.db, { id: a.id, floor: 0 }), { id: a.id, name: 'a' });
+        assert.deepEqual(await byId.all(second.db, { id: b.id, floor: 0 }), [{ id: b.id, name: 'b' }]);
+        assert.equal(await byId.first(store.db, { id: b.id, floor: 201 }), undefined);
+        const rename = prepared((db, p: { id: string; name: string }) =>
+          db.updateTable('accounts').set({ name: p.name }).where('id', '=', p.id),
+        );
+        await store.db.transaction().execute(async (tx) => {
+          assert.equal(await rename.run(tx, { id: a.id, name: 'renamed' }), 1);
+          assert.deepEqual(await byId.first(tx, { id: a.id, floor: 0 }), { id: a.id, name: 'renamed' });
+        });
+        assert.equal(await rename.run(store.db, { id: 'no-such-account', name: 'x' }), 0);
+      });
+
+      test('refuse a builder that writes a placeholder into the SQL text instead of binding it', async () => {
+        const inlined = prepared((db, p: { name: string }) =>
+          db.selectFrom('accounts').select('id').where('name', '=', sql.lit(p.name)),
+        );
+        await assert.rejects(inlined.first(store.db, { name: 'x' }), /placeholder was inlined/);
       });
     });
 

@@ -8,7 +8,14 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { defineOperation } from '../../src/api/operation.js';
-import { type AuthRequest, type AuthSettings, authenticate } from '../../src/auth/authenticate.js';
+import {
+  type AuthRequest,
+  type AuthSettings,
+  type AuthSources,
+  authenticate,
+} from '../../src/auth/authenticate.js';
+import { CredentialCache } from '../../src/auth/credential-cache.js';
+import type { NonceRecorder } from '../../src/auth/nonce-batcher.js';
 import {
   canonicalQuery,
   v1Sign,
@@ -91,10 +98,18 @@ ${EMPTY}`;
 const VECTORS = loadVectors();
 const OFF: AuthSettings = {
   maxSkewMs: 15 * 60_000,
-  nonceTtlMs: 15 * 60_000,
   checkTimestamp: false,
   checkNonce: false,
 };
+
+/** The nonce check is off (OFF.checkNonce), so nothing may record one. */
+const NO_NONCES: NonceRecorder = {
+  record: () => Promise.reject(new Error('a nonce was recorded with the nonce check off')),
+};
+
+async function sourcesOf(db: TestServer['store']['db']): Promise<AuthSources> {
+  return { credentials: await new CredentialCache(db).view(), nonces: NO_NONCES };
+}
 
 function authRequestOf(r: RawRequest): AuthRequest {
   const headers = new Map<string, string[]>();
@@ -115,7 +130,7 @@ async function authError(
   r: RawRequest,
 ): Promise<{ code: string; message: string }> {
   try {
-    await authenticate(db, authRequestOf(r), OFF, Date.now());
+    await authenticate(await sourcesOf(db), authRequestOf(r), OFF, Date.now());
   } catch (e) {
     if (isApiError(e)) return { code: e.code, message: e.message };
     throw e;
@@ -247,7 +262,7 @@ for (const storeKind of testStores()) {
     test('the hand-made V1 vector (5.5) verifies through authenticate() as testid', async () => {
       const query = `${canonicalQuery(Object.entries(V55_PARAMS))}&Signature=${encodeURIComponent('2fw6Vds6dHv8OjS8+FMWdPF7Szw=')}`;
       const r = await authenticate(
-        server.store.db,
+        await sourcesOf(server.store.db),
         authRequestOf({ method: 'GET', url: `/?${query}`, headers: [], body: Buffer.alloc(0) }),
         OFF,
         Date.now(),
@@ -271,7 +286,7 @@ for (const storeKind of testStores()) {
         ],
         body: Buffer.alloc(0),
       };
-      const r = await authenticate(server.store.db, authRequestOf(request), OFF, Date.now());
+      const r = await authenticate(await sourcesOf(server.store.db), authRequestOf(request), OFF, Date.now());
       assert.equal(r.scheme, 'V3');
       const tampered = withQueryParam(request, 'TrafficMirrorFilterRuleIds.2', 'tmr-c');
       const err = await authError(server.store.db, tampered);
@@ -294,7 +309,12 @@ for (const storeKind of testStores()) {
             v.expected.derived.stringToSign,
           );
         }
-        const r = await authenticate(server.store.db, authRequestOf(v.request), OFF, Date.now());
+        const r = await authenticate(
+          await sourcesOf(server.store.db),
+          authRequestOf(v.request),
+          OFF,
+          Date.now(),
+        );
         assert.equal(r.principal.accessKeyId, 'testid');
         assert.equal(r.scheme, isV3(v) ? 'V3' : 'V1');
       });

@@ -1,0 +1,89 @@
+/**
+ * The nonce group commit: nonces that arrive in one event-loop turn are written together, each
+ * caller gets its own answer only after its batch is written, and a failed write fails exactly the
+ * callers of that batch.
+ */
+import assert from 'node:assert/strict';
+import { describe, test } from 'node:test';
+import { NonceBatcher } from '../../src/auth/nonce-batcher.js';
+import type { NonceUse } from '../../src/store/replay.repo.js';
+
+function use(nonce: string): NonceUse {
+  return { accessKeyId: 'AK', nonce, now: 1_000 };
+}
+
+/** A writer that records its batches and answers "fresh" unless the nonce starts with "used". */
+function recordingWriter() {
+  const batches: string[][] = [];
+  let release: (() => void) | undefined;
+  let hold: Promise<void> | undefined;
+  return {
+    batches,
+    /** Makes the next write wait until `open()` is called. */
+    block() {
+      hold = new Promise((r) => {
+        release = r;
+      });
+    },
+    open() {
+      release?.();
+    },
+    write: async (uses: readonly NonceUse[]): Promise<boolean[]> => {
+      batches.push(uses.map((u) => u.nonce));
+      if (hold) {
+        const h = hold;
+        hold = undefined;
+        await h;
+      }
+      return uses.map((u) => !u.nonce.startsWith('used'));
+    },
+  };
+}
+
+describe('NonceBatcher', () => {
+  test('nonces recorded in one turn of the event loop are written in one batch, each with its own answer', async () => {
+    const w = recordingWriter();
+    const b = new NonceBatcher(w.write);
+    const answers = await Promise.all([b.record(use('a')), b.record(use('used-b')), b.record(use('c'))]);
+    assert.deepEqual(answers, [true, false, true]);
+    assert.deepEqual(w.batches, [['a', 'used-b', 'c']]);
+  });
+
+  test('nonces arriving while a batch is being written wait for the next batch, which follows at once', async () => {
+    const w = recordingWriter();
+    const b = new NonceBatcher(w.write);
+    w.block();
+    const first = b.record(use('a'));
+    await new Promise((r) => setImmediate(r));
+    assert.deepEqual(w.batches, [['a']], 'the first batch is being written');
+    const later = [b.record(use('b')), b.record(use('c'))];
+    await new Promise((r) => setImmediate(r));
+    assert.deepEqual(w.batches, [['a']], 'nothing else is written while the first batch runs');
+    w.open();
+    assert.deepEqual(await Promise.all([first, ...later]), [true, true, true]);
+    assert.deepEqual(w.batches, [['a'], ['b', 'c']]);
+  });
+
+  test('a failed write rejects the callers of its batch only, and the next batch is written normally', async () => {
+    let calls = 0;
+    const b = new NonceBatcher(async (uses) => {
+      calls++;
+      if (calls === 1) throw new Error('disk full');
+      return uses.map(() => true);
+    });
+    const failed = await Promise.allSettled([b.record(use('a')), b.record(use('b'))]);
+    assert.deepEqual(
+      failed.map((r) => r.status),
+      ['rejected', 'rejected'],
+    );
+    assert.equal(await b.record(use('c')), true);
+  });
+
+  test('a single caller is answered without waiting for company', async () => {
+    const w = recordingWriter();
+    const b = new NonceBatcher(w.write);
+    assert.equal(await b.record(use('alone')), true);
+    assert.equal(await b.record(use('used-again')), false);
+    assert.deepEqual(w.batches, [['alone'], ['used-again']]);
+  });
+});
