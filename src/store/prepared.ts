@@ -77,3 +77,41 @@ export function prepared<P extends object, O>(
     run: async (db, params) => Number((await execute(db, params)).numAffectedRows ?? 0n),
   };
 }
+
+/**
+ * Prepared statements whose SQL text depends on a small shape: which optional filters a call
+ * uses, or how many ids an IN list holds. One statement is built per shape met (the shape may
+ * steer the builder; the values still may not), and the set is bounded.
+ */
+export function preparedShapes<S, P extends object, O>(
+  keyOf: (shape: S) => string,
+  build: (db: Executor, params: P, shape: S) => Compilable<O>,
+  max = 512,
+): (shape: S) => Prepared<P, O> {
+  const byKey = new Map<string, Prepared<P, O>>();
+  return (shape) => {
+    const key = keyOf(shape);
+    let p = byKey.get(key);
+    if (!p) {
+      if (byKey.size >= max) byKey.clear();
+      p = prepared((db, params: P) => build(db, params, shape));
+      byKey.set(key, p);
+    }
+    return p;
+  };
+}
+
+/** Placeholder names of an IN list of n values: v0, v1, … */
+export type ListParams = Readonly<Record<`v${number}`, string>>;
+
+/** The values of an IN list as placeholder parameters. */
+export function listParams(values: readonly string[]): ListParams {
+  const out: Record<`v${number}`, string> = {};
+  for (const [i, v] of values.entries()) out[`v${i}`] = v;
+  return out;
+}
+
+/** The placeholders of an IN list of n values, for a builder. */
+export function listOf(params: ListParams, n: number): string[] {
+  return Array.from({ length: n }, (_, i) => params[`v${i}`] ?? '');
+}

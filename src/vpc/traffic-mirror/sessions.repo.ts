@@ -5,6 +5,7 @@
  */
 import { type Selectable, sql } from 'kysely';
 import type { Executor, TrafficMirrorSessionsTable } from '../../store/database.js';
+import { type ListParams, listOf, listParams, preparedShapes } from '../../store/prepared.js';
 import type { TagFilter } from './tags.repo.js';
 
 export type SessionRow = Selectable<TrafficMirrorSessionsTable>;
@@ -130,17 +131,20 @@ export async function vniInUse(
   return r !== undefined;
 }
 
+const sourcesOfIds = preparedShapes(String, (db, p: ListParams, n: number) =>
+  db
+    .selectFrom('traffic_mirror_session_sources')
+    .select(['session_id', 'source_id'])
+    .where('session_id', 'in', listOf(p, n))
+    .orderBy('session_id')
+    .orderBy('position'),
+);
+
 /** Source ids of each session, in the order they were added. One query for the whole page. */
 export async function sourcesOf(db: Executor, sessionIds: readonly string[]): Promise<Map<string, string[]>> {
   const out = new Map<string, string[]>();
   if (sessionIds.length === 0) return out;
-  const rows = await db
-    .selectFrom('traffic_mirror_session_sources')
-    .select(['session_id', 'source_id'])
-    .where('session_id', 'in', sessionIds)
-    .orderBy('session_id')
-    .orderBy('position')
-    .execute();
+  const rows = await sourcesOfIds(sessionIds.length).all(db, listParams(sessionIds));
   for (const r of rows) {
     const list = out.get(r.session_id) ?? [];
     list.push(r.source_id);
@@ -221,66 +225,149 @@ export interface SessionQuery {
   readonly limit: number;
 }
 
-/**
- * One page of sessions in creation order (up to limit + 1 rows, to tell whether more follow) and
- * the number of all matches. Given ids (Terraform's read) or a source ENI, the query is driven by
- * the id index (through the sources index for an ENI) and touches only those sessions.
- */
-export async function listSessions(
-  db: Executor,
-  query: SessionQuery,
-): Promise<{ rows: SessionRow[]; total: number }> {
-  const ids = [...new Set(query.ids)];
-  const sourceId = query.sourceId;
+/** Which of the query's optional parts a call uses: the statement's SQL depends on this only. */
+interface ListShape {
+  readonly ids: number;
+  readonly source: boolean;
+  readonly name: boolean;
+  readonly target: boolean;
+  readonly filter: boolean;
+  readonly vni: boolean;
+  readonly priority: boolean;
+  readonly enabled: boolean;
+  readonly group: boolean;
+  /** One entry per tag filter: whether it names a value. */
+  readonly tags: readonly boolean[];
+  readonly after: boolean;
+  /** Written into the SQL: SQLite plans a literal LIMIT better than a bound one. */
+  readonly limit: number;
+}
+
+/** The query's values under fixed placeholder names (ids as v0…, tags as k0/t0…). */
+type ListValues = ListParams &
+  Readonly<Record<`k${number}` | `t${number}`, string>> & {
+    readonly accountId: string;
+    readonly regionId: string;
+    readonly sourceId: string;
+    readonly name: string;
+    readonly targetId: string;
+    readonly filterId: string;
+    readonly vni: number;
+    readonly priority: number;
+    readonly enabled: number;
+    readonly group: string;
+    readonly afterSeq: number;
+  };
+
+function shapeKey(s: ListShape): string {
+  const flags = [s.source, s.name, s.target, s.filter, s.vni, s.priority, s.enabled, s.group, s.after];
+  return `${s.ids}|${flags.map(Number).join('')}|${s.tags.map(Number).join('')}|${s.limit}`;
+}
+
+/** Every condition of a List call, from placeholders (see preparedShapes). */
+function matching(db: Executor, p: ListValues, shape: ListShape) {
   // With ids or a source given, every other condition is written as an expression no index can
   // serve: SQLite (without statistics) would otherwise walk all of the account's sessions through
   // the (account, region, …) indexes to save sorting a handful of rows. coalesce(x, x) is x.
-  const pinned = ids.length > 0 || sourceId !== undefined;
+  const pinned = shape.ids > 0 || shape.source;
   const col = (name: SessionColumn) =>
     pinned ? sql<unknown>`coalesce(${sql.ref(name)}, ${sql.ref(name)})` : sql.ref(name);
   let q = db
     .selectFrom('traffic_mirror_sessions as s')
-    .where(col('s.account_id'), '=', query.accountId)
-    .where(col('s.region_id'), '=', query.regionId);
-  if (ids.length > 0) q = q.where('s.id', 'in', ids);
-  if (sourceId !== undefined) {
+    .where(col('s.account_id'), '=', p.accountId)
+    .where(col('s.region_id'), '=', p.regionId);
+  if (shape.ids > 0) q = q.where('s.id', 'in', listOf(p, shape.ids));
+  if (shape.source) {
     q = q.where('s.id', 'in', (eb) =>
       eb
         .selectFrom('traffic_mirror_session_sources as src')
         .select('src.session_id')
-        .where('src.source_id', '=', sourceId),
+        .where('src.source_id', '=', p.sourceId),
     );
   }
-  if (query.name !== undefined) q = q.where(col('s.name'), '=', query.name);
-  if (query.targetId !== undefined) q = q.where(col('s.target_id'), '=', query.targetId);
-  if (query.filterId !== undefined) q = q.where(col('s.filter_id'), '=', query.filterId);
-  if (query.virtualNetworkId !== undefined)
-    q = q.where(col('s.virtual_network_id'), '=', query.virtualNetworkId);
-  if (query.priority !== undefined) q = q.where(col('s.priority'), '=', query.priority);
-  if (query.enabled !== undefined) q = q.where(col('s.enabled'), '=', query.enabled ? 1 : 0);
-  if (query.resourceGroupId !== undefined)
-    q = q.where(col('s.resource_group_id'), '=', query.resourceGroupId);
-  for (const tag of query.tags) {
+  if (shape.name) q = q.where(col('s.name'), '=', p.name);
+  if (shape.target) q = q.where(col('s.target_id'), '=', p.targetId);
+  if (shape.filter) q = q.where(col('s.filter_id'), '=', p.filterId);
+  if (shape.vni) q = q.where(col('s.virtual_network_id'), '=', p.vni);
+  if (shape.priority) q = q.where(col('s.priority'), '=', p.priority);
+  if (shape.enabled) q = q.where(col('s.enabled'), '=', p.enabled);
+  if (shape.group) q = q.where(col('s.resource_group_id'), '=', p.group);
+  for (const [i, withValue] of shape.tags.entries()) {
     q = q.where((eb) =>
       eb.exists(
         eb
           .selectFrom('tags as t')
           .select('t.tag_key')
           .whereRef('t.resource_id', '=', 's.id')
-          .where('t.tag_key', '=', tag.Key)
-          .$if(tag.Value !== undefined, (sq) => sq.where('t.tag_value', '=', tag.Value ?? '')),
+          .where('t.tag_key', '=', p[`k${i}`] ?? '')
+          .$if(withValue, (sq) => sq.where('t.tag_value', '=', p[`t${i}`] ?? '')),
       ),
     );
   }
-  let page = q.selectAll('s');
-  if (query.afterSeq !== undefined) page = page.where(col('s.seq'), '>', query.afterSeq);
-  const rows = await page
+  return { q, col };
+}
+
+const pageOf = preparedShapes(shapeKey, (db, p: ListValues, shape: ListShape) => {
+  const { q, col } = matching(db, p, shape);
+  return q
+    .selectAll('s')
+    .$if(shape.after, (page) => page.where(col('s.seq'), '>', p.afterSeq))
     .orderBy('s.seq')
-    .limit(query.limit + 1)
-    .execute();
+    .limit(sql.lit(shape.limit));
+});
+
+const countOf = preparedShapes(shapeKey, (db, p: ListValues, shape: ListShape) =>
+  matching(db, p, shape).q.select((eb) => eb.fn.countAll<number>().as('n')),
+);
+
+/**
+ * One page of sessions in creation order (up to limit + 1 rows, to tell whether more follow) and
+ * the number of all matches. Given ids (Terraform's read) or a source ENI, the query is driven by
+ * the id index (through the sources index for an ENI) and touches only those sessions. Each shape
+ * of query is built once (store/prepared.ts).
+ */
+export async function listSessions(
+  db: Executor,
+  query: SessionQuery,
+): Promise<{ rows: SessionRow[]; total: number }> {
+  const ids = [...new Set(query.ids)];
+  const shape: ListShape = {
+    ids: ids.length,
+    source: query.sourceId !== undefined,
+    name: query.name !== undefined,
+    target: query.targetId !== undefined,
+    filter: query.filterId !== undefined,
+    vni: query.virtualNetworkId !== undefined,
+    priority: query.priority !== undefined,
+    enabled: query.enabled !== undefined,
+    group: query.resourceGroupId !== undefined,
+    tags: query.tags.map((t) => t.Value !== undefined),
+    after: query.afterSeq !== undefined,
+    limit: query.limit + 1,
+  };
+  const values: Record<string, string | number> = {
+    ...listParams(ids),
+    accountId: query.accountId,
+    regionId: query.regionId,
+    sourceId: query.sourceId ?? '',
+    name: query.name ?? '',
+    targetId: query.targetId ?? '',
+    filterId: query.filterId ?? '',
+    vni: query.virtualNetworkId ?? 0,
+    priority: query.priority ?? 0,
+    enabled: query.enabled ? 1 : 0,
+    group: query.resourceGroupId ?? '',
+    afterSeq: query.afterSeq ?? 0,
+  };
+  for (const [i, tag] of query.tags.entries()) {
+    values[`k${i}`] = tag.Key;
+    values[`t${i}`] = tag.Value ?? '';
+  }
+  const p = values as ListValues;
+  const rows = await pageOf(shape).all(db, p);
   // A first page that holds every match already knows the total; only longer lists are counted.
   if (query.afterSeq === undefined && rows.length <= query.limit) return { rows, total: rows.length };
-  const totalRow = await q.select((eb) => eb.fn.countAll<number>().as('n')).executeTakeFirst();
+  const totalRow = await countOf({ ...shape, after: false, limit: 0 }).first(db, p);
   return { rows, total: Number(totalRow?.n ?? 0) };
 }
 

@@ -3,22 +3,26 @@
  * write them here, and List* filters use `resourcesWithTags`.
  */
 import type { Executor } from '../../store/database.js';
+import { type ListParams, listOf, listParams, preparedShapes } from '../../store/prepared.js';
 
 export interface TagRow {
   readonly key: string;
   readonly value: string;
 }
 
+const tagsOfIds = preparedShapes(String, (db, p: ListParams, n: number) =>
+  db
+    .selectFrom('tags')
+    .select(['resource_id', 'tag_key', 'tag_value'])
+    .where('resource_id', 'in', listOf(p, n))
+    .orderBy('resource_id')
+    .orderBy('tag_key'),
+);
+
 export async function tagsOf(db: Executor, resourceIds: readonly string[]): Promise<Map<string, TagRow[]>> {
   const out = new Map<string, TagRow[]>();
   if (resourceIds.length === 0) return out;
-  const rows = await db
-    .selectFrom('tags')
-    .select(['resource_id', 'tag_key', 'tag_value'])
-    .where('resource_id', 'in', resourceIds)
-    .orderBy('resource_id')
-    .orderBy('tag_key')
-    .execute();
+  const rows = await tagsOfIds(resourceIds.length).all(db, listParams(resourceIds));
   for (const r of rows) {
     const list = out.get(r.resource_id) ?? [];
     list.push({ key: r.tag_key, value: r.tag_value });
