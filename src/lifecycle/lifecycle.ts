@@ -11,6 +11,7 @@ import type { Logger } from 'pino';
 import type { TransitionDelay, TransitionTiming } from '../config.js';
 import type { Db, Executor } from '../store/database.js';
 import type { Dialect } from '../store/dialect.js';
+import { prepared } from '../store/prepared.js';
 
 export type ResourceKind = 'session' | 'filter' | 'rule';
 export type TransitionKind = 'ready' | 'delete';
@@ -29,6 +30,38 @@ export interface PendingTransition {
   kind: string;
   dueAt: number | null;
 }
+
+interface ScheduleParams {
+  readonly resourceType: string;
+  readonly resourceId: string;
+  readonly kind: string;
+  readonly dueAt: number;
+  readonly action: string;
+}
+
+/** Every asynchronous change writes one of these; a manual transition has no due time. */
+function scheduleStatement(manual: boolean) {
+  return prepared((db, p: ScheduleParams) => {
+    const dueAt = manual ? null : p.dueAt;
+    return db
+      .insertInto('transitions')
+      .values({
+        resource_type: p.resourceType,
+        resource_id: p.resourceId,
+        kind: p.kind,
+        due_at: dueAt,
+        action: p.action,
+      })
+      .onConflict((oc) =>
+        oc
+          .columns(['resource_type', 'resource_id'])
+          .doUpdateSet({ kind: p.kind, due_at: dueAt, action: p.action }),
+      );
+  });
+}
+
+const scheduleTimed = scheduleStatement(false);
+const scheduleManual = scheduleStatement(true);
 
 export class Lifecycle {
   private readonly appliers = new Map<string, Appliers>();
@@ -90,13 +123,13 @@ export class Lifecycle {
       return;
     }
     const dueAt = delay === 'manual' ? null : now + delay;
-    await tx
-      .insertInto('transitions')
-      .values({ resource_type: resourceType, resource_id: resourceId, kind, due_at: dueAt, action })
-      .onConflict((oc) =>
-        oc.columns(['resource_type', 'resource_id']).doUpdateSet({ kind, due_at: dueAt, action }),
-      )
-      .execute();
+    await (dueAt === null ? scheduleManual : scheduleTimed).run(tx, {
+      resourceType,
+      resourceId,
+      kind,
+      dueAt: dueAt ?? 0,
+      action,
+    });
     if (dueAt !== null) this.wakeAt(dueAt);
   }
 

@@ -3,6 +3,7 @@
  * keyset pagination tokens, tag and resource-group checks.
  */
 import type { ParamSpec } from '../../api/schema.js';
+import { prepared } from '../../store/prepared.js';
 import { listErrors, resourceGroupErrors, tagErrors } from './errors.js';
 
 export const REGION_ID = {
@@ -127,15 +128,15 @@ export function decodeNextToken(token: string | undefined): number | undefined {
 }
 
 /** The account's default resource group. */
+const accountGroup = prepared((db, p: { accountId: string }) =>
+  db.selectFrom('accounts').select('default_resource_group_id').where('id', '=', p.accountId),
+);
+
 export async function defaultResourceGroup(
   tx: import('../../store/database.js').Executor,
   accountId: string,
 ): Promise<string> {
-  const row = await tx
-    .selectFrom('accounts')
-    .select('default_resource_group_id')
-    .where('id', '=', accountId)
-    .executeTakeFirst();
+  const row = await accountGroup.first(tx, { accountId });
   return row?.default_resource_group_id ?? 'rg-default';
 }
 
@@ -144,13 +145,16 @@ export async function defaultResourceGroup(
  * ends, so two creates on different nodes cannot both take the last free slot (on SQLite the
  * single writer already does this).
  */
+const accountLock = prepared((db, p: { accountId: string }) =>
+  db
+    .updateTable('accounts')
+    .set((eb) => ({ name: eb.ref('name') }))
+    .where('id', '=', p.accountId),
+);
+
 export async function lockAccountQuotas(
   tx: import('../../store/database.js').Executor,
   accountId: string,
 ): Promise<void> {
-  await tx
-    .updateTable('accounts')
-    .set((eb) => ({ name: eb.ref('name') }))
-    .where('id', '=', accountId)
-    .execute();
+  await accountLock.run(tx, { accountId });
 }

@@ -3,7 +3,9 @@
  * whether a filter exists for them and whether it is being changed. Every state change here is a
  * conditional update so that concurrent requests, on one node or several, cannot both win.
  */
+import { sql } from 'kysely';
 import type { Executor } from '../../store/database.js';
+import { prepared } from '../../store/prepared.js';
 import type { TagFilter } from './tags.repo.js';
 
 export interface FilterState {
@@ -13,6 +15,24 @@ export interface FilterState {
   readonly busy: boolean;
 }
 
+const filterOfOwner = prepared((db, p: { filterId: string; accountId: string; regionId: string }) =>
+  db
+    .selectFrom('traffic_mirror_filters')
+    .select(['id', 'status'])
+    .where('id', '=', p.filterId)
+    .where('account_id', '=', p.accountId)
+    .where('region_id', '=', p.regionId),
+);
+
+const ruleInChange = prepared((db, p: { filterId: string }) =>
+  db
+    .selectFrom('traffic_mirror_filter_rules')
+    .select('id')
+    .where('filter_id', '=', p.filterId)
+    .where('status', '!=', 'Created')
+    .limit(sql.lit(1)),
+);
+
 /** The filter as sessions see it, scoped to one account and region; undefined when absent. */
 export async function filterState(
   db: Executor,
@@ -20,21 +40,9 @@ export async function filterState(
   regionId: string,
   filterId: string,
 ): Promise<FilterState | undefined> {
-  const filter = await db
-    .selectFrom('traffic_mirror_filters')
-    .select(['id', 'status'])
-    .where('id', '=', filterId)
-    .where('account_id', '=', accountId)
-    .where('region_id', '=', regionId)
-    .executeTakeFirst();
+  const filter = await filterOfOwner.first(db, { filterId, accountId, regionId });
   if (!filter) return undefined;
-  const changingRule = await db
-    .selectFrom('traffic_mirror_filter_rules')
-    .select('id')
-    .where('filter_id', '=', filterId)
-    .where('status', '!=', 'Created')
-    .limit(1)
-    .executeTakeFirst();
+  const changingRule = await ruleInChange.first(db, { filterId });
   return {
     id: filter.id,
     status: filter.status,
@@ -127,14 +135,16 @@ export async function countFilters(db: Executor, accountId: string, regionId: st
  * on SQLite), so a rule change and a filter delete on the same filter serialize. False when the
  * filter is not Created.
  */
-export async function lockCreatedFilter(db: Executor, filterId: string): Promise<boolean> {
-  const r = await db
+const filterLock = prepared((db, p: { filterId: string }) =>
+  db
     .updateTable('traffic_mirror_filters')
     .set({ status: 'Created' })
-    .where('id', '=', filterId)
-    .where('status', '=', 'Created')
-    .executeTakeFirst();
-  return r.numUpdatedRows > 0n;
+    .where('id', '=', p.filterId)
+    .where('status', '=', 'Created'),
+);
+
+export async function lockCreatedFilter(db: Executor, filterId: string): Promise<boolean> {
+  return (await filterLock.run(db, { filterId })) > 0;
 }
 
 /** Moves the filter from one status to another; false when it was not in `from`. */

@@ -5,7 +5,7 @@
  */
 import { type Selectable, sql } from 'kysely';
 import type { Executor, TrafficMirrorSessionsTable } from '../../store/database.js';
-import { type ListParams, listOf, listParams, preparedShapes } from '../../store/prepared.js';
+import { type ListParams, listOf, listParams, prepared, preparedShapes } from '../../store/prepared.js';
 import type { TagFilter } from './tags.repo.js';
 
 export type SessionRow = Selectable<TrafficMirrorSessionsTable>;
@@ -27,9 +27,39 @@ export type SessionFields = Partial<
   >
 >;
 
+const sessionInsert = prepared((db, p: NewSession) =>
+  db.insertInto('traffic_mirror_sessions').values({
+    id: p.id,
+    account_id: p.account_id,
+    region_id: p.region_id,
+    name: p.name,
+    description: p.description,
+    target_id: p.target_id,
+    target_type: p.target_type,
+    filter_id: p.filter_id,
+    virtual_network_id: p.virtual_network_id,
+    priority: p.priority,
+    packet_length: p.packet_length,
+    enabled: p.enabled,
+    status: p.status,
+    business_status: p.business_status,
+    resource_group_id: p.resource_group_id,
+    created_at: p.created_at,
+  }),
+);
+
 export async function insertSession(db: Executor, session: NewSession): Promise<void> {
-  await db.insertInto('traffic_mirror_sessions').values(session).execute();
+  await sessionInsert.run(db, session);
 }
+
+const sessionOfOwner = prepared((db, p: { sessionId: string; accountId: string; regionId: string }) =>
+  db
+    .selectFrom('traffic_mirror_sessions')
+    .selectAll()
+    .where('id', '=', p.sessionId)
+    .where('account_id', '=', p.accountId)
+    .where('region_id', '=', p.regionId),
+);
 
 /** One session of the account in the region; undefined when absent (or another owner's). */
 export async function findSession(
@@ -38,14 +68,17 @@ export async function findSession(
   regionId: string,
   sessionId: string,
 ): Promise<SessionRow | undefined> {
-  return db
-    .selectFrom('traffic_mirror_sessions')
-    .selectAll()
-    .where('id', '=', sessionId)
-    .where('account_id', '=', accountId)
-    .where('region_id', '=', regionId)
-    .executeTakeFirst();
+  return sessionOfOwner.first(db, { sessionId, accountId, regionId });
 }
+
+/** A status change with no other field, the most common one (every delete). */
+const statusFromCreated = prepared((db, p: { sessionId: string; status: string }) =>
+  db
+    .updateTable('traffic_mirror_sessions')
+    .set({ status: p.status })
+    .where('id', '=', p.sessionId)
+    .where('status', '=', 'Created'),
+);
 
 /** Sets fields and a new status on a Created session; false when it is not (any longer) Created. */
 export async function changeCreatedSession(
@@ -54,6 +87,7 @@ export async function changeCreatedSession(
   status: 'Modifying' | 'Deleting',
   fields: SessionFields = {},
 ): Promise<boolean> {
+  if (Object.keys(fields).length === 0) return (await statusFromCreated.run(db, { sessionId, status })) > 0;
   const r = await db
     .updateTable('traffic_mirror_sessions')
     .set({ ...fields, status })
@@ -85,15 +119,27 @@ export async function removeSession(db: Executor, sessionId: string): Promise<vo
   await db.deleteFrom('tags').where('resource_id', '=', sessionId).execute();
 }
 
-export async function countSessions(db: Executor, accountId: string, regionId: string): Promise<number> {
-  const r = await db
+const sessionCount = prepared((db, p: { accountId: string; regionId: string }) =>
+  db
     .selectFrom('traffic_mirror_sessions')
     .select((eb) => eb.fn.countAll<number>().as('n'))
-    .where('account_id', '=', accountId)
-    .where('region_id', '=', regionId)
-    .executeTakeFirst();
+    .where('account_id', '=', p.accountId)
+    .where('region_id', '=', p.regionId),
+);
+
+export async function countSessions(db: Executor, accountId: string, regionId: string): Promise<number> {
+  const r = await sessionCount.first(db, { accountId, regionId });
   return Number(r?.n ?? 0);
 }
+
+const priorityOwner = prepared((db, p: { accountId: string; regionId: string; priority: number }) =>
+  db
+    .selectFrom('traffic_mirror_sessions')
+    .select('id')
+    .where('account_id', '=', p.accountId)
+    .where('region_id', '=', p.regionId)
+    .where('priority', '=', p.priority),
+);
 
 /** The session of the account and region that holds this priority, other than `exceptId`. */
 export async function priorityHolder(
@@ -103,6 +149,7 @@ export async function priorityHolder(
   priority: number,
   exceptId?: string,
 ): Promise<string | undefined> {
+  if (exceptId === undefined) return (await priorityOwner.first(db, { accountId, regionId, priority }))?.id;
   let q = db
     .selectFrom('traffic_mirror_sessions')
     .select('id')
@@ -114,21 +161,23 @@ export async function priorityHolder(
   return r?.id;
 }
 
+const vniHolder = prepared((db, p: { accountId: string; regionId: string; vni: number }) =>
+  db
+    .selectFrom('traffic_mirror_sessions')
+    .select('id')
+    .where('account_id', '=', p.accountId)
+    .where('region_id', '=', p.regionId)
+    .where('virtual_network_id', '=', p.vni)
+    .limit(sql.lit(1)),
+);
+
 export async function vniInUse(
   db: Executor,
   accountId: string,
   regionId: string,
   vni: number,
 ): Promise<boolean> {
-  const r = await db
-    .selectFrom('traffic_mirror_sessions')
-    .select('id')
-    .where('account_id', '=', accountId)
-    .where('region_id', '=', regionId)
-    .where('virtual_network_id', '=', vni)
-    .limit(1)
-    .executeTakeFirst();
-  return r !== undefined;
+  return (await vniHolder.first(db, { accountId, regionId, vni })) !== undefined;
 }
 
 const sourcesOfIds = preparedShapes(String, (db, p: ListParams, n: number) =>
@@ -153,6 +202,26 @@ export async function sourcesOf(db: Executor, sessionIds: readonly string[]): Pr
   return out;
 }
 
+const lastPosition = prepared((db, p: { sessionId: string }) =>
+  db
+    .selectFrom('traffic_mirror_session_sources')
+    .select((eb) => eb.fn.max('position').as('p'))
+    .where('session_id', '=', p.sessionId),
+);
+
+/** The sources as v0…, their positions as q0…. */
+type SourceRows = ListParams & Readonly<Record<`q${number}`, number>> & { readonly sessionId: string };
+
+const sourcesInsert = preparedShapes(String, (db, p: SourceRows, n: number) =>
+  db.insertInto('traffic_mirror_session_sources').values(
+    Array.from({ length: n }, (_, i) => ({
+      session_id: p.sessionId,
+      source_id: p[`v${i}`] ?? '',
+      position: p[`q${i}`] ?? 0,
+    })),
+  ),
+);
+
 /** Appends sources after the session's current last one. */
 export async function addSources(
   db: Executor,
@@ -160,16 +229,11 @@ export async function addSources(
   sourceIds: readonly string[],
 ): Promise<void> {
   if (sourceIds.length === 0) return;
-  const last = await db
-    .selectFrom('traffic_mirror_session_sources')
-    .select((eb) => eb.fn.max('position').as('p'))
-    .where('session_id', '=', sessionId)
-    .executeTakeFirst();
+  const last = await lastPosition.first(db, { sessionId });
   const start = Number(last?.p ?? 0) + 1;
-  await db
-    .insertInto('traffic_mirror_session_sources')
-    .values(sourceIds.map((source_id, i) => ({ session_id: sessionId, source_id, position: start + i })))
-    .execute();
+  const rows: Record<string, string | number> = { ...listParams(sourceIds), sessionId };
+  for (const i of sourceIds.keys()) rows[`q${i}`] = start + i;
+  await sourcesInsert(sourceIds.length).run(db, rows as SourceRows);
 }
 
 export async function removeSources(
@@ -185,6 +249,19 @@ export async function removeSources(
     .execute();
 }
 
+const perSource = preparedShapes(
+  String,
+  (db, p: ListParams & { readonly accountId: string; readonly regionId: string }, n: number) =>
+    db
+      .selectFrom('traffic_mirror_session_sources as src')
+      .innerJoin('traffic_mirror_sessions as s', 's.id', 'src.session_id')
+      .select(['src.source_id', (eb) => eb.fn.countAll<number>().as('n')])
+      .where('src.source_id', 'in', listOf(p, n))
+      .where('s.account_id', '=', p.accountId)
+      .where('s.region_id', '=', p.regionId)
+      .groupBy('src.source_id'),
+);
+
 /** For each source: how many sessions of the account and region mirror it already. */
 export async function sessionsPerSource(
   db: Executor,
@@ -194,15 +271,7 @@ export async function sessionsPerSource(
 ): Promise<Map<string, number>> {
   const out = new Map<string, number>();
   if (sourceIds.length === 0) return out;
-  const rows = await db
-    .selectFrom('traffic_mirror_session_sources as src')
-    .innerJoin('traffic_mirror_sessions as s', 's.id', 'src.session_id')
-    .select(['src.source_id', (eb) => eb.fn.countAll<number>().as('n')])
-    .where('src.source_id', 'in', sourceIds)
-    .where('s.account_id', '=', accountId)
-    .where('s.region_id', '=', regionId)
-    .groupBy('src.source_id')
-    .execute();
+  const rows = await perSource(sourceIds.length).all(db, { ...listParams(sourceIds), accountId, regionId });
   for (const r of rows) out.set(r.source_id, Number(r.n));
   return out;
 }
