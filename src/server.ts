@@ -51,7 +51,14 @@ function clientErrorOf(code: string | undefined): ApiError {
   return protocolErrors.requestMalformed('request is not valid HTTP/1.1');
 }
 
+const NO_BODY = Buffer.alloc(0);
+
 function readBody(req: IncomingMessage, limit: number): Promise<Buffer> {
+  // Without Content-Length or Transfer-Encoding an HTTP/1.1 request has no body (RFC 9112 6.3), and
+  // the SDKs' V3 calls carry everything in the query: nothing to wait for.
+  const length = req.headers['content-length'];
+  if ((length === undefined || length === '0') && req.headers['transfer-encoding'] === undefined)
+    return Promise.resolve(NO_BODY);
   return new Promise((resolve, reject) => {
     const declared = Number(req.headers['content-length'] ?? '0');
     if (declared > limit) {

@@ -22,6 +22,23 @@ interface Plan {
   readonly slots: readonly Slot[];
 }
 
+/**
+ * Runs a statement synchronously when the engine can (SQLite, see SqliteFileDialect.runDirect);
+ * undefined sends it through Kysely's connection queue instead.
+ */
+export type DirectRunner = (
+  sql: string,
+  parameters: readonly unknown[],
+  inTransaction: boolean,
+) => QueryResult<unknown> | undefined;
+
+const directRunners = new WeakMap<object, DirectRunner>();
+
+/** Lets prepared statements of this database (and its transactions) skip the queue when they can. */
+export function registerDirectRunner(db: Executor, run: DirectRunner): void {
+  directRunners.set(db.getExecutor().adapter, run);
+}
+
 export interface Prepared<P, O> {
   /** Every row. */
   all(db: Executor, params: P): Promise<O[]>;
@@ -59,9 +76,11 @@ export function prepared<P extends object, O>(
     return p;
   }
 
-  function execute(db: Executor, params: P): Promise<QueryResult<O>> {
+  async function execute(db: Executor, params: P): Promise<QueryResult<O>> {
     const { base, slots } = plan(db);
     const values = slots.map((s) => ('name' in s ? (params as Record<string, unknown>)[s.name] : s.fixed));
+    const direct = directRunners.get(db.getExecutor().adapter)?.(base.sql, values, db.isTransaction);
+    if (direct) return direct as QueryResult<O>;
     const query: CompiledQuery<O> = {
       sql: base.sql,
       query: base.query,

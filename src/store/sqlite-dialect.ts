@@ -9,6 +9,7 @@ import {
   type DatabaseConnection,
   type DialectAdapter,
   type Driver,
+  type QueryResult,
   SqliteAdapter,
   SqliteDialect,
   type SqliteDialectConfig,
@@ -49,10 +50,35 @@ const fileLocks = new Map<string, FileLock>();
  */
 export class SqliteFileDialect extends SqliteDialect {
   private readonly lock: FileLock | undefined;
+  private readonly file: SqliteDatabase.Database;
+  private readonly statements: SqliteKyselyDatabase;
 
   constructor(file: SqliteDatabase.Database, lock: FileLock | undefined) {
-    super({ database: withStatementCache(file) });
+    const statements = withStatementCache(file);
+    super({ database: statements });
     this.lock = lock;
+    this.file = file;
+    this.statements = statements;
+  }
+
+  /**
+   * Runs a compiled statement at once, without Kysely's connection queue, when that cannot change
+   * what it sees or does: inside a transaction that already holds the connection, or outside any
+   * transaction while none is open (SQLite runs one statement to its end, atomically). Undefined
+   * when the statement has to queue: another transaction is open on the connection (its
+   * uncommitted rows must stay invisible), or another store of this process shares the file.
+   */
+  runDirect(
+    sql: string,
+    parameters: readonly unknown[],
+    inTransaction: boolean,
+  ): QueryResult<unknown> | undefined {
+    if (this.lock && this.lock.users > 1) return undefined;
+    if (!inTransaction && this.file.inTransaction) return undefined;
+    const statement = this.statements.prepare(sql);
+    if (statement.reader) return { rows: statement.all(parameters) };
+    const r = statement.run(parameters);
+    return { rows: [], numAffectedRows: BigInt(r.changes), insertId: BigInt(r.lastInsertRowid) };
   }
 
   override createDriver(): Driver {

@@ -11,6 +11,7 @@ import pg from 'pg';
 import type { Database, Db } from './database.js';
 import type { Dialect } from './dialect.js';
 import { migrations } from './migrations/index.js';
+import { registerDirectRunner } from './prepared.js';
 import { type FileLock, joinFileLock, SqliteFileDialect } from './sqlite-dialect.js';
 
 export class StoreError extends Error {
@@ -90,7 +91,11 @@ export async function openStore(options: StoreOptions & { migrate?: boolean }): 
     if (options.location !== ':memory:') ownerOnlyCompanions(options.location);
     let lock: FileLock | undefined;
     if (options.location !== ':memory:') ({ lock, leave } = joinFileLock(options.location));
-    db = new Kysely<Database>({ dialect: new SqliteFileDialect(file, lock) });
+    const sqlite = new SqliteFileDialect(file, lock);
+    db = new Kysely<Database>({ dialect: sqlite });
+    registerDirectRunner(db, (text, parameters, inTransaction) =>
+      sqlite.runDirect(text, parameters, inTransaction),
+    );
   }
   const store: Store = {
     db,
