@@ -423,6 +423,15 @@ for (const storeKind of testStores()) {
         assert.equal(body.Message, 'Specified signature nonce was used already.');
       });
 
+      test('one SDK request sent ten times at once is answered once; the nine copies are SignatureNonceUsed', async () => {
+        // The copies arrive together, so their nonces meet in one group commit (or in consecutive
+        // ones): exactly one may win either way.
+        const r = await signed('vpc-v3', 'DescribeRegions', {});
+        const answers = await Promise.all(Array.from({ length: 10 }, () => send(r)));
+        assert.equal(answers.filter((a) => a.status === 200).length, 1);
+        for (const a of answers.filter((x) => x.status !== 200)) expectError(a, 400, 'SignatureNonceUsed');
+      });
+
       test('a V1 SignatureNonce reused by the same key is SignatureNonceUsed, by another key it is accepted', async () => {
         const nonce = `nonce-${Date.now()}-${Math.random()}`;
         expectSuccess(await send(await signed('pop-get', 'DescribeRegions', { SignatureNonce: nonce })));
