@@ -159,6 +159,13 @@ export interface ChangeCountersTable {
   value: number;
 }
 
+/** Sessions per account and region, kept by triggers (migration 0004). */
+export interface SessionCountsTable {
+  account_id: string;
+  region_id: string;
+  n: number;
+}
+
 export interface Database {
   accounts: AccountsTable;
   ram_users: RamUsersTable;
@@ -175,6 +182,7 @@ export interface Database {
   transitions: TransitionsTable;
   service_status: ServiceStatusTable;
   change_counters: ChangeCountersTable;
+  session_counts: SessionCountsTable;
 }
 
 export type Db = Kysely<Database>;

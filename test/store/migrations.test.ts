@@ -11,6 +11,7 @@ import { after, before, describe, test } from 'node:test';
 import { type Kysely, Migrator, sql } from 'kysely';
 import { migrations } from '../../src/store/migrations/index.js';
 import { openStore, type Store, StoreError } from '../../src/store/store.js';
+import { countSessions } from '../../src/vpc/traffic-mirror/sessions.repo.js';
 import { freshPgSchema, runCli } from '../helpers/process.js';
 import { testStores } from '../helpers/server.js';
 
@@ -30,6 +31,8 @@ const TABLES = [
   'tags',
   'transitions',
   'service_status',
+  'change_counters',
+  'session_counts',
 ] as const;
 
 /** One fresh, empty database per call, given to openStore and to the CLI. */
@@ -91,7 +94,8 @@ for (const kind of testStores()) {
         assert.deepEqual(await applied(store), known);
         for (const table of TABLES) {
           const r = await sql<{ n: number }>`select count(*) as n from ${sql.table(table)}`.execute(store.db);
-          assert.equal(Number(r.rows[0]?.n), 0, table);
+          // The RAM generation counter starts at one row; everything else starts empty.
+          assert.equal(Number(r.rows[0]?.n), table === 'change_counters' ? 1 : 0, table);
         }
       } finally {
         await store.close();
@@ -116,6 +120,57 @@ for (const kind of testStores()) {
       const store = await openStore({ location: t.location, migrate: false });
       try {
         assert.deepEqual(await applied(store), known);
+      } finally {
+        await store.close();
+      }
+    });
+
+    test('the session counts migration counts the sessions already stored', async () => {
+      const t = await target();
+      const early = await openStore({ location: t.location, migrate: false });
+      try {
+        const migrator = new Migrator({
+          db: early.db as unknown as Kysely<unknown>,
+          provider: { getMigrations: async () => migrations(early.dialect) },
+          ...(kind === 'postgres' ? { migrationTableSchema: await schemaOf(early) } : {}),
+        });
+        const before = await migrator.migrateTo('2026_11_26_0003_ram_generation');
+        assert.equal(before.error, undefined);
+        const row = (id: string, regionId: string, priority: number) => ({
+          id,
+          account_id: '1',
+          region_id: regionId,
+          name: '',
+          description: '',
+          target_id: 'eni-t',
+          target_type: 'NetworkInterface',
+          filter_id: 'tmf-x',
+          virtual_network_id: priority,
+          priority,
+          packet_length: 1500,
+          enabled: 0,
+          status: 'Created',
+          business_status: 'Normal',
+          resource_group_id: 'rg-x',
+          created_at: 1,
+        });
+        await early.db
+          .insertInto('traffic_mirror_sessions')
+          .values([
+            row('tms-a', 'cn-hangzhou', 1),
+            row('tms-b', 'cn-hangzhou', 2),
+            row('tms-c', 'cn-beijing', 1),
+          ])
+          .execute();
+      } finally {
+        await early.close();
+      }
+      const store = await openStore({ location: t.location });
+      try {
+        assert.equal(await countSessions(store.db, '1', 'cn-hangzhou'), 2);
+        assert.equal(await countSessions(store.db, '1', 'cn-beijing'), 1);
+        await store.db.deleteFrom('traffic_mirror_sessions').where('id', '=', 'tms-a').execute();
+        assert.equal(await countSessions(store.db, '1', 'cn-hangzhou'), 1);
       } finally {
         await store.close();
       }

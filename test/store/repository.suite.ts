@@ -33,6 +33,7 @@ import { prepared } from '../../src/store/prepared.js';
 import { recordNonce, recordNonces, sweepNonces } from '../../src/store/replay.repo.js';
 import type { Store } from '../../src/store/store.js';
 import { filterState } from '../../src/vpc/traffic-mirror/filters.repo.js';
+import { countSessions, insertSession } from '../../src/vpc/traffic-mirror/sessions.repo.js';
 import { countTags, putTags, removeTags, tagsOf } from '../../src/vpc/traffic-mirror/tags.repo.js';
 
 /** One empty, migrated database, and the way to open more stores on it. */
@@ -568,6 +569,63 @@ export function repositorySuite(engine: string, factory: StoreFactory): void {
         assert.ok(err, 'the second insert must fail');
         assert.equal(isUniqueViolation(err), true);
         assert.equal(isUniqueViolation(new Error('other')), false);
+      });
+    });
+
+    describe('session counts', () => {
+      function session(accountId: string, regionId: string, priority: number) {
+        return {
+          id: uid('tms-'),
+          account_id: accountId,
+          region_id: regionId,
+          name: '',
+          description: '',
+          target_id: 'eni-t',
+          target_type: 'NetworkInterface',
+          filter_id: 'tmf-x',
+          virtual_network_id: priority,
+          priority,
+          packet_length: 1500,
+          enabled: 0,
+          status: 'Created',
+          business_status: 'Normal',
+          resource_group_id: 'rg-x',
+          created_at: 1,
+        };
+      }
+
+      test('follow every insert and delete, one row or many at once, per account and region', async () => {
+        const [a, b] = [uid('5'), uid('5')];
+        assert.equal(await countSessions(store.db, a, 'cn-hangzhou'), 0);
+        const rows = [1, 2, 3].map((p) => session(a, 'cn-hangzhou', p));
+        await store.db.insertInto('traffic_mirror_sessions').values(rows).execute();
+        await insertSession(second.db, session(a, 'cn-beijing', 1));
+        await insertSession(second.db, session(b, 'cn-hangzhou', 1));
+        assert.equal(await countSessions(second.db, a, 'cn-hangzhou'), 3);
+        assert.equal(await countSessions(store.db, a, 'cn-beijing'), 1);
+        assert.equal(await countSessions(store.db, b, 'cn-hangzhou'), 1);
+        await store.db
+          .deleteFrom('traffic_mirror_sessions')
+          .where('id', 'in', [rows[0]?.id ?? '', rows[1]?.id ?? ''])
+          .execute();
+        assert.equal(await countSessions(second.db, a, 'cn-hangzhou'), 1);
+        await store.db.transaction().execute(async (tx) => {
+          await insertSession(tx, session(a, 'cn-hangzhou', 7));
+          assert.equal(await countSessions(tx, a, 'cn-hangzhou'), 2, 'inside the transaction');
+        });
+        const rolledBack = await store.db
+          .transaction()
+          .execute(async (tx) => {
+            await insertSession(tx, session(a, 'cn-hangzhou', 8));
+            throw new Error('roll back');
+          })
+          .catch((e: unknown) => e);
+        assert.ok(rolledBack instanceof Error);
+        assert.equal(
+          await countSessions(store.db, a, 'cn-hangzhou'),
+          2,
+          'a rolled back insert is not counted',
+        );
       });
     });
 

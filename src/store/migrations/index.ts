@@ -7,11 +7,13 @@ import type { Dialect } from '../dialect.js';
 import { initial } from './2026_11_26_0001_initial.js';
 import { ownersAndIndexes } from './2026_11_26_0002_owners_and_indexes.js';
 import { ramGeneration } from './2026_11_26_0003_ram_generation.js';
+import { sessionCounts } from './2026_11_26_0004_session_counts.js';
 
 export function migrations(dialect: Dialect): Record<string, Migration> {
   return {
     '2026_11_26_0001_initial': initial(dialect),
     '2026_11_26_0002_owners_and_indexes': ownersAndIndexes,
     '2026_11_26_0003_ram_generation': ramGeneration(dialect),
+    '2026_11_26_0004_session_counts': sessionCounts(dialect),
   };
 }

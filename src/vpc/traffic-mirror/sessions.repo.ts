@@ -121,12 +121,13 @@ export async function removeSession(db: Executor, sessionId: string): Promise<vo
 
 const sessionCount = prepared((db, p: { accountId: string; regionId: string }) =>
   db
-    .selectFrom('traffic_mirror_sessions')
-    .select((eb) => eb.fn.countAll<number>().as('n'))
+    .selectFrom('session_counts')
+    .select('n')
     .where('account_id', '=', p.accountId)
     .where('region_id', '=', p.regionId),
 );
 
+/** The account's sessions in the region, in any status: a counter that triggers keep (migration 0004). */
 export async function countSessions(db: Executor, accountId: string, regionId: string): Promise<number> {
   const r = await sessionCount.first(db, { accountId, regionId });
   return Number(r?.n ?? 0);
@@ -333,6 +334,21 @@ function shapeKey(s: ListShape): string {
   return `${s.ids}|${flags.map(Number).join('')}|${s.tags.map(Number).join('')}|${s.limit}`;
 }
 
+const UNFILTERED = shapeKey({
+  ids: 0,
+  source: false,
+  name: false,
+  target: false,
+  filter: false,
+  vni: false,
+  priority: false,
+  enabled: false,
+  group: false,
+  tags: [],
+  after: false,
+  limit: 0,
+});
+
 /** Every condition of a List call, from placeholders (see preparedShapes). */
 function matching(db: Executor, p: ListValues, shape: ListShape) {
   // With ids or a source given, every other condition is written as an expression no index can
@@ -436,6 +452,9 @@ export async function listSessions(
   const rows = await pageOf(shape).all(db, p);
   // A first page that holds every match already knows the total; only longer lists are counted.
   if (query.afterSeq === undefined && rows.length <= query.limit) return { rows, total: rows.length };
+  // Without filters the total is the account's count in the region, kept up to date by triggers.
+  const unfiltered = shapeKey({ ...shape, after: false, limit: 0 }) === UNFILTERED;
+  if (unfiltered) return { rows, total: await countSessions(db, query.accountId, query.regionId) };
   const totalRow = await countOf({ ...shape, after: false, limit: 0 }).first(db, p);
   return { rows, total: Number(totalRow?.n ?? 0) };
 }
