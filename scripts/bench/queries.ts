@@ -1,7 +1,9 @@
 /**
  * How many SQL statements one call of each benchmarked action runs on SQLite, and which: a way to
- * read a profile where the database driver dominates. Runs the server in-process on a small seeded
- * store and counts better-sqlite3 prepare() calls (Kysely's SQLite driver prepares every query).
+ * read a profile where the database dominates. Runs the server in-process on a small seeded store
+ * and records every statement better-sqlite3 executes (statements are prepared once and reused, so
+ * executions are counted, not preparations). The first call of each kind warms the caches, as a
+ * running server has them: a cold AccessKey or policy set costs one more statement each.
  * `npx tsx scripts/bench/queries.ts [--principal root]`
  */
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -17,10 +19,27 @@ import { BENCH_ACCOUNT, LIST_REGION } from './layout.js';
 import { benchListIds, newKey, seedCreateAccounts, seedDeletePool, seedKeys, seedStored } from './seed.js';
 
 const statements: string[] = [];
+const EXECUTE = ['run', 'get', 'all', 'iterate'] as const;
+const recorded = new WeakSet<object>();
 const prepare = SqliteDatabase.prototype.prepare;
 SqliteDatabase.prototype.prepare = function (this: SqliteDatabase.Database, source: string) {
-  statements.push(source);
-  return prepare.call(this, source);
+  const statement = prepare.call(this, source);
+  // Every statement shares one prototype: wrap its execute methods once.
+  const proto = Object.getPrototypeOf(statement) as Record<
+    (typeof EXECUTE)[number],
+    (...a: unknown[]) => unknown
+  >;
+  if (!recorded.has(proto)) {
+    recorded.add(proto);
+    for (const name of EXECUTE) {
+      const original = proto[name];
+      proto[name] = function (this: SqliteDatabase.Statement, ...args: unknown[]) {
+        statements.push(this.source);
+        return original.apply(this, args);
+      };
+    }
+  }
+  return statement;
 } as typeof prepare;
 
 async function main(): Promise<void> {
@@ -89,7 +108,7 @@ async function main(): Promise<void> {
     ];
     process.stdout.write(`SQL statements per call on SQLite (load signed by ${principal}):\n`);
     for (const [label, opts, action, params] of calls) {
-      // Once to warm up anything lazily loaded, then counted.
+      // Once to warm up anything lazily loaded (and this key's cache entries), then counted.
       await call(opts, 'DescribeRegions', {});
       statements.length = 0;
       const r = await call(opts, action, params);

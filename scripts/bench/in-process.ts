@@ -1,0 +1,123 @@
+/**
+ * The request pipeline without HTTP: builds the app on a fresh SQLite file (default settings, RAM
+ * on), seeds what the call needs, signs every request first, then has 32 concurrent callers drive
+ * app.handle() and prints the wall time per request. On one thread with nothing else to do, that
+ * is the CPU a request costs the pipeline and the store. Used to measure one change at a time:
+ *
+ *   npx tsx scripts/bench/in-process.ts list|regions|create|delete [requests]
+ */
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Writable } from 'node:stream';
+import { createApp } from '../../src/app.js';
+import { type SignedRequest, signRequest } from '../../src/cli/client.js';
+import { loadConfig } from '../../src/config.js';
+import { createLogger } from '../../src/logger.js';
+import type { RpcRequest } from '../../src/protocol/request.js';
+import { openStore } from '../../src/store/store.js';
+import { type AccountKey, BENCH_ACCOUNT, createSlot, LIST_REGION, REGIONS } from './layout.js';
+import { benchListIds, newKey, seedCreateAccounts, seedDeletePool, seedKeys, seedStored } from './seed.js';
+
+const SCENARIOS = ['regions', 'list', 'create', 'delete'] as const;
+type Scenario = (typeof SCENARIOS)[number];
+
+const scenario = process.argv[2] as Scenario;
+if (!SCENARIOS.includes(scenario)) {
+  process.stderr.write(`usage: npx tsx scripts/bench/in-process.ts ${SCENARIOS.join('|')} [requests]\n`);
+  process.exit(2);
+}
+const total = Number(process.argv[3] ?? 10_000);
+const WARM = Math.min(500, Math.floor(total / 10));
+const CALLERS = 32;
+
+const dir = mkdtempSync(join(tmpdir(), 'vpcmirror-in-process-'));
+const config = loadConfig({ 'data-dir': dir }, {});
+const store = await openStore({ location: config.database });
+const quiet = new Writable({ write: (_chunk, _enc, done) => done() });
+const app = createApp(config, store, createLogger('info', quiet));
+
+function sign(key: AccountKey, action: string, params: Record<string, string>): SignedRequest {
+  return signRequest(
+    { endpoint: '127.0.0.1:1', accessKeyId: key.accessKeyId, accessKeySecret: key.accessKeySecret },
+    action,
+    params,
+  );
+}
+
+async function requests(): Promise<SignedRequest[]> {
+  if (scenario === 'create') {
+    const accounts = await seedCreateAccounts(store, 1, 'user');
+    return Array.from({ length: total }, (_, i) => {
+      const slot = createSlot(i, accounts.length);
+      const account = accounts[slot.account];
+      if (!account) throw new Error('no create account');
+      return sign(account.key, 'CreateTrafficMirrorSession', {
+        RegionId: REGIONS[slot.regionIndex] ?? '',
+        'TrafficMirrorSourceIds.1': `eni-src${i.toString(36).padStart(8, '0')}`,
+        TrafficMirrorTargetId: `eni-tgt${slot.account}r${slot.regionIndex}`,
+        TrafficMirrorTargetType: 'NetworkInterface',
+        TrafficMirrorFilterId: account.filters[slot.regionIndex] ?? '',
+        Priority: String(slot.priority),
+      });
+    });
+  }
+  const key = newKey(BENCH_ACCOUNT, 'user');
+  await seedKeys(store, [key]);
+  if (scenario === 'delete') {
+    const pool = await seedDeletePool(store, total);
+    return pool.map(([regionId, id]) =>
+      sign(key, 'DeleteTrafficMirrorSession', { RegionId: regionId, TrafficMirrorSessionId: id }),
+    );
+  }
+  if (scenario === 'regions') return Array.from({ length: total }, () => sign(key, 'DescribeRegions', {}));
+  await seedStored(store, 0, 5_000);
+  const ids = await benchListIds(store, 5_000);
+  return Array.from({ length: total }, (_, i) =>
+    sign(key, 'ListTrafficMirrorSessions', {
+      RegionId: LIST_REGION,
+      'TrafficMirrorSessionIds.1': ids[i % ids.length] ?? '',
+    }),
+  );
+}
+
+function rpc(r: SignedRequest): RpcRequest {
+  return {
+    method: r.method,
+    url: r.path,
+    header: (name) => {
+      const v = r.headers[name];
+      return v === undefined ? [] : [v];
+    },
+    body: Buffer.from(r.body),
+    remoteAddress: '127.0.0.1',
+    secure: false,
+  };
+}
+
+async function drive(reqs: readonly SignedRequest[], from: number, to: number): Promise<void> {
+  let next = from;
+  const caller = async (): Promise<void> => {
+    while (next < to) {
+      const r = reqs[next++];
+      if (!r) return;
+      const { response } = await app.handle(rpc(r));
+      if (response.status !== 200) throw new Error(`HTTP ${response.status}: ${response.body}`);
+    }
+  };
+  await Promise.all(Array.from({ length: CALLERS }, caller));
+}
+
+try {
+  const reqs = await requests();
+  await drive(reqs, 0, WARM);
+  const started = performance.now();
+  await drive(reqs, WARM, total);
+  const us = ((performance.now() - started) * 1000) / (total - WARM);
+  process.stdout.write(
+    `${scenario}: ${us.toFixed(1)} µs per request (${total - WARM} requests, ${CALLERS} callers)\n`,
+  );
+} finally {
+  await store.close();
+  rmSync(dir, { recursive: true, force: true });
+}
