@@ -25,7 +25,7 @@ function principalKey(p: Principal): string {
 }
 
 export class CredentialCache {
-  /** Every entry below was read after this generation was current. */
+  /** Every entry below was read after this generation was read; any other number clears them. */
   private generation = -1;
   private readonly keys = new Map<string, AccessKeyRow>();
   private readonly policySets = new Map<string, PolicyDocument[]>();
@@ -35,7 +35,9 @@ export class CredentialCache {
   /** Reads the generation and answers the request's lookups from rows at least that new. */
   async view(): Promise<CredentialView> {
     const seen = await readRamGeneration(this.db);
-    if (seen > this.generation) {
+    // Any difference clears the cache, a smaller number too (a database restored from a backup):
+    // entries are only ever used under the very number that was current when they were read.
+    if (seen !== this.generation) {
       this.generation = seen;
       this.keys.clear();
       this.policySets.clear();
@@ -56,8 +58,8 @@ export class CredentialCache {
     const hit = map.get(key);
     if (hit !== undefined) return hit;
     const value = await load();
-    // A newer generation may have arrived while this read ran; the row read could then be older
-    // than the cache claims to be, so it is used for this request only.
+    // The generation may have moved while this read ran; the row could then be older than the
+    // cache's generation claims, so it is used for this request only.
     if (value !== undefined && this.generation === seen) {
       if (map.size >= MAX_ENTRIES) map.clear();
       map.set(key, value);

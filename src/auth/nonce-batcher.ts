@@ -35,6 +35,13 @@ export class NonceBatcher implements NonceRecorder {
     });
   }
 
+  private alone(w: Waiting): void {
+    this.write([w.use]).then(
+      (fresh) => w.resolve(fresh[0] === true),
+      (err: unknown) => w.reject(err),
+    );
+  }
+
   private flush(): void {
     const batch = this.pending;
     this.pending = [];
@@ -44,7 +51,10 @@ export class NonceBatcher implements NonceRecorder {
           for (const [i, w] of batch.entries()) w.resolve(fresh[i] === true);
         },
         (err: unknown) => {
-          for (const w of batch) w.reject(err);
+          // One bad row fails the whole statement: write the batch again one nonce at a time, so
+          // that an error reaches only the request it belongs to.
+          if (batch.length === 1) batch[0]?.reject(err);
+          else for (const w of batch) this.alone(w);
         },
       )
       .finally(() => {

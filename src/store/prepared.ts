@@ -66,10 +66,13 @@ export function prepared<P extends object, O>(
       const base = build(db, markers).compile();
       if (base.sql.includes(MARK))
         throw new Error(`a placeholder was inlined into the SQL text: ${base.sql}`);
-      const slots = base.parameters.map(
-        (v): Slot =>
-          typeof v === 'string' && v.startsWith(MARK) ? { name: v.slice(MARK.length) } : { fixed: v },
-      );
+      const slots = base.parameters.map((v): Slot => {
+        if (typeof v !== 'string' || !v.includes(MARK)) return { fixed: v };
+        // A placeholder must reach Kysely untouched: `%${p.name}%` or p.n + 1 would bind text
+        // that merely contains the marker.
+        if (!v.startsWith(MARK)) throw new Error(`a placeholder was changed before binding: ${base.sql}`);
+        return { name: v.slice(MARK.length) };
+      });
       p = { base, slots };
       plans.set(adapter, p);
     }
@@ -78,7 +81,12 @@ export function prepared<P extends object, O>(
 
   async function execute(db: Executor, params: P): Promise<QueryResult<O>> {
     const { base, slots } = plan(db);
-    const values = slots.map((s) => ('name' in s ? (params as Record<string, unknown>)[s.name] : s.fixed));
+    const given = params as Record<string, unknown>;
+    const values = slots.map((s) => {
+      if (!('name' in s)) return s.fixed;
+      if (!(s.name in given)) throw new Error(`no value for placeholder ${s.name} of: ${base.sql}`);
+      return given[s.name];
+    });
     const direct = directRunners.get(db.getExecutor().adapter)?.(base.sql, values, db.isTransaction);
     if (direct) return direct as QueryResult<O>;
     const query: CompiledQuery<O> = {

@@ -2,6 +2,7 @@
  * Replay protection: one row per (AccessKey, nonce) for the replay window. The primary key makes
  * "first use wins" hold across nodes sharing the database.
  */
+import { createHash } from 'node:crypto';
 import type { Executor } from './database.js';
 
 export interface NonceUse {
@@ -16,6 +17,18 @@ const ROWS_PER_STATEMENT = 1000;
 
 const keyOf = (accessKeyId: string, nonce: string): string => `${accessKeyId}\n${nonce}`;
 
+/** Nonces the SDKs send (UUIDs, hex) are stored as they are, readable in the table. */
+const PLAIN_NONCE = /^[\x21-\x7e]{1,128}$/;
+
+/**
+ * The nonce as stored: itself when it is short printable ASCII, otherwise its SHA-256. A client
+ * may send any nonce, but an index entry has a size limit and PostgreSQL text cannot hold a NUL
+ * byte; hashing keeps every nonce storable and still unique (per AccessKey).
+ */
+export function storedNonce(nonce: string): string {
+  return PLAIN_NONCE.test(nonce) ? nonce : `sha256:${createHash('sha256').update(nonce).digest('hex')}`;
+}
+
 /**
  * Records many nonces in one statement per thousand: true for each first use, false for a replay
  * (also for a second use of the same nonce within `uses`). One statement is one commit, which is
@@ -26,9 +39,17 @@ export async function recordNonces(
   uses: readonly NonceUse[],
   ttlMs: number,
 ): Promise<boolean[]> {
+  const stored = uses.map((u) => ({ ...u, nonce: storedNonce(u.nonce) }));
+  // Rows in key order: two nodes inserting overlapping batches then wait on each other in the same
+  // order instead of deadlocking.
+  const ordered = [...stored].sort((a, b) => {
+    const ka = keyOf(a.accessKeyId, a.nonce);
+    const kb = keyOf(b.accessKeyId, b.nonce);
+    return ka < kb ? -1 : ka > kb ? 1 : 0;
+  });
   const inserted = new Set<string>();
-  for (let i = 0; i < uses.length; i += ROWS_PER_STATEMENT) {
-    const rows = uses
+  for (let i = 0; i < ordered.length; i += ROWS_PER_STATEMENT) {
+    const rows = ordered
       .slice(i, i + ROWS_PER_STATEMENT)
       .map((u) => ({ access_key_id: u.accessKeyId, nonce: u.nonce, expires_at: u.now + ttlMs }));
     const got = await db
@@ -40,7 +61,7 @@ export async function recordNonces(
     for (const r of got) inserted.add(keyOf(r.access_key_id, r.nonce));
   }
   const results: boolean[] = [];
-  for (const u of uses) {
+  for (const u of stored) {
     const key = keyOf(u.accessKeyId, u.nonce);
     if (inserted.delete(key)) results.push(true);
     else results.push(await retakeExpired(db, u, ttlMs));

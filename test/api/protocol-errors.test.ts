@@ -432,6 +432,21 @@ for (const storeKind of testStores()) {
         for (const a of answers.filter((x) => x.status !== 200)) expectError(a, 400, 'SignatureNonceUsed');
       });
 
+      test('a 5,000-character SignatureNonce sent among other requests is accepted once, and only that request is affected', async () => {
+        const long = `nonce-${Date.now()}-${'n'.repeat(5_000)}`;
+        const others = await Promise.all(
+          Array.from({ length: 5 }, () => signed('vpc-v3', 'DescribeRegions', {})),
+        );
+        const mine = await signed('pop-get', 'DescribeRegions', { SignatureNonce: long });
+        const answers = await Promise.all([send(mine), ...others.map((r) => send(r))]);
+        for (const a of answers) expectSuccess(a);
+        expectError(
+          await send(await signed('pop-post', 'DescribeRegions', { SignatureNonce: long })),
+          400,
+          'SignatureNonceUsed',
+        );
+      });
+
       test('a V1 SignatureNonce reused by the same key is SignatureNonceUsed, by another key it is accepted', async () => {
         const nonce = `nonce-${Date.now()}-${Math.random()}`;
         expectSuccess(await send(await signed('pop-get', 'DescribeRegions', { SignatureNonce: nonce })));

@@ -9,11 +9,12 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { type Kysely, Migrator, sql } from 'kysely';
+import { readRamGeneration } from '../../src/store/credentials.repo.js';
 import { migrations } from '../../src/store/migrations/index.js';
 import { openStore, type Store, StoreError } from '../../src/store/store.js';
 import { countSessions } from '../../src/vpc/traffic-mirror/sessions.repo.js';
 import { freshPgSchema, runCli } from '../helpers/process.js';
-import { testStores } from '../helpers/server.js';
+import { pgUrl, testStores } from '../helpers/server.js';
 
 const FUTURE = '2099_12_31_0001_from_the_future';
 const TABLES = [
@@ -172,6 +173,35 @@ for (const kind of testStores()) {
         await store.db.deleteFrom('traffic_mirror_sessions').where('id', '=', 'tms-a').execute();
         assert.equal(await countSessions(store.db, '1', 'cn-hangzhou'), 1);
       } finally {
+        await store.close();
+      }
+    });
+
+    test('the RAM generation and session counts follow writes made with another search_path', {
+      skip: kind !== 'postgres' && 'search_path is PostgreSQL only',
+    }, async () => {
+      const t = await target();
+      const store = await openStore({ location: t.location });
+      const schema = await schemaOf(store);
+      // A tool connected with the default search_path, naming the tables with their schema.
+      const other = await openStore({ location: pgUrl(), migrate: false });
+      try {
+        const before = await readRamGeneration(store.db);
+        await sql`insert into ${sql.table(`${schema}.access_keys`)}
+          (access_key_id, secret, account_id, status, created_at) values ('LTAIother', 's', '1', 'Active', 1)`.execute(
+          other.db,
+        );
+        assert.ok((await readRamGeneration(store.db)) > before);
+        await sql`insert into ${sql.table(`${schema}.traffic_mirror_sessions`)}
+          (id, account_id, region_id, name, description, target_id, target_type, filter_id, virtual_network_id,
+           priority, packet_length, enabled, status, business_status, resource_group_id, created_at)
+          values ('tms-other', '1', 'cn-hangzhou', '', '', 'eni-t', 'NetworkInterface', 'tmf-x', 1, 1, 1500, 0,
+                  'Created', 'Normal', 'rg-x', 1)`.execute(other.db);
+        assert.equal(await countSessions(store.db, '1', 'cn-hangzhou'), 1);
+        await sql`truncate ${sql.table(`${schema}.traffic_mirror_sessions`)}`.execute(other.db);
+        assert.equal(await countSessions(store.db, '1', 'cn-hangzhou'), 0, 'a truncate empties the counts');
+      } finally {
+        await other.close();
         await store.close();
       }
     });

@@ -194,6 +194,24 @@ export function repositorySuite(engine: string, factory: StoreFactory): void {
         assert.equal(await recordNonce(store.db, 'AK1', fresh, 2_000, 900), false, 'the batch committed');
       });
 
+      test('recordNonces stores any nonce: a very long one and one with a NUL byte, next to ordinary ones', async () => {
+        const long = `${uid('n-')}${'x'.repeat(5_000)}`;
+        const nul = `${uid('n-')}\u0000end`;
+        const plain = uid('n-');
+        const first = await recordNonces(
+          store.db,
+          [long, nul, plain].map((nonce) => ({ accessKeyId: 'AK1', nonce, now: 1_000 })),
+          900,
+        );
+        assert.deepEqual(first, [true, true, true]);
+        const again = await recordNonces(
+          second.db,
+          [long, nul, plain, `${long}y`].map((nonce) => ({ accessKeyId: 'AK1', nonce, now: 1_100 })),
+          900,
+        );
+        assert.deepEqual(again, [false, false, false, true]);
+      });
+
       test('recordNonces writes more than one statement holds', async () => {
         const uses = Array.from({ length: 2_500 }, () => ({
           accessKeyId: 'AK3',
@@ -557,6 +575,13 @@ export function repositorySuite(engine: string, factory: StoreFactory): void {
 
         await second.db.deleteFrom('access_keys').where('access_key_id', '=', k.access_key_id).execute();
         assert.equal(await (await cache.view()).accessKey(k.access_key_id), undefined);
+
+        // A database restored from an older backup: the counter goes back, the rows differ.
+        await insertAccessKey(second.db, { ...k, status: 'Inactive' });
+        assert.equal((await (await cache.view()).accessKey(k.access_key_id))?.status, 'Inactive');
+        await setAccessKeyStatus(second.db, k.access_key_id, 'Active');
+        await second.db.updateTable('change_counters').set({ value: 1 }).where('name', '=', 'ram').execute();
+        assert.equal((await (await cache.view()).accessKey(k.access_key_id))?.status, 'Active');
       });
 
       test('inserting an AccessKey id twice is a unique violation on this engine', async () => {
@@ -655,6 +680,17 @@ export function repositorySuite(engine: string, factory: StoreFactory): void {
           assert.deepEqual(await byId.first(tx, { id: a.id, floor: 0 }), { id: a.id, name: 'renamed' });
         });
         assert.equal(await rename.run(store.db, { id: 'no-such-account', name: 'x' }), 0);
+      });
+
+      test('refuse a placeholder changed before binding, and a call that leaves one without a value', async () => {
+        const mangled = prepared((db, p: { name: string }) =>
+          db.selectFrom('accounts').select('id').where('name', 'like', `%${p.name}%`),
+        );
+        await assert.rejects(mangled.first(store.db, { name: 'x' }), /placeholder was changed/);
+        const byName = prepared((db, p: { name: string }) =>
+          db.selectFrom('accounts').select('id').where('name', '=', p.name),
+        );
+        await assert.rejects(byName.first(store.db, {} as { name: string }), /no value for placeholder name/);
       });
 
       test('refuse a builder that writes a placeholder into the SQL text instead of binding it', async () => {

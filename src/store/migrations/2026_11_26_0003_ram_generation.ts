@@ -21,8 +21,11 @@ export function ramGeneration(dialect: Dialect) {
         .execute();
       await sql`insert into change_counters (name, value) values ('ram', 0)`.execute(db);
       if (dialect === 'postgres') {
+        // The function keeps the schema it was created in: a tool writing these tables with
+        // another search_path still moves this store's counter.
         await sql`
-          create function bump_ram_generation() returns trigger language plpgsql as $$
+          create function bump_ram_generation() returns trigger language plpgsql
+          set search_path from current as $$
           begin
             update change_counters set value = value + 1 where name = 'ram';
             return null;
@@ -30,7 +33,7 @@ export function ramGeneration(dialect: Dialect) {
         for (const table of RAM_TABLES) {
           await sql`
             create trigger ${sql.id(`${table}_ram_generation`)}
-            after insert or update or delete on ${sql.table(table)}
+            after insert or update or delete or truncate on ${sql.table(table)}
             for each statement execute function bump_ram_generation()`.execute(db);
         }
         return;

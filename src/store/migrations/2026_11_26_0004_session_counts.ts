@@ -17,6 +17,11 @@ export function sessionCounts(dialect: Dialect) {
         .addColumn('n', 'bigint', (c) => c.notNull())
         .addPrimaryKeyConstraint('session_counts_pk', ['account_id', 'region_id'])
         .execute();
+      // Nodes of an older version may still be writing sessions (a rolling upgrade): hold their
+      // writes until this migration commits, so that none falls between the count and the
+      // triggers. On SQLite the migration's own write transaction does this.
+      if (dialect === 'postgres')
+        await sql`lock table traffic_mirror_sessions in share row exclusive mode`.execute(db);
       await sql`
         insert into session_counts (account_id, region_id, n)
         select account_id, region_id, count(*) from traffic_mirror_sessions group by account_id, region_id`.execute(
@@ -25,7 +30,8 @@ export function sessionCounts(dialect: Dialect) {
       if (dialect === 'postgres') {
         // Statement triggers with transition tables: a bulk insert updates each counter once.
         await sql`
-          create function count_inserted_sessions() returns trigger language plpgsql as $$
+          create function count_inserted_sessions() returns trigger language plpgsql
+          set search_path from current as $$
           begin
             insert into session_counts (account_id, region_id, n)
               select account_id, region_id, count(*) from inserted_sessions group by account_id, region_id
@@ -34,7 +40,8 @@ export function sessionCounts(dialect: Dialect) {
             return null;
           end $$`.execute(db);
         await sql`
-          create function count_deleted_sessions() returns trigger language plpgsql as $$
+          create function count_deleted_sessions() returns trigger language plpgsql
+          set search_path from current as $$
           begin
             update session_counts c set n = c.n - d.n
               from (select account_id, region_id, count(*) as n from deleted_sessions
@@ -50,6 +57,16 @@ export function sessionCounts(dialect: Dialect) {
           create trigger traffic_mirror_sessions_count_delete after delete on traffic_mirror_sessions
           referencing old table as deleted_sessions
           for each statement execute function count_deleted_sessions()`.execute(db);
+        await sql`
+          create function count_truncated_sessions() returns trigger language plpgsql
+          set search_path from current as $$
+          begin
+            delete from session_counts;
+            return null;
+          end $$`.execute(db);
+        await sql`
+          create trigger traffic_mirror_sessions_count_truncate after truncate on traffic_mirror_sessions
+          for each statement execute function count_truncated_sessions()`.execute(db);
         return;
       }
       await sql`
