@@ -45,12 +45,16 @@ async function readJson(req: IncomingMessage): Promise<unknown> {
   return text === '' ? {} : (JSON.parse(text) as unknown);
 }
 
-/** Tables holding API resources; credentials and policies survive a reset. */
+/**
+ * Tables holding API resources; credentials and policies survive a reset. Filters go first: a
+ * Create running meanwhile holds its filter's row and then the session counter's, so a reset takes
+ * them in the same order and waits for it instead of deadlocking with it (PostgreSQL).
+ */
 const RESOURCE_TABLES = [
+  'traffic_mirror_filters',
+  'traffic_mirror_filter_rules',
   'traffic_mirror_session_sources',
   'traffic_mirror_sessions',
-  'traffic_mirror_filter_rules',
-  'traffic_mirror_filters',
   'tags',
   'transitions',
   'client_tokens',
