@@ -14,6 +14,7 @@ import { migrations } from '../../src/store/migrations/index.js';
 import { openStore, type Store, StoreError } from '../../src/store/store.js';
 import { countSessions } from '../../src/vpc/traffic-mirror/sessions.repo.js';
 import { freshPgSchema, runCli } from '../helpers/process.js';
+import { sessionRow } from '../helpers/rows.js';
 import { pgUrl, testStores } from '../helpers/server.js';
 
 const FUTURE = '2099_12_31_0001_from_the_future';
@@ -137,24 +138,8 @@ for (const kind of testStores()) {
         });
         const before = await migrator.migrateTo('2026_11_26_0003_ram_generation');
         assert.equal(before.error, undefined);
-        const row = (id: string, regionId: string, priority: number) => ({
-          id,
-          account_id: '1',
-          region_id: regionId,
-          name: '',
-          description: '',
-          target_id: 'eni-t',
-          target_type: 'NetworkInterface',
-          filter_id: 'tmf-x',
-          virtual_network_id: priority,
-          priority,
-          packet_length: 1500,
-          enabled: 0,
-          status: 'Created',
-          business_status: 'Normal',
-          resource_group_id: 'rg-x',
-          created_at: 1,
-        });
+        const row = (id: string, regionId: string, priority: number) =>
+          sessionRow(id, '1', regionId, priority);
         await early.db
           .insertInto('traffic_mirror_sessions')
           .values([

@@ -35,6 +35,7 @@ import type { Store } from '../../src/store/store.js';
 import { filterState } from '../../src/vpc/traffic-mirror/filters.repo.js';
 import { countSessions, insertSession } from '../../src/vpc/traffic-mirror/sessions.repo.js';
 import { countTags, putTags, removeTags, tagsOf } from '../../src/vpc/traffic-mirror/tags.repo.js';
+import { sessionRow } from '../helpers/rows.js';
 
 /** One empty, migrated database, and the way to open more stores on it. */
 export interface TestDatabase {
@@ -598,26 +599,8 @@ export function repositorySuite(engine: string, factory: StoreFactory): void {
     });
 
     describe('session counts', () => {
-      function session(accountId: string, regionId: string, priority: number) {
-        return {
-          id: uid('tms-'),
-          account_id: accountId,
-          region_id: regionId,
-          name: '',
-          description: '',
-          target_id: 'eni-t',
-          target_type: 'NetworkInterface',
-          filter_id: 'tmf-x',
-          virtual_network_id: priority,
-          priority,
-          packet_length: 1500,
-          enabled: 0,
-          status: 'Created',
-          business_status: 'Normal',
-          resource_group_id: 'rg-x',
-          created_at: 1,
-        };
-      }
+      const session = (accountId: string, regionId: string, priority: number) =>
+        sessionRow(uid('tms-'), accountId, regionId, priority);
 
       test('follow every insert and delete, one row or many at once, per account and region', async () => {
         const [a, b] = [uid('5'), uid('5')];

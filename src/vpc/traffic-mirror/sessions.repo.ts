@@ -453,9 +453,10 @@ export async function listSessions(
   // A first page that holds every match already knows the total; only longer lists are counted.
   if (query.afterSeq === undefined && rows.length <= query.limit) return { rows, total: rows.length };
   // Without filters the total is the account's count in the region, kept up to date by triggers.
-  const unfiltered = shapeKey({ ...shape, after: false, limit: 0 }) === UNFILTERED;
-  if (unfiltered) return { rows, total: await countSessions(db, query.accountId, query.regionId) };
-  const totalRow = await countOf({ ...shape, after: false, limit: 0 }).first(db, p);
+  const counted: ListShape = { ...shape, after: false, limit: 0 };
+  if (shapeKey(counted) === UNFILTERED)
+    return { rows, total: await countSessions(db, query.accountId, query.regionId) };
+  const totalRow = await countOf(counted).first(db, p);
   return { rows, total: Number(totalRow?.n ?? 0) };
 }
 

@@ -286,12 +286,14 @@ export async function deleteSession(
   sessionId: string,
 ): Promise<void> {
   const session = await requireCreated(ctx, regionId, sessionId);
+  // A rule change on the filter holds its row and then looks at the sessions: holding it here too
+  // means the two cannot both pass on different nodes. A real delete takes the row before it looks
+  // (a filter that is not Created is left alone and reported busy below), so one look sees every
+  // committed rule change; a DryRun only looks.
+  if (!ctx.dryRun) await lockCreatedFilter(ctx.tx, session.filter_id);
   const filter = await filterState(ctx.tx, ctx.accountId, regionId, session.filter_id);
   if (filter?.busy) throw filterErrors.incorrectStatus();
   if (ctx.dryRun) throw protocolErrors.dryRunOperation();
-  // A rule change on the filter holds its row and then looks at the sessions: holding it here too
-  // means the two cannot both pass on different nodes (the check above missed uncommitted rules).
-  if (filter) await lockUsableFilter(ctx, regionId, filter.id);
   // Of concurrent deletes (here or on another node) exactly one moves the session out of Created.
   if (!(await changeCreatedSession(ctx.tx, session.id, 'Deleting'))) throw sessionErrors.incorrectStatus();
   await ctx.services.lifecycle.schedule(ctx.tx, 'session', session.id, 'delete', 'delete', ctx.now);
