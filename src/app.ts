@@ -15,7 +15,7 @@ import type { Logger } from './logger.js';
 import { type PipelineDeps, type PipelineResult, runPipeline } from './pipeline.js';
 import type { RpcRequest } from './protocol/request.js';
 import { releaseOrphanedTokens, sweepTokens } from './store/client-tokens.repo.js';
-import { recordNonces, sweepNonces } from './store/replay.repo.js';
+import { sweepNonces } from './store/replay.repo.js';
 import type { Store } from './store/store.js';
 import { registerTrafficMirror } from './vpc/traffic-mirror/register.js';
 
@@ -72,7 +72,7 @@ export function createApp(config: Config, store: Store, log: Logger, clock: () =
       checkNonce: config.checkNonce,
     },
     credentials: new CredentialCache(store.db),
-    nonces: new NonceBatcher((uses) => recordNonces(store.db, uses, config.nonceTtlMs)),
+    nonces: NonceBatcher.onStore(store.db, config.nonceTtlMs),
     regions: new Set(config.regions),
     ramEnforced: config.ramEnforced,
     hostId: config.hostId,

@@ -111,11 +111,10 @@ export async function runPipeline(deps: PipelineDeps, req: RpcRequest): Promise<
     if (!op) throw protocolErrors.actionNotFound();
 
     // 4. Authentication: scheme, AccessKey, signature, clock, nonce (protocol.md 4.3-4.8). Keys
-    //    and policies are read as of the RAM generation current now.
+    //    and policies come out as of a RAM generation read after the key was looked up.
     const now = deps.clock();
-    const credentials = await deps.credentials.view();
-    const { principal } = await authenticate(
-      { credentials, nonces: deps.nonces },
+    const { principal, credentials } = await authenticate(
+      { credentials: deps.credentials, nonces: deps.nonces },
       { method: req.method, header: req.header, params, body: req.body },
       deps.auth,
       now,

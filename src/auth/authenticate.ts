@@ -2,12 +2,16 @@
  * The authentication step of the pipeline (spec protocol.md section 4, steps 3 and 5-8): pick the
  * signature scheme, resolve the AccessKey, verify the signature, then the clock and the nonce.
  * The nonce is recorded only after the signature is valid, so an attacker cannot burn nonces.
+ *
+ * Keys come from the node's credential cache, and the RAM generation that proves them current is
+ * read with the nonce batch, after the lookups: one read per batch instead of one per request.
+ * When it shows a change, the checks run again on the current rows before anything else happens.
  */
 
 import { protocolErrors } from '../protocol/errors.js';
 import type { ParsedParams } from '../protocol/params.js';
 import type { AccessKeyRow } from '../store/credentials.repo.js';
-import type { CredentialView } from './credential-cache.js';
+import type { CredentialCache, CredentialView } from './credential-cache.js';
 import type { NonceRecorder } from './nonce-batcher.js';
 import type { Principal } from './principal.js';
 import {
@@ -43,6 +47,14 @@ export type SignatureScheme = 'V1' | 'V3';
 export interface AuthResult {
   readonly principal: Principal;
   readonly scheme: SignatureScheme;
+  /** Keys and policies as of a generation read after the request's lookups. */
+  readonly credentials: CredentialView;
+}
+
+/** A request whose signature, clock and token hold; its nonce is still to be recorded. */
+interface Verified {
+  readonly principal: Principal;
+  readonly nonce: string;
 }
 
 const TIMESTAMP = /^(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2}):(\d{2})(?:\.\d{1,9})?Z$/;
@@ -82,12 +94,12 @@ function principalOf(row: AccessKeyRow): Principal {
 
 /** Where authentication reads keys and records nonces. */
 export interface AuthSources {
-  readonly credentials: CredentialView;
+  readonly credentials: Pick<CredentialCache, 'cached' | 'fresh' | 'observe'>;
   readonly nonces: NonceRecorder;
 }
 
-async function loadKey(src: AuthSources, accessKeyId: string): Promise<AccessKeyRow> {
-  const row = await src.credentials.accessKey(accessKeyId);
+async function loadKey(view: CredentialView, accessKeyId: string): Promise<AccessKeyRow> {
+  const row = await view.accessKey(accessKeyId);
   if (!row) throw protocolErrors.accessKeyNotFound();
   if (row.status !== 'Active') throw protocolErrors.accessKeyInactive();
   return row;
@@ -114,23 +126,19 @@ function checkClock(settings: AuthSettings, time: string | undefined, now: numbe
     throw protocolErrors.timestampExpired();
 }
 
-async function checkNonce(
-  src: AuthSources,
-  settings: AuthSettings,
-  accessKeyId: string,
-  nonce: string,
-  now: number,
-): Promise<void> {
-  if (!settings.checkNonce) return;
-  if (!(await src.nonces.record({ accessKeyId, nonce, now }))) throw protocolErrors.nonceUsed();
-}
-
-async function authenticateV1(
-  src: AuthSources,
+type Verifier = (
+  view: CredentialView,
   req: AuthRequest,
   settings: AuthSettings,
   now: number,
-): Promise<AuthResult> {
+) => Promise<Verified>;
+
+async function verifyV1(
+  view: CredentialView,
+  req: AuthRequest,
+  settings: AuthSettings,
+  now: number,
+): Promise<Verified> {
   const p = req.params.all;
   const accessKeyId = p.get('AccessKeyId');
   if (!accessKeyId) throw protocolErrors.missingAccessKeyId();
@@ -144,23 +152,22 @@ async function authenticateV1(
   ) {
     throw protocolErrors.incompleteSignature();
   }
-  const row = await loadKey(src, accessKeyId);
+  const row = await loadKey(view, accessKeyId);
   const stringToSign = v1StringToSign(req.method, p);
   if (!signaturesEqual(v1Sign(row.secret, stringToSign), signature)) {
     throw protocolErrors.signatureDoesNotMatch(stringToSign);
   }
   checkClock(settings, p.get('Timestamp'), now);
   checkSecurityToken(row, p.get('SecurityToken'), now);
-  await checkNonce(src, settings, accessKeyId, nonce, now);
-  return { principal: principalOf(row), scheme: 'V1' };
+  return { principal: principalOf(row), nonce };
 }
 
-async function authenticateV3(
-  src: AuthSources,
+async function verifyV3(
+  view: CredentialView,
   req: AuthRequest,
   settings: AuthSettings,
   now: number,
-): Promise<AuthResult> {
+): Promise<Verified> {
   const auth = parseV3Authorization(req.header('authorization')[0] ?? '');
   if (!auth || auth.algorithm !== V3_ALGORITHM) throw protocolErrors.incompleteSignature();
   const signed = new Set(auth.signedHeaders);
@@ -173,7 +180,7 @@ async function authenticateV3(
   const nonce = req.header('x-acs-signature-nonce')[0];
   if (!nonce) throw protocolErrors.incompleteSignature();
 
-  const row = await loadKey(src, auth.accessKeyId);
+  const row = await loadKey(view, auth.accessKeyId);
   const canonical = v3CanonicalRequest(
     req.method,
     req.params.query,
@@ -189,8 +196,7 @@ async function authenticateV3(
   if (sha256Hex(req.body) !== contentHash) throw protocolErrors.signatureDoesNotMatch(stringToSign);
   checkClock(settings, req.header('x-acs-date')[0], now);
   checkSecurityToken(row, tokenHeader, now);
-  await checkNonce(src, settings, auth.accessKeyId, nonce, now);
-  return { principal: principalOf(row), scheme: 'V3' };
+  return { principal: principalOf(row), nonce };
 }
 
 export async function authenticate(
@@ -201,5 +207,28 @@ export async function authenticate(
 ): Promise<AuthResult> {
   const scheme = detectScheme(req);
   if (scheme === undefined) throw protocolErrors.missingAccessKeyId();
-  return scheme === 'V3' ? authenticateV3(src, req, settings, now) : authenticateV1(src, req, settings, now);
+  const verify: Verifier = scheme === 'V3' ? verifyV3 : verifyV1;
+  let view = src.credentials.cached();
+  let verified: Verified;
+  try {
+    verified = await verify(view, req, settings, now);
+  } catch (err) {
+    // A refusal must hold for the current rows, not only for cached ones (a key just activated).
+    const current = await src.credentials.fresh();
+    if (current.generation === view.generation) throw err;
+    view = current;
+    verified = await verify(view, req, settings, now);
+  }
+  const { accessKeyId } = verified.principal;
+  const answer = settings.checkNonce
+    ? await src.nonces.record({ accessKeyId, nonce: verified.nonce, now })
+    : { fresh: true, ramGeneration: (await src.credentials.fresh()).generation };
+  if (answer.ramGeneration !== view.generation) {
+    // RAM changed after the rows were cached: decide again on the current ones. The nonce stays
+    // recorded either way; a refusal now costs the client that nonce, as any refusal after it would.
+    view = src.credentials.observe(answer.ramGeneration);
+    verified = await verify(view, req, settings, now);
+  }
+  if (!answer.fresh) throw protocolErrors.nonceUsed();
+  return { principal: verified.principal, scheme, credentials: view };
 }

@@ -1,9 +1,11 @@
 /**
- * AccessKeys and policies, cached per node and checked against the RAM generation once per
- * request. Triggers move the generation forward with every change to keys, users, policies or
- * attachments (store migration 0003), from any node or tool, so a request never acts on a row
- * older than the generation it read: the cache answers exactly what reading the rows would,
- * for the price of reading one number.
+ * AccessKeys and policies, cached per node and kept honest by the RAM generation. Triggers move
+ * the generation forward with every change to keys, users, policies or attachments (store
+ * migration 0003), from any node or tool. The cache is a series of epochs: an epoch starts when a
+ * generation is read that differs from the last one, and holds only rows read after that moment.
+ * A request checks its epoch against a generation read after it looked its key up (authenticate.ts
+ * reads it with the nonce batch); when the two agree, nothing changed in between and the cached
+ * rows were the current ones.
  */
 import type { PolicyDocument } from '../policy/document.js';
 import { type AccessKeyRow, findAccessKey, readRamGeneration } from '../store/credentials.repo.js';
@@ -11,8 +13,10 @@ import type { Executor } from '../store/database.js';
 import { loadPolicies } from './authorize.js';
 import type { Principal } from './principal.js';
 
-/** What one request reads about credentials, all as of (or after) one generation. */
+/** What one request reads about credentials, from one epoch. */
 export interface CredentialView {
+  /** The generation the epoch started at; -1 before any was read. */
+  readonly generation: number;
   accessKey(accessKeyId: string): Promise<AccessKeyRow | undefined>;
   policies(principal: Principal): Promise<PolicyDocument[]>;
 }
@@ -25,42 +29,54 @@ function principalKey(p: Principal): string {
 }
 
 export class CredentialCache {
-  /** Every entry below was read after this generation was read; any other number clears them. */
-  private generation = -1;
-  private readonly keys = new Map<string, AccessKeyRow>();
-  private readonly policySets = new Map<string, PolicyDocument[]>();
+  /** The current epoch; each view holds its own maps, so an old epoch's rows never leak into a new one. */
+  private epoch: CredentialView;
 
-  constructor(private readonly db: Executor) {}
+  constructor(private readonly db: Executor) {
+    this.epoch = this.newEpoch(-1);
+  }
 
-  /** Reads the generation and answers the request's lookups from rows at least that new. */
-  async view(): Promise<CredentialView> {
-    const seen = await readRamGeneration(this.db);
-    // Any difference clears the cache, a smaller number too (a database restored from a backup):
-    // entries are only ever used under the very number that was current when they were read.
-    if (seen !== this.generation) {
-      this.generation = seen;
-      this.keys.clear();
-      this.policySets.clear();
-    }
+  /** The current epoch, read from nothing: its rows still have to be checked against a generation. */
+  cached(): CredentialView {
+    return this.epoch;
+  }
+
+  /** Reads the generation now and answers from rows at least that new. */
+  async fresh(): Promise<CredentialView> {
+    return this.observe(await readRamGeneration(this.db));
+  }
+
+  /**
+   * A generation read after everything the caller looked up. Any difference starts a new epoch, a
+   * smaller number too (a database restored from a backup): rows are only ever used under the
+   * very number that was current when they were read.
+   */
+  observe(generation: number): CredentialView {
+    if (generation !== this.epoch.generation) this.epoch = this.newEpoch(generation);
+    return this.epoch;
+  }
+
+  private newEpoch(generation: number): CredentialView {
+    const keys = new Map<string, AccessKeyRow>();
+    const policySets = new Map<string, PolicyDocument[]>();
     return {
-      accessKey: (id) => this.cached(this.keys, id, seen, () => findAccessKey(this.db, id)),
+      generation,
+      accessKey: (id) => this.lookup(keys, id, () => findAccessKey(this.db, id)),
       policies: async (p) =>
-        (await this.cached(this.policySets, principalKey(p), seen, () => loadPolicies(this.db, p))) ?? [],
+        (await this.lookup(policySets, principalKey(p), () => loadPolicies(this.db, p))) ?? [],
     };
   }
 
-  private async cached<T>(
+  private async lookup<T>(
     map: Map<string, T>,
     key: string,
-    seen: number,
     load: () => Promise<T | undefined>,
   ): Promise<T | undefined> {
     const hit = map.get(key);
     if (hit !== undefined) return hit;
+    // Read after the epoch began, so it belongs to the epoch, even when a newer one began meanwhile.
     const value = await load();
-    // The generation may have moved while this read ran; the row could then be older than the
-    // cache's generation claims, so it is used for this request only.
-    if (value !== undefined && this.generation === seen) {
+    if (value !== undefined) {
       if (map.size >= MAX_ENTRIES) map.clear();
       map.set(key, value);
     }

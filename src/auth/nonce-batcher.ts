@@ -4,28 +4,56 @@
  * while the event loop is busy are written together in one statement at the end of the loop
  * turn (and while one batch is being written, the next one gathers); each request still waits
  * until its own nonce is committed, so "first use wins" holds exactly as with one insert each.
+ * The batch also reads the RAM generation once it is written: every request of the batch has
+ * looked its key up by then, so that one number tells each of them whether its cached key and
+ * policies are still the current ones (credential-cache.ts).
  */
-import type { NonceUse } from '../store/replay.repo.js';
+import { readRamGeneration } from '../store/credentials.repo.js';
+import type { Executor } from '../store/database.js';
+import { type NonceUse, recordNonces } from '../store/replay.repo.js';
+
+export interface NonceAnswer {
+  /** true on a first use, false on a replay inside the window. */
+  readonly fresh: boolean;
+  /** The RAM generation, read after the nonce was written. */
+  readonly ramGeneration: number;
+}
 
 export interface NonceRecorder {
-  /** true on a first use, false on a replay inside the window. */
-  record(use: NonceUse): Promise<boolean>;
+  record(use: NonceUse): Promise<NonceAnswer>;
+}
+
+/** What writing one batch answers: first use or not for each nonce, in order, and the generation. */
+export interface BatchAnswer {
+  readonly fresh: readonly boolean[];
+  readonly ramGeneration: number;
 }
 
 interface Waiting {
   readonly use: NonceUse;
-  readonly resolve: (fresh: boolean) => void;
+  readonly resolve: (answer: NonceAnswer) => void;
   readonly reject: (err: unknown) => void;
+}
+
+function answerOf(batch: BatchAnswer, i: number): NonceAnswer {
+  return { fresh: batch.fresh[i] === true, ramGeneration: batch.ramGeneration };
 }
 
 export class NonceBatcher implements NonceRecorder {
   private pending: Waiting[] = [];
   private busy = false;
 
-  /** `write` records a batch and answers each use (store/replay.repo.ts recordNonces). */
-  constructor(private readonly write: (uses: readonly NonceUse[]) => Promise<boolean[]>) {}
+  constructor(private readonly write: (uses: readonly NonceUse[]) => Promise<BatchAnswer>) {}
 
-  record(use: NonceUse): Promise<boolean> {
+  /** Batches written to the store: the nonces first, then the generation. */
+  static onStore(db: Executor, ttlMs: number): NonceBatcher {
+    return new NonceBatcher(async (uses) => ({
+      fresh: await recordNonces(db, uses, ttlMs),
+      ramGeneration: await readRamGeneration(db),
+    }));
+  }
+
+  record(use: NonceUse): Promise<NonceAnswer> {
     return new Promise((resolve, reject) => {
       this.pending.push({ use, resolve, reject });
       if (!this.busy) {
@@ -37,7 +65,7 @@ export class NonceBatcher implements NonceRecorder {
 
   private alone(w: Waiting): void {
     this.write([w.use]).then(
-      (fresh) => w.resolve(fresh[0] === true),
+      (answer) => w.resolve(answerOf(answer, 0)),
       (err: unknown) => w.reject(err),
     );
   }
@@ -47,8 +75,8 @@ export class NonceBatcher implements NonceRecorder {
     this.pending = [];
     this.write(batch.map((w) => w.use))
       .then(
-        (fresh) => {
-          for (const [i, w] of batch.entries()) w.resolve(fresh[i] === true);
+        (answer) => {
+          for (const [i, w] of batch.entries()) w.resolve(answerOf(answer, i));
         },
         (err: unknown) => {
           // One bad row fails the whole statement: write the batch again one nonce at a time, so

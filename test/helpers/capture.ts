@@ -18,7 +18,6 @@ import { CredentialCache } from '../../src/auth/credential-cache.js';
 import { NonceBatcher } from '../../src/auth/nonce-batcher.js';
 import { type PipelineDeps, runPipeline } from '../../src/pipeline.js';
 import { listen, type RunningServer } from '../../src/server.js';
-import { recordNonces } from '../../src/store/replay.repo.js';
 import { type ClientMode, callVia } from './clients.js';
 import type { TestServer } from './server.js';
 
@@ -370,7 +369,7 @@ export async function listenWith(
       checkNonce: config.checkNonce,
     },
     credentials: new CredentialCache(server.store.db),
-    nonces: new NonceBatcher((uses) => recordNonces(server.store.db, uses, config.nonceTtlMs)),
+    nonces: NonceBatcher.onStore(server.store.db, config.nonceTtlMs),
     regions: new Set(config.regions),
     ramEnforced: config.ramEnforced,
     hostId: config.hostId,

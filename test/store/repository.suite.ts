@@ -554,13 +554,13 @@ export function repositorySuite(engine: string, factory: StoreFactory): void {
           roleName: null,
           sessionPolicy: null,
         };
-        const first = await cache.view();
+        const first = await cache.fresh();
         assert.equal((await first.accessKey(k.access_key_id))?.status, 'Active');
         assert.deepEqual(await first.policies(principal), []);
-        assert.equal((await (await cache.view()).accessKey(k.access_key_id))?.status, 'Active', 'cached');
+        assert.equal((await (await cache.fresh()).accessKey(k.access_key_id))?.status, 'Active', 'cached');
 
         await setAccessKeyStatus(second.db, k.access_key_id, 'Inactive');
-        assert.equal((await (await cache.view()).accessKey(k.access_key_id))?.status, 'Inactive');
+        assert.equal((await (await cache.fresh()).accessKey(k.access_key_id))?.status, 'Inactive');
 
         await second.db
           .insertInto('policy_attachments')
@@ -572,17 +572,35 @@ export function repositorySuite(engine: string, factory: StoreFactory): void {
             policy_name: 'AliyunVPCReadOnlyAccess',
           })
           .execute();
-        assert.equal((await (await cache.view()).policies(principal)).length, 1);
+        assert.equal((await (await cache.fresh()).policies(principal)).length, 1);
 
         await second.db.deleteFrom('access_keys').where('access_key_id', '=', k.access_key_id).execute();
-        assert.equal(await (await cache.view()).accessKey(k.access_key_id), undefined);
+        assert.equal(await (await cache.fresh()).accessKey(k.access_key_id), undefined);
 
         // A database restored from an older backup: the counter goes back, the rows differ.
         await insertAccessKey(second.db, { ...k, status: 'Inactive' });
-        assert.equal((await (await cache.view()).accessKey(k.access_key_id))?.status, 'Inactive');
+        assert.equal((await (await cache.fresh()).accessKey(k.access_key_id))?.status, 'Inactive');
         await setAccessKeyStatus(second.db, k.access_key_id, 'Active');
         await second.db.updateTable('change_counters').set({ value: 1 }).where('name', '=', 'ram').execute();
-        assert.equal((await (await cache.view()).accessKey(k.access_key_id))?.status, 'Active');
+        assert.equal((await (await cache.fresh()).accessKey(k.access_key_id))?.status, 'Active');
+      });
+
+      test('cached rows answer until a newer generation is observed, which starts from current rows', async () => {
+        const k = key('1');
+        await insertAccessKey(store.db, k);
+        const cache = new CredentialCache(store.db);
+        const start = await cache.fresh();
+        assert.equal((await start.accessKey(k.access_key_id))?.status, 'Active');
+
+        await setAccessKeyStatus(second.db, k.access_key_id, 'Inactive');
+        const stale = cache.cached();
+        assert.equal(stale.generation, start.generation, 'nothing was read, so the epoch is the same');
+        assert.equal((await stale.accessKey(k.access_key_id))?.status, 'Active', 'still the cached row');
+
+        const now = cache.observe(await readRamGeneration(store.db));
+        assert.notEqual(now.generation, start.generation);
+        assert.equal((await now.accessKey(k.access_key_id))?.status, 'Inactive');
+        assert.equal(cache.observe(now.generation), now, 'the same generation keeps the epoch');
       });
 
       test('inserting an AccessKey id twice is a unique violation on this engine', async () => {

@@ -5,14 +5,17 @@
  */
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { NonceBatcher } from '../../src/auth/nonce-batcher.js';
+import { type BatchAnswer, type NonceAnswer, NonceBatcher } from '../../src/auth/nonce-batcher.js';
 import type { NonceUse } from '../../src/store/replay.repo.js';
 
 function use(nonce: string): NonceUse {
   return { accessKeyId: 'AK', nonce, now: 1_000 };
 }
 
-/** A writer that records its batches and answers "fresh" unless the nonce starts with "used". */
+/**
+ * A writer that records its batches and answers "fresh" unless the nonce starts with "used"; the
+ * generation it reports is the number of batches written so far.
+ */
 function recordingWriter() {
   const batches: string[][] = [];
   let release: (() => void) | undefined;
@@ -28,24 +31,26 @@ function recordingWriter() {
     open() {
       release?.();
     },
-    write: async (uses: readonly NonceUse[]): Promise<boolean[]> => {
+    write: async (uses: readonly NonceUse[]): Promise<BatchAnswer> => {
       batches.push(uses.map((u) => u.nonce));
       if (hold) {
         const h = hold;
         hold = undefined;
         await h;
       }
-      return uses.map((u) => !u.nonce.startsWith('used'));
+      return { fresh: uses.map((u) => !u.nonce.startsWith('used')), ramGeneration: batches.length };
     },
   };
 }
+
+const fresh = (a: NonceAnswer): boolean => a.fresh;
 
 describe('NonceBatcher', () => {
   test('nonces recorded in one turn of the event loop are written in one batch, each with its own answer', async () => {
     const w = recordingWriter();
     const b = new NonceBatcher(w.write);
     const answers = await Promise.all([b.record(use('a')), b.record(use('used-b')), b.record(use('c'))]);
-    assert.deepEqual(answers, [true, false, true]);
+    assert.deepEqual(answers.map(fresh), [true, false, true]);
     assert.deepEqual(w.batches, [['a', 'used-b', 'c']]);
   });
 
@@ -60,8 +65,14 @@ describe('NonceBatcher', () => {
     await new Promise((r) => setImmediate(r));
     assert.deepEqual(w.batches, [['a']], 'nothing else is written while the first batch runs');
     w.open();
-    assert.deepEqual(await Promise.all([first, ...later]), [true, true, true]);
+    const answers = await Promise.all([first, ...later]);
+    assert.deepEqual(answers.map(fresh), [true, true, true]);
     assert.deepEqual(w.batches, [['a'], ['b', 'c']]);
+    assert.deepEqual(
+      answers.map((a) => a.ramGeneration),
+      [1, 2, 2],
+      'each caller gets the generation read after its own batch was written',
+    );
   });
 
   test('a batch that fails is written again one nonce at a time: the error reaches only its own request', async () => {
@@ -70,7 +81,7 @@ describe('NonceBatcher', () => {
       writes.push(uses.map((u) => u.nonce));
       // Like a row the database refuses (an oversized index entry): the statement fails as a whole.
       if (uses.some((u) => u.nonce === 'poison')) throw new Error('index row size exceeds maximum');
-      return uses.map(() => true);
+      return { fresh: uses.map(() => true), ramGeneration: 7 };
     });
     const results = await Promise.allSettled([
       b.record(use('a')),
@@ -82,7 +93,8 @@ describe('NonceBatcher', () => {
       ['fulfilled', 'rejected', 'fulfilled'],
     );
     assert.deepEqual(writes, [['a', 'poison', 'c'], ['a'], ['poison'], ['c']]);
-    assert.equal(await b.record(use('d')), true, 'the batcher goes on');
+    assert.deepEqual(results[0], { status: 'fulfilled', value: { fresh: true, ramGeneration: 7 } });
+    assert.deepEqual(await b.record(use('d')), { fresh: true, ramGeneration: 7 }, 'the batcher goes on');
   });
 
   test('a failed write of a single nonce rejects its caller', async () => {
@@ -95,8 +107,8 @@ describe('NonceBatcher', () => {
   test('a single caller is answered without waiting for company', async () => {
     const w = recordingWriter();
     const b = new NonceBatcher(w.write);
-    assert.equal(await b.record(use('alone')), true);
-    assert.equal(await b.record(use('used-again')), false);
+    assert.deepEqual(await b.record(use('alone')), { fresh: true, ramGeneration: 1 });
+    assert.deepEqual(await b.record(use('used-again')), { fresh: false, ramGeneration: 2 });
     assert.deepEqual(w.batches, [['alone'], ['used-again']]);
   });
 });

@@ -108,7 +108,7 @@ const NO_NONCES: NonceRecorder = {
 };
 
 async function sourcesOf(db: TestServer['store']['db']): Promise<AuthSources> {
-  return { credentials: await new CredentialCache(db).view(), nonces: NO_NONCES };
+  return { credentials: new CredentialCache(db), nonces: NO_NONCES };
 }
 
 function authRequestOf(r: RawRequest): AuthRequest {
