@@ -33,7 +33,13 @@ import { prepared } from '../../src/store/prepared.js';
 import { recordNonce, recordNonces, sweepNonces } from '../../src/store/replay.repo.js';
 import type { Store } from '../../src/store/store.js';
 import { filterState } from '../../src/vpc/traffic-mirror/filters.repo.js';
-import { countSessions, insertSession } from '../../src/vpc/traffic-mirror/sessions.repo.js';
+import {
+  addSources,
+  countSessions,
+  insertSession,
+  listSessions,
+  removeSources,
+} from '../../src/vpc/traffic-mirror/sessions.repo.js';
 import { countTags, putTags, removeTags, tagsOf } from '../../src/vpc/traffic-mirror/tags.repo.js';
 import { sessionRow } from '../helpers/rows.js';
 
@@ -652,6 +658,59 @@ export function repositorySuite(engine: string, factory: StoreFactory): void {
           2,
           'a rolled back insert is not counted',
         );
+      });
+    });
+
+    describe('a List page', () => {
+      test('carries the sources of each session in the order added and its tags by key, in one statement', async () => {
+        const accountId = uid('6');
+        const [bare, full] = [uid('tms-'), uid('tms-')];
+        await insertSession(store.db, sessionRow(bare, accountId, 'cn-hangzhou', 1));
+        await insertSession(store.db, sessionRow(full, accountId, 'cn-hangzhou', 2));
+        await addSources(store.db, full, ['eni-zz', 'eni-aa']);
+        await addSources(store.db, full, ['eni-mm']);
+        await removeSources(store.db, full, ['eni-aa']);
+        await addSources(store.db, full, ['eni-aa']);
+        await putTags(
+          store.db,
+          { resourceType: 'TRAFFICMIRRORSESSION', resourceId: full, accountId, regionId: 'cn-hangzhou' },
+          [
+            { key: 'zeta', value: '' },
+            { key: 'Alpha', value: 'x"\\y' },
+            { key: 'alpha', value: '\u00e9' },
+          ],
+        );
+        const { rows, total } = await listSessions(second.db, {
+          accountId,
+          regionId: 'cn-hangzhou',
+          ids: [],
+          sourceId: undefined,
+          name: undefined,
+          targetId: undefined,
+          filterId: undefined,
+          virtualNetworkId: undefined,
+          priority: undefined,
+          enabled: undefined,
+          resourceGroupId: undefined,
+          tags: [],
+          afterSeq: undefined,
+          limit: 10,
+        });
+        assert.equal(total, 2);
+        assert.deepEqual(
+          rows.map((r) => r.session.id),
+          [bare, full],
+        );
+        assert.deepEqual(rows[0]?.sourceIds, []);
+        assert.deepEqual(rows[0]?.tags, []);
+        assert.deepEqual(rows[1]?.sourceIds, ['eni-zz', 'eni-mm', 'eni-aa']);
+        const byKey = await tagsOf(store.db, [full]);
+        assert.deepEqual(rows[1]?.tags, byKey.get(full), 'the same order as tagsOf on this engine');
+        assert.deepEqual(
+          new Set(rows[1]?.tags.map((t) => `${t.key}=${t.value}`)),
+          new Set(['zeta=', 'Alpha=x"\\y', 'alpha=\u00e9']),
+        );
+        assert.equal(rows[1]?.session.priority, 2, 'the session columns are all there');
       });
     });
 

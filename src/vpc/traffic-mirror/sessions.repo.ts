@@ -5,8 +5,9 @@
  */
 import { type Selectable, sql } from 'kysely';
 import type { Executor, TrafficMirrorSessionsTable } from '../../store/database.js';
+import { dialectOf, jsonColumn } from '../../store/dialect.js';
 import { type ListParams, listOf, listParams, prepared, preparedShapes } from '../../store/prepared.js';
-import type { TagFilter } from './tags.repo.js';
+import type { TagFilter, TagRow } from './tags.repo.js';
 
 export type SessionRow = Selectable<TrafficMirrorSessionsTable>;
 export type NewSession = Omit<SessionRow, 'seq'>;
@@ -392,10 +393,37 @@ function matching(db: Executor, p: ListValues, shape: ListShape) {
   return { q, col };
 }
 
+/**
+ * A page's sessions come with their sources (in the order they were added) and tags (by key) as
+ * JSON arrays: one statement for the page instead of three, which on PostgreSQL is two round trips
+ * fewer per List.
+ */
+function sourcesAndTags(db: Executor) {
+  if (dialectOf(db) === 'postgres') {
+    return [
+      sql<unknown>`(select coalesce(json_agg(src.source_id order by src.position), '[]'::json) from traffic_mirror_session_sources src where src.session_id = s.id)`.as(
+        'source_ids',
+      ),
+      sql<unknown>`(select coalesce(json_agg(json_build_array(t.tag_key, t.tag_value) order by t.tag_key), '[]'::json) from tags t where t.resource_id = s.id)`.as(
+        'tag_pairs',
+      ),
+    ] as const;
+  }
+  return [
+    sql<unknown>`(select json_group_array(src.source_id order by src.position) from traffic_mirror_session_sources src where src.session_id = s.id)`.as(
+      'source_ids',
+    ),
+    sql<unknown>`(select json_group_array(json_array(t.tag_key, t.tag_value) order by t.tag_key) from tags t where t.resource_id = s.id)`.as(
+      'tag_pairs',
+    ),
+  ] as const;
+}
+
 const pageOf = preparedShapes(shapeKey, (db, p: ListValues, shape: ListShape) => {
   const { q, col } = matching(db, p, shape);
   return q
     .selectAll('s')
+    .select(sourcesAndTags(db))
     .$if(shape.after, (page) => page.where(col('s.seq'), '>', p.afterSeq))
     .orderBy('s.seq')
     .limit(sql.lit(shape.limit));
@@ -411,10 +439,27 @@ const countOf = preparedShapes(shapeKey, (db, p: ListValues, shape: ListShape) =
  * the id index (through the sources index for an ENI) and touches only those sessions. Each shape
  * of query is built once (store/prepared.ts).
  */
+/** A session of a List page with its sources and tags. */
+export interface ListedSession {
+  readonly session: SessionRow;
+  readonly sourceIds: readonly string[];
+  readonly tags: readonly TagRow[];
+}
+
+function listed(row: SessionRow & { source_ids: unknown; tag_pairs: unknown }): ListedSession {
+  const { source_ids, tag_pairs, ...session } = row;
+  const pairs = jsonColumn(tag_pairs) as [string, string][];
+  return {
+    session,
+    sourceIds: jsonColumn(source_ids) as string[],
+    tags: pairs.map(([key, value]) => ({ key, value })),
+  };
+}
+
 export async function listSessions(
   db: Executor,
   query: SessionQuery,
-): Promise<{ rows: SessionRow[]; total: number }> {
+): Promise<{ rows: ListedSession[]; total: number }> {
   const ids = [...new Set(query.ids)];
   const shape: ListShape = {
     ids: ids.length,
@@ -449,7 +494,7 @@ export async function listSessions(
     values[`t${i}`] = tag.Value ?? '';
   }
   const p = values as ListValues;
-  const rows = await pageOf(shape).all(db, p);
+  const rows = (await pageOf(shape).all(db, p)).map(listed);
   // A first page that holds every match already knows the total; only longer lists are counted.
   if (query.afterSeq === undefined && rows.length <= query.limit) return { rows, total: rows.length };
   // Without filters the total is the account's count in the region, kept up to date by triggers.

@@ -40,7 +40,7 @@ import {
   sourcesOf,
   vniInUse,
 } from './sessions.repo.js';
-import { putTags, type TagRow, tagsOf } from './tags.repo.js';
+import { putTags, type TagRow } from './tags.repo.js';
 
 export const SESSION_RESOURCE_TYPE = 'TRAFFICMIRRORSESSION';
 /** Exact case, as Terraform validates them; the schema enforces the enum. */
@@ -354,7 +354,7 @@ export interface SessionView {
   readonly tags: readonly TagRow[];
 }
 
-/** One page; `lastSeq` is set when more sessions follow. Sources and tags: one query each. */
+/** One page, sources and tags included; `lastSeq` is set when more sessions follow. */
 export async function listSessionPage(
   ctx: OperationContext,
   req: ListSessionsRequest,
@@ -367,18 +367,11 @@ export async function listSessionPage(
     limit: maxResults,
   });
   const page = rows.slice(0, req.maxResults);
-  const ids = page.map((r) => r.id);
-  const sources = await sourcesOf(ctx.tx, ids);
-  const tags = await tagsOf(ctx.tx, ids);
   const last = page[page.length - 1];
   return {
-    items: page.map((session) => ({
-      session,
-      sourceIds: sources.get(session.id) ?? [],
-      tags: tags.get(session.id) ?? [],
-    })),
+    items: page,
     total,
-    lastSeq: rows.length > req.maxResults && last ? last.seq : undefined,
+    lastSeq: rows.length > req.maxResults && last ? last.session.seq : undefined,
   };
 }
 
