@@ -15,6 +15,7 @@ import type { Logger } from './logger.js';
 import { type PipelineDeps, type PipelineResult, runPipeline } from './pipeline.js';
 import type { RpcRequest } from './protocol/request.js';
 import { releaseOrphanedTokens, sweepTokens } from './store/client-tokens.repo.js';
+import { writesFor } from './store/group-commit.js';
 import { sweepNonces } from './store/replay.repo.js';
 import type { Store } from './store/store.js';
 import { registerTrafficMirror } from './vpc/traffic-mirror/register.js';
@@ -64,6 +65,7 @@ export function createApp(config: Config, store: Store, log: Logger, clock: () =
   const operations = buildRegistry(ALL_OPERATION_GROUPS);
   const deps: PipelineDeps = {
     db: store.db,
+    writes: writesFor(store.db, store.dialect),
     operations,
     services: { lifecycle, limits: config.limits, regions: config.regions },
     auth: {

@@ -21,11 +21,14 @@ import {
 } from './protocol/serialize.js';
 import { claimToken, completeToken, releaseToken, type TokenKey } from './store/client-tokens.repo.js';
 import type { Db } from './store/database.js';
+import type { TransactionRunner } from './store/group-commit.js';
 
 export const API_VERSION = '2016-04-28';
 
 export interface PipelineDeps {
   readonly db: Db;
+  /** Where a writing operation gets its transaction (store/group-commit.ts). */
+  readonly writes: TransactionRunner;
   readonly operations: ReadonlyMap<string, RegisteredOperation>;
   readonly services: OperationServices;
   readonly auth: AuthSettings;
@@ -224,5 +227,5 @@ async function execute(
 ): Promise<Record<string, unknown>> {
   const base = { requestId, principal, accountId: principal.accountId, now, dryRun, services: deps.services };
   if (op.readOnly) return run({ ...base, tx: deps.db });
-  return deps.db.transaction().execute((tx) => run({ ...base, tx }));
+  return deps.writes((tx) => run({ ...base, tx }));
 }

@@ -18,6 +18,7 @@ import { CredentialCache } from '../../src/auth/credential-cache.js';
 import { NonceBatcher } from '../../src/auth/nonce-batcher.js';
 import { type PipelineDeps, runPipeline } from '../../src/pipeline.js';
 import { listen, type RunningServer } from '../../src/server.js';
+import { writesFor } from '../../src/store/group-commit.js';
 import { type ClientMode, callVia } from './clients.js';
 import type { TestServer } from './server.js';
 
@@ -360,6 +361,7 @@ export async function listenWith(
   for (const op of options.operations ?? []) operations.set(op.action, op);
   const deps: PipelineDeps = {
     db: server.store.db,
+    writes: writesFor(server.store.db, server.store.dialect),
     nodeId: app.nodeId,
     operations,
     services: { lifecycle: app.lifecycle, limits: config.limits, regions: config.regions },

@@ -29,6 +29,7 @@ import {
 } from '../../src/store/credentials.repo.js';
 import type { Executor } from '../../src/store/database.js';
 import { isUniqueViolation } from '../../src/store/errors.js';
+import { GroupCommit } from '../../src/store/group-commit.js';
 import { prepared } from '../../src/store/prepared.js';
 import { recordNonce, recordNonces, sweepNonces } from '../../src/store/replay.repo.js';
 import type { Store } from '../../src/store/store.js';
@@ -658,6 +659,79 @@ export function repositorySuite(engine: string, factory: StoreFactory): void {
           2,
           'a rolled back insert is not counted',
         );
+      });
+    });
+
+    describe('group commit', () => {
+      const account = (id: string) => ({ id, name: id, default_resource_group_id: 'rg-x', created_at: 1 });
+      const stored = async (ids: readonly string[]) =>
+        (await second.db.selectFrom('accounts').select('id').where('id', 'in', ids).execute())
+          .map((r) => r.id)
+          .sort();
+
+      test('requests waiting together run one after another in one transaction and are all committed', async () => {
+        const group = new GroupCommit(store.db);
+        const ids = [uid('g'), uid('g'), uid('g')];
+        const transactions = new Set<unknown>();
+        const seen = await Promise.all(
+          ids.map((id) =>
+            group.run(async (tx) => {
+              transactions.add(tx);
+              await tx.insertInto('accounts').values(account(id)).execute();
+              const r = await tx.selectFrom('accounts').select('id').where('id', 'in', ids).execute();
+              return r.length;
+            }),
+          ),
+        );
+        assert.equal(transactions.size, 1, 'one transaction for the three');
+        assert.deepEqual(seen, [1, 2, 3], 'each sees the writes of the ones before it');
+        assert.deepEqual(await stored(ids), [...ids].sort());
+      });
+
+      test('a request that fails rolls back its own writes only, and keeps its own error', async () => {
+        const group = new GroupCommit(store.db);
+        const [a, b, c] = [uid('g'), uid('g'), uid('g')];
+        const insert = (id: string, fail: boolean) =>
+          group.run(async (tx) => {
+            await tx.insertInto('accounts').values(account(id)).execute();
+            if (fail) throw new Error(`refused ${id}`);
+            return id;
+          });
+        const results = await Promise.allSettled([insert(a, false), insert(b, true), insert(c, false)]);
+        assert.deepEqual(results[0], { status: 'fulfilled', value: a });
+        assert.equal(results[1]?.status, 'rejected');
+        assert.match(String((results[1] as PromiseRejectedResult).reason), new RegExp(`refused ${b}`));
+        assert.deepEqual(results[2], { status: 'fulfilled', value: c });
+        assert.deepEqual(await stored([a, b, c]), [a, c].sort());
+      });
+
+      test('when the shared transaction itself fails, the other requests run again on their own and commit', async () => {
+        const group = new GroupCommit(store.db);
+        const [a, b, c] = [uid('g'), uid('g'), uid('g')];
+        const runs = new Map<string, number>();
+        const insert = (id: string, endsTransaction: boolean) =>
+          group.run(async (tx) => {
+            runs.set(id, (runs.get(id) ?? 0) + 1);
+            await tx.insertInto('accounts').values(account(id)).execute();
+            // Ends the transaction under everyone's feet, as an engine does after some errors.
+            if (endsTransaction) await sql`rollback`.execute(tx);
+            return id;
+          });
+        const results = await Promise.allSettled([insert(a, false), insert(b, true), insert(c, false)]);
+        assert.deepEqual(results[0], { status: 'fulfilled', value: a });
+        assert.deepEqual(results[2], { status: 'fulfilled', value: c });
+        assert.deepEqual(await stored([a, b, c]), [a, c].sort(), 'b rolled its own writes back, twice');
+        assert.equal(runs.get(a), 2, 'run in the group, then alone');
+        const later = uid('g');
+        assert.equal(
+          await group.run(async (tx) => {
+            await tx.insertInto('accounts').values(account(later)).execute();
+            return later;
+          }),
+          later,
+          'the next group works',
+        );
+        assert.deepEqual(await stored([later]), [later]);
       });
     });
 

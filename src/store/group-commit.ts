@@ -1,0 +1,97 @@
+/**
+ * How a request's writes reach the store: in a transaction of their own, or, on SQLite, in a
+ * transaction shared with the other requests that are waiting for one.
+ *
+ * SQLite commits one transaction at a time, and a commit writes every page the transaction touched
+ * to the WAL. Requests that write at the same moment mostly touch the same pages (the rightmost
+ * leaves of the id and time indexes, the counters), so committing them together writes those
+ * pages once. Each request still runs alone, inside a savepoint of the shared transaction: its
+ * failure rolls back its own changes only, and nobody is answered before the shared commit.
+ */
+import { sql, type Transaction } from 'kysely';
+import type { Database, Db } from './database.js';
+import type { Dialect } from './dialect.js';
+
+export type TransactionRunner = <T>(work: (tx: Transaction<Database>) => Promise<T>) => Promise<T>;
+
+/** Every call in a transaction of its own (PostgreSQL, where commits of many connections overlap). */
+export function ownTransactions(db: Db): TransactionRunner {
+  return (work) => db.transaction().execute(work);
+}
+
+type Outcome =
+  | { readonly ok: true; readonly value: unknown }
+  | { readonly ok: false; readonly error: unknown };
+
+interface Waiting {
+  readonly work: (tx: Transaction<Database>) => Promise<unknown>;
+  readonly resolve: (value: unknown) => void;
+  readonly reject: (err: unknown) => void;
+}
+
+/** Bounds the time one request waits behind the others of its group. */
+const MAX_GROUP = 64;
+
+export class GroupCommit {
+  private pending: Waiting[] = [];
+  private busy = false;
+
+  constructor(private readonly db: Db) {}
+
+  readonly run: TransactionRunner = <T>(work: (tx: Transaction<Database>) => Promise<T>) =>
+    new Promise<T>((resolve, reject) => {
+      this.pending.push({ work, resolve: resolve as (value: unknown) => void, reject });
+      if (!this.busy) {
+        this.busy = true;
+        setImmediate(() => this.flush());
+      }
+    });
+
+  private flush(): void {
+    const group = this.pending.splice(0, MAX_GROUP);
+    const outcomes: Outcome[] = [];
+    this.db
+      .transaction()
+      .execute(async (tx) => {
+        for (const w of group) {
+          await sql`savepoint request`.execute(tx);
+          try {
+            outcomes.push({ ok: true, value: await w.work(tx) });
+          } catch (error) {
+            await sql`rollback to request`.execute(tx);
+            outcomes.push({ ok: false, error });
+          }
+          await sql`release request`.execute(tx);
+        }
+      })
+      .then(
+        () => {
+          for (const [i, w] of group.entries()) {
+            const o = outcomes[i];
+            if (o?.ok) w.resolve(o.value);
+            else w.reject(o ? o.error : new Error('request was not run'));
+          }
+        },
+        (err: unknown) => {
+          // Nothing of the group was committed. A request that failed on its own keeps its error;
+          // the others run again, each in a transaction of its own, so that whatever ended the
+          // shared transaction (one request's write the engine refused outright) ends only its own.
+          for (const [i, w] of group.entries()) {
+            const o = outcomes[i];
+            if (o && !o.ok) w.reject(o.error);
+            else if (group.length === 1) w.reject(err);
+            else this.db.transaction().execute(w.work).then(w.resolve, w.reject);
+          }
+        },
+      )
+      .finally(() => {
+        if (this.pending.length > 0) setImmediate(() => this.flush());
+        else this.busy = false;
+      });
+  }
+}
+
+/** SQLite groups its writers; PostgreSQL gives each its own transaction. */
+export function writesFor(db: Db, dialect: Dialect): TransactionRunner {
+  return dialect === 'sqlite' ? new GroupCommit(db).run : ownTransactions(db);
+}
