@@ -1,4 +1,4 @@
-import { PostgresAdapter } from 'kysely';
+import { PostgresAdapter, type RawBuilder, sql } from 'kysely';
 import type { Executor } from './database.js';
 
 export type Dialect = 'sqlite' | 'postgres';
@@ -11,4 +11,22 @@ export function dialectOf(db: Executor): Dialect {
 /** A JSON column as the engine hands it back: PostgreSQL's driver parses json, SQLite gives text. */
 export function jsonColumn(value: unknown): unknown {
   return typeof value === 'string' ? JSON.parse(value) : value;
+}
+
+/**
+ * The JSON array of `value` over the rows of a correlated subquery, `[]` when there are none: the
+ * one aggregate whose name and empty result differ between the engines.
+ */
+export function jsonArrayAgg(db: Executor, value: RawBuilder<unknown>, orderBy: RawBuilder<unknown>) {
+  return dialectOf(db) === 'postgres'
+    ? sql<unknown>`coalesce(json_agg(${value} order by ${orderBy}), '[]'::json)`
+    : sql<unknown>`json_group_array(${value} order by ${orderBy})`;
+}
+
+/** A JSON array of the given values, in one row. */
+export function jsonTuple(db: Executor, ...values: RawBuilder<unknown>[]) {
+  const list = sql.join(values);
+  return dialectOf(db) === 'postgres'
+    ? sql<unknown>`json_build_array(${list})`
+    : sql<unknown>`json_array(${list})`;
 }

@@ -5,7 +5,7 @@
  */
 import { type Selectable, sql } from 'kysely';
 import type { Executor, TrafficMirrorSessionsTable } from '../../store/database.js';
-import { dialectOf, jsonColumn } from '../../store/dialect.js';
+import { jsonArrayAgg, jsonColumn, jsonTuple } from '../../store/dialect.js';
 import { type ListParams, listOf, listParams, prepared, preparedShapes } from '../../store/prepared.js';
 import type { TagFilter, TagRow } from './tags.repo.js';
 
@@ -399,21 +399,12 @@ function matching(db: Executor, p: ListValues, shape: ListShape) {
  * fewer per List.
  */
 function sourcesAndTags(db: Executor) {
-  if (dialectOf(db) === 'postgres') {
-    return [
-      sql<unknown>`(select coalesce(json_agg(src.source_id order by src.position), '[]'::json) from traffic_mirror_session_sources src where src.session_id = s.id)`.as(
-        'source_ids',
-      ),
-      sql<unknown>`(select coalesce(json_agg(json_build_array(t.tag_key, t.tag_value) order by t.tag_key), '[]'::json) from tags t where t.resource_id = s.id)`.as(
-        'tag_pairs',
-      ),
-    ] as const;
-  }
+  const ref = (name: string) => sql.ref(name);
   return [
-    sql<unknown>`(select json_group_array(src.source_id order by src.position) from traffic_mirror_session_sources src where src.session_id = s.id)`.as(
+    sql<unknown>`(select ${jsonArrayAgg(db, ref('src.source_id'), ref('src.position'))} from traffic_mirror_session_sources src where src.session_id = s.id)`.as(
       'source_ids',
     ),
-    sql<unknown>`(select json_group_array(json_array(t.tag_key, t.tag_value) order by t.tag_key) from tags t where t.resource_id = s.id)`.as(
+    sql<unknown>`(select ${jsonArrayAgg(db, jsonTuple(db, ref('t.tag_key'), ref('t.tag_value')), ref('t.tag_key'))} from tags t where t.resource_id = s.id)`.as(
       'tag_pairs',
     ),
   ] as const;
