@@ -4,12 +4,17 @@
  * app.handle() and prints the wall time per request. On one thread with nothing else to do, that
  * is the CPU a request costs the pipeline and the store. Used to measure one change at a time:
  *
- *   npx tsx scripts/bench/in-process.ts list|regions|create|delete [requests]
+ *   npx tsx scripts/bench/in-process.ts list|regions|create|delete [requests] [--database postgres://…]
+ *
+ * With --database the store is a fresh schema of that PostgreSQL database, dropped at the end; the
+ * wall time then includes the waits for PostgreSQL, and the CPU time shows this process alone.
  */
+import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Writable } from 'node:stream';
+import { sql } from 'kysely';
 import { createApp } from '../../src/app.js';
 import { type SignedRequest, signRequest } from '../../src/cli/client.js';
 import { loadConfig } from '../../src/config.js';
@@ -27,13 +32,20 @@ if (!SCENARIOS.includes(scenario)) {
   process.stderr.write(`usage: npx tsx scripts/bench/in-process.ts ${SCENARIOS.join('|')} [requests]\n`);
   process.exit(2);
 }
-const total = Number(process.argv[3] ?? 10_000);
+const args = process.argv.slice(3);
+const dbFlag = args.indexOf('--database');
+const databaseUrl = dbFlag >= 0 ? args[dbFlag + 1] : undefined;
+if (dbFlag >= 0) args.splice(dbFlag, 2);
+const total = Number(args[0] ?? 10_000);
 const WARM = Math.min(500, Math.floor(total / 10));
 const CALLERS = 32;
 
 const dir = mkdtempSync(join(tmpdir(), 'vpcmirror-in-process-'));
 const config = loadConfig({ 'data-dir': dir }, {});
-const store = await openStore({ location: config.database });
+const schema = `vpcmirror_inproc_${randomBytes(5).toString('hex')}`;
+const store = databaseUrl
+  ? await openStore({ location: databaseUrl, schema })
+  : await openStore({ location: config.database });
 const quiet = new Writable({ write: (_chunk, _enc, done) => done() });
 const app = createApp(config, store, createLogger('info', quiet));
 
@@ -112,12 +124,17 @@ try {
   const reqs = await requests();
   await drive(reqs, 0, WARM);
   const started = performance.now();
+  const cpu = process.cpuUsage();
   await drive(reqs, WARM, total);
-  const us = ((performance.now() - started) * 1000) / (total - WARM);
+  const n = total - WARM;
+  const us = ((performance.now() - started) * 1000) / n;
+  const used = process.cpuUsage(cpu);
+  const cpuUs = (used.user + used.system) / n;
   process.stdout.write(
-    `${scenario}: ${us.toFixed(1)} µs per request (${total - WARM} requests, ${CALLERS} callers)\n`,
+    `${scenario}: ${us.toFixed(1)} µs per request, ${cpuUs.toFixed(1)} µs CPU (${n} requests, ${CALLERS} callers, ${store.dialect})\n`,
   );
 } finally {
+  if (databaseUrl) await sql`drop schema if exists ${sql.id(schema)} cascade`.execute(store.db);
   await store.close();
   rmSync(dir, { recursive: true, force: true });
 }

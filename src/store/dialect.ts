@@ -8,6 +8,14 @@ export function dialectOf(db: Executor): Dialect {
   return db.getExecutor().adapter instanceof PostgresAdapter ? 'postgres' : 'sqlite';
 }
 
+/**
+ * Whether each statement is a round trip to a server (PostgreSQL) rather than a call into the
+ * engine inside this process (SQLite): folding several statements into one pays off only then.
+ */
+export function statementsAreRemote(db: Executor): boolean {
+  return dialectOf(db) === 'postgres';
+}
+
 /** A JSON column as the engine hands it back: PostgreSQL's driver parses json, SQLite gives text. */
 export function jsonColumn(value: unknown): unknown {
   return typeof value === 'string' ? JSON.parse(value) : value;

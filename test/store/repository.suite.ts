@@ -736,7 +736,7 @@ export function repositorySuite(engine: string, factory: StoreFactory): void {
     });
 
     describe('a List page', () => {
-      test('carries the sources of each session in the order added and its tags by key, in one statement', async () => {
+      test('carries the sources of each session in the order added and its tags by key, and says whether more follow', async () => {
         const accountId = uid('6');
         const [bare, full] = [uid('tms-'), uid('tms-')];
         await insertSession(store.db, sessionRow(bare, accountId, 'cn-hangzhou', 1));
@@ -754,7 +754,7 @@ export function repositorySuite(engine: string, factory: StoreFactory): void {
             { key: 'alpha', value: '\u00e9' },
           ],
         );
-        const { rows, total } = await listSessions(second.db, {
+        const query = {
           accountId,
           regionId: 'cn-hangzhou',
           ids: [],
@@ -769,8 +769,10 @@ export function repositorySuite(engine: string, factory: StoreFactory): void {
           tags: [],
           afterSeq: undefined,
           limit: 10,
-        });
+        };
+        const { rows, more, total } = await listSessions(second.db, query);
         assert.equal(total, 2);
+        assert.equal(more, false);
         assert.deepEqual(
           rows.map((r) => r.session.id),
           [bare, full],
@@ -785,6 +787,13 @@ export function repositorySuite(engine: string, factory: StoreFactory): void {
           new Set(['zeta=', 'Alpha=x"\\y', 'alpha=\u00e9']),
         );
         assert.equal(rows[1]?.session.priority, 2, 'the session columns are all there');
+        const first = await listSessions(store.db, { ...query, limit: 1 });
+        assert.deepEqual(
+          first.rows.map((r) => [r.session.id, r.sourceIds.length]),
+          [[bare, 0]],
+        );
+        assert.equal(first.more, true);
+        assert.equal(first.total, 2);
       });
     });
 

@@ -5,9 +5,9 @@
  */
 import { type Selectable, sql } from 'kysely';
 import type { Executor, TrafficMirrorSessionsTable } from '../../store/database.js';
-import { jsonArrayAgg, jsonColumn, jsonTuple } from '../../store/dialect.js';
+import { jsonArrayAgg, jsonColumn, jsonTuple, statementsAreRemote } from '../../store/dialect.js';
 import { type ListParams, listOf, listParams, prepared, preparedShapes } from '../../store/prepared.js';
-import type { TagFilter, TagRow } from './tags.repo.js';
+import { type TagFilter, type TagRow, tagsOf } from './tags.repo.js';
 
 export type SessionRow = Selectable<TrafficMirrorSessionsTable>;
 export type NewSession = Omit<SessionRow, 'seq'>;
@@ -393,28 +393,33 @@ function matching(db: Executor, p: ListValues, shape: ListShape) {
   return { q, col };
 }
 
-/**
- * A page's sessions come with their sources (in the order they were added) and tags (by key) as
- * JSON arrays: one statement for the page instead of three, which on PostgreSQL is two round trips
- * fewer per List.
- */
-function sourcesAndTags(db: Executor) {
-  const ref = (name: string) => sql.ref(name);
-  return [
-    sql<unknown>`(select ${jsonArrayAgg(db, ref('src.source_id'), ref('src.position'))} from traffic_mirror_session_sources src where src.session_id = s.id)`.as(
-      'source_ids',
-    ),
-    sql<unknown>`(select ${jsonArrayAgg(db, jsonTuple(db, ref('t.tag_key'), ref('t.tag_value')), ref('t.tag_key'))} from tags t where t.resource_id = s.id)`.as(
-      'tag_pairs',
-    ),
-  ] as const;
-}
-
 const pageOf = preparedShapes(shapeKey, (db, p: ListValues, shape: ListShape) => {
   const { q, col } = matching(db, p, shape);
   return q
     .selectAll('s')
-    .select(sourcesAndTags(db))
+    .$if(shape.after, (page) => page.where(col('s.seq'), '>', p.afterSeq))
+    .orderBy('s.seq')
+    .limit(sql.lit(shape.limit));
+});
+
+/**
+ * The page with each session's sources (in the order they were added) and tags (by key) as JSON
+ * arrays: one statement instead of three. Used where a statement is a round trip (PostgreSQL); on
+ * SQLite three plain statements cost less than one that aggregates JSON.
+ */
+const pageWithDetailsOf = preparedShapes(shapeKey, (db, p: ListValues, shape: ListShape) => {
+  const { q, col } = matching(db, p, shape);
+  const ref = (name: string) => sql.ref(name);
+  return q
+    .selectAll('s')
+    .select([
+      sql<unknown>`(select ${jsonArrayAgg(db, ref('src.source_id'), ref('src.position'))} from traffic_mirror_session_sources src where src.session_id = s.id)`.as(
+        'source_ids',
+      ),
+      sql<unknown>`(select ${jsonArrayAgg(db, jsonTuple(db, ref('t.tag_key'), ref('t.tag_value')), ref('t.tag_key'))} from tags t where t.resource_id = s.id)`.as(
+        'tag_pairs',
+      ),
+    ])
     .$if(shape.after, (page) => page.where(col('s.seq'), '>', p.afterSeq))
     .orderBy('s.seq')
     .limit(sql.lit(shape.limit));
@@ -424,12 +429,6 @@ const countOf = preparedShapes(shapeKey, (db, p: ListValues, shape: ListShape) =
   matching(db, p, shape).q.select((eb) => eb.fn.countAll<number>().as('n')),
 );
 
-/**
- * One page of sessions in creation order (up to limit + 1 rows, to tell whether more follow) and
- * the number of all matches. Given ids (Terraform's read) or a source ENI, the query is driven by
- * the id index (through the sources index for an ENI) and touches only those sessions. Each shape
- * of query is built once (store/prepared.ts).
- */
 /** A session of a List page with its sources and tags. */
 export interface ListedSession {
   readonly session: SessionRow;
@@ -438,19 +437,37 @@ export interface ListedSession {
 }
 
 function listed(row: SessionRow & { source_ids: unknown; tag_pairs: unknown }): ListedSession {
-  const { source_ids, tag_pairs, ...session } = row;
-  const pairs = jsonColumn(tag_pairs) as [string, string][];
+  const pairs = jsonColumn(row.tag_pairs) as [string, string][];
   return {
-    session,
-    sourceIds: jsonColumn(source_ids) as string[],
+    // The row keeps its two JSON columns: copying the other seventeen away costs more than they do.
+    session: row,
+    sourceIds: jsonColumn(row.source_ids) as string[],
     tags: pairs.map(([key, value]) => ({ key, value })),
   };
 }
 
+/** Sources and tags of a page's sessions, one statement each (see pageWithDetailsOf for why). */
+async function withDetails(db: Executor, page: readonly SessionRow[]): Promise<ListedSession[]> {
+  const ids = page.map((r) => r.id);
+  const sources = await sourcesOf(db, ids);
+  const tags = await tagsOf(db, ids);
+  return page.map((session) => ({
+    session,
+    sourceIds: sources.get(session.id) ?? [],
+    tags: tags.get(session.id) ?? [],
+  }));
+}
+
+/**
+ * One page of sessions in creation order with their sources and tags, whether more follow, and
+ * the number of all matches. Given ids (Terraform's read) or a source ENI, the query is driven by
+ * the id index (through the sources index for an ENI) and touches only those sessions. Each shape
+ * of query is built once (store/prepared.ts).
+ */
 export async function listSessions(
   db: Executor,
   query: SessionQuery,
-): Promise<{ rows: ListedSession[]; total: number }> {
+): Promise<{ rows: ListedSession[]; more: boolean; total: number }> {
   const ids = [...new Set(query.ids)];
   const shape: ListShape = {
     ids: ids.length,
@@ -485,15 +502,26 @@ export async function listSessions(
     values[`t${i}`] = tag.Value ?? '';
   }
   const p = values as ListValues;
-  const rows = (await pageOf(shape).all(db, p)).map(listed);
+  // One row past the page tells whether more follow.
+  let rows: ListedSession[];
+  let more: boolean;
+  if (statementsAreRemote(db)) {
+    const found = await pageWithDetailsOf(shape).all(db, p);
+    more = found.length > query.limit;
+    rows = found.slice(0, query.limit).map(listed);
+  } else {
+    const found = await pageOf(shape).all(db, p);
+    more = found.length > query.limit;
+    rows = await withDetails(db, found.slice(0, query.limit));
+  }
   // A first page that holds every match already knows the total; only longer lists are counted.
-  if (query.afterSeq === undefined && rows.length <= query.limit) return { rows, total: rows.length };
+  if (query.afterSeq === undefined && !more) return { rows, more, total: rows.length };
   // Without filters the total is the account's count in the region, kept up to date by triggers.
   const counted: ListShape = { ...shape, after: false, limit: 0 };
   if (shapeKey(counted) === UNFILTERED)
-    return { rows, total: await countSessions(db, query.accountId, query.regionId) };
+    return { rows, more, total: await countSessions(db, query.accountId, query.regionId) };
   const totalRow = await countOf(counted).first(db, p);
-  return { rows, total: Number(totalRow?.n ?? 0) };
+  return { rows, more, total: Number(totalRow?.n ?? 0) };
 }
 
 type SessionColumn = `s.${keyof TrafficMirrorSessionsTable}`;

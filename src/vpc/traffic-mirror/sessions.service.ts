@@ -360,19 +360,14 @@ export async function listSessionPage(
   req: ListSessionsRequest,
 ): Promise<{ items: SessionView[]; total: number; lastSeq: number | undefined }> {
   const { maxResults, nextToken, ...filters } = req;
-  const { rows, total } = await listSessions(ctx.tx, {
+  const { rows, more, total } = await listSessions(ctx.tx, {
     ...filters,
     accountId: ctx.accountId,
     afterSeq: decodeNextToken(nextToken),
     limit: maxResults,
   });
-  const page = rows.slice(0, req.maxResults);
-  const last = page[page.length - 1];
-  return {
-    items: page,
-    total,
-    lastSeq: rows.length > req.maxResults && last ? last.session.seq : undefined,
-  };
+  const last = rows[rows.length - 1];
+  return { items: rows, total, lastSeq: more && last ? last.session.seq : undefined };
 }
 
 /** OpenTrafficMirrorService: per account and region; ORDER.OPEND when it is open already. */
