@@ -53,6 +53,7 @@ export function resolveNodeId(config: Config): string {
 
 export function createApp(config: Config, store: Store, log: Logger, clock: () => number = Date.now): App {
   const nodeId = resolveNodeId(config);
+  const writes = writesFor(store.db, store.dialect);
   const lifecycle = new Lifecycle(
     store.db,
     store.dialect,
@@ -60,12 +61,13 @@ export function createApp(config: Config, store: Store, log: Logger, clock: () =
     clock,
     log,
     config.workerIntervalMs,
+    writes,
   );
   registerTrafficMirror(lifecycle);
   const operations = buildRegistry(ALL_OPERATION_GROUPS);
   const deps: PipelineDeps = {
     db: store.db,
-    writes: writesFor(store.db, store.dialect),
+    writes,
     operations,
     services: { lifecycle, limits: config.limits, regions: config.regions },
     auth: {

@@ -11,6 +11,7 @@ import type { Logger } from 'pino';
 import type { TransitionDelay, TransitionTiming } from '../config.js';
 import type { Db, Executor } from '../store/database.js';
 import type { Dialect } from '../store/dialect.js';
+import { ownTransactions, type TransactionRunner } from '../store/group-commit.js';
 import { prepared } from '../store/prepared.js';
 
 export type ResourceKind = 'session' | 'filter' | 'rule';
@@ -78,6 +79,8 @@ export class Lifecycle {
     private readonly clock: () => number,
     private readonly log: Logger,
     private readonly intervalMs: number,
+    /** Where claims run: the app shares its runner, so on SQLite they join the requests' commits. */
+    private readonly writes: TransactionRunner = ownTransactions(db),
   ) {
     this.timing = { ...timing };
   }
@@ -154,7 +157,7 @@ export class Lifecycle {
     resourceId: string,
     dueBefore: number | undefined,
   ): Promise<boolean> {
-    return this.db.transaction().execute(async (trx) => {
+    return this.writes(async (trx) => {
       let q = trx
         .selectFrom('transitions')
         .selectAll()
@@ -186,20 +189,25 @@ export class Lifecycle {
         .limit(100)
         .execute();
       if (due.length === 0) return applied;
-      let progress = 0;
-      for (const t of due) {
-        try {
-          if (await this.claimAndApply(t.resource_type, t.resource_id, now)) {
-            applied++;
-            progress++;
-          }
-        } catch (e) {
+      const claim = (t: (typeof due)[number]) =>
+        this.claimAndApply(t.resource_type, t.resource_id, now).catch((e: unknown) => {
           this.log.error(
             { err: e, resourceType: t.resource_type, resourceId: t.resource_id },
             'transition failed',
           );
-        }
+          return false;
+        });
+      let results: boolean[];
+      if (this.dialect === 'sqlite') {
+        // All at once: SQLite's group commit runs them one after another in due order anyway, and
+        // one commit then carries the whole batch instead of one commit each.
+        results = await Promise.all(due.map(claim));
+      } else {
+        results = [];
+        for (const t of due) results.push(await claim(t));
       }
+      const progress = results.filter(Boolean).length;
+      applied += progress;
       if (progress === 0 || due.length < 100) return applied;
     }
   }

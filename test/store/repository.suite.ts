@@ -29,7 +29,7 @@ import {
 } from '../../src/store/credentials.repo.js';
 import type { Executor } from '../../src/store/database.js';
 import { isUniqueViolation } from '../../src/store/errors.js';
-import { GroupCommit } from '../../src/store/group-commit.js';
+import { GroupCommit, type TransactionRunner, writesFor } from '../../src/store/group-commit.js';
 import { prepared } from '../../src/store/prepared.js';
 import { recordNonce, recordNonces, sweepNonces } from '../../src/store/replay.repo.js';
 import type { Store } from '../../src/store/store.js';
@@ -81,9 +81,12 @@ async function countRows(db: Executor, table: 'nonces' | 'client_tokens' | 'tran
 /** An applier that counts what it applied and writes a row in the applying transaction. */
 class CountingApplier implements Appliers {
   readonly applied = new Map<string, number>();
+  /** The transactions transitions were applied in. */
+  readonly transactions = new Set<Executor>();
   failFor = new Set<string>();
 
   private async mark(tx: Executor, id: string, kind: string): Promise<void> {
+    this.transactions.add(tx);
     if (this.failFor.has(id)) throw new Error(`applier refuses ${id}`);
     // A database round trip inside the claim's transaction widens the window in which a second
     // worker could (wrongly) apply the same transition.
@@ -120,6 +123,7 @@ function lifecycleOn(
   timing: Record<string, number | 'manual'>,
   applier: Appliers,
   logLines?: string[],
+  writes?: TransactionRunner,
 ): Lifecycle {
   const sink = new Writable({
     write(chunk: Buffer, _enc, cb) {
@@ -127,7 +131,8 @@ function lifecycleOn(
       cb();
     },
   });
-  const lc = new Lifecycle(store.db, store.dialect, timing, () => 0, createLogger('error', sink), 1000);
+  const log = createLogger('error', sink);
+  const lc = new Lifecycle(store.db, store.dialect, timing, () => 0, log, 1000, writes);
   for (const kind of ['session', 'filter', 'rule'] as ResourceKind[]) lc.register(kind, applier);
   return lc;
 }
@@ -1018,6 +1023,33 @@ export function repositorySuite(engine: string, factory: StoreFactory): void {
         assert.equal(await lc.runDue(99_999), 0);
         assert.equal(applier.count('ready', id), 1);
         assert.deepEqual(await lc.pending(), []);
+      });
+
+      test('with the group commit, due transitions on SQLite share one commit; a failing one is rolled back alone', async () => {
+        const applier = new CountingApplier();
+        const logLines: string[] = [];
+        const writes = writesFor(store.db, store.dialect);
+        const lc = lifecycleOn(store, { default: 10 }, applier, logLines, writes);
+        const ids = [uid('tms-'), uid('tms-'), uid('tms-')];
+        for (const id of ids) await schedule(lc, 'session', id, 'delete', 'delete', 0);
+        applier.failFor.add(ids[1] ?? '');
+        assert.equal(await lc.runDue(10), 2);
+        assert.equal(applier.count('delete', ids[0] ?? ''), 1);
+        assert.equal(applier.count('delete', ids[2] ?? ''), 1);
+        assert.equal(applier.transactions.size, store.dialect === 'sqlite' ? 1 : 3);
+        assert.ok(logLines.some((l) => l.includes('transition failed')));
+        assert.deepEqual(
+          (await lc.pending()).map((p) => p.resourceId),
+          [ids[1]],
+          'the failed one is still due, its claim rolled back with it',
+        );
+        const marks = await second.db
+          .selectFrom('tags')
+          .select('resource_id')
+          .where('resource_type', '=', 'applied')
+          .where('resource_id', 'in', ids)
+          .execute();
+        assert.deepEqual(marks.map((m) => m.resource_id).sort(), [ids[0], ids[2]].sort());
       });
 
       test('schedule falls back to the default delay and runDue applies due transitions only', async () => {
