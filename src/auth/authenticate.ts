@@ -5,7 +5,8 @@
  *
  * Keys come from the node's credential cache, and the RAM generation that proves them current is
  * read with the nonce batch, after the lookups: one read per batch instead of one per request.
- * When it shows a change, the checks run again on the current rows before anything else happens.
+ * When it shows a change, the checks run again on the current rows before anything else happens;
+ * a request they then refuse has used its nonce, as a request refused after its nonce always has.
  */
 
 import { protocolErrors } from '../protocol/errors.js';
@@ -210,23 +211,38 @@ export async function authenticate(
   const verify: Verifier = scheme === 'V3' ? verifyV3 : verifyV1;
   let view = src.credentials.cached();
   let verified: Verified;
+  let keyRead = false;
+  const watched: CredentialView = {
+    generation: view.generation,
+    policies: view.policies,
+    accessKey: async (id) => {
+      const row = await view.accessKey(id);
+      keyRead ||= row !== undefined;
+      return row;
+    },
+  };
   try {
-    verified = await verify(view, req, settings, now);
+    verified = await verify(watched, req, settings, now);
   } catch (err) {
-    // A refusal must hold for the current rows, not only for cached ones (a key just activated).
-    const current = await src.credentials.fresh();
-    if (current.generation === view.generation) throw err;
+    // A refusal decided on a key row, which may be a stale cached one (a key just activated), must
+    // hold for the current rows. Refusals that no row decided (a malformed request, an unknown
+    // key) stand as they are, and so does the refusal when the generation cannot be read.
+    if (!keyRead) throw err;
+    const current = await src.credentials.fresh().catch(() => undefined);
+    if (current === undefined || current.generation === view.generation) throw err;
     view = current;
     verified = await verify(view, req, settings, now);
   }
   const { accessKeyId } = verified.principal;
   const answer = settings.checkNonce
     ? await src.nonces.record({ accessKeyId, nonce: verified.nonce, now })
-    : { fresh: true, ramGeneration: (await src.credentials.fresh()).generation };
-  if (answer.ramGeneration !== view.generation) {
+    : { fresh: true, ramGeneration: undefined };
+  // Without a generation from the batch (nonce check off, or its read failed) it is read here.
+  const generation = answer.ramGeneration ?? (await src.credentials.fresh()).generation;
+  if (generation !== view.generation) {
     // RAM changed after the rows were cached: decide again on the current ones. The nonce stays
     // recorded either way; a refusal now costs the client that nonce, as any refusal after it would.
-    view = src.credentials.observe(answer.ramGeneration);
+    view = src.credentials.observe(generation);
     verified = await verify(view, req, settings, now);
   }
   if (!answer.fresh) throw protocolErrors.nonceUsed();

@@ -15,8 +15,8 @@ import { type NonceUse, recordNonces } from '../store/replay.repo.js';
 export interface NonceAnswer {
   /** true on a first use, false on a replay inside the window. */
   readonly fresh: boolean;
-  /** The RAM generation, read after the nonce was written. */
-  readonly ramGeneration: number;
+  /** The RAM generation, read after the nonce was written; undefined when that read failed. */
+  readonly ramGeneration: number | undefined;
 }
 
 export interface NonceRecorder {
@@ -26,7 +26,24 @@ export interface NonceRecorder {
 /** What writing one batch answers: first use or not for each nonce, in order, and the generation. */
 export interface BatchAnswer {
   readonly fresh: readonly boolean[];
-  readonly ramGeneration: number;
+  readonly ramGeneration: number | undefined;
+}
+
+/**
+ * Writes a batch, then reads the generation. The nonces are committed by then: were a failed read
+ * to fail the batch, the batcher would write them again one by one and each would come back as
+ * used. The read's failure is therefore reported as an unknown generation, which the request then
+ * reads on its own (authenticate.ts).
+ */
+export function writeThenReadGeneration(
+  record: (uses: readonly NonceUse[]) => Promise<boolean[]>,
+  readGeneration: () => Promise<number>,
+): (uses: readonly NonceUse[]) => Promise<BatchAnswer> {
+  return async (uses) => {
+    const fresh = await record(uses);
+    const ramGeneration = await readGeneration().catch(() => undefined);
+    return { fresh, ramGeneration };
+  };
 }
 
 interface Waiting {
@@ -47,10 +64,12 @@ export class NonceBatcher implements NonceRecorder {
 
   /** Batches written to the store: the nonces first, then the generation. */
   static onStore(db: Executor, ttlMs: number): NonceBatcher {
-    return new NonceBatcher(async (uses) => ({
-      fresh: await recordNonces(db, uses, ttlMs),
-      ramGeneration: await readRamGeneration(db),
-    }));
+    return new NonceBatcher(
+      writeThenReadGeneration(
+        (uses) => recordNonces(db, uses, ttlMs),
+        () => readRamGeneration(db),
+      ),
+    );
   }
 
   record(use: NonceUse): Promise<NonceAnswer> {

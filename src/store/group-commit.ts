@@ -73,13 +73,13 @@ export class GroupCommit {
           }
         },
         (err: unknown) => {
-          // Nothing of the group was committed. A request that failed on its own keeps its error;
-          // the others run again, each in a transaction of its own, so that whatever ended the
-          // shared transaction (one request's write the engine refused outright) ends only its own.
+          // Nothing of the group was committed. Every request runs again in a transaction of its
+          // own, so that whatever ended the shared transaction (one request's write the engine
+          // refused outright) ends only its own; a request that had failed inside the group runs
+          // again too, since its failure may have come from another's writes that are now gone.
           for (const [i, w] of group.entries()) {
             const o = outcomes[i];
-            if (o && !o.ok) w.reject(o.error);
-            else if (group.length === 1) w.reject(err);
+            if (group.length === 1) w.reject(o && !o.ok ? o.error : err);
             else this.db.transaction().execute(w.work).then(w.resolve, w.reject);
           }
         },

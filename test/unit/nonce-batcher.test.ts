@@ -5,7 +5,12 @@
  */
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { type BatchAnswer, type NonceAnswer, NonceBatcher } from '../../src/auth/nonce-batcher.js';
+import {
+  type BatchAnswer,
+  type NonceAnswer,
+  NonceBatcher,
+  writeThenReadGeneration,
+} from '../../src/auth/nonce-batcher.js';
 import type { NonceUse } from '../../src/store/replay.repo.js';
 
 function use(nonce: string): NonceUse {
@@ -110,5 +115,26 @@ describe('NonceBatcher', () => {
     assert.deepEqual(await b.record(use('alone')), { fresh: true, ramGeneration: 1 });
     assert.deepEqual(await b.record(use('used-again')), { fresh: false, ramGeneration: 2 });
     assert.deepEqual(w.batches, [['alone'], ['used-again']]);
+  });
+
+  test('a failed read of the generation leaves the written nonces fresh and the generation unknown', async () => {
+    const written: string[][] = [];
+    const b = new NonceBatcher(
+      writeThenReadGeneration(
+        async (uses) => {
+          written.push(uses.map((u) => u.nonce));
+          return uses.map(() => true);
+        },
+        async () => {
+          throw new Error('connection terminated');
+        },
+      ),
+    );
+    const answers = await Promise.all([b.record(use('a')), b.record(use('b'))]);
+    assert.deepEqual(answers, [
+      { fresh: true, ramGeneration: undefined },
+      { fresh: true, ramGeneration: undefined },
+    ]);
+    assert.deepEqual(written, [['a', 'b']], 'written once, not again one by one');
   });
 });
