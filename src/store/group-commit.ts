@@ -49,6 +49,16 @@ export class GroupCommit {
 
   private flush(): void {
     const group = this.pending.splice(0, MAX_GROUP);
+    const [alone] = group;
+    if (alone && group.length === 1) {
+      // Nobody to share with: a plain transaction, without the savepoint's two statements.
+      this.db
+        .transaction()
+        .execute(alone.work)
+        .then(alone.resolve, alone.reject)
+        .finally(() => this.next());
+      return;
+    }
     const outcomes: Outcome[] = [];
     this.db
       .transaction()
@@ -72,22 +82,20 @@ export class GroupCommit {
             else w.reject(o ? o.error : new Error('request was not run'));
           }
         },
-        (err: unknown) => {
+        () => {
           // Nothing of the group was committed. Every request runs again in a transaction of its
           // own, so that whatever ended the shared transaction (one request's write the engine
           // refused outright) ends only its own; a request that had failed inside the group runs
           // again too, since its failure may have come from another's writes that are now gone.
-          for (const [i, w] of group.entries()) {
-            const o = outcomes[i];
-            if (group.length === 1) w.reject(o && !o.ok ? o.error : err);
-            else this.db.transaction().execute(w.work).then(w.resolve, w.reject);
-          }
+          for (const w of group) this.db.transaction().execute(w.work).then(w.resolve, w.reject);
         },
       )
-      .finally(() => {
-        if (this.pending.length > 0) setImmediate(() => this.flush());
-        else this.busy = false;
-      });
+      .finally(() => this.next());
+  }
+
+  private next(): void {
+    if (this.pending.length > 0) setImmediate(() => this.flush());
+    else this.busy = false;
   }
 }
 

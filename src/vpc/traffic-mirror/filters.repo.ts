@@ -50,6 +50,11 @@ export async function filterState(
   };
 }
 
+/** Whether a rule of the filter is being created, changed or deleted. */
+export async function ruleChanging(db: Executor, filterId: string): Promise<boolean> {
+  return (await ruleInChange.first(db, { filterId })) !== undefined;
+}
+
 export type Direction = 'ingress' | 'egress';
 
 export interface FilterRow {

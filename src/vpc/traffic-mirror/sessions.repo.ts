@@ -224,15 +224,19 @@ const sourcesInsert = preparedShapes(String, (db, p: SourceRows, n: number) =>
   ),
 );
 
-/** Appends sources after the session's current last one. */
+/**
+ * Appends sources after the session's current last one; `knownLast` when the caller knows it
+ * (0 for a session it has just inserted) saves reading it.
+ */
 export async function addSources(
   db: Executor,
   sessionId: string,
   sourceIds: readonly string[],
+  knownLast?: number,
 ): Promise<void> {
   if (sourceIds.length === 0) return;
-  const last = await lastPosition.first(db, { sessionId });
-  const start = Number(last?.p ?? 0) + 1;
+  const last = knownLast ?? Number((await lastPosition.first(db, { sessionId }))?.p ?? 0);
+  const start = last + 1;
   const rows: Record<string, string | number> = { ...listParams(sourceIds), sessionId };
   for (const i of sourceIds.keys()) rows[`q${i}`] = start + i;
   await sourcesInsert(sourceIds.length).run(db, rows as SourceRows);

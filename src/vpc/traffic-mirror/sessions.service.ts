@@ -19,7 +19,7 @@ import {
   type Tag,
 } from './common.js';
 import { filterErrors, serviceErrors, sessionErrors } from './errors.js';
-import { filterState, lockCreatedFilter } from './filters.repo.js';
+import { filterState, lockCreatedFilter, ruleChanging } from './filters.repo.js';
 import {
   addSources,
   changeCreatedSession,
@@ -103,9 +103,11 @@ async function requireUsableFilter(ctx: OperationContext, regionId: string, filt
  * rule change or a delete of the filter racing with this request (on any node) is either seen
  * here or sees the session this request writes.
  */
-async function lockUsableFilter(ctx: OperationContext, regionId: string, filterId: string): Promise<void> {
+async function lockUsableFilter(ctx: OperationContext, filterId: string): Promise<void> {
   if (!(await lockCreatedFilter(ctx.tx, filterId))) throw filterErrors.incorrectStatus();
-  await requireUsableFilter(ctx, regionId, filterId);
+  // The lock proved the filter row Created (its owner and region were checked before and cannot
+  // change); only a rule of it can still be changing.
+  if (await ruleChanging(ctx.tx, filterId)) throw filterErrors.incorrectStatus();
 }
 
 async function requireFreePriority(
@@ -184,7 +186,7 @@ export async function createSession(
   const vni = req.virtualNetworkId ?? (await randomFreeVni(ctx, req.regionId));
   if (ctx.dryRun) throw protocolErrors.dryRunOperation();
 
-  await lockUsableFilter(ctx, req.regionId, req.filterId);
+  await lockUsableFilter(ctx, req.filterId);
   const sessionId = newResourceId('TrafficMirrorSession');
   try {
     await insertSession(ctx.tx, {
@@ -208,7 +210,7 @@ export async function createSession(
   } catch (e) {
     throw priorityRace(e);
   }
-  await addSources(ctx.tx, sessionId, req.sourceIds);
+  await addSources(ctx.tx, sessionId, req.sourceIds, 0);
   await putTags(
     ctx.tx,
     {
@@ -253,7 +255,7 @@ export async function updateSession(ctx: OperationContext, req: UpdateSessionReq
     await requireFreePriority(ctx, req.regionId, req.priority, session.id);
   if (ctx.dryRun) throw protocolErrors.dryRunOperation();
 
-  if (newFilter !== undefined) await lockUsableFilter(ctx, req.regionId, newFilter);
+  if (newFilter !== undefined) await lockUsableFilter(ctx, newFilter);
   const fields: SessionFields = {
     ...(req.name !== undefined ? { name: req.name } : {}),
     ...(req.description !== undefined ? { description: req.description } : {}),
