@@ -11,6 +11,7 @@
 import { readRamGeneration } from '../store/credentials.repo.js';
 import type { Executor } from '../store/database.js';
 import { type NonceUse, recordNonces } from '../store/replay.repo.js';
+import { TurnBatcher } from '../turn-batcher.js';
 
 export interface NonceAnswer {
   /** true on a first use, false on a replay inside the window. */
@@ -57,8 +58,7 @@ function answerOf(batch: BatchAnswer, i: number): NonceAnswer {
 }
 
 export class NonceBatcher implements NonceRecorder {
-  private pending: Waiting[] = [];
-  private busy = false;
+  private readonly batches = new TurnBatcher<Waiting>((batch) => this.flush(batch));
 
   constructor(private readonly write: (uses: readonly NonceUse[]) => Promise<BatchAnswer>) {}
 
@@ -73,13 +73,7 @@ export class NonceBatcher implements NonceRecorder {
   }
 
   record(use: NonceUse): Promise<NonceAnswer> {
-    return new Promise((resolve, reject) => {
-      this.pending.push({ use, resolve, reject });
-      if (!this.busy) {
-        this.busy = true;
-        setImmediate(() => this.flush());
-      }
-    });
+    return new Promise((resolve, reject) => this.batches.add({ use, resolve, reject }));
   }
 
   private alone(w: Waiting): void {
@@ -89,24 +83,17 @@ export class NonceBatcher implements NonceRecorder {
     );
   }
 
-  private flush(): void {
-    const batch = this.pending;
-    this.pending = [];
-    this.write(batch.map((w) => w.use))
-      .then(
-        (answer) => {
-          for (const [i, w] of batch.entries()) w.resolve(answerOf(answer, i));
-        },
-        (err: unknown) => {
-          // One bad row fails the whole statement: write the batch again one nonce at a time, so
-          // that an error reaches only the request it belongs to.
-          if (batch.length === 1) batch[0]?.reject(err);
-          else for (const w of batch) this.alone(w);
-        },
-      )
-      .finally(() => {
-        if (this.pending.length > 0) setImmediate(() => this.flush());
-        else this.busy = false;
-      });
+  private flush(batch: Waiting[]): Promise<void> {
+    return this.write(batch.map((w) => w.use)).then(
+      (answer) => {
+        for (const [i, w] of batch.entries()) w.resolve(answerOf(answer, i));
+      },
+      (err: unknown) => {
+        // One bad row fails the whole statement: write the batch again one nonce at a time, so
+        // that an error reaches only the request it belongs to.
+        if (batch.length === 1) batch[0]?.reject(err);
+        else for (const w of batch) this.alone(w);
+      },
+    );
   }
 }

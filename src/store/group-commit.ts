@@ -9,6 +9,7 @@
  * failure rolls back its own changes only, and nobody is answered before the shared commit.
  */
 import { sql, type Transaction } from 'kysely';
+import { TurnBatcher } from '../turn-batcher.js';
 import type { Database, Db } from './database.js';
 import type { Dialect } from './dialect.js';
 
@@ -33,34 +34,25 @@ interface Waiting {
 const MAX_GROUP = 64;
 
 export class GroupCommit {
-  private pending: Waiting[] = [];
-  private busy = false;
+  private readonly groups = new TurnBatcher<Waiting>((group) => this.commit(group), MAX_GROUP);
 
   constructor(private readonly db: Db) {}
 
   readonly run: TransactionRunner = <T>(work: (tx: Transaction<Database>) => Promise<T>) =>
-    new Promise<T>((resolve, reject) => {
-      this.pending.push({ work, resolve: resolve as (value: unknown) => void, reject });
-      if (!this.busy) {
-        this.busy = true;
-        setImmediate(() => this.flush());
-      }
-    });
+    new Promise<T>((resolve, reject) =>
+      this.groups.add({ work, resolve: resolve as (value: unknown) => void, reject }),
+    );
 
-  private flush(): void {
-    const group = this.pending.splice(0, MAX_GROUP);
-    const [alone] = group;
-    if (alone && group.length === 1) {
-      // Nobody to share with: a plain transaction, without the savepoint's two statements.
-      this.db
-        .transaction()
-        .execute(alone.work)
-        .then(alone.resolve, alone.reject)
-        .finally(() => this.next());
-      return;
-    }
+  private alone(w: Waiting): Promise<void> {
+    return this.db.transaction().execute(w.work).then(w.resolve, w.reject);
+  }
+
+  private commit(group: Waiting[]): Promise<void> {
+    const [first] = group;
+    // Nobody to share with: a plain transaction, without the savepoint's two statements.
+    if (first && group.length === 1) return this.alone(first);
     const outcomes: Outcome[] = [];
-    this.db
+    return this.db
       .transaction()
       .execute(async (tx) => {
         for (const w of group) {
@@ -87,15 +79,9 @@ export class GroupCommit {
           // own, so that whatever ended the shared transaction (one request's write the engine
           // refused outright) ends only its own; a request that had failed inside the group runs
           // again too, since its failure may have come from another's writes that are now gone.
-          for (const w of group) this.db.transaction().execute(w.work).then(w.resolve, w.reject);
+          for (const w of group) void this.alone(w);
         },
-      )
-      .finally(() => this.next());
-  }
-
-  private next(): void {
-    if (this.pending.length > 0) setImmediate(() => this.flush());
-    else this.busy = false;
+      );
   }
 }
 
