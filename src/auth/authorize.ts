@@ -1,9 +1,9 @@
 /**
  * RAM authorization (spec protocol.md section 11): an account's own keys may do anything in the
  * account; RAM users and temporary credentials only what their attached policies allow, where an
- * explicit Deny wins. Policies come from the request's credential view, which is as fresh as the
- * RAM generation read at the start of the request, so a change made through any node applies on
- * every node from the next request on.
+ * explicit Deny wins. Policies come from the request's credential view, checked against the RAM
+ * generation read after the request's key lookup (authenticate.ts), so a change made through any
+ * node applies on every node from the next request on.
  */
 import { type PolicyDocument, parsePolicyDocument } from '../policy/document.js';
 import { evaluatePolicies } from '../policy/evaluate.js';

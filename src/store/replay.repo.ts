@@ -81,18 +81,6 @@ async function retakeExpired(db: Executor, u: NonceUse, ttlMs: number): Promise<
   return r.numUpdatedRows > 0n;
 }
 
-/** Records the nonce; false when it was already used inside the window. */
-export async function recordNonce(
-  db: Executor,
-  accessKeyId: string,
-  nonce: string,
-  now: number,
-  ttlMs: number,
-): Promise<boolean> {
-  const [first] = await recordNonces(db, [{ accessKeyId, nonce, now }], ttlMs);
-  return first === true;
-}
-
 export async function sweepNonces(db: Executor, now: number): Promise<void> {
   await db.deleteFrom('nonces').where('expires_at', '<=', now).execute();
 }

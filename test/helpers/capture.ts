@@ -14,9 +14,11 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { RegisteredOperation } from '../../src/api/operation.js';
 import type { App } from '../../src/app.js';
+import type { AuthRequest } from '../../src/auth/authenticate.js';
 import { CredentialCache } from '../../src/auth/credential-cache.js';
 import { NonceBatcher } from '../../src/auth/nonce-batcher.js';
 import { type PipelineDeps, runPipeline } from '../../src/pipeline.js';
+import { parseParams } from '../../src/protocol/params.js';
 import { listen, type RunningServer } from '../../src/server.js';
 import { writesFor } from '../../src/store/group-commit.js';
 import { type ClientMode, callVia } from './clients.js';
@@ -321,6 +323,21 @@ interface VectorFile {
   credentials: Keys;
   request: { method: string; url: string; headers: Array<[string, string]>; body: string };
   expected: Vector['expected'];
+}
+
+/** A captured request as authenticate() reads it, headers looked up by lower-case name. */
+export function authRequestOf(r: RawRequest): AuthRequest {
+  const headers = new Map<string, string[]>();
+  for (const [k, v] of r.headers) {
+    const n = k.toLowerCase();
+    headers.set(n, [...(headers.get(n) ?? []), v]);
+  }
+  return {
+    method: r.method,
+    header: (name) => headers.get(name) ?? [],
+    params: parseParams(queryOf(r), r.body, headerOf(r, 'content-type')),
+    body: r.body,
+  };
 }
 
 /** The signed requests captured from the official clients (test/fixtures/vectors). */

@@ -31,7 +31,7 @@ import type { Executor } from '../../src/store/database.js';
 import { isUniqueViolation } from '../../src/store/errors.js';
 import { GroupCommit, type TransactionRunner, writesFor } from '../../src/store/group-commit.js';
 import { prepared } from '../../src/store/prepared.js';
-import { recordNonce, recordNonces, sweepNonces } from '../../src/store/replay.repo.js';
+import { recordNonces, sweepNonces } from '../../src/store/replay.repo.js';
 import type { Store } from '../../src/store/store.js';
 import { filterState } from '../../src/vpc/traffic-mirror/filters.repo.js';
 import {
@@ -58,6 +58,12 @@ let unique = 0;
 function uid(prefix: string): string {
   unique++;
   return `${prefix}${process.pid}x${unique}`;
+}
+
+/** One nonce through the batch writer: true on a first use. */
+async function recordNonce(db: Executor, accessKeyId: string, nonce: string, now: number, ttlMs: number) {
+  const [first] = await recordNonces(db, [{ accessKeyId, nonce, now }], ttlMs);
+  return first === true;
 }
 
 function tokenKey(overrides: Partial<TokenKey> = {}): TokenKey {

@@ -9,19 +9,22 @@ import { describe, test } from 'node:test';
 import { type AuthRequest, type AuthSources, authenticate } from '../../src/auth/authenticate.js';
 import type { CredentialView } from '../../src/auth/credential-cache.js';
 import type { NonceAnswer } from '../../src/auth/nonce-batcher.js';
-import { signRequest } from '../../src/cli/client.js';
 import { isApiError } from '../../src/protocol/api-error.js';
 import { parseParams } from '../../src/protocol/params.js';
 import type { AccessKeyRow } from '../../src/store/credentials.repo.js';
+import { authRequestOf, loadVectors, type Vector } from '../helpers/capture.js';
 
-const KEY_ID = 'LTAIgenerationtest01';
-const SECRET = 'generation-test-secret';
-const SETTINGS = { maxSkewMs: 15 * 60_000, checkTimestamp: true, checkNonce: true };
+/** DeleteTrafficMirrorSession as the official V3 client signed it (test/fixtures/vectors). */
+const VECTOR = vector('vpc7-v3-DeleteTrafficMirrorSession');
+const KEY_ID = VECTOR.credentials.accessKeyId;
+const SECRET = VECTOR.credentials.accessKeySecret;
+// The capture is old: its timestamp is not what these tests are about.
+const SETTINGS = { maxSkewMs: 15 * 60_000, checkTimestamp: false, checkNonce: true };
 
-function row(status: 'Active' | 'Inactive'): AccessKeyRow {
+function row(status: 'Active' | 'Inactive', secret = SECRET): AccessKeyRow {
   return {
     access_key_id: KEY_ID,
-    secret: SECRET,
+    secret,
     account_id: '1000000000000009',
     user_name: null,
     role_name: null,
@@ -33,23 +36,14 @@ function row(status: 'Active' | 'Inactive'): AccessKeyRow {
   };
 }
 
-function signed(secret = SECRET): AuthRequest {
-  const r = signRequest(
-    { endpoint: '127.0.0.1:1', accessKeyId: KEY_ID, accessKeySecret: secret },
-    'DescribeRegions',
-    {},
-  );
-  const q = r.path.indexOf('?');
-  const body = Buffer.from(r.body);
-  return {
-    method: r.method,
-    header: (name) => {
-      const v = r.headers[name];
-      return v === undefined ? [] : [v];
-    },
-    params: parseParams(q < 0 ? '' : r.path.slice(q + 1), body, r.headers['content-type']),
-    body,
-  };
+function vector(id: string): Vector {
+  const v = loadVectors().find((x) => x.id === id);
+  if (!v) throw new Error(`vector ${id} is missing`);
+  return v;
+}
+
+function signed(): AuthRequest {
+  return authRequestOf(VECTOR.request);
 }
 
 /** A cache whose epochs hold the given key row, and which counts what was asked of it. */
@@ -147,10 +141,11 @@ describe('authenticate and the RAM generation', () => {
   });
 
   test('a refusal that still holds on current rows stands, with its own code', async () => {
-    const c = fakeCache({ 5: row('Active') }, 5);
+    // The key's secret is not the one the client signed with.
+    const c = fakeCache({ 5: row('Active', 'another-secret') }, 5);
     const n = recorder({ fresh: true, ramGeneration: 5 });
     const code = await codeOf(
-      authenticate({ credentials: c.cache, nonces: n.nonces }, signed('wrong-secret'), SETTINGS, Date.now()),
+      authenticate({ credentials: c.cache, nonces: n.nonces }, signed(), SETTINGS, Date.now()),
     );
     assert.equal(code, 'SignatureDoesNotMatch');
     assert.equal(c.calls.fresh, 1, 'one read to confirm');

@@ -8,12 +8,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { defineOperation } from '../../src/api/operation.js';
-import {
-  type AuthRequest,
-  type AuthSettings,
-  type AuthSources,
-  authenticate,
-} from '../../src/auth/authenticate.js';
+import { type AuthSettings, type AuthSources, authenticate } from '../../src/auth/authenticate.js';
 import { CredentialCache } from '../../src/auth/credential-cache.js';
 import type { NonceRecorder } from '../../src/auth/nonce-batcher.js';
 import {
@@ -26,9 +21,9 @@ import {
 } from '../../src/auth/signature.js';
 import { isApiError } from '../../src/protocol/api-error.js';
 import { SIGNATURE_MISMATCH_PREFIX } from '../../src/protocol/errors.js';
-import { parseParams } from '../../src/protocol/params.js';
 import type { RunningServer } from '../../src/server.js';
 import {
+  authRequestOf,
   headerOf,
   listenWith,
   loadVectors,
@@ -109,20 +104,6 @@ const NO_NONCES: NonceRecorder = {
 
 async function sourcesOf(db: TestServer['store']['db']): Promise<AuthSources> {
   return { credentials: new CredentialCache(db), nonces: NO_NONCES };
-}
-
-function authRequestOf(r: RawRequest): AuthRequest {
-  const headers = new Map<string, string[]>();
-  for (const [k, v] of r.headers) {
-    const n = k.toLowerCase();
-    headers.set(n, [...(headers.get(n) ?? []), v]);
-  }
-  return {
-    method: r.method,
-    header: (name) => headers.get(name) ?? [],
-    params: parseParams(queryOf(r), r.body, headerOf(r, 'content-type')),
-    body: r.body,
-  };
 }
 
 async function authError(

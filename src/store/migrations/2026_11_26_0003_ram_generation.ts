@@ -1,9 +1,9 @@
 /**
  * A counter that every change to credentials or policies moves forward, kept by triggers so that
  * no writer (a node, the CLI, a set-up file, a script writing rows) can forget it. Each node
- * caches AccessKeys and policies and reads this one number per request: the cache is then exactly
- * as fresh as reading the rows themselves, and a key disabled through any node is refused by every
- * node from its next request on.
+ * caches AccessKeys and policies and checks them against this one number (read with each nonce
+ * batch): the cache is then exactly as fresh as reading the rows themselves, and a key disabled
+ * through any node is refused by every node from its next request on.
  */
 import { type Kysely, sql } from 'kysely';
 import type { Dialect } from '../dialect.js';

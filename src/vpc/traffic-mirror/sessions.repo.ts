@@ -397,14 +397,16 @@ function matching(db: Executor, p: ListValues, shape: ListShape) {
   return { q, col };
 }
 
-const pageOf = preparedShapes(shapeKey, (db, p: ListValues, shape: ListShape) => {
+function page(db: Executor, p: ListValues, shape: ListShape) {
   const { q, col } = matching(db, p, shape);
   return q
     .selectAll('s')
-    .$if(shape.after, (page) => page.where(col('s.seq'), '>', p.afterSeq))
+    .$if(shape.after, (rows) => rows.where(col('s.seq'), '>', p.afterSeq))
     .orderBy('s.seq')
     .limit(sql.lit(shape.limit));
-});
+}
+
+const pageOf = preparedShapes(shapeKey, page);
 
 /**
  * The page with each session's sources (in the order they were added) and tags (by key) as JSON
@@ -412,21 +414,15 @@ const pageOf = preparedShapes(shapeKey, (db, p: ListValues, shape: ListShape) =>
  * SQLite three plain statements cost less than one that aggregates JSON.
  */
 const pageWithDetailsOf = preparedShapes(shapeKey, (db, p: ListValues, shape: ListShape) => {
-  const { q, col } = matching(db, p, shape);
   const ref = (name: string) => sql.ref(name);
-  return q
-    .selectAll('s')
-    .select([
-      sql<unknown>`(select ${jsonArrayAgg(db, ref('src.source_id'), ref('src.position'))} from traffic_mirror_session_sources src where src.session_id = s.id)`.as(
-        'source_ids',
-      ),
-      sql<unknown>`(select ${jsonArrayAgg(db, jsonTuple(db, ref('t.tag_key'), ref('t.tag_value')), ref('t.tag_key'))} from tags t where t.resource_id = s.id)`.as(
-        'tag_pairs',
-      ),
-    ])
-    .$if(shape.after, (page) => page.where(col('s.seq'), '>', p.afterSeq))
-    .orderBy('s.seq')
-    .limit(sql.lit(shape.limit));
+  return page(db, p, shape).select([
+    sql<unknown>`(select ${jsonArrayAgg(db, ref('src.source_id'), ref('src.position'))} from traffic_mirror_session_sources src where src.session_id = s.id)`.as(
+      'source_ids',
+    ),
+    sql<unknown>`(select ${jsonArrayAgg(db, jsonTuple(db, ref('t.tag_key'), ref('t.tag_value')), ref('t.tag_key'))} from tags t where t.resource_id = s.id)`.as(
+      'tag_pairs',
+    ),
+  ]);
 });
 
 const countOf = preparedShapes(shapeKey, (db, p: ListValues, shape: ListShape) =>

@@ -26,6 +26,7 @@ import {
   countSessions,
   findSession,
   insertSession,
+  type ListedSession,
   listSessions,
   openService,
   priorityHolder,
@@ -40,7 +41,7 @@ import {
   sourcesOf,
   vniInUse,
 } from './sessions.repo.js';
-import { putTags, type TagRow } from './tags.repo.js';
+import { putTags } from './tags.repo.js';
 
 export const SESSION_RESOURCE_TYPE = 'TRAFFICMIRRORSESSION';
 /** Exact case, as Terraform validates them; the schema enforces the enum. */
@@ -350,11 +351,8 @@ export type ListSessionsRequest = Omit<SessionQuery, 'accountId' | 'afterSeq' | 
   readonly nextToken: string | undefined;
 };
 
-export interface SessionView {
-  readonly session: SessionRow;
-  readonly sourceIds: readonly string[];
-  readonly tags: readonly TagRow[];
-}
+/** A session with its sources and tags, as List shows it. */
+export type SessionView = ListedSession;
 
 /** One page, sources and tags included; `lastSeq` is set when more sessions follow. */
 export async function listSessionPage(
