@@ -793,6 +793,8 @@ export function repositorySuite(engine: string, factory: StoreFactory): void {
         assert.deepEqual(rows[1]?.sourceIds, ['eni-zz', 'eni-mm', 'eni-aa']);
         const byKey = await tagsOf(store.db, [full]);
         assert.deepEqual(rows[1]?.tags, byKey.get(full), 'the same order as tagsOf on this engine');
+        // Written first, yet last by key under any collation: the tags are ordered, not as stored.
+        assert.equal(rows[1]?.tags.at(-1)?.key, 'zeta');
         assert.deepEqual(
           new Set(rows[1]?.tags.map((t) => `${t.key}=${t.value}`)),
           new Set(['zeta=', 'Alpha=x"\\y', 'alpha=\u00e9']),
