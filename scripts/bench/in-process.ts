@@ -4,13 +4,17 @@
  * app.handle() and prints the wall time per request. On one thread with nothing else to do, that
  * is the CPU a request costs the pipeline and the store. Used to measure one change at a time:
  *
- *   npx tsx scripts/bench/in-process.ts list|regions|create|delete [requests] [--database postgres://…]
+ *   npx tsx scripts/bench/in-process.ts list|regions|create|delete [requests] [--database postgres://…] [--cpu-prof file]
+ *
+ * --cpu-prof writes a V8 CPU profile of the timed requests alone (not the seeding or the signing);
+ * read it with scripts/bench/profile.ts.
  *
  * With --database the store is a fresh schema of that PostgreSQL database, dropped at the end; the
  * wall time then includes the waits for PostgreSQL, and the CPU time shows this process alone.
  */
 import { randomBytes } from 'node:crypto';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { Session } from 'node:inspector/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Writable } from 'node:stream';
@@ -36,6 +40,9 @@ const args = process.argv.slice(3);
 const dbFlag = args.indexOf('--database');
 const databaseUrl = dbFlag >= 0 ? args[dbFlag + 1] : undefined;
 if (dbFlag >= 0) args.splice(dbFlag, 2);
+const profFlag = args.indexOf('--cpu-prof');
+const profileFile = profFlag >= 0 ? args[profFlag + 1] : undefined;
+if (profFlag >= 0) args.splice(profFlag, 2);
 const total = Number(args[0] ?? 10_000);
 const WARM = Math.min(500, Math.floor(total / 10));
 const CALLERS = 32;
@@ -107,6 +114,19 @@ function rpc(r: SignedRequest): RpcRequest {
   };
 }
 
+/** Starts V8's sampling profiler in this process; the returned function stops it. */
+async function startProfiler(): Promise<() => Promise<object>> {
+  const session = new Session();
+  session.connect();
+  await session.post('Profiler.enable');
+  await session.post('Profiler.start');
+  return async () => {
+    const { profile } = await session.post('Profiler.stop');
+    session.disconnect();
+    return profile;
+  };
+}
+
 async function drive(reqs: readonly SignedRequest[], from: number, to: number): Promise<void> {
   let next = from;
   const caller = async (): Promise<void> => {
@@ -123,9 +143,11 @@ async function drive(reqs: readonly SignedRequest[], from: number, to: number): 
 try {
   const reqs = await requests();
   await drive(reqs, 0, WARM);
+  const profiler = profileFile === undefined ? undefined : await startProfiler();
   const started = performance.now();
   const cpu = process.cpuUsage();
   await drive(reqs, WARM, total);
+  if (profiler && profileFile) writeFileSync(profileFile, JSON.stringify(await profiler()));
   const n = total - WARM;
   const us = ((performance.now() - started) * 1000) / n;
   const used = process.cpuUsage(cpu);

