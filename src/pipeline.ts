@@ -20,7 +20,7 @@ import {
   type WireResponse,
 } from './protocol/serialize.js';
 import { claimToken, completeToken, releaseToken, type TokenKey } from './store/client-tokens.repo.js';
-import type { Db } from './store/database.js';
+import type { Db, Executor } from './store/database.js';
 import type { TransactionRunner } from './store/group-commit.js';
 
 export const API_VERSION = '2016-04-28';
@@ -225,7 +225,15 @@ async function execute(
   dryRun: boolean,
   run: (ctx: OperationContext) => Promise<Record<string, unknown>>,
 ): Promise<Record<string, unknown>> {
-  const base = { requestId, principal, accountId: principal.accountId, now, dryRun, services: deps.services };
-  if (op.readOnly) return run({ ...base, tx: deps.db });
-  return deps.writes((tx) => run({ ...base, tx }));
+  const context = (tx: Executor): OperationContext => ({
+    requestId,
+    principal,
+    accountId: principal.accountId,
+    tx,
+    now,
+    dryRun,
+    services: deps.services,
+  });
+  if (op.readOnly) return run(context(deps.db));
+  return deps.writes((tx) => run(context(tx)));
 }

@@ -125,6 +125,24 @@ function tagsOf(input: Record<string, unknown>): Map<string, string> {
   return tags;
 }
 
+/** A resource template cut at its placeholders: text, then the key that follows it (if any). */
+type TemplatePart = readonly [text: string, key: string | undefined];
+
+/** Every call of an operation expands the same template; it is cut once. */
+const templateParts = new Map<string, readonly TemplatePart[]>();
+
+function partsOf(template: string): readonly TemplatePart[] {
+  let parts = templateParts.get(template);
+  if (!parts) {
+    const pieces = template.split(/\{([A-Za-z]+)\}/);
+    const cut: TemplatePart[] = [];
+    for (let i = 0; i < pieces.length; i += 2) cut.push([pieces[i] ?? '', pieces[i + 1]]);
+    parts = cut;
+    templateParts.set(template, parts);
+  }
+  return parts;
+}
+
 /** Expands a resource template for one call (see OperationDefinition.resource). */
 export async function expandResource<P extends ParamSpecs>(
   template: string,
@@ -132,19 +150,23 @@ export async function expandResource<P extends ParamSpecs>(
   scope: ResourceScope,
   lookups: OperationDefinition<P>['lookups'],
 ): Promise<string[]> {
-  let names = [template];
+  let names = [''];
   const values = input as Record<string, unknown>;
-  for (const m of template.matchAll(/\{([A-Za-z]+)\}/g)) {
-    const key = m[1] ?? '';
+  for (const [text, key] of partsOf(template)) {
+    if (key === undefined) {
+      names = names.map((n) => n + text);
+      continue;
+    }
     let v: unknown = key === 'accountId' ? scope.accountId : values[key];
     const lookup = lookups?.[key];
     if (v === undefined && lookup) v = await lookup(input, scope);
-    const options = Array.isArray(v)
-      ? v.length > 0
-        ? v.map(String)
-        : ['*']
-      : [v === undefined ? '*' : String(v)];
-    names = names.flatMap((n) => options.map((o) => n.replace(`{${key}}`, o)));
+    if (!Array.isArray(v)) {
+      const one = text + (v === undefined ? '*' : String(v));
+      names = names.map((n) => n + one);
+      continue;
+    }
+    const options = v.length > 0 ? v.map(String) : ['*'];
+    names = names.flatMap((n) => options.map((o) => n + text + o));
   }
   return names;
 }

@@ -159,11 +159,23 @@ function listEntries(
     }
     item.set(dot < 0 ? '' : rest.slice(dot + 1), value);
   }
-  return new Map([...items.entries()].sort((a, b) => a[0] - b[0]));
+  return items.size < 2 ? items : new Map([...items.entries()].sort((a, b) => a[0] - b[0]));
 }
 
 function present(raw: string | undefined, spec: ScalarSpec): raw is string {
   return raw !== undefined && (raw !== '' || (spec.type === 'string' && spec.allowEmpty === true));
+}
+
+/** An operation's declarations as a list, made once: every call of the operation walks them. */
+const specLists = new WeakMap<ParamSpecs, readonly (readonly [string, ParamSpec])[]>();
+
+function specListOf(specs: ParamSpecs): readonly (readonly [string, ParamSpec])[] {
+  let list = specLists.get(specs);
+  if (!list) {
+    list = Object.entries(specs);
+    specLists.set(specs, list);
+  }
+  return list;
 }
 
 export function validateParams<P extends ParamSpecs>(
@@ -172,7 +184,7 @@ export function validateParams<P extends ParamSpecs>(
   ctx: ValidationContext,
 ): InputOf<P> {
   const out: Record<string, unknown> = {};
-  for (const [name, spec] of Object.entries(specs)) {
+  for (const [name, spec] of specListOf(specs)) {
     if (spec.type === 'list') {
       const values: unknown[] = [];
       for (const [index, item] of listEntries(params, name, spec.maxItems, spec.overflow)) {

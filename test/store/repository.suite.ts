@@ -766,7 +766,6 @@ export function repositorySuite(engine: string, factory: StoreFactory): void {
           ],
         );
         const query = {
-          accountId,
           regionId: 'cn-hangzhou',
           ids: [],
           sourceId: undefined,
@@ -778,10 +777,9 @@ export function repositorySuite(engine: string, factory: StoreFactory): void {
           enabled: undefined,
           resourceGroupId: undefined,
           tags: [],
-          afterSeq: undefined,
-          limit: 10,
         };
-        const { rows, more, total } = await listSessions(second.db, query);
+        const page = { accountId, afterSeq: undefined, limit: 10 };
+        const { rows, more, total } = await listSessions(second.db, query, page);
         assert.equal(total, 2);
         assert.equal(more, false);
         assert.deepEqual(
@@ -800,7 +798,7 @@ export function repositorySuite(engine: string, factory: StoreFactory): void {
           new Set(['zeta=', 'Alpha=x"\\y', 'alpha=\u00e9']),
         );
         assert.equal(rows[1]?.session.priority, 2, 'the session columns are all there');
-        const first = await listSessions(store.db, { ...query, limit: 1 });
+        const first = await listSessions(store.db, query, { ...page, limit: 1 });
         assert.deepEqual(
           first.rows.map((r) => [r.session.id, r.sourceIds.length]),
           [[bare, 0]],

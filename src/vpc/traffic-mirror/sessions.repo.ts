@@ -282,8 +282,8 @@ export async function sessionsPerSource(
   return out;
 }
 
-export interface SessionQuery {
-  readonly accountId: string;
+/** What a List matches. */
+export interface SessionFilters {
   readonly regionId: string;
   readonly ids: readonly string[];
   readonly name: string | undefined;
@@ -295,6 +295,11 @@ export interface SessionQuery {
   readonly enabled: boolean | undefined;
   readonly resourceGroupId: string | undefined;
   readonly tags: readonly TagFilter[];
+}
+
+/** Whose sessions, and which page of them. */
+export interface SessionPage {
+  readonly accountId: string;
   /** Only sessions created after this sequence number (keyset pagination). */
   readonly afterSeq: number | undefined;
   readonly limit: number;
@@ -462,12 +467,16 @@ async function withDetails(db: Executor, page: readonly SessionRow[]): Promise<L
  * One page of sessions in creation order with their sources and tags, whether more follow, and
  * the number of all matches. Given ids (Terraform's read) or a source ENI, the query is driven by
  * the id index (through the sources index for an ENI) and touches only those sessions. Each shape
- * of query is built once (store/prepared.ts).
+ * of query is built once (store/prepared.ts). The filters and the page come apart so that a
+ * caller passes its request on as it is: V8 builds a merged copy (`{ ...request, accountId, … }`)
+ * slowly, in microseconds.
  */
 export async function listSessions(
   db: Executor,
-  query: SessionQuery,
+  query: SessionFilters,
+  page: SessionPage,
 ): Promise<{ rows: ListedSession[]; more: boolean; total: number }> {
+  const { accountId, afterSeq, limit } = page;
   const ids = [...new Set(query.ids)];
   const shape: ListShape = {
     ids: ids.length,
@@ -480,11 +489,11 @@ export async function listSessions(
     enabled: query.enabled !== undefined,
     group: query.resourceGroupId !== undefined,
     tags: query.tags.map((t) => t.Value !== undefined),
-    after: query.afterSeq !== undefined,
-    limit: query.limit + 1,
+    after: afterSeq !== undefined,
+    limit: limit + 1,
   };
   const values: Record<string, string | number> = {
-    accountId: query.accountId,
+    accountId,
     regionId: query.regionId,
     sourceId: query.sourceId ?? '',
     name: query.name ?? '',
@@ -494,7 +503,7 @@ export async function listSessions(
     priority: query.priority ?? 0,
     enabled: query.enabled ? 1 : 0,
     group: query.resourceGroupId ?? '',
-    afterSeq: query.afterSeq ?? 0,
+    afterSeq: afterSeq ?? 0,
   };
   listParams(ids, values);
   for (const [i, tag] of query.tags.entries()) {
@@ -507,19 +516,19 @@ export async function listSessions(
   let more: boolean;
   if (statementsAreRemote(db)) {
     const found = await pageWithDetailsOf(shape).all(db, p);
-    more = found.length > query.limit;
-    rows = found.slice(0, query.limit).map(listed);
+    more = found.length > limit;
+    rows = found.slice(0, limit).map(listed);
   } else {
     const found = await pageOf(shape).all(db, p);
-    more = found.length > query.limit;
-    rows = await withDetails(db, found.slice(0, query.limit));
+    more = found.length > limit;
+    rows = await withDetails(db, found.slice(0, limit));
   }
   // A first page that holds every match already knows the total; only longer lists are counted.
-  if (query.afterSeq === undefined && !more) return { rows, more, total: rows.length };
+  if (afterSeq === undefined && !more) return { rows, more, total: rows.length };
   // Without filters the total is the account's count in the region, kept up to date by triggers.
   const counted: ListShape = { ...shape, after: false, limit: 0 };
   if (shapeKey(counted) === UNFILTERED)
-    return { rows, more, total: await countSessions(db, query.accountId, query.regionId) };
+    return { rows, more, total: await countSessions(db, accountId, query.regionId) };
   const totalRow = await countOf(counted).first(db, p);
   return { rows, more, total: Number(totalRow?.n ?? 0) };
 }

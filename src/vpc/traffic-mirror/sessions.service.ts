@@ -33,7 +33,7 @@ import {
   removeSession,
   removeSources,
   type SessionFields,
-  type SessionQuery,
+  type SessionFilters,
   type SessionRow,
   serviceEnabled,
   sessionReady,
@@ -346,7 +346,7 @@ export async function removeSessionSources(
 }
 
 /** The List filters as the repository takes them, plus the page the caller asks for. */
-export type ListSessionsRequest = Omit<SessionQuery, 'accountId' | 'afterSeq' | 'limit'> & {
+export type ListSessionsRequest = SessionFilters & {
   readonly maxResults: number;
   readonly nextToken: string | undefined;
 };
@@ -359,12 +359,10 @@ export async function listSessionPage(
   ctx: OperationContext,
   req: ListSessionsRequest,
 ): Promise<{ items: SessionView[]; total: number; lastSeq: number | undefined }> {
-  const { maxResults, nextToken, ...filters } = req;
-  const { rows, more, total } = await listSessions(ctx.tx, {
-    ...filters,
+  const { rows, more, total } = await listSessions(ctx.tx, req, {
     accountId: ctx.accountId,
-    afterSeq: decodeNextToken(nextToken),
-    limit: maxResults,
+    afterSeq: decodeNextToken(req.nextToken),
+    limit: req.maxResults,
   });
   const last = rows[rows.length - 1];
   return { items: rows, total, lastSeq: more && last ? last.session.seq : undefined };
