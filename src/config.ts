@@ -74,6 +74,11 @@ export interface Config {
   /** A declarative set-up file (accounts, users, keys, policies) applied at start. */
   readonly configFile: string | undefined;
   /**
+   * Where an SQLite store's write-ahead log is checkpointed: on a thread of its own (`thread`, the
+   * default), or inside the commits, as SQLite does by itself (`inline`). See store/checkpointer.ts.
+   */
+  readonly sqliteCheckpoints: 'thread' | 'inline';
+  /**
    * This node's identity among nodes sharing a database; by default kept in the data directory, so
    * it survives restarts (see releaseOrphanedTokens).
    */
@@ -169,6 +174,10 @@ export function loadConfig(flags: ConfigInput, env: NodeJS.ProcessEnv = process.
     throw new ConfigError(`--log-level must be one of trace, debug, info, warn, error, fatal, silent`);
   }
   const ramFlag = flags['no-ram'] === true ? false : undefined;
+  const sqliteCheckpoints = str('sqlite-checkpoints', 'VPCMIRROR_SQLITE_CHECKPOINTS') ?? 'thread';
+  if (sqliteCheckpoints !== 'thread' && sqliteCheckpoints !== 'inline') {
+    throw new ConfigError(`--sqlite-checkpoints must be thread or inline, got "${sqliteCheckpoints}"`);
+  }
   return Object.freeze({
     host: str('host', 'VPCMIRROR_HOST') ?? '127.0.0.1',
     port,
@@ -196,5 +205,6 @@ export function loadConfig(flags: ConfigInput, env: NodeJS.ProcessEnv = process.
     accessKeySecret: env.VPCMIRROR_ACCESS_KEY_SECRET || undefined,
     configFile: str('config', 'VPCMIRROR_CONFIG'),
     nodeId: str('node-id', 'VPCMIRROR_NODE_ID'),
+    sqliteCheckpoints,
   });
 }

@@ -1,10 +1,11 @@
 /**
  * The request pipeline without HTTP: builds the app on a fresh SQLite file (default settings, RAM
- * on), seeds what the call needs, signs every request first, then has 32 concurrent callers drive
- * app.handle() and prints the wall time per request. On one thread with nothing else to do, that
+ * on, the store opened as the server opens it), seeds what the call needs, signs every request
+ * first, then has 32 concurrent callers drive app.handle() and prints the wall time per request. On one thread with nothing else to do, that
  * is the CPU a request costs the pipeline and the store. Used to measure one change at a time:
  *
- *   npx tsx scripts/bench/in-process.ts list|regions|create|delete [requests] [--database postgres://…] [--cpu-prof file]
+ *   npx tsx scripts/bench/in-process.ts list|regions|create|delete [requests] [--database postgres://…]
+ *     [--cpu-prof file] [--sqlite-checkpoints thread|inline]
  *
  * --cpu-prof writes a V8 CPU profile of the timed requests alone (not the seeding or the signing);
  * read it with scripts/bench/profile.ts.
@@ -21,6 +22,7 @@ import { Writable } from 'node:stream';
 import { sql } from 'kysely';
 import { createApp } from '../../src/app.js';
 import { type SignedRequest, signRequest } from '../../src/cli/client.js';
+import { serverStoreOptions } from '../../src/cli/serve.js';
 import { loadConfig } from '../../src/config.js';
 import { createLogger } from '../../src/logger.js';
 import type { RpcRequest } from '../../src/protocol/request.js';
@@ -37,24 +39,31 @@ if (!SCENARIOS.includes(scenario)) {
   process.exit(2);
 }
 const args = process.argv.slice(3);
-const dbFlag = args.indexOf('--database');
-const databaseUrl = dbFlag >= 0 ? args[dbFlag + 1] : undefined;
-if (dbFlag >= 0) args.splice(dbFlag, 2);
-const profFlag = args.indexOf('--cpu-prof');
-const profileFile = profFlag >= 0 ? args[profFlag + 1] : undefined;
-if (profFlag >= 0) args.splice(profFlag, 2);
+/** Removes `--name value` from args and returns the value. */
+function option(name: string): string | undefined {
+  const at = args.indexOf(name);
+  if (at < 0) return undefined;
+  const [, value] = args.splice(at, 2);
+  return value;
+}
+const databaseUrl = option('--database');
+const profileFile = option('--cpu-prof');
+const checkpoints = option('--sqlite-checkpoints');
 const total = Number(args[0] ?? 10_000);
 const WARM = Math.min(500, Math.floor(total / 10));
 const CALLERS = 32;
 
 const dir = mkdtempSync(join(tmpdir(), 'vpcmirror-in-process-'));
-const config = loadConfig({ 'data-dir': dir }, {});
+const config = loadConfig(
+  { 'data-dir': dir, ...(checkpoints === undefined ? {} : { 'sqlite-checkpoints': checkpoints }) },
+  {},
+);
 const schema = `vpcmirror_inproc_${randomBytes(5).toString('hex')}`;
+const logger = createLogger('info', new Writable({ write: (_chunk, _enc, done) => done() }));
 const store = databaseUrl
   ? await openStore({ location: databaseUrl, schema })
-  : await openStore({ location: config.database });
-const quiet = new Writable({ write: (_chunk, _enc, done) => done() });
-const app = createApp(config, store, createLogger('info', quiet));
+  : await openStore(serverStoreOptions(config, logger));
+const app = createApp(config, store, logger);
 
 function sign(key: AccountKey, action: string, params: Record<string, string>): SignedRequest {
   return signRequest(
@@ -153,7 +162,7 @@ try {
   const used = process.cpuUsage(cpu);
   const cpuUs = (used.user + used.system) / n;
   process.stdout.write(
-    `${scenario}: ${us.toFixed(1)} µs per request, ${cpuUs.toFixed(1)} µs CPU (${n} requests, ${CALLERS} callers, ${store.dialect})\n`,
+    `${scenario}: ${us.toFixed(1)} µs per request, ${cpuUs.toFixed(1)} µs CPU, peak RSS ${(process.resourceUsage().maxRSS / 1024).toFixed(0)} MB (${n} requests, ${CALLERS} callers, ${store.dialect})\n`,
   );
 } finally {
   if (databaseUrl) await sql`drop schema if exists ${sql.id(schema)} cascade`.execute(store.db);

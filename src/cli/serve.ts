@@ -8,9 +8,9 @@ import { ensureDefaultCredentials } from '../accounts/bootstrap.js';
 import { applySetupFile } from '../accounts/setup-file.js';
 import { createApp } from '../app.js';
 import { type Config, ConfigError, loadConfig } from '../config.js';
-import { createLogger } from '../logger.js';
+import { createLogger, type Logger } from '../logger.js';
 import { listen, type RunningServer } from '../server.js';
-import { openStore, redactUrl } from '../store/store.js';
+import { openStore, redactUrl, type StoreOptions } from '../store/store.js';
 import { ENDPOINT_FILE } from './call.js';
 
 export const SERVE_FLAGS = {
@@ -29,7 +29,23 @@ export const SERVE_FLAGS = {
   'worker-interval': { type: 'string' },
   'client-token-ttl': { type: 'string' },
   'node-id': { type: 'string' },
+  'sqlite-checkpoints': { type: 'string' },
 } as const;
+
+/** How a server opens its store: an SQLite file is checkpointed on its own thread unless told not to. */
+export function serverStoreOptions(config: Config, log: Logger): StoreOptions {
+  return {
+    location: config.database,
+    ...(config.sqliteCheckpoints === 'thread'
+      ? {
+          backgroundCheckpoints: {
+            onError: (message: string) =>
+              log.warn({ error: message }, 'a background checkpoint of the SQLite file failed'),
+          },
+        }
+      : {}),
+  };
+}
 
 export function isLoopbackHost(host: string): boolean {
   return host === 'localhost' || host === '::1' || host.startsWith('127.');
@@ -51,7 +67,7 @@ export async function startServer(
   out: NodeJS.WritableStream = process.stdout,
 ): Promise<StartedServer> {
   const log = createLogger(config.logLevel, out);
-  const store = await openStore({ location: config.database });
+  const store = await openStore(serverStoreOptions(config, log));
   try {
     const setup = config.configFile ? await applySetupFile(store, config.configFile, Date.now()) : undefined;
     const creds = await ensureDefaultCredentials(

@@ -8,6 +8,7 @@ import { dirname } from 'node:path';
 import SqliteDatabase from 'better-sqlite3';
 import { Kysely, type Migration, type MigrationResultSet, Migrator, PostgresDialect, sql } from 'kysely';
 import pg from 'pg';
+import { Checkpointer } from './checkpointer.js';
 import type { Database, Db } from './database.js';
 import type { Dialect } from './dialect.js';
 import { migrations } from './migrations/index.js';
@@ -30,12 +31,19 @@ export interface StoreOptions {
   schema?: string;
   /** PostgreSQL pool size. */
   poolSize?: number;
+  /**
+   * SQLite file only: checkpoint the write-ahead log on a thread of its own (checkpointer.ts),
+   * reporting failures to `onError`. A server wants this; a short command does not.
+   */
+  backgroundCheckpoints?: { readonly intervalMs?: number; readonly onError: (message: string) => void };
 }
 
 export interface Store {
   readonly db: Db;
   readonly dialect: Dialect;
   readonly location: string;
+  /** Set when the SQLite file is checkpointed in the background. */
+  readonly checkpointer: Checkpointer | undefined;
   close(): Promise<void>;
 }
 
@@ -64,6 +72,7 @@ export async function openStore(options: StoreOptions & { migrate?: boolean }): 
   const dialect: Dialect = isPostgresUrl(options.location) ? 'postgres' : 'sqlite';
   let db: Db;
   let leave = () => {};
+  let checkpointer: Checkpointer | undefined;
   if (dialect === 'postgres') {
     const pool = new pg.Pool({
       connectionString: options.location,
@@ -91,6 +100,16 @@ export async function openStore(options: StoreOptions & { migrate?: boolean }): 
     if (options.location !== ':memory:') ownerOnlyCompanions(options.location);
     let lock: FileLock | undefined;
     if (options.location !== ':memory:') ({ lock, leave } = joinFileLock(options.location));
+    if (options.backgroundCheckpoints && options.location !== ':memory:') {
+      checkpointer = new Checkpointer({
+        file: options.location,
+        intervalMs: options.backgroundCheckpoints.intervalMs ?? 10,
+        setInlineLimit: (pages) => {
+          if (file.open) file.pragma(`wal_autocheckpoint = ${pages}`);
+        },
+        onError: options.backgroundCheckpoints.onError,
+      });
+    }
     const sqlite = new SqliteFileDialect(file, lock);
     db = new Kysely<Database>({ dialect: sqlite });
     registerDirectRunner(db, (text, parameters, inTransaction) =>
@@ -101,7 +120,10 @@ export async function openStore(options: StoreOptions & { migrate?: boolean }): 
     db,
     dialect,
     location: options.location,
+    checkpointer,
     close: async () => {
+      // The worker's connection goes first: the last one to close checkpoints and removes the log.
+      await checkpointer?.stop();
       await db.destroy();
       leave();
     },

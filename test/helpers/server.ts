@@ -11,6 +11,7 @@ import { Writable } from 'node:stream';
 import { sql } from 'kysely';
 import { ensureDefaultCredentials } from '../../src/accounts/bootstrap.js';
 import { type App, createApp } from '../../src/app.js';
+import { serverStoreOptions } from '../../src/cli/serve.js';
 import { loadConfig } from '../../src/config.js';
 import { createLogger } from '../../src/logger.js';
 import { listen, type RunningServer } from '../../src/server.js';
@@ -72,10 +73,6 @@ export async function startTestServer(options: TestServerOptions = {}): Promise<
     { port: '0', 'data-dir': dataDir, database: database.location, 'log-level': 'info', ...options.flags },
     { ...options.env },
   );
-  const store = await openStore({
-    location: database.location,
-    ...(database.schema ? { schema: database.schema } : {}),
-  });
   const lines = options.logSink;
   const sink = new Writable({
     write(chunk: Buffer, _enc, cb) {
@@ -84,6 +81,11 @@ export async function startTestServer(options: TestServerOptions = {}): Promise<
     },
   });
   const log = createLogger(config.logLevel, sink);
+  // As `vpcmirror serve` opens it (a background checkpoint thread on SQLite).
+  const store = await openStore({
+    ...serverStoreOptions(config, log),
+    ...(database.schema ? { schema: database.schema } : {}),
+  });
   const creds = await ensureDefaultCredentials(
     store,
     dataDir,
