@@ -141,9 +141,9 @@ export async function defaultResourceGroup(
 }
 
 /**
- * Serializes the quota checks of one account: the account row stays locked until the transaction
- * ends, so two creates on different nodes cannot both take the last free slot (on SQLite the
- * single writer already does this).
+ * Serializes the filter quota checks of one account: the account row stays locked until the
+ * transaction ends, so two creates on different nodes cannot both take the last free slot (on
+ * SQLite the single writer already does this). Sessions lock per region instead (lockSessionQuota).
  */
 const accountLock = prepared((db, p: { accountId: string }) =>
   db

@@ -134,6 +134,29 @@ export async function countSessions(db: Executor, accountId: string, regionId: s
   return Number(r?.n ?? 0);
 }
 
+const sessionCountLock = prepared((db, p: { accountId: string; regionId: string }) =>
+  db
+    .insertInto('session_counts')
+    .values({ account_id: p.accountId, region_id: p.regionId, n: 0 })
+    .onConflict((oc) =>
+      oc.columns(['account_id', 'region_id']).doUpdateSet((eb) => ({ n: eb.ref('session_counts.n') })),
+    )
+    .returning('n'),
+);
+
+/**
+ * Serializes the session quota checks of one account in one region, across nodes: the account's
+ * counter row for the region stays locked until the transaction ends, so two creates cannot both
+ * take the last free slot, nor two source additions the last place of an ENI (ENIs are regional).
+ * Returns the count as of the lock: an upsert waits for the row and then reads its latest version,
+ * where a plain read after a lock in the same statement would see the statement's older snapshot.
+ * Creates in different regions no longer wait for each other (they used to lock the account).
+ */
+export async function lockSessionQuota(db: Executor, accountId: string, regionId: string): Promise<number> {
+  const r = await sessionCountLock.first(db, { accountId, regionId });
+  return Number(r?.n ?? 0);
+}
+
 const priorityOwner = prepared((db, p: { accountId: string; regionId: string; priority: number }) =>
   db
     .selectFrom('traffic_mirror_sessions')

@@ -10,24 +10,17 @@ import { newResourceId } from '../../ids.js';
 import type { Appliers } from '../../lifecycle/lifecycle.js';
 import { protocolErrors } from '../../protocol/errors.js';
 import { isUniqueViolation } from '../../store/errors.js';
-import {
-  checkResourceGroup,
-  checkTags,
-  decodeNextToken,
-  defaultResourceGroup,
-  lockAccountQuotas,
-  type Tag,
-} from './common.js';
+import { checkResourceGroup, checkTags, decodeNextToken, defaultResourceGroup, type Tag } from './common.js';
 import { filterErrors, serviceErrors, sessionErrors } from './errors.js';
 import { filterState, lockCreatedFilter, ruleChanging } from './filters.repo.js';
 import {
   addSources,
   changeCreatedSession,
-  countSessions,
   findSession,
   insertSession,
   type ListedSession,
   listSessions,
+  lockSessionQuota,
   openService,
   priorityHolder,
   removeSession,
@@ -180,8 +173,7 @@ export async function createSession(
   if (req.sourceIds.length > sourcesPerSession) throw sessionErrors.quotaSources(sourcesPerSession);
   await requireUsableFilter(ctx, req.regionId, req.filterId);
   await requireFreePriority(ctx, req.regionId, req.priority);
-  await lockAccountQuotas(ctx.tx, ctx.accountId);
-  if ((await countSessions(ctx.tx, ctx.accountId, req.regionId)) >= sessionsPerRegion)
+  if ((await lockSessionQuota(ctx.tx, ctx.accountId, req.regionId)) >= sessionsPerRegion)
     throw sessionErrors.quotaSessionsPerRegion(sessionsPerRegion);
   await requireSourceCapacity(ctx, req.regionId, req.sourceIds);
   const vni = req.virtualNetworkId ?? (await randomFreeVni(ctx, req.regionId));
@@ -317,7 +309,7 @@ export async function addSessionSources(
   });
   const limit = ctx.services.limits.sourcesPerSession;
   if (current.length + sourceIds.length > limit) throw sessionErrors.quotaSources(limit);
-  await lockAccountQuotas(ctx.tx, ctx.accountId);
+  await lockSessionQuota(ctx.tx, ctx.accountId, regionId);
   await requireSourceCapacity(ctx, regionId, sourceIds);
   if (ctx.dryRun) throw protocolErrors.dryRunOperation();
 
