@@ -34,6 +34,18 @@ export type DirectRunner = (
 
 const directRunners = new WeakMap<object, DirectRunner>();
 
+/**
+ * The SQL text of every plan, with a name for it: PostgreSQL then parses and plans each of these
+ * statements once per connection instead of on every call (see namedStatement). The set is as
+ * bounded as the plans are.
+ */
+const statementNames = new Map<string, string>();
+
+/** The server-side name for a statement this module built, or undefined for any other SQL. */
+export function namedStatement(text: string): string | undefined {
+  return statementNames.get(text);
+}
+
 /** Lets prepared statements of this database (and its transactions) skip the queue when they can. */
 export function registerDirectRunner(db: Executor, run: DirectRunner): void {
   directRunners.set(db.getExecutor().adapter, run);
@@ -75,6 +87,7 @@ export function prepared<P extends object, O>(
       });
       p = { base, slots };
       plans.set(adapter, p);
+      if (!statementNames.has(base.sql)) statementNames.set(base.sql, `vpcmirror_${statementNames.size + 1}`);
     }
     return p;
   }

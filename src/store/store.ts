@@ -6,13 +6,23 @@
 import { chmodSync, closeSync, mkdirSync, openSync } from 'node:fs';
 import { dirname } from 'node:path';
 import SqliteDatabase from 'better-sqlite3';
-import { Kysely, type Migration, type MigrationResultSet, Migrator, PostgresDialect, sql } from 'kysely';
+import {
+  Kysely,
+  type Migration,
+  type MigrationResultSet,
+  Migrator,
+  type PostgresCursor,
+  PostgresDialect,
+  type PostgresPool,
+  type PostgresQueryResult,
+  sql,
+} from 'kysely';
 import pg from 'pg';
 import { Checkpointer } from './checkpointer.js';
 import type { Database, Db } from './database.js';
 import type { Dialect } from './dialect.js';
 import { migrations } from './migrations/index.js';
-import { registerDirectRunner } from './prepared.js';
+import { namedStatement, registerDirectRunner } from './prepared.js';
 import { type FileLock, joinFileLock, SqliteFileDialect } from './sqlite-dialect.js';
 
 export class StoreError extends Error {
@@ -68,6 +78,30 @@ async function createSchema(db: Db, schema: string): Promise<void> {
   }
 }
 
+/**
+ * The pool as Kysely sees it, except that the statements built once (prepared.ts) run as named
+ * statements: node-postgres then has each connection parse and plan them once, and later calls
+ * send only the values. Any other SQL runs as before.
+ */
+function namingPool(pool: pg.Pool): PostgresPool {
+  return {
+    connect: async () => {
+      const client = await pool.connect();
+      function query<R>(text: string, values: readonly unknown[]): Promise<PostgresQueryResult<R>>;
+      function query<R>(cursor: PostgresCursor<R>): PostgresCursor<R>;
+      function query(text: string | PostgresCursor<unknown>, values?: readonly unknown[]): unknown {
+        // Kysely passes a cursor only to stream, which this store never does; it goes through as is.
+        if (typeof text !== 'string') return client.query(text as unknown as pg.Submittable);
+        const name = namedStatement(text);
+        const args = values ? [...values] : [];
+        return client.query(name === undefined ? { text, values: args } : { name, text, values: args });
+      }
+      return { query, release: (destroy?: boolean) => client.release(destroy) };
+    },
+    end: () => pool.end(),
+  };
+}
+
 export async function openStore(options: StoreOptions & { migrate?: boolean }): Promise<Store> {
   const dialect: Dialect = isPostgresUrl(options.location) ? 'postgres' : 'sqlite';
   let db: Db;
@@ -79,7 +113,7 @@ export async function openStore(options: StoreOptions & { migrate?: boolean }): 
       max: options.poolSize ?? 10,
       ...(options.schema ? { options: `-c search_path=${options.schema}` } : {}),
     });
-    db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
+    db = new Kysely<Database>({ dialect: new PostgresDialect({ pool: namingPool(pool) }) });
     if (options.schema) {
       try {
         await createSchema(db, options.schema);

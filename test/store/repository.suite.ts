@@ -836,6 +836,46 @@ export function repositorySuite(engine: string, factory: StoreFactory): void {
         assert.equal(await rename.run(store.db, { id: 'no-such-account', name: 'x' }), 0);
       });
 
+      test('on PostgreSQL a connection parses each of them once, as a named statement; other SQL stays unnamed', {
+        skip: engine === 'postgres' ? false : 'named statements are a PostgreSQL matter',
+      }, async () => {
+        const a = { id: uid('6'), name: 'named', default_resource_group_id: 'rg-a', created_at: 100 };
+        await insertAccount(store.db, a);
+        // SQL text of its own, so that no connection of the pool has met it before.
+        const byCeiling = prepared((db, p: { id: string; ceiling: number }) =>
+          db
+            .selectFrom('accounts')
+            .select(['id', 'name'])
+            .where('id', '=', p.id)
+            .where('created_at', '<', p.ceiling),
+        );
+        await store.db.connection().execute(async (conn) => {
+          // The server's statements carry the names this process gave the plans.
+          const before = await sql<{
+            n: number;
+          }>`select count(*)::int as n from pg_prepared_statements`.execute(conn);
+          assert.deepEqual(await byCeiling.first(conn, { id: a.id, ceiling: 200 }), {
+            id: a.id,
+            name: 'named',
+          });
+          assert.deepEqual(await byCeiling.first(conn, { id: a.id, ceiling: 100 }), undefined);
+          const named = await sql<{ name: string; statement: string }>`
+            select name, statement from pg_prepared_statements where statement like ${'%"created_at" < $2%'}`.execute(
+            conn,
+          );
+          assert.equal(named.rows.length, 1, 'prepared once, run twice');
+          assert.match(named.rows[0]?.name ?? '', /^vpcmirror_\d+$/);
+          const after = await sql<{
+            n: number;
+          }>`select count(*)::int as n from pg_prepared_statements`.execute(conn);
+          assert.equal(
+            Number(after.rows[0]?.n) - Number(before.rows[0]?.n),
+            1,
+            'the ad-hoc reads were not named',
+          );
+        });
+      });
+
       test('refuse a placeholder changed before binding, and a call that leaves one without a value', async () => {
         const mangled = prepared((db, p: { name: string }) =>
           db.selectFrom('accounts').select('id').where('name', 'like', `%${p.name}%`),
