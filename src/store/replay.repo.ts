@@ -4,6 +4,7 @@
  */
 import { createHash } from 'node:crypto';
 import type { Executor } from './database.js';
+import { preparedShapes } from './prepared.js';
 
 export interface NonceUse {
   readonly accessKeyId: string;
@@ -12,8 +13,28 @@ export interface NonceUse {
   readonly now: number;
 }
 
-/** Rows per INSERT: three values each, well inside both engines' limits on bound values. */
-const ROWS_PER_STATEMENT = 1000;
+/**
+ * Rows per INSERT. A batch holds the nonces of the requests that arrived in one turn of the event
+ * loop (about as many as there are concurrent clients), and each row count is its own statement
+ * built once (prepared.ts), so the bound also bounds how many such statements exist.
+ */
+const ROWS_PER_STATEMENT = 64;
+
+type NonceRows = Readonly<Record<string, string | number>>;
+
+const insertNonces = preparedShapes(String, (db, p: NonceRows, rows: number) =>
+  db
+    .insertInto('nonces')
+    .values(
+      Array.from({ length: rows }, (_, i) => ({
+        access_key_id: p[`a${i}`] as string,
+        nonce: p[`n${i}`] as string,
+        expires_at: p[`e${i}`] as number,
+      })),
+    )
+    .onConflict((oc) => oc.columns(['access_key_id', 'nonce']).doNothing())
+    .returning(['access_key_id', 'nonce']),
+);
 
 const keyOf = (accessKeyId: string, nonce: string): string => `${accessKeyId}\n${nonce}`;
 
@@ -30,7 +51,7 @@ export function storedNonce(nonce: string): string {
 }
 
 /**
- * Records many nonces in one statement per thousand: true for each first use, false for a replay
+ * Records many nonces in one statement per 64: true for each first use, false for a replay
  * (also for a second use of the same nonce within `uses`). One statement is one commit, which is
  * what a single SQLite write mostly costs.
  */
@@ -49,15 +70,14 @@ export async function recordNonces(
   });
   const inserted = new Set<string>();
   for (let i = 0; i < ordered.length; i += ROWS_PER_STATEMENT) {
-    const rows = ordered
-      .slice(i, i + ROWS_PER_STATEMENT)
-      .map((u) => ({ access_key_id: u.accessKeyId, nonce: u.nonce, expires_at: u.now + ttlMs }));
-    const got = await db
-      .insertInto('nonces')
-      .values(rows)
-      .onConflict((oc) => oc.columns(['access_key_id', 'nonce']).doNothing())
-      .returning(['access_key_id', 'nonce'])
-      .execute();
+    const chunk = ordered.slice(i, i + ROWS_PER_STATEMENT);
+    const values: Record<string, string | number> = {};
+    for (const [j, u] of chunk.entries()) {
+      values[`a${j}`] = u.accessKeyId;
+      values[`n${j}`] = u.nonce;
+      values[`e${j}`] = u.now + ttlMs;
+    }
+    const got = await insertNonces(chunk.length).all(db, values);
     for (const r of got) inserted.add(keyOf(r.access_key_id, r.nonce));
   }
   const results: boolean[] = [];

@@ -242,6 +242,13 @@ export function repositorySuite(engine: string, factory: StoreFactory): void {
         assert.ok(results.every((r) => r));
         const again = await recordNonces(second.db, uses.slice(990, 1_010), 900);
         assert.ok(again.every((r) => !r));
+        // Used and new nonces mixed over several statements: each answer lands on its own use.
+        const mixed = uses.slice(0, 150).map((u, i) => (i % 2 === 0 ? u : { ...u, nonce: uid('n-') }));
+        const answers = await recordNonces(second.db, mixed, 900);
+        assert.deepEqual(
+          answers,
+          mixed.map((_, i) => i % 2 === 1),
+        );
       });
 
       test('sweepNonces removes expired nonces only', async () => {
