@@ -1,0 +1,45 @@
+/**
+ * Where an SQLite store is checkpointed (--sqlite-checkpoints / VPCMIRROR_SQLITE_CHECKPOINTS): the
+ * default, the flag over the environment, a refused value, and what the server then asks of the
+ * store.
+ */
+import assert from 'node:assert/strict';
+import { Writable } from 'node:stream';
+import { describe, test } from 'node:test';
+import { serverStoreOptions } from '../../src/cli/serve.js';
+import { ConfigError, loadConfig } from '../../src/config.js';
+import { createLogger } from '../../src/logger.js';
+
+const log = createLogger('info', new Writable({ write: (_c, _e, done) => done() }));
+
+describe('--sqlite-checkpoints', () => {
+  test('a thread of its own by default; the environment or the flag can say inline, and the flag wins', () => {
+    assert.equal(loadConfig({}, {}).sqliteCheckpoints, 'thread');
+    assert.equal(loadConfig({}, { VPCMIRROR_SQLITE_CHECKPOINTS: 'inline' }).sqliteCheckpoints, 'inline');
+    assert.equal(
+      loadConfig({ 'sqlite-checkpoints': 'thread' }, { VPCMIRROR_SQLITE_CHECKPOINTS: 'inline' })
+        .sqliteCheckpoints,
+      'thread',
+    );
+  });
+
+  test('any other value is refused by name', () => {
+    assert.throws(
+      () => loadConfig({ 'sqlite-checkpoints': 'sometimes' }, {}),
+      (e: unknown) =>
+        e instanceof ConfigError &&
+        e.message === '--sqlite-checkpoints must be thread or inline, got "sometimes"',
+    );
+  });
+
+  test('the server asks its store for background checkpoints only with thread', () => {
+    const thread = serverStoreOptions(loadConfig({ database: 'x.sqlite' }, {}), log);
+    assert.equal(thread.location, 'x.sqlite');
+    assert.equal(typeof thread.backgroundCheckpoints?.onError, 'function');
+    const inline = serverStoreOptions(
+      loadConfig({ database: 'x.sqlite', 'sqlite-checkpoints': 'inline' }, {}),
+      log,
+    );
+    assert.equal(inline.backgroundCheckpoints, undefined);
+  });
+});
