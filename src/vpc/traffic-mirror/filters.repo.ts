@@ -15,13 +15,26 @@ export interface FilterState {
   readonly busy: boolean;
 }
 
+/** The filter and, in the same statement, whether a rule of it is changing (0/1 or a boolean). */
 const filterOfOwner = prepared((db, p: { filterId: string; accountId: string; regionId: string }) =>
   db
-    .selectFrom('traffic_mirror_filters')
-    .select(['id', 'status'])
-    .where('id', '=', p.filterId)
-    .where('account_id', '=', p.accountId)
-    .where('region_id', '=', p.regionId),
+    .selectFrom('traffic_mirror_filters as f')
+    .select((eb) => [
+      'f.id',
+      'f.status',
+      eb
+        .exists(
+          eb
+            .selectFrom('traffic_mirror_filter_rules as r')
+            .select('r.id')
+            .whereRef('r.filter_id', '=', 'f.id')
+            .where('r.status', '!=', 'Created'),
+        )
+        .as('rule_changing'),
+    ])
+    .where('f.id', '=', p.filterId)
+    .where('f.account_id', '=', p.accountId)
+    .where('f.region_id', '=', p.regionId),
 );
 
 const ruleInChange = prepared((db, p: { filterId: string }) =>
@@ -42,11 +55,10 @@ export async function filterState(
 ): Promise<FilterState | undefined> {
   const filter = await filterOfOwner.first(db, { filterId, accountId, regionId });
   if (!filter) return undefined;
-  const changingRule = await ruleInChange.first(db, { filterId });
   return {
     id: filter.id,
     status: filter.status,
-    busy: filter.status !== 'Created' || changingRule !== undefined,
+    busy: filter.status !== 'Created' || Number(filter.rule_changing) === 1,
   };
 }
 
