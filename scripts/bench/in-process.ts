@@ -156,10 +156,11 @@ try {
   const started = performance.now();
   const cpu = process.cpuUsage();
   await drive(reqs, WARM, total);
+  const elapsedMs = performance.now() - started;
+  const used = process.cpuUsage(cpu);
   if (profiler && profileFile) writeFileSync(profileFile, JSON.stringify(await profiler()));
   const n = total - WARM;
-  const us = ((performance.now() - started) * 1000) / n;
-  const used = process.cpuUsage(cpu);
+  const us = (elapsedMs * 1000) / n;
   const cpuUs = (used.user + used.system) / n;
   process.stdout.write(
     `${scenario}: ${us.toFixed(1)} µs per request, ${cpuUs.toFixed(1)} µs CPU, peak RSS ${(process.resourceUsage().maxRSS / 1024).toFixed(0)} MB (${n} requests, ${CALLERS} callers, ${store.dialect})\n`,

@@ -10,7 +10,7 @@
  */
 import { readRamGeneration } from '../store/credentials.repo.js';
 import type { Executor } from '../store/database.js';
-import { type NonceUse, recordNonces } from '../store/replay.repo.js';
+import { NONCE_ROWS_PER_STATEMENT, type NonceUse, recordNonces } from '../store/replay.repo.js';
 import { TurnBatcher } from '../turn-batcher.js';
 
 export interface NonceAnswer {
@@ -58,7 +58,8 @@ function answerOf(batch: BatchAnswer, i: number): NonceAnswer {
 }
 
 export class NonceBatcher implements NonceRecorder {
-  private readonly batches = new TurnBatcher<Waiting>((batch) => this.flush(batch));
+  // One statement per batch: a batch is written all or nothing (replay.repo.ts).
+  private readonly batches = new TurnBatcher<Waiting>((batch) => this.flush(batch), NONCE_ROWS_PER_STATEMENT);
 
   constructor(private readonly write: (uses: readonly NonceUse[]) => Promise<BatchAnswer>) {}
 

@@ -22,7 +22,7 @@ import { Worker } from 'node:worker_threads';
 export const INLINE_CHECKPOINT_PAGES = 16_384;
 
 /** SQLite's own default, restored if the worker cannot run. */
-const SQLITE_DEFAULT_CHECKPOINT_PAGES = 1000;
+export const SQLITE_DEFAULT_CHECKPOINT_PAGES = 1000;
 
 /** What one checkpoint reported: frames in the log, and how many of them are in the file now. */
 export interface CheckpointResult {

@@ -35,11 +35,14 @@ export type DirectRunner = (
 const directRunners = new WeakMap<object, DirectRunner>();
 
 /**
- * The SQL text of every plan, with a name for it: PostgreSQL then parses and plans each of these
- * statements once per connection instead of on every call (see namedStatement). The set is as
- * bounded as the plans are.
+ * SQL texts of plans, with a name for each: PostgreSQL then parses and plans these statements once
+ * per connection instead of on every call (see namedStatement). Every connection keeps what it
+ * prepared until it closes, and List filters alone can make thousands of shapes, so only the first
+ * MAX_NAMED texts get a name (the statements every request runs come first); later ones run
+ * unnamed, as ad-hoc SQL does.
  */
 const statementNames = new Map<string, string>();
+const MAX_NAMED = 256;
 
 /** The server-side name for a statement this module built, or undefined for any other SQL. */
 export function namedStatement(text: string): string | undefined {
@@ -87,7 +90,8 @@ export function prepared<P extends object, O>(
       });
       p = { base, slots };
       plans.set(adapter, p);
-      if (!statementNames.has(base.sql)) statementNames.set(base.sql, `vpcmirror_${statementNames.size + 1}`);
+      if (!statementNames.has(base.sql) && statementNames.size < MAX_NAMED)
+        statementNames.set(base.sql, `vpcmirror_${statementNames.size + 1}`);
     }
     return p;
   }

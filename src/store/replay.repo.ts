@@ -14,11 +14,12 @@ export interface NonceUse {
 }
 
 /**
- * Rows per INSERT. A batch holds the nonces of the requests that arrived in one turn of the event
- * loop (about as many as there are concurrent clients), and each row count is its own statement
- * built once (prepared.ts), so the bound also bounds how many such statements exist.
+ * Rows per INSERT. Each row count is its own statement built once (prepared.ts), so the bound also
+ * bounds how many such statements exist. More nonces than this are written by several statements,
+ * each its own commit: the nonce batcher therefore never hands over more at once, so that a batch
+ * stays all or nothing.
  */
-const ROWS_PER_STATEMENT = 64;
+export const NONCE_ROWS_PER_STATEMENT = 64;
 
 type NonceRows = Readonly<Record<string, string | number>>;
 
@@ -69,8 +70,8 @@ export async function recordNonces(
     return ka < kb ? -1 : ka > kb ? 1 : 0;
   });
   const inserted = new Set<string>();
-  for (let i = 0; i < ordered.length; i += ROWS_PER_STATEMENT) {
-    const chunk = ordered.slice(i, i + ROWS_PER_STATEMENT);
+  for (let i = 0; i < ordered.length; i += NONCE_ROWS_PER_STATEMENT) {
+    const chunk = ordered.slice(i, i + NONCE_ROWS_PER_STATEMENT);
     const values: Record<string, string | number> = {};
     for (const [j, u] of chunk.entries()) {
       values[`a${j}`] = u.accessKeyId;

@@ -18,7 +18,7 @@ import {
   sql,
 } from 'kysely';
 import pg from 'pg';
-import { Checkpointer } from './checkpointer.js';
+import { Checkpointer, SQLITE_DEFAULT_CHECKPOINT_PAGES } from './checkpointer.js';
 import type { Database, Db } from './database.js';
 import type { Dialect } from './dialect.js';
 import { migrations } from './migrations/index.js';
@@ -134,15 +134,25 @@ export async function openStore(options: StoreOptions & { migrate?: boolean }): 
     if (options.location !== ':memory:') ownerOnlyCompanions(options.location);
     let lock: FileLock | undefined;
     if (options.location !== ':memory:') ({ lock, leave } = joinFileLock(options.location));
-    if (options.backgroundCheckpoints && options.location !== ':memory:') {
-      checkpointer = new Checkpointer({
-        file: options.location,
-        intervalMs: options.backgroundCheckpoints.intervalMs ?? 10,
-        setInlineLimit: (pages) => {
-          if (file.open) file.pragma(`wal_autocheckpoint = ${pages}`);
-        },
-        onError: options.backgroundCheckpoints.onError,
-      });
+    const background = options.backgroundCheckpoints;
+    if (background && options.location !== ':memory:') {
+      const setInlineLimit = (pages: number): void => {
+        if (file.open) file.pragma(`wal_autocheckpoint = ${pages}`);
+      };
+      try {
+        checkpointer = new Checkpointer({
+          file: options.location,
+          intervalMs: background.intervalMs ?? 10,
+          setInlineLimit,
+          onError: background.onError,
+        });
+      } catch (e) {
+        // No thread (a resource limit, say): SQLite checkpoints inside the commits, as by default.
+        setInlineLimit(SQLITE_DEFAULT_CHECKPOINT_PAGES);
+        background.onError(
+          `the checkpoint thread could not start: ${e instanceof Error ? e.message : String(e)}`,
+        );
+      }
     }
     const sqlite = new SqliteFileDialect(file, lock);
     db = new Kysely<Database>({ dialect: sqlite });

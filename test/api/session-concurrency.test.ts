@@ -174,6 +174,43 @@ for (const storeKind of testStores()) {
       assert.equal(await statusOf(server, id), 'Created');
     });
 
+    test("Create waiting for its filter's row holds no other lock: a delete of the region's sessions holding that row goes through", {
+      skip: storeKind === 'sqlite' && 'SQLite runs one write transaction at a time',
+    }, async () => {
+      const f = await makeFilter(server);
+      const doomed = await makeSession(server, f);
+      // Stands for a DeleteTrafficMirrorSession finishing at once on another node: it holds the
+      // filter's row, then deletes a session, whose counting trigger takes the region's counter.
+      // A Create that took the counter before the filter would make the two wait for each other.
+      let creating: Promise<Record<string, unknown>> | undefined;
+      await server.store.db.transaction().execute(async (trx) => {
+        await trx
+          .updateTable('traffic_mirror_filters')
+          .set({ status: 'Created' })
+          .where('id', '=', f)
+          .execute();
+        let settled = false;
+        creating = callVia('vpc-v3', server, 'CreateTrafficMirrorSession', sessionParams(f)).finally(() => {
+          settled = true;
+        });
+        creating.catch(() => undefined);
+        const deadline = Date.now() + 10_000;
+        for (;;) {
+          assert.ok(!settled, 'the create did not wait for the filter row');
+          assert.ok(Date.now() < deadline, 'the create never waited for the filter row');
+          const r = await sql<{ n: number }>`select count(*)::int as n from pg_stat_activity
+              where pg_backend_pid() = any(pg_blocking_pids(pid))`.execute(trx);
+          if ((r.rows[0]?.n ?? 0) > 0) break;
+          await tick();
+        }
+        await trx.deleteFrom('traffic_mirror_session_sources').where('session_id', '=', doomed).execute();
+        await trx.deleteFrom('traffic_mirror_sessions').where('id', '=', doomed).execute();
+      });
+      const created = await (creating ?? Promise.reject(new Error('no create')));
+      assert.match(String(created.TrafficMirrorSessionId), /^tms-/);
+      assert.equal(await getSession(server, doomed), undefined);
+    });
+
     test('20 simultaneous deletes with one ClientToken: one deletion, every answer a success or LastTokenProcessing', async () => {
       const id = await makeSession(server, filter);
       const { ok, codes } = await race(

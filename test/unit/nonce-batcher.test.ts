@@ -11,7 +11,7 @@ import {
   NonceBatcher,
   writeThenReadGeneration,
 } from '../../src/auth/nonce-batcher.js';
-import type { NonceUse } from '../../src/store/replay.repo.js';
+import { NONCE_ROWS_PER_STATEMENT, type NonceUse } from '../../src/store/replay.repo.js';
 
 function use(nonce: string): NonceUse {
   return { accessKeyId: 'AK', nonce, now: 1_000 };
@@ -57,6 +57,19 @@ describe('NonceBatcher', () => {
     const answers = await Promise.all([b.record(use('a')), b.record(use('used-b')), b.record(use('c'))]);
     assert.deepEqual(answers.map(fresh), [true, false, true]);
     assert.deepEqual(w.batches, [['a', 'used-b', 'c']]);
+  });
+
+  test('more nonces in one turn than one statement holds go out as consecutive batches, each whole', async () => {
+    const w = recordingWriter();
+    const b = new NonceBatcher(w.write);
+    const nonces = Array.from({ length: NONCE_ROWS_PER_STATEMENT * 2 + 5 }, (_, i) => `n${i}`);
+    const answers = await Promise.all(nonces.map((n) => b.record(use(n))));
+    assert.ok(answers.every(fresh));
+    assert.deepEqual(
+      w.batches.map((batch) => batch.length),
+      [NONCE_ROWS_PER_STATEMENT, NONCE_ROWS_PER_STATEMENT, 5],
+    );
+    assert.deepEqual(w.batches.flat(), nonces, 'in arrival order');
   });
 
   test('nonces arriving while a batch is being written wait for the next batch, which follows at once', async () => {

@@ -151,6 +151,8 @@ const sessionCountLock = prepared((db, p: { accountId: string; regionId: string 
  * Returns the count as of the lock: an upsert waits for the row and then reads its latest version,
  * where a plain read after a lock in the same statement would see the statement's older snapshot.
  * Creates in different regions no longer wait for each other (they used to lock the account).
+ * Take it as a transaction's last lock: inserting or deleting a session takes this row too (the
+ * counting trigger), after whatever filter or session row that transaction locked first.
  */
 export async function lockSessionQuota(db: Executor, accountId: string, regionId: string): Promise<number> {
   const r = await sessionCountLock.first(db, { accountId, regionId });

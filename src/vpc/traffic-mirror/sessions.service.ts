@@ -173,13 +173,16 @@ export async function createSession(
   if (req.sourceIds.length > sourcesPerSession) throw sessionErrors.quotaSources(sourcesPerSession);
   await requireUsableFilter(ctx, req.regionId, req.filterId);
   await requireFreePriority(ctx, req.regionId, req.priority);
+  // Locks in the order every writer takes them: the filter's row, then the session counter of the
+  // region last (a Delete holds the filter and then, deleting the row, the counter through its
+  // trigger; taking the counter first here would let the two wait for each other).
+  if (!ctx.dryRun) await lockUsableFilter(ctx, req.filterId);
   if ((await lockSessionQuota(ctx.tx, ctx.accountId, req.regionId)) >= sessionsPerRegion)
     throw sessionErrors.quotaSessionsPerRegion(sessionsPerRegion);
   await requireSourceCapacity(ctx, req.regionId, req.sourceIds);
   const vni = req.virtualNetworkId ?? (await randomFreeVni(ctx, req.regionId));
   if (ctx.dryRun) throw protocolErrors.dryRunOperation();
 
-  await lockUsableFilter(ctx, req.filterId);
   const sessionId = newResourceId('TrafficMirrorSession');
   try {
     await insertSession(ctx.tx, {
@@ -309,11 +312,16 @@ export async function addSessionSources(
   });
   const limit = ctx.services.limits.sourcesPerSession;
   if (current.length + sourceIds.length > limit) throw sessionErrors.quotaSources(limit);
+  if (ctx.dryRun) {
+    await requireSourceCapacity(ctx, regionId, sourceIds);
+    throw protocolErrors.dryRunOperation();
+  }
+
+  // The session's row first, the region's session counter last (see createSession); a failed
+  // capacity check after the status change rolls both back.
+  if (!(await changeCreatedSession(ctx.tx, session.id, 'Modifying'))) throw sessionErrors.incorrectStatus();
   await lockSessionQuota(ctx.tx, ctx.accountId, regionId);
   await requireSourceCapacity(ctx, regionId, sourceIds);
-  if (ctx.dryRun) throw protocolErrors.dryRunOperation();
-
-  if (!(await changeCreatedSession(ctx.tx, session.id, 'Modifying'))) throw sessionErrors.incorrectStatus();
   await addSources(ctx.tx, session.id, sourceIds);
   await ctx.services.lifecycle.schedule(ctx.tx, 'session', session.id, 'ready', 'update', ctx.now);
 }
