@@ -445,25 +445,29 @@ async function throughputPhase(
   const window = opts.durationSec + opts.warmupSec;
 
   // 1. The ceiling, with the same generator, connections and node count.
-  const ceilings: ServerProcess[] = [];
-  for (let i = 0; i < opts.nodes; i++) ceilings.push(await startCeiling(tmp));
-  cleanups.push(async () => {
+  const measureCeiling = async (scenario: string, action: string, first: CeilingRef | undefined) => {
+    const ceilings: ServerProcess[] = [];
+    for (let i = 0; i < opts.nodes; i++) ceilings.push(await startCeiling(tmp));
+    cleanups.push(async () => {
+      for (const c of ceilings) await c.stop();
+    });
+    const row = await runScenario(
+      opts,
+      tmp,
+      scenario,
+      action,
+      ceilings.map((c) => c.endpoint),
+      ceilings.map((c) => c.pid),
+      { type: 'regions', key: benchKey },
+      5000,
+      true,
+      first,
+      undefined,
+    );
     for (const c of ceilings) await c.stop();
-  });
-  const ceiling = await runScenario(
-    opts,
-    tmp,
-    'ceiling',
-    'bare node:http, fixed JSON',
-    ceilings.map((c) => c.endpoint),
-    ceilings.map((c) => c.pid),
-    { type: 'regions', key: benchKey },
-    5000,
-    true,
-    undefined,
-    undefined,
-  );
-  for (const c of ceilings) await c.stop();
+    return row;
+  };
+  const ceiling = await measureCeiling('ceiling', 'bare node:http, fixed JSON', undefined);
   rows.push(ceiling);
   const ceilingRps = ceiling.rps;
   log(`ceiling: ${ceilingRps} requests/s`);
@@ -571,6 +575,13 @@ async function throughputPhase(
     );
   }
   await nodes.stop();
+  // 3. The ceiling once more. Ratios are taken against the first; this one shows how far the
+  // machine itself moved during the run (its ratio is the drift: 1 means none).
+  const end = await measureCeiling('ceiling-end', 'bare node:http again, after the scenarios', ceiling);
+  rows.push(end);
+  log(`ceiling at the end: ${end.rps} requests/s (${end.ratio}x the first)`);
+  if (Math.abs(end.ratio - 1) > 0.1)
+    log('the machine itself changed speed during this run: read its ratios with that much doubt');
   return { rows, ceilingRps };
 }
 
