@@ -8,6 +8,7 @@ import { timingSafeEqual } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { App } from '../app.js';
 import { ConfigError, parseTransitions } from '../config.js';
+import { ownTransactions } from '../store/group-commit.js';
 
 export const ADMIN_PREFIX = '/_vpcmirror/';
 
@@ -48,7 +49,9 @@ async function readJson(req: IncomingMessage): Promise<unknown> {
 /**
  * Tables holding API resources; credentials and policies survive a reset. Filters go first: a
  * Create running meanwhile holds its filter's row and then the session counter's, so a reset takes
- * them in the same order and waits for it instead of deadlocking with it (PostgreSQL).
+ * them in the same order and waits for it instead of deadlocking with it (PostgreSQL). A transition
+ * or a source change can still hold rows in another order; PostgreSQL then ends one side and the
+ * reset, run as a writing request is, starts again.
  */
 const RESOURCE_TABLES = [
   'traffic_mirror_filters',
@@ -79,7 +82,7 @@ export async function handleAdmin(app: App, req: IncomingMessage, res: ServerRes
         json(res, 200, { status: 'ok', store: app.store.dialect });
         return;
       case 'POST /reset': {
-        await app.store.db.transaction().execute(async (tx) => {
+        await ownTransactions(app.store.db)(async (tx) => {
           for (const t of RESOURCE_TABLES) await tx.deleteFrom(t).execute();
         });
         json(res, 200, { reset: true });

@@ -6,3 +6,11 @@ export function isUniqueViolation(e: unknown): boolean {
   const code = String(e.code);
   return code === 'SQLITE_CONSTRAINT_UNIQUE' || code === 'SQLITE_CONSTRAINT_PRIMARYKEY' || code === '23505';
 }
+
+/**
+ * True when PostgreSQL ended the transaction to break a deadlock (40P01). Nothing of it was
+ * committed, so running the same work again in a new transaction is safe.
+ */
+export function isDeadlock(e: unknown): boolean {
+  return !!e && typeof e === 'object' && 'code' in e && String(e.code) === '40P01';
+}

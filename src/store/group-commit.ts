@@ -12,12 +12,30 @@ import { sql, type Transaction } from 'kysely';
 import { TurnBatcher } from '../turn-batcher.js';
 import type { Database, Db } from './database.js';
 import type { Dialect } from './dialect.js';
+import { isDeadlock } from './errors.js';
 
 export type TransactionRunner = <T>(work: (tx: Transaction<Database>) => Promise<T>) => Promise<T>;
 
-/** Every call in a transaction of its own (PostgreSQL, where commits of many connections overlap). */
+/** Attempts of one piece of work that PostgreSQL keeps ending to break deadlocks. */
+const DEADLOCK_ATTEMPTS = 3;
+
+/**
+ * Every call in a transaction of its own (PostgreSQL, where commits of many connections overlap).
+ * A transaction that PostgreSQL ended to break a deadlock runs again from the start: it committed
+ * nothing, and the work it then meets (a session another transaction deleted, say) is answered as
+ * any request would be. Writers take rows in one order where they can (lockSessionQuota), but a
+ * reset of everything or a transition racing a request can still meet another order.
+ */
 export function ownTransactions(db: Db): TransactionRunner {
-  return (work) => db.transaction().execute(work);
+  return async (work) => {
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return await db.transaction().execute(work);
+      } catch (e) {
+        if (!isDeadlock(e) || attempt >= DEADLOCK_ATTEMPTS) throw e;
+      }
+    }
+  };
 }
 
 type Outcome =

@@ -211,6 +211,54 @@ for (const storeKind of testStores()) {
       assert.equal(await getSession(server, doomed), undefined);
     });
 
+    test('a request PostgreSQL ends to break a deadlock runs again: RemoveSources against a reset is answered, not a 500', {
+      skip: storeKind === 'sqlite' && 'SQLite runs one write transaction at a time',
+    }, async () => {
+      const f = await makeFilter(server);
+      const id = await makeSession(server, f, { TrafficMirrorSourceIds: ['eni-deadlock1', 'eni-deadlock2'] });
+      // Stands for an admin reset: it deletes the sources first, then the sessions. The request
+      // holds the session's row and waits for a source row; the reset then waits for the session's
+      // row. PostgreSQL ends the request, which waited first; it must be run again, not answered 500.
+      let removing: Promise<Record<string, unknown>> | undefined;
+      await server.store.db.transaction().execute(async (trx) => {
+        await trx.deleteFrom('traffic_mirror_session_sources').where('session_id', '=', id).execute();
+        let settled = false;
+        removing = callVia('vpc-v3', server, 'RemoveSourcesFromTrafficMirrorSession', {
+          RegionId: REGION,
+          TrafficMirrorSessionId: id,
+          TrafficMirrorSourceIds: ['eni-deadlock1'],
+        }).finally(() => {
+          settled = true;
+        });
+        removing.catch(() => undefined);
+        const deadline = Date.now() + 10_000;
+        for (;;) {
+          assert.ok(!settled, 'the request did not wait for the source rows');
+          assert.ok(Date.now() < deadline, 'the request never waited for the source rows');
+          const r = await sql<{ n: number }>`select count(*)::int as n from pg_stat_activity
+              where pg_backend_pid() = any(pg_blocking_pids(pid))`.execute(trx);
+          if ((r.rows[0]?.n ?? 0) > 0) break;
+          await tick();
+        }
+        await trx.deleteFrom('traffic_mirror_sessions').where('id', '=', id).execute();
+      });
+      const err = await (removing ?? Promise.resolve({})).then(
+        () => undefined,
+        (e: unknown) => e as { code?: string },
+      );
+      // Run again while or after the reset commits: read committed, each of its reads may find the
+      // session gone, its sources gone, or its row being deleted; each is a client error.
+      assert.ok(
+        [
+          'ResourceNotFound.TrafficMirrorSession',
+          'IncorrectStatus.TrafficMirrorSession',
+          'InvalidParameter',
+        ].includes(err?.code ?? ''),
+        `answered ${err?.code ?? 'with success'}`,
+      );
+      assert.equal(await getSession(server, id), undefined);
+    });
+
     test('20 simultaneous deletes with one ClientToken: one deletion, every answer a success or LastTokenProcessing', async () => {
       const id = await makeSession(server, filter);
       const { ok, codes } = await race(
