@@ -5,8 +5,9 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { setImmediate as tick } from 'node:timers/promises';
-import { sql } from 'kysely';
+import { sql, type Transaction } from 'kysely';
 import { newResourceId } from '../../src/ids.js';
+import type { Database } from '../../src/store/database.js';
 import { CLIENT_MODES, type Credentials, callVia, expectCode } from '../helpers/clients.js';
 import { startTestServer, type TestServer, testStores } from '../helpers/server.js';
 import {
@@ -19,6 +20,33 @@ import {
   sessionParams,
   statusOf,
 } from './session-fixtures.js';
+
+/**
+ * Starts a call while `trx` (another node, caught mid-transaction) holds rows, and returns once the
+ * call waits for `trx`; with `mayFinish`, also once it has ended instead (the race lost).
+ */
+async function startBlockedBy<T>(
+  trx: Transaction<Database>,
+  call: () => Promise<T>,
+  expect: { what: string; rows: string; mayFinish?: boolean },
+): Promise<{ running: Promise<T> }> {
+  let settled = false;
+  const running = call().finally(() => {
+    settled = true;
+  });
+  running.catch(() => undefined);
+  const deadline = Date.now() + 10_000;
+  for (;;) {
+    if (settled && expect.mayFinish) break;
+    assert.ok(!settled, `${expect.what} did not wait for ${expect.rows}`);
+    assert.ok(Date.now() < deadline, `${expect.what} never waited for ${expect.rows}`);
+    const r = await sql<{ n: number }>`select count(*)::int as n from pg_stat_activity
+        where pg_backend_pid() = any(pg_blocking_pids(pid))`.execute(trx);
+    if ((r.rows[0]?.n ?? 0) > 0) break;
+    await tick();
+  }
+  return { running };
+}
 
 /** Settles every call; returns the successes and the error codes (sorted). */
 async function race(calls: Array<() => Promise<unknown>>): Promise<{ ok: number; codes: string[] }> {
@@ -154,21 +182,12 @@ for (const storeKind of testStores()) {
             created_at: Date.now(),
           })
           .execute();
-        let settled = false;
-        deleting = deleteCall(server, id, {}, via(1)).finally(() => {
-          settled = true;
-        });
-        deleting.catch(() => undefined);
         // Commit once the delete either finished (the race lost) or waits for this transaction.
-        const deadline = Date.now() + 10_000;
-        for (;;) {
-          if (settled) break;
-          assert.ok(Date.now() < deadline, 'the delete neither finished nor waited for the filter');
-          const r = await sql<{ n: number }>`select count(*)::int as n from pg_stat_activity
-              where pg_backend_pid() = any(pg_blocking_pids(pid))`.execute(trx);
-          if ((r.rows[0]?.n ?? 0) > 0) break;
-          await tick();
-        }
+        ({ running: deleting } = await startBlockedBy(trx, () => deleteCall(server, id, {}, via(1)), {
+          what: 'the delete',
+          rows: 'the filter',
+          mayFinish: true,
+        }));
       });
       await expectCode(() => deleting ?? Promise.resolve(), 'IncorrectStatus.TrafficMirrorFilter');
       assert.equal(await statusOf(server, id), 'Created');
@@ -189,20 +208,11 @@ for (const storeKind of testStores()) {
           .set({ status: 'Created' })
           .where('id', '=', f)
           .execute();
-        let settled = false;
-        creating = callVia('vpc-v3', server, 'CreateTrafficMirrorSession', sessionParams(f)).finally(() => {
-          settled = true;
-        });
-        creating.catch(() => undefined);
-        const deadline = Date.now() + 10_000;
-        for (;;) {
-          assert.ok(!settled, 'the create did not wait for the filter row');
-          assert.ok(Date.now() < deadline, 'the create never waited for the filter row');
-          const r = await sql<{ n: number }>`select count(*)::int as n from pg_stat_activity
-              where pg_backend_pid() = any(pg_blocking_pids(pid))`.execute(trx);
-          if ((r.rows[0]?.n ?? 0) > 0) break;
-          await tick();
-        }
+        ({ running: creating } = await startBlockedBy(
+          trx,
+          () => callVia('vpc-v3', server, 'CreateTrafficMirrorSession', sessionParams(f)),
+          { what: 'the create', rows: 'the filter row' },
+        ));
         await trx.deleteFrom('traffic_mirror_session_sources').where('session_id', '=', doomed).execute();
         await trx.deleteFrom('traffic_mirror_sessions').where('id', '=', doomed).execute();
       });
@@ -222,24 +232,16 @@ for (const storeKind of testStores()) {
       let removing: Promise<Record<string, unknown>> | undefined;
       await server.store.db.transaction().execute(async (trx) => {
         await trx.deleteFrom('traffic_mirror_session_sources').where('session_id', '=', id).execute();
-        let settled = false;
-        removing = callVia('vpc-v3', server, 'RemoveSourcesFromTrafficMirrorSession', {
-          RegionId: REGION,
-          TrafficMirrorSessionId: id,
-          TrafficMirrorSourceIds: ['eni-deadlock1'],
-        }).finally(() => {
-          settled = true;
-        });
-        removing.catch(() => undefined);
-        const deadline = Date.now() + 10_000;
-        for (;;) {
-          assert.ok(!settled, 'the request did not wait for the source rows');
-          assert.ok(Date.now() < deadline, 'the request never waited for the source rows');
-          const r = await sql<{ n: number }>`select count(*)::int as n from pg_stat_activity
-              where pg_backend_pid() = any(pg_blocking_pids(pid))`.execute(trx);
-          if ((r.rows[0]?.n ?? 0) > 0) break;
-          await tick();
-        }
+        ({ running: removing } = await startBlockedBy(
+          trx,
+          () =>
+            callVia('vpc-v3', server, 'RemoveSourcesFromTrafficMirrorSession', {
+              RegionId: REGION,
+              TrafficMirrorSessionId: id,
+              TrafficMirrorSourceIds: ['eni-deadlock1'],
+            }),
+          { what: 'the request', rows: 'the source rows' },
+        ));
         await trx.deleteFrom('traffic_mirror_sessions').where('id', '=', id).execute();
       });
       const err = await (removing ?? Promise.resolve({})).then(

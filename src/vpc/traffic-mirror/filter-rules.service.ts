@@ -217,7 +217,8 @@ async function requireSessionsStable(ctx: OperationContext, filterId: string): P
 async function lockFilterForRuleChange(ctx: OperationContext, regionId: string, filterId: string) {
   const filter = await findFilter(ctx.tx, ctx.accountId, regionId, filterId);
   if (!filter) throw filterErrors.notFound();
-  if (!(await lockCreatedFilter(ctx.tx, filterId))) throw filterErrors.incorrectStatus();
+  if (!(await lockCreatedFilter(ctx.tx, ctx.accountId, regionId, filterId)))
+    throw filterErrors.incorrectStatus();
   return filter;
 }
 
@@ -336,7 +337,8 @@ export async function deleteRules(ctx: OperationContext, input: DeleteRulesInput
   const ids = [...new Set(input.TrafficMirrorFilterRuleIds)];
   const rules = new Map(((await rulesOf(ctx.tx, [filter.id])).get(filter.id) ?? []).map((r) => [r.id, r]));
   if (ids.some((id) => !rules.has(id))) throw ruleErrors.notFound();
-  if (!(await lockCreatedFilter(ctx.tx, filter.id))) throw filterErrors.incorrectStatus();
+  if (!(await lockCreatedFilter(ctx.tx, ctx.accountId, input.RegionId, filter.id)))
+    throw filterErrors.incorrectStatus();
   if (ids.some((id) => rules.get(id)?.status !== 'Created')) throw ruleErrors.incorrectStatus();
   await requireSessionsStable(ctx, filter.id);
   if (ctx.dryRun) throw protocolErrors.dryRunOperation();

@@ -3,7 +3,6 @@
  * whether a filter exists for them and whether it is being changed. Every state change here is a
  * conditional update so that concurrent requests, on one node or several, cannot both win.
  */
-import { sql } from 'kysely';
 import type { Executor } from '../../store/database.js';
 import { prepared } from '../../store/prepared.js';
 import type { TagFilter } from './tags.repo.js';
@@ -37,16 +36,6 @@ const filterOfOwner = prepared((db, p: { filterId: string; accountId: string; re
     .where('f.region_id', '=', p.regionId),
 );
 
-const ruleInChange = prepared((db, p: { filterId: string }) =>
-  db
-    .selectFrom('traffic_mirror_filter_rules')
-    .select('id')
-    .where('filter_id', '=', p.filterId)
-    .where('status', '!=', 'Created')
-    .limit(sql.lit(1)),
-);
-
-/** The filter as sessions see it, scoped to one account and region; undefined when absent. */
 export async function filterState(
   db: Executor,
   accountId: string,
@@ -60,11 +49,6 @@ export async function filterState(
     status: filter.status,
     busy: filter.status !== 'Created' || Number(filter.rule_changing) === 1,
   };
-}
-
-/** Whether a rule of the filter is being created, changed or deleted. */
-export async function ruleChanging(db: Executor, filterId: string): Promise<boolean> {
-  return (await ruleInChange.first(db, { filterId })) !== undefined;
 }
 
 export type Direction = 'ingress' | 'egress';
@@ -148,20 +132,28 @@ export async function countFilters(db: Executor, accountId: string, regionId: st
 }
 
 /**
- * Takes the filter's row lock while it is Created (a no-op write on PostgreSQL, the database lock
- * on SQLite), so a rule change and a filter delete on the same filter serialize. False when the
- * filter is not Created.
+ * Takes the row lock of the caller's filter while it is Created (a no-op write on PostgreSQL, the
+ * database lock on SQLite), so a rule change, a filter delete and the sessions using the filter
+ * serialize. False when the filter is not Created or not the caller's (another account's row is
+ * never touched, whatever id a request names).
  */
-const filterLock = prepared((db, p: { filterId: string }) =>
+const filterLock = prepared((db, p: { filterId: string; accountId: string; regionId: string }) =>
   db
     .updateTable('traffic_mirror_filters')
     .set({ status: 'Created' })
     .where('id', '=', p.filterId)
+    .where('account_id', '=', p.accountId)
+    .where('region_id', '=', p.regionId)
     .where('status', '=', 'Created'),
 );
 
-export async function lockCreatedFilter(db: Executor, filterId: string): Promise<boolean> {
-  return (await filterLock.run(db, { filterId })) > 0;
+export async function lockCreatedFilter(
+  db: Executor,
+  accountId: string,
+  regionId: string,
+  filterId: string,
+): Promise<boolean> {
+  return (await filterLock.run(db, { filterId, accountId, regionId })) > 0;
 }
 
 /** Moves the filter from one status to another; false when it was not in `from`. */

@@ -12,7 +12,7 @@ import { protocolErrors } from '../../protocol/errors.js';
 import { isUniqueViolation } from '../../store/errors.js';
 import { checkResourceGroup, checkTags, decodeNextToken, defaultResourceGroup, type Tag } from './common.js';
 import { filterErrors, serviceErrors, sessionErrors } from './errors.js';
-import { filterState, lockCreatedFilter, ruleChanging } from './filters.repo.js';
+import { filterState, lockCreatedFilter } from './filters.repo.js';
 import {
   addSources,
   changeCreatedSession,
@@ -85,23 +85,17 @@ async function requireCreated(
   return session;
 }
 
-/** The filter a session is to use: it must exist for this account and region and be idle. */
-async function requireUsableFilter(ctx: OperationContext, regionId: string, filterId: string): Promise<void> {
+/**
+ * The filter a session is to use: it must exist for this account and region and be idle. A call
+ * that writes holds the filter's row first, to the end of its transaction, and looks after that:
+ * a rule change or a delete of the filter racing with it (on any node) is either seen by this one
+ * look or sees the session the call writes. A DryRun only looks.
+ */
+async function holdUsableFilter(ctx: OperationContext, regionId: string, filterId: string): Promise<void> {
+  if (!ctx.dryRun) await lockCreatedFilter(ctx.tx, ctx.accountId, regionId, filterId);
   const filter = await filterState(ctx.tx, ctx.accountId, regionId, filterId);
   if (!filter) throw filterErrors.notFound();
   if (filter.busy) throw filterErrors.incorrectStatus();
-}
-
-/**
- * Holds the filter row until this transaction ends and checks it once more under that lock, so a
- * rule change or a delete of the filter racing with this request (on any node) is either seen
- * here or sees the session this request writes.
- */
-async function lockUsableFilter(ctx: OperationContext, filterId: string): Promise<void> {
-  if (!(await lockCreatedFilter(ctx.tx, filterId))) throw filterErrors.incorrectStatus();
-  // The lock proved the filter row Created (its owner and region were checked before and cannot
-  // change); only a rule of it can still be changing.
-  if (await ruleChanging(ctx.tx, filterId)) throw filterErrors.incorrectStatus();
 }
 
 async function requireFreePriority(
@@ -171,12 +165,11 @@ export async function createSession(
   checkDistinct(req.sourceIds);
   const { sourcesPerSession, sessionsPerRegion } = ctx.services.limits;
   if (req.sourceIds.length > sourcesPerSession) throw sessionErrors.quotaSources(sourcesPerSession);
-  await requireUsableFilter(ctx, req.regionId, req.filterId);
-  await requireFreePriority(ctx, req.regionId, req.priority);
   // Locks in the order every writer takes them: the filter's row, then the session counter of the
   // region last (a Delete holds the filter and then, deleting the row, the counter through its
   // trigger; taking the counter first here would let the two wait for each other).
-  if (!ctx.dryRun) await lockUsableFilter(ctx, req.filterId);
+  await holdUsableFilter(ctx, req.regionId, req.filterId);
+  await requireFreePriority(ctx, req.regionId, req.priority);
   if ((await lockSessionQuota(ctx.tx, ctx.accountId, req.regionId)) >= sessionsPerRegion)
     throw sessionErrors.quotaSessionsPerRegion(sessionsPerRegion);
   await requireSourceCapacity(ctx, req.regionId, req.sourceIds);
@@ -246,12 +239,11 @@ export async function updateSession(ctx: OperationContext, req: UpdateSessionReq
     checkTarget(req.targetId ?? session.target_id, req.targetType ?? session.target_type);
   const newFilter =
     req.filterId !== undefined && req.filterId !== session.filter_id ? req.filterId : undefined;
-  if (newFilter !== undefined) await requireUsableFilter(ctx, req.regionId, newFilter);
+  if (newFilter !== undefined) await holdUsableFilter(ctx, req.regionId, newFilter);
   if (req.priority !== undefined && req.priority !== session.priority)
     await requireFreePriority(ctx, req.regionId, req.priority, session.id);
   if (ctx.dryRun) throw protocolErrors.dryRunOperation();
 
-  if (newFilter !== undefined) await lockUsableFilter(ctx, newFilter);
   const fields: SessionFields = {
     ...(req.name !== undefined ? { name: req.name } : {}),
     ...(req.description !== undefined ? { description: req.description } : {}),
@@ -288,7 +280,7 @@ export async function deleteSession(
   // means the two cannot both pass on different nodes. A real delete takes the row before it looks
   // (a filter that is not Created is left alone and reported busy below), so one look sees every
   // committed rule change; a DryRun only looks.
-  if (!ctx.dryRun) await lockCreatedFilter(ctx.tx, session.filter_id);
+  if (!ctx.dryRun) await lockCreatedFilter(ctx.tx, ctx.accountId, regionId, session.filter_id);
   const filter = await filterState(ctx.tx, ctx.accountId, regionId, session.filter_id);
   if (filter?.busy) throw filterErrors.incorrectStatus();
   if (ctx.dryRun) throw protocolErrors.dryRunOperation();
