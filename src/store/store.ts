@@ -14,6 +14,7 @@ import {
   type PostgresCursor,
   PostgresDialect,
   type PostgresPool,
+  type PostgresPoolClient,
   type PostgresQueryResult,
   sql,
 } from 'kysely';
@@ -84,19 +85,31 @@ async function createSchema(db: Db, schema: string): Promise<void> {
  * send only the values. Any other SQL runs as before.
  */
 function namingPool(pool: pg.Pool): PostgresPool {
+  // One wrapper per pooled connection: Kysely keeps its own connection object per client it is
+  // handed, so a new wrapper at every checkout would make it build a new one each time.
+  const wrappers = new WeakMap<pg.PoolClient, PostgresPoolClient>();
+  const wrap = (client: pg.PoolClient): PostgresPoolClient => {
+    function query<R>(text: string, values: readonly unknown[]): Promise<PostgresQueryResult<R>>;
+    function query<R>(cursor: PostgresCursor<R>): PostgresCursor<R>;
+    function query(text: string | PostgresCursor<unknown>, values?: readonly unknown[]): unknown {
+      // Kysely passes a cursor only to stream, which this store never does; it goes through as is.
+      if (typeof text !== 'string') return client.query(text as unknown as pg.Submittable);
+      const name = namedStatement(text);
+      // Kysely hands over a fresh array, which node-postgres only reads.
+      const args = (values ?? []) as unknown[];
+      return client.query(name === undefined ? { text, values: args } : { name, text, values: args });
+    }
+    return { query, release: (destroy?: boolean) => client.release(destroy) };
+  };
   return {
     connect: async () => {
       const client = await pool.connect();
-      function query<R>(text: string, values: readonly unknown[]): Promise<PostgresQueryResult<R>>;
-      function query<R>(cursor: PostgresCursor<R>): PostgresCursor<R>;
-      function query(text: string | PostgresCursor<unknown>, values?: readonly unknown[]): unknown {
-        // Kysely passes a cursor only to stream, which this store never does; it goes through as is.
-        if (typeof text !== 'string') return client.query(text as unknown as pg.Submittable);
-        const name = namedStatement(text);
-        const args = values ? [...values] : [];
-        return client.query(name === undefined ? { text, values: args } : { name, text, values: args });
+      let wrapper = wrappers.get(client);
+      if (!wrapper) {
+        wrapper = wrap(client);
+        wrappers.set(client, wrapper);
       }
-      return { query, release: (destroy?: boolean) => client.release(destroy) };
+      return wrapper;
     },
     end: () => pool.end(),
   };
