@@ -2,7 +2,8 @@
  * The request pipeline without HTTP: builds the app on a fresh SQLite file (default settings, RAM
  * on, the store opened as the server opens it), seeds what the call needs, signs every request
  * first, then has 32 concurrent callers drive app.handle() and prints the wall time per request. On one thread with nothing else to do, that
- * is the CPU a request costs the pipeline and the store. Used to measure one change at a time:
+ * is the CPU a request costs the pipeline and the store, including the transitions (Creating ->
+ * Created, Deleting -> gone) that the app's worker applies meanwhile, as a server's does. Used to measure one change at a time:
  *
  *   npx tsx scripts/bench/in-process.ts list|regions|create|delete [requests] [--database postgres://…]
  *     [--cpu-prof file] [--sqlite-checkpoints thread|inline]
@@ -151,6 +152,9 @@ async function drive(reqs: readonly SignedRequest[], from: number, to: number): 
 
 try {
   const reqs = await requests();
+  // As a server does: the transition worker applies what the calls scheduled (a second after
+  // each Create or Delete, by default) while the timed calls run, and its statements count.
+  await app.start();
   await drive(reqs, 0, WARM);
   const profiler = profileFile === undefined ? undefined : await startProfiler();
   const started = performance.now();
@@ -166,6 +170,7 @@ try {
     `${scenario}: ${us.toFixed(1)} µs per request, ${cpuUs.toFixed(1)} µs CPU, peak RSS ${(process.resourceUsage().maxRSS / 1024).toFixed(0)} MB (${n} requests, ${CALLERS} callers, ${store.dialect})\n`,
   );
 } finally {
+  await app.stop();
   if (databaseUrl) await sql`drop schema if exists ${sql.id(schema)} cascade`.execute(store.db);
   await store.close();
   rmSync(dir, { recursive: true, force: true });

@@ -64,6 +64,50 @@ function scheduleStatement(manual: boolean) {
 const scheduleTimed = scheduleStatement(false);
 const scheduleManual = scheduleStatement(true);
 
+interface TransitionKey {
+  readonly resourceType: string;
+  readonly resourceId: string;
+}
+
+/**
+ * A transition row to claim, in four forms: due by a time or due at all (a manual advance), and
+ * on PostgreSQL locked with SKIP LOCKED, so that a node skips rows another node is applying.
+ */
+function claimStatement(due: boolean, lock: boolean) {
+  return prepared((db, p: TransitionKey & { dueBefore: number }) => {
+    let q = db
+      .selectFrom('transitions')
+      .selectAll()
+      .where('resource_type', '=', p.resourceType)
+      .where('resource_id', '=', p.resourceId);
+    if (due) q = q.where('due_at', '<=', p.dueBefore);
+    return lock ? q.forUpdate().skipLocked() : q;
+  });
+}
+
+const claimStatements = {
+  sqlite: { due: claimStatement(true, false), any: claimStatement(false, false) },
+  postgres: { due: claimStatement(true, true), any: claimStatement(false, true) },
+} as const;
+
+const transitionDelete = prepared((db, p: TransitionKey) =>
+  db
+    .deleteFrom('transitions')
+    .where('resource_type', '=', p.resourceType)
+    .where('resource_id', '=', p.resourceId),
+);
+
+/** The next due transitions, oldest first, a page at a time. */
+const DUE_PAGE = 100;
+const dueTransitions = prepared((db, p: { now: number }) =>
+  db
+    .selectFrom('transitions')
+    .select(['resource_type', 'resource_id'])
+    .where('due_at', '<=', p.now)
+    .orderBy('due_at')
+    .limit(DUE_PAGE),
+);
+
 export class Lifecycle {
   private readonly appliers = new Map<string, Appliers>();
   private timing: TransitionTiming;
@@ -138,11 +182,7 @@ export class Lifecycle {
 
   /** Drops a pending transition (when the resource goes away by another path). */
   async cancel(tx: Executor, resourceType: ResourceKind, resourceId: string): Promise<void> {
-    await tx
-      .deleteFrom('transitions')
-      .where('resource_type', '=', resourceType)
-      .where('resource_id', '=', resourceId)
-      .execute();
+    await transitionDelete.run(tx, { resourceType, resourceId });
   }
 
   private async apply(tx: Executor, resourceType: string, resourceId: string, kind: string): Promise<void> {
@@ -157,21 +197,12 @@ export class Lifecycle {
     resourceId: string,
     dueBefore: number | undefined,
   ): Promise<boolean> {
+    const claims = claimStatements[this.dialect];
+    const key = { resourceType, resourceId, dueBefore: dueBefore ?? 0 };
     return this.writes(async (trx) => {
-      let q = trx
-        .selectFrom('transitions')
-        .selectAll()
-        .where('resource_type', '=', resourceType)
-        .where('resource_id', '=', resourceId);
-      if (dueBefore !== undefined) q = q.where('due_at', '<=', dueBefore);
-      if (this.dialect === 'postgres') q = q.forUpdate().skipLocked();
-      const row = await q.executeTakeFirst();
+      const row = await (dueBefore === undefined ? claims.any : claims.due).first(trx, key);
       if (!row) return false;
-      await trx
-        .deleteFrom('transitions')
-        .where('resource_type', '=', resourceType)
-        .where('resource_id', '=', resourceId)
-        .execute();
+      await transitionDelete.run(trx, key);
       await this.apply(trx, row.resource_type, row.resource_id, row.kind);
       return true;
     });
@@ -181,13 +212,7 @@ export class Lifecycle {
   async runDue(now: number = this.clock()): Promise<number> {
     let applied = 0;
     for (;;) {
-      const due = await this.db
-        .selectFrom('transitions')
-        .select(['resource_type', 'resource_id'])
-        .where('due_at', '<=', now)
-        .orderBy('due_at')
-        .limit(100)
-        .execute();
+      const due = await dueTransitions.all(this.db, { now });
       if (due.length === 0) return applied;
       const claim = (t: (typeof due)[number]) =>
         this.claimAndApply(t.resource_type, t.resource_id, now).catch((e: unknown) => {
@@ -208,7 +233,7 @@ export class Lifecycle {
       }
       const progress = results.filter(Boolean).length;
       applied += progress;
-      if (progress === 0 || due.length < 100) return applied;
+      if (progress === 0 || due.length < DUE_PAGE) return applied;
     }
   }
 

@@ -5,7 +5,7 @@
  */
 import type { Executor } from '../../store/database.js';
 import { prepared } from '../../store/prepared.js';
-import type { TagFilter } from './tags.repo.js';
+import { removeTags, type TagFilter } from './tags.repo.js';
 
 export interface FilterState {
   readonly id: string;
@@ -187,14 +187,21 @@ export async function updateFilterAttributes(
   return r.numUpdatedRows > 0n;
 }
 
+const filterDelete = prepared((db, p: { filterId: string }) =>
+  db.deleteFrom('traffic_mirror_filters').where('id', '=', p.filterId),
+);
+const rulesOfFilterDelete = prepared((db, p: { filterId: string }) =>
+  db.deleteFrom('traffic_mirror_filter_rules').where('filter_id', '=', p.filterId),
+);
+
 /**
  * Removes the filter, its rules and its tags. The filter row goes first: a request holding it (a
  * tag or rule change) is waited for, so what it wrote is seen and removed here too.
  */
 export async function deleteFilterCascade(db: Executor, filterId: string): Promise<void> {
-  await db.deleteFrom('traffic_mirror_filters').where('id', '=', filterId).execute();
-  await db.deleteFrom('traffic_mirror_filter_rules').where('filter_id', '=', filterId).execute();
-  await db.deleteFrom('tags').where('resource_id', '=', filterId).execute();
+  await filterDelete.run(db, { filterId });
+  await rulesOfFilterDelete.run(db, { filterId });
+  await removeTags(db, filterId, 'all');
 }
 
 /** Rules of some filters, by priority then creation, grouped by filter. */
@@ -264,21 +271,34 @@ export async function modifyRule(db: Executor, ruleId: string, fields: RuleField
   return r.numUpdatedRows > 0n;
 }
 
+/** Rules of a filter, or one rule, in Creating/Modifying. */
+function readyStatement(by: 'filter_id' | 'id') {
+  return prepared((db, p: { key: string }) =>
+    db
+      .updateTable('traffic_mirror_filter_rules')
+      .set({ status: 'Created' })
+      .where('status', 'in', ['Creating', 'Modifying'])
+      .where(by, '=', p.key),
+  );
+}
+const rulesOfFilterReady = readyStatement('filter_id');
+const ruleReady = readyStatement('id');
+
 /** Transitional rules (Creating/Modifying) become Created: the end of an asynchronous change. */
 export async function rulesReady(
   db: Executor,
   where: { filterId: string } | { ruleId: string },
 ): Promise<void> {
-  let q = db
-    .updateTable('traffic_mirror_filter_rules')
-    .set({ status: 'Created' })
-    .where('status', 'in', ['Creating', 'Modifying']);
-  q = 'filterId' in where ? q.where('filter_id', '=', where.filterId) : q.where('id', '=', where.ruleId);
-  await q.execute();
+  if ('filterId' in where) await rulesOfFilterReady.run(db, { key: where.filterId });
+  else await ruleReady.run(db, { key: where.ruleId });
 }
 
+const ruleDelete = prepared((db, p: { ruleId: string }) =>
+  db.deleteFrom('traffic_mirror_filter_rules').where('id', '=', p.ruleId),
+);
+
 export async function deleteRule(db: Executor, ruleId: string): Promise<void> {
-  await db.deleteFrom('traffic_mirror_filter_rules').where('id', '=', ruleId).execute();
+  await ruleDelete.run(db, { ruleId });
 }
 
 /** Statuses of the sessions that use the filter (empty when none does). */

@@ -7,7 +7,7 @@ import { type Selectable, sql } from 'kysely';
 import type { Executor, TrafficMirrorSessionsTable } from '../../store/database.js';
 import { jsonArrayAgg, jsonColumn, jsonTuple, statementsAreRemote } from '../../store/dialect.js';
 import { type ListParams, listOf, listParams, prepared, preparedShapes } from '../../store/prepared.js';
-import { type TagFilter, type TagRow, tagsOf } from './tags.repo.js';
+import { removeTags, type TagFilter, type TagRow, tagsOf } from './tags.repo.js';
 
 export type SessionRow = Selectable<TrafficMirrorSessionsTable>;
 export type NewSession = Omit<SessionRow, 'seq'>;
@@ -98,26 +98,31 @@ export async function changeCreatedSession(
   return r.numUpdatedRows > 0n;
 }
 
-/** Creating/Modifying -> Created: the end of an asynchronous change. */
-export async function sessionReady(db: Executor, sessionId: string): Promise<void> {
-  await db
+const readyFromChanging = prepared((db, p: { sessionId: string }) =>
+  db
     .updateTable('traffic_mirror_sessions')
     .set({ status: 'Created' })
-    .where('id', '=', sessionId)
-    .where('status', 'in', ['Creating', 'Modifying'])
-    .execute();
+    .where('id', '=', p.sessionId)
+    .where('status', 'in', ['Creating', 'Modifying']),
+);
+
+/** Creating/Modifying -> Created: the end of an asynchronous change. */
+export async function sessionReady(db: Executor, sessionId: string): Promise<void> {
+  await readyFromChanging.run(db, { sessionId });
 }
+
+const deletingSession = prepared((db, p: { sessionId: string }) =>
+  db.deleteFrom('traffic_mirror_sessions').where('id', '=', p.sessionId).where('status', '=', 'Deleting'),
+);
+const sourcesOfSession = prepared((db, p: { sessionId: string }) =>
+  db.deleteFrom('traffic_mirror_session_sources').where('session_id', '=', p.sessionId),
+);
 
 /** Removes a Deleting session with its sources and tags. */
 export async function removeSession(db: Executor, sessionId: string): Promise<void> {
-  const r = await db
-    .deleteFrom('traffic_mirror_sessions')
-    .where('id', '=', sessionId)
-    .where('status', '=', 'Deleting')
-    .executeTakeFirst();
-  if (r.numDeletedRows === 0n) return;
-  await db.deleteFrom('traffic_mirror_session_sources').where('session_id', '=', sessionId).execute();
-  await db.deleteFrom('tags').where('resource_id', '=', sessionId).execute();
+  if ((await deletingSession.run(db, { sessionId })) === 0) return;
+  await sourcesOfSession.run(db, { sessionId });
+  await removeTags(db, sessionId, 'all');
 }
 
 const sessionCount = prepared((db, p: { accountId: string; regionId: string }) =>

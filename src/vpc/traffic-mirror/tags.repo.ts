@@ -3,7 +3,7 @@
  * write them here, and List* filters use `resourcesWithTags`.
  */
 import type { Executor } from '../../store/database.js';
-import { type ListParams, listOf, listParams, preparedShapes } from '../../store/prepared.js';
+import { type ListParams, listOf, listParams, prepared, preparedShapes } from '../../store/prepared.js';
 
 export interface TagRow {
   readonly key: string;
@@ -67,17 +67,22 @@ export async function putTags(
     .execute();
 }
 
+/** Every tag of a resource: what removing the resource takes with it (the transition worker). */
+const allTagsOf = prepared((db, p: { resourceId: string }) =>
+  db.deleteFrom('tags').where('resource_id', '=', p.resourceId),
+);
+
 export async function removeTags(
   db: Executor,
   resourceId: string,
   keys: readonly string[] | 'all',
 ): Promise<void> {
-  let q = db.deleteFrom('tags').where('resource_id', '=', resourceId);
-  if (keys !== 'all') {
-    if (keys.length === 0) return;
-    q = q.where('tag_key', 'in', keys);
+  if (keys === 'all') {
+    await allTagsOf.run(db, { resourceId });
+    return;
   }
-  await q.execute();
+  if (keys.length === 0) return;
+  await db.deleteFrom('tags').where('resource_id', '=', resourceId).where('tag_key', 'in', keys).execute();
 }
 
 /** Keys of a `Tags.N.Key`/`Tags.N.Value` filter: a value of undefined matches any value. */
