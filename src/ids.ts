@@ -1,6 +1,6 @@
 /**
  * Identifier formats. Prefixes come from the API's documented examples (`tms-…`, `tmf-…`,
- * `tmr-…`, `rg-…`); the random part uses the same alphabet and length as those examples.
+ * `tmr-…`, `rg-…`); what follows has the same alphabet and length as those examples.
  */
 import { randomBytes, randomInt } from 'node:crypto';
 
@@ -41,8 +41,23 @@ export const ID_PREFIXES = {
   ResourceGroup: 'rg-',
 } as const;
 
-export function newResourceId(kind: keyof typeof ID_PREFIXES): string {
-  return `${ID_PREFIXES[kind]}${randomString(LOWER, kind === 'ResourceGroup' ? 15 : 21)}`;
+/** Milliseconds since 2000-01-01 UTC: 8 base-36 digits hold them until 2089. */
+const ID_EPOCH_MS = Date.UTC(2000, 0, 1);
+const TIME_DIGITS = 8;
+const ID_LENGTH = 21;
+
+/**
+ * A traffic mirror resource id: the prefix, the creation time (8 characters), 13 random ones. The
+ * time first makes ids made later sort after, so that the store's indexes on ids, and the rows of
+ * sources, tags and transitions keyed by them, grow at their end: a new resource then dirties the
+ * index pages the previous one did, where a random id touched a random page of each, and each
+ * such page is written again at the commit. 13 base-36 characters leave 67 random bits per
+ * millisecond.
+ */
+export function newResourceId(kind: keyof typeof ID_PREFIXES, now: number = Date.now()): string {
+  if (kind === 'ResourceGroup') return `${ID_PREFIXES[kind]}${randomString(LOWER, 15)}`;
+  const time = Math.max(0, now - ID_EPOCH_MS).toString(36).padStart(TIME_DIGITS, '0');
+  return `${ID_PREFIXES[kind]}${time.slice(-TIME_DIGITS)}${randomString(LOWER, ID_LENGTH - TIME_DIGITS)}`;
 }
 
 export function newAccountId(): string {

@@ -188,7 +188,7 @@ export function buildRuleRows(
     const priorities = assignPriorities(mine, taken);
     mine.forEach((r, i) => {
       rows.push({
-        id: newResourceId('TrafficMirrorFilterRule'),
+        id: newResourceId('TrafficMirrorFilterRule', now),
         filter_id: filterId,
         direction,
         rule_action: r.action,

@@ -61,7 +61,7 @@ export async function createFilter(
     input.ResourceGroupId,
     await defaultResourceGroup(ctx.tx, ctx.accountId),
   );
-  const id = newResourceId('TrafficMirrorFilter');
+  const id = newResourceId('TrafficMirrorFilter', ctx.now);
   const ruleRows = buildRuleRows(id, rules, [], ctx.now);
   const limit = ctx.services.limits.filtersPerRegion;
   await lockAccountQuotas(ctx.tx, ctx.accountId);

@@ -176,7 +176,7 @@ export async function createSession(
   const vni = req.virtualNetworkId ?? (await randomFreeVni(ctx, req.regionId));
   if (ctx.dryRun) throw protocolErrors.dryRunOperation();
 
-  const sessionId = newResourceId('TrafficMirrorSession');
+  const sessionId = newResourceId('TrafficMirrorSession', ctx.now);
   try {
     await insertSession(ctx.tx, {
       id: sessionId,
