@@ -56,7 +56,9 @@ const ID_LENGTH = 21;
  */
 export function newResourceId(kind: keyof typeof ID_PREFIXES, now: number = Date.now()): string {
   if (kind === 'ResourceGroup') return `${ID_PREFIXES[kind]}${randomString(LOWER, 15)}`;
-  const time = Math.max(0, now - ID_EPOCH_MS).toString(36).padStart(TIME_DIGITS, '0');
+  const time = Math.max(0, now - ID_EPOCH_MS)
+    .toString(36)
+    .padStart(TIME_DIGITS, '0');
   return `${ID_PREFIXES[kind]}${time.slice(-TIME_DIGITS)}${randomString(LOWER, ID_LENGTH - TIME_DIGITS)}`;
 }
 
