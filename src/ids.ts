@@ -8,8 +8,8 @@ const LOWER = 'abcdefghijklmnopqrstuvwxyz0123456789';
 const MIXED = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789';
 
 /**
- * Random bytes drawn from a buffer filled 4 KiB at a time: one call into the generator per ~100
- * ids instead of one per id (a Create makes one). randomUUID pools the same way.
+ * Random bytes drawn from a buffer filled 4 KiB at a time: one call into the generator per about
+ * 300 resource ids instead of one per id. randomUUID pools the same way.
  */
 const POOL_BYTES = 4096;
 let pool = Buffer.alloc(0);
@@ -41,9 +41,10 @@ export const ID_PREFIXES = {
   ResourceGroup: 'rg-',
 } as const;
 
-/** Milliseconds since 2000-01-01 UTC: 8 base-36 digits hold them until 2089. */
+/** Milliseconds since 2000-01-01 UTC: 8 base-36 digits hold them until May 2089. */
 const ID_EPOCH_MS = Date.UTC(2000, 0, 1);
 const TIME_DIGITS = 8;
+const MAX_TIME = 36 ** TIME_DIGITS - 1;
 const ID_LENGTH = 21;
 
 /**
@@ -56,10 +57,11 @@ const ID_LENGTH = 21;
  */
 export function newResourceId(kind: keyof typeof ID_PREFIXES, now: number = Date.now()): string {
   if (kind === 'ResourceGroup') return `${ID_PREFIXES[kind]}${randomString(LOWER, 15)}`;
-  const time = Math.max(0, now - ID_EPOCH_MS)
-    .toString(36)
-    .padStart(TIME_DIGITS, '0');
-  return `${ID_PREFIXES[kind]}${time.slice(-TIME_DIGITS)}${randomString(LOWER, ID_LENGTH - TIME_DIGITS)}`;
+  // Held within the 8 digits, so that a clock out of range still gives a well-formed id (ids
+  // past May 2089 then no longer sort by time) and a fractional clock no '.'.
+  const ms = Math.min(MAX_TIME, Math.max(0, Math.floor(now - ID_EPOCH_MS)));
+  const time = ms.toString(36).padStart(TIME_DIGITS, '0');
+  return `${ID_PREFIXES[kind]}${time}${randomString(LOWER, ID_LENGTH - TIME_DIGITS)}`;
 }
 
 export function newAccountId(): string {

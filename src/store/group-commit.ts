@@ -52,6 +52,9 @@ interface Waiting {
 /**
  * Each member of a group runs inside `savepoint request`: two or three more statements per member,
  * built once (prepared.ts) so that they run at once instead of through Kysely's builder and queue.
+ * Running at once, they do not wait for a statement the member left pending: every member's work
+ * awaits each statement it issues before it settles (a write still queued would otherwise land
+ * after its member's release, or be rolled back with the next member).
  */
 const savepointStatement = (text: string) =>
   prepared((db, _p: Record<string, never>) => ({ compile: () => sql.raw(text).compile(db) }));

@@ -79,6 +79,7 @@ export async function makeSession(
   extra: Record<string, unknown> = {},
   opts: CallOptions & { ready?: boolean } = {},
 ): Promise<string> {
+  const from = Date.now();
   const body = await callVia(
     opts.mode ?? 'vpc-v3',
     opts.creds ?? server,
@@ -87,6 +88,9 @@ export async function makeSession(
   );
   const id = String(body.TrafficMirrorSessionId);
   assert.match(id, /^tms-[a-z0-9]{21}$/);
+  // The id begins with the request's time (src/ids.ts): 8 base-36 digits of ms since 2000.
+  const created = Date.UTC(2000, 0, 1) + Number.parseInt(id.slice(4, 12), 36);
+  assert.ok(created >= from && created <= Date.now(), `${id} was not made during the call`);
   if (opts.ready !== false) await server.advance({ resourceId: id });
   return id;
 }

@@ -36,8 +36,11 @@ describe('ids', () => {
     const same = [newResourceId('TrafficMirrorFilter', at), newResourceId('TrafficMirrorFilter', at)];
     assert.equal(same[0]?.slice(0, 12), same[1]?.slice(0, 12));
     assert.notEqual(same[0], same[1]);
-    // A clock before 2000 still gives a well-formed id.
+    // A clock before 2000, after May 2089 or between milliseconds still gives a well-formed id.
     assert.match(newResourceId('TrafficMirrorFilterRule', 0), /^tmr-0{8}[a-z0-9]{13}$/);
+    assert.match(newResourceId('TrafficMirrorFilterRule', Date.UTC(2100, 0, 1)), /^tmr-z{8}[a-z0-9]{13}$/);
+    assert.match(newResourceId('TrafficMirrorFilterRule', at + 0.5), /^tmr-[a-z0-9]{21}$/);
+    assert.equal(newResourceId('TrafficMirrorFilterRule', at + 0.5).slice(4, 12), ids[0]?.slice(4, 12));
   });
 
   test('the random part, across many pool refills, never repeats and uses the alphabet evenly', () => {

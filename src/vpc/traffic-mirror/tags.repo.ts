@@ -67,7 +67,7 @@ export async function putTags(
     .execute();
 }
 
-/** Every tag of a resource: what removing the resource takes with it (the transition worker). */
+/** Every tag of a resource (a resource removed, or UntagResources with All). */
 const allTagsOf = prepared((db, p: { resourceId: string }) =>
   db.deleteFrom('tags').where('resource_id', '=', p.resourceId),
 );
