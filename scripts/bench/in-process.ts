@@ -1,9 +1,10 @@
 /**
  * The request pipeline without HTTP: builds the app on a fresh SQLite file (default settings, RAM
  * on, the store opened as the server opens it), seeds what the call needs, signs every request
- * first, then has 32 concurrent callers drive app.handle() and prints the wall time per request. On one thread with nothing else to do, that
- * is the CPU a request costs the pipeline and the store, including the transitions (Creating ->
- * Created, Deleting -> gone) that the app's worker applies meanwhile, as a server's does. Used to measure one change at a time:
+ * first, then has 32 concurrent callers drive app.handle() and prints the wall time per request.
+ * On one thread with nothing else to do, that is the CPU a request costs the pipeline and the
+ * store, including the transitions (Creating -> Created, Deleting -> gone) that the app's worker
+ * applies meanwhile, as a server's does. Used to measure one change at a time:
  *
  *   npx tsx scripts/bench/in-process.ts list|regions|create|delete [requests] [--database postgres://…]
  *     [--cpu-prof file] [--sqlite-checkpoints thread|inline]

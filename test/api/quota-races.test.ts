@@ -6,9 +6,10 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { insertSession } from '../../src/vpc/traffic-mirror/sessions.repo.js';
-import { callVia, expectCode, sdkCall, vpcClient } from '../helpers/clients.js';
+import { callVia, expectCode, race, sdkCall, vpcClient } from '../helpers/clients.js';
 import { sessionRow } from '../helpers/rows.js';
 import { startTestServer, type TestServer, testStores } from '../helpers/server.js';
+import { makeFilter, sessionParams } from './session-fixtures.js';
 
 for (const storeKind of testStores()) {
   describe(`quota races and NUL bytes [${storeKind}]`, () => {
@@ -23,14 +24,11 @@ for (const storeKind of testStores()) {
       const limit = server.app.config.limits.filtersPerRegion;
       for (let i = 0; i < limit - 2; i++)
         await sdkCall(client, 'CreateTrafficMirrorFilter', { RegionId: 'cn-shanghai' });
-      const results = await Promise.allSettled(
-        Array.from({ length: 6 }, () =>
-          sdkCall(vpcClient(server), 'CreateTrafficMirrorFilter', { RegionId: 'cn-shanghai' }),
+      const { ok, codes } = await race(
+        Array.from(
+          { length: 6 },
+          () => () => sdkCall(vpcClient(server), 'CreateTrafficMirrorFilter', { RegionId: 'cn-shanghai' }),
         ),
-      );
-      const ok = results.filter((r) => r.status === 'fulfilled').length;
-      const codes = results.flatMap((r) =>
-        r.status === 'rejected' ? [(r.reason as { code?: string }).code] : [],
       );
       assert.equal(ok, 2);
       assert.deepEqual(codes, Array(4).fill('QuotaExceeded.TrafficMirrorFilter'));
@@ -41,60 +39,40 @@ for (const storeKind of testStores()) {
       assert.equal(list.TotalCount, String(limit));
     });
 
-    /** Outcomes of concurrent calls: how many succeeded, and the error codes of the others. */
-    function outcomes(results: PromiseSettledResult<unknown>[]): {
-      ok: number;
-      codes: (string | undefined)[];
-    } {
-      return {
-        ok: results.filter((r) => r.status === 'fulfilled').length,
-        codes: results.flatMap((r) =>
-          r.status === 'rejected' ? [(r.reason as { code?: string }).code] : [],
-        ),
-      };
-    }
-
-    async function createdFilter(regionId: string): Promise<string> {
-      const r = await sdkCall(vpcClient(server), 'CreateTrafficMirrorFilter', { RegionId: regionId });
-      return String(r.TrafficMirrorFilterId);
-    }
-
     function createSession(regionId: string, filterId: string, priority: number, source: string) {
-      return sdkCall(vpcClient(server), 'CreateTrafficMirrorSession', {
-        RegionId: regionId,
-        TrafficMirrorFilterId: filterId,
-        TrafficMirrorTargetId: 'eni-target1',
-        TrafficMirrorTargetType: 'NetworkInterface',
-        Priority: priority,
-        TrafficMirrorSourceIds: [source],
-      });
+      return callVia(
+        'vpc-v3',
+        server,
+        'CreateTrafficMirrorSession',
+        sessionParams(filterId, { RegionId: regionId, Priority: priority, TrafficMirrorSourceIds: [source] }),
+      );
     }
 
     test("concurrent CreateTrafficMirrorSession calls for a region's last free session slots: exactly the free ones succeed", async () => {
       const limit = server.app.config.limits.sessionsPerRegion;
-      const filterId = await createdFilter('cn-beijing');
+      const filterId = await makeFilter(server, { regionId: 'cn-beijing' });
       // The quota's first slots are taken by rows written directly (a thousand calls would be slow);
       // the triggers count them like any other.
       await server.store.db.transaction().execute(async (tx) => {
         for (let i = 1; i <= limit - 2; i++)
           await insertSession(tx, sessionRow(`tms-quota${i}`, server.accountId, 'cn-beijing', i));
       });
-      const results = await Promise.allSettled(
-        Array.from({ length: 6 }, (_, i) =>
-          createSession('cn-beijing', filterId, limit + i, `eni-quota${i}`),
+      const { ok, codes } = await race(
+        Array.from(
+          { length: 6 },
+          (_, i) => () => createSession('cn-beijing', filterId, limit + i, `eni-quota${i}`),
         ),
       );
-      const { ok, codes } = outcomes(results);
       assert.equal(ok, 2);
       assert.deepEqual(codes, Array(4).fill('QuotaExceeded.TrafficMirrorSession'));
       // Another region of the same account still has its whole quota.
-      const other = await createdFilter('cn-qingdao');
+      const other = await makeFilter(server, { regionId: 'cn-qingdao' });
       await createSession('cn-qingdao', other, 1, 'eni-quotaother');
     });
 
     test('concurrent calls for the last places of one source ENI (Create and AddSources): exactly the free ones succeed', async () => {
       const limit = server.app.config.limits.sessionsPerSource;
-      const filterId = await createdFilter('cn-zhangjiakou');
+      const filterId = await makeFilter(server, { regionId: 'cn-zhangjiakou' });
       for (let i = 1; i < limit; i++) await createSession('cn-zhangjiakou', filterId, i, 'eni-shared1');
       // Sessions without the ENI yet, to add it to.
       const spare: string[] = [];
@@ -103,19 +81,20 @@ for (const storeKind of testStores()) {
         spare.push(String(r.TrafficMirrorSessionId));
       }
       const client = vpcClient(server);
-      const results = await Promise.allSettled([
-        ...Array.from({ length: 3 }, (_, i) =>
-          createSession('cn-zhangjiakou', filterId, 200 + i, 'eni-shared1'),
+      const { ok, codes } = await race([
+        ...Array.from(
+          { length: 3 },
+          (_, i) => () => createSession('cn-zhangjiakou', filterId, 200 + i, 'eni-shared1'),
         ),
-        ...spare.map((id) =>
-          sdkCall(client, 'AddSourcesToTrafficMirrorSession', {
-            RegionId: 'cn-zhangjiakou',
-            TrafficMirrorSessionId: id,
-            TrafficMirrorSourceIds: ['eni-shared1'],
-          }),
+        ...spare.map(
+          (id) => () =>
+            sdkCall(client, 'AddSourcesToTrafficMirrorSession', {
+              RegionId: 'cn-zhangjiakou',
+              TrafficMirrorSessionId: id,
+              TrafficMirrorSourceIds: ['eni-shared1'],
+            }),
         ),
       ]);
-      const { ok, codes } = outcomes(results);
       assert.equal(ok, 1, 'one place was left');
       assert.deepEqual(codes, Array(5).fill('QuotaExceeded.TrafficMirrorSession'));
     });

@@ -8,7 +8,7 @@ import { setImmediate as tick } from 'node:timers/promises';
 import { sql, type Transaction } from 'kysely';
 import { newResourceId } from '../../src/ids.js';
 import type { Database } from '../../src/store/database.js';
-import { CLIENT_MODES, type Credentials, callVia, expectCode } from '../helpers/clients.js';
+import { CLIENT_MODES, type Credentials, callVia, expectCode, race } from '../helpers/clients.js';
 import { startTestServer, type TestServer, testStores } from '../helpers/server.js';
 import {
   deleteCall,
@@ -20,6 +20,15 @@ import {
   sessionParams,
   statusOf,
 } from './session-fixtures.js';
+
+/** Holds the filter's row as a writer on another node does: a no-op update, to the end of `trx`. */
+async function holdFilterRow(trx: Transaction<Database>, filterId: string): Promise<void> {
+  await trx
+    .updateTable('traffic_mirror_filters')
+    .set({ status: 'Created' })
+    .where('id', '=', filterId)
+    .execute();
+}
 
 /**
  * Starts a call while `trx` (another node, caught mid-transaction) holds rows, and returns once the
@@ -46,18 +55,6 @@ async function startBlockedBy<T>(
     await tick();
   }
   return { running };
-}
-
-/** Settles every call; returns the successes and the error codes (sorted). */
-async function race(calls: Array<() => Promise<unknown>>): Promise<{ ok: number; codes: string[] }> {
-  const results = await Promise.allSettled(calls.map((c) => c()));
-  const codes: string[] = [];
-  let ok = 0;
-  for (const r of results) {
-    if (r.status === 'fulfilled') ok += 1;
-    else codes.push(String((r.reason as Record<string, unknown>).code));
-  }
-  return { ok, codes: codes.sort() };
 }
 
 for (const storeKind of testStores()) {
@@ -159,11 +156,7 @@ for (const storeKind of testStores()) {
       // filter row and committing: no client can hold a request at that point.
       let deleting: Promise<unknown> | undefined;
       await server.store.db.transaction().execute(async (trx) => {
-        await trx
-          .updateTable('traffic_mirror_filters')
-          .set({ status: 'Created' })
-          .where('id', '=', f)
-          .execute();
+        await holdFilterRow(trx, f);
         await trx
           .insertInto('traffic_mirror_filter_rules')
           .values({
@@ -203,11 +196,7 @@ for (const storeKind of testStores()) {
       // A Create that took the counter before the filter would make the two wait for each other.
       let creating: Promise<Record<string, unknown>> | undefined;
       await server.store.db.transaction().execute(async (trx) => {
-        await trx
-          .updateTable('traffic_mirror_filters')
-          .set({ status: 'Created' })
-          .where('id', '=', f)
-          .execute();
+        await holdFilterRow(trx, f);
         ({ running: creating } = await startBlockedBy(
           trx,
           () => callVia('vpc-v3', server, 'CreateTrafficMirrorSession', sessionParams(f)),

@@ -104,3 +104,15 @@ export async function expectCode(fn: () => Promise<unknown>, code: string): Prom
   }
   throw new Error(`expected error code ${code}, but the call succeeded`);
 }
+
+/** Settles every call; returns the successes and the error codes (sorted). */
+export async function race(calls: Array<() => Promise<unknown>>): Promise<{ ok: number; codes: string[] }> {
+  const results = await Promise.allSettled(calls.map((c) => c()));
+  const codes: string[] = [];
+  let ok = 0;
+  for (const r of results) {
+    if (r.status === 'fulfilled') ok += 1;
+    else codes.push(String((r.reason as Record<string, unknown>).code));
+  }
+  return { ok, codes: codes.sort() };
+}

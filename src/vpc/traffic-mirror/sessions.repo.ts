@@ -155,8 +155,8 @@ const sessionCountLock = prepared((db, p: { accountId: string; regionId: string 
  * take the last free slot, nor two source additions the last place of an ENI (ENIs are regional).
  * Returns the count as of the lock: an upsert waits for the row and then reads its latest version,
  * where a plain read after a lock in the same statement would see the statement's older snapshot.
- * Creates in different regions no longer wait for each other (they used to lock the account).
- * Take it as a transaction's last lock: inserting or deleting a session takes this row too (the
+ * A row per region, not per account, so that creates in different regions do not wait for each
+ * other. Take it as a transaction's last lock: inserting or deleting a session takes this row too (the
  * counting trigger), after whatever filter or session row that transaction locked first.
  */
 export async function lockSessionQuota(db: Executor, accountId: string, regionId: string): Promise<number> {
