@@ -543,6 +543,70 @@ for (const storeKind of testStores()) {
           await node.close();
         }
       });
+      test('Create with several faults reports the first of: resource group, target, sources, filter, priority, region quota, source quota', async () => {
+        const node = await nodeWithLimits(server, {
+          sourcesPerSession: 2,
+          sessionsPerSource: 1,
+          sessionsPerRegion: 2,
+        });
+        try {
+          const region = 'cn-zhangjiakou';
+          const f = await makeFilter(server, { regionId: region });
+          const busy = await makeFilter(server, { regionId: region, ready: false });
+          const call = (p: Record<string, unknown>) =>
+            callVia('vpc-v3', node.creds, 'CreateTrafficMirrorSession', p);
+          const shared = eni();
+          const held = priority();
+          await call(
+            sessionParams(f, { RegionId: region, TrafficMirrorSourceIds: [shared], Priority: held }),
+          );
+          const second = await call(sessionParams(f, { RegionId: region }));
+          const secondId = String(second.TrafficMirrorSessionId);
+          await server.advance({ resourceId: secondId });
+          // Every fault at once, then one fixed at a time.
+          const faults: Record<string, unknown> = {
+            RegionId: region,
+            ResourceGroupId: 'group-1',
+            TrafficMirrorTargetId: 'eni-target1',
+            TrafficMirrorTargetType: 'SLB',
+            TrafficMirrorSourceIds: [shared, shared, eni()],
+            TrafficMirrorFilterId: 'tmf-doesnotexist000000000',
+            Priority: held,
+          };
+          const next = async (code: string, fix: Record<string, unknown>) => {
+            const err = await expectCode(() => call(faults), code);
+            for (const [k, v] of Object.entries(fix)) {
+              if (v === undefined) delete faults[k];
+              else faults[k] = v;
+            }
+            return String(err.message);
+          };
+          await next('InvalidResourceGroupId', { ResourceGroupId: undefined });
+          assert.match(
+            await next('InvalidParameter', { TrafficMirrorTargetType: 'NetworkInterface' }),
+            /TrafficMirrorTargetId/,
+          );
+          assert.match(
+            await next('InvalidParameter', { TrafficMirrorSourceIds: [shared, eni(), eni()] }),
+            /TrafficMirrorSourceIds/,
+          );
+          await next('QuotaExceeded.TrafficMirrorSource', { TrafficMirrorSourceIds: [shared] });
+          await next('ResourceNotFound.TrafficMirrorFilter', { TrafficMirrorFilterId: busy });
+          await next('IncorrectStatus.TrafficMirrorFilter', { TrafficMirrorFilterId: f });
+          assert.match(await next('InvalidParameter', { Priority: priority() }), /Priority/);
+          assert.match(await next('QuotaExceeded.TrafficMirrorSession', {}), /quota of 2\./);
+          await deleteCall(server, secondId, {}, { regionId: region });
+          await server.advance({ resourceId: secondId });
+          assert.match(
+            await next('QuotaExceeded.TrafficMirrorSession', { TrafficMirrorSourceIds: [eni()] }),
+            /quota of 1\./,
+          );
+          const created = await call(faults);
+          assert.match(String(created.TrafficMirrorSessionId), /^tms-/);
+        } finally {
+          await node.close();
+        }
+      });
     });
 
     describe('UpdateTrafficMirrorSessionAttribute', () => {

@@ -14,9 +14,15 @@ export interface FilterState {
   readonly busy: boolean;
 }
 
-/** The filter and, in the same statement, whether a rule of it is changing (0/1 or a boolean). */
-const filterOfOwner = prepared((db, p: { filterId: string; accountId: string; regionId: string }) =>
-  db
+/**
+ * The filter of an owner and, in the same statement, whether a rule of it is changing (0/1 or a
+ * boolean). Callers may select more columns in the same statement (sessions.repo.ts does).
+ */
+export function filterOfOwnerQuery(
+  db: Executor,
+  p: { filterId: string; accountId: string; regionId: string },
+) {
+  return db
     .selectFrom('traffic_mirror_filters as f')
     .select((eb) => [
       'f.id',
@@ -33,8 +39,19 @@ const filterOfOwner = prepared((db, p: { filterId: string; accountId: string; re
     ])
     .where('f.id', '=', p.filterId)
     .where('f.account_id', '=', p.accountId)
-    .where('f.region_id', '=', p.regionId),
-);
+    .where('f.region_id', '=', p.regionId);
+}
+
+const filterOfOwner = prepared(filterOfOwnerQuery);
+
+/** A row of filterOfOwnerQuery as the state sessions check. */
+export function filterStateOf(row: { id: string; status: string; rule_changing: unknown }): FilterState {
+  return {
+    id: row.id,
+    status: row.status,
+    busy: row.status !== 'Created' || Number(row.rule_changing) === 1,
+  };
+}
 
 export async function filterState(
   db: Executor,
@@ -43,12 +60,7 @@ export async function filterState(
   filterId: string,
 ): Promise<FilterState | undefined> {
   const filter = await filterOfOwner.first(db, { filterId, accountId, regionId });
-  if (!filter) return undefined;
-  return {
-    id: filter.id,
-    status: filter.status,
-    busy: filter.status !== 'Created' || Number(filter.rule_changing) === 1,
-  };
+  return filter && filterStateOf(filter);
 }
 
 export type Direction = 'ingress' | 'egress';

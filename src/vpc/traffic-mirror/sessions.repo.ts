@@ -7,6 +7,7 @@ import { type Selectable, sql } from 'kysely';
 import type { Executor, TrafficMirrorSessionsTable } from '../../store/database.js';
 import { jsonArrayAgg, jsonColumn, jsonTuple, statementsAreRemote } from '../../store/dialect.js';
 import { type ListParams, listOf, listParams, prepared, preparedShapes } from '../../store/prepared.js';
+import { type FilterState, filterOfOwnerQuery, filterStateOf } from './filters.repo.js';
 import { removeTags, type TagFilter, type TagRow, tagsOf } from './tags.repo.js';
 
 export type SessionRow = Selectable<TrafficMirrorSessionsTable>;
@@ -285,18 +286,23 @@ export async function removeSources(
     .execute();
 }
 
-const perSource = preparedShapes(
-  String,
-  (db, p: ListParams & { readonly accountId: string; readonly regionId: string }, n: number) =>
-    db
-      .selectFrom('traffic_mirror_session_sources as src')
-      .innerJoin('traffic_mirror_sessions as s', 's.id', 'src.session_id')
-      .select(['src.source_id', (eb) => eb.fn.countAll<number>().as('n')])
-      .where('src.source_id', 'in', listOf(p, n))
-      .where('s.account_id', '=', p.accountId)
-      .where('s.region_id', '=', p.regionId)
-      .groupBy('src.source_id'),
-);
+/** For each of n sources: how many sessions of the account and region it is in. */
+function perSourceQuery(
+  db: Executor,
+  p: ListParams & { readonly accountId: string; readonly regionId: string },
+  n: number,
+) {
+  return db
+    .selectFrom('traffic_mirror_session_sources as src')
+    .innerJoin('traffic_mirror_sessions as s', 's.id', 'src.session_id')
+    .select(['src.source_id', (eb) => eb.fn.countAll<number>().as('n')])
+    .where('src.source_id', 'in', listOf(p, n))
+    .where('s.account_id', '=', p.accountId)
+    .where('s.region_id', '=', p.regionId)
+    .groupBy('src.source_id');
+}
+
+const perSource = preparedShapes(String, perSourceQuery);
 
 /** For each source: how many sessions of the account and region mirror it already. */
 export async function sessionsPerSource(
@@ -310,6 +316,108 @@ export async function sessionsPerSource(
   const rows = await perSource(sourceIds.length).all(db, listParams(sourceIds, { accountId, regionId }));
   for (const r of rows) out.set(r.source_id, Number(r.n));
   return out;
+}
+
+/**
+ * What a Create checks before it takes the session quota's lock, read in one statement: each
+ * statement is a round trip to PostgreSQL, and this one replaces three. It reads from the filter's
+ * row, so without that row (an unknown filter) it finds nothing and the caller reads the default
+ * resource group on its own; the priority holder only matters once the filter is usable.
+ */
+const createChecks_ = prepared(
+  (db, p: { filterId: string; accountId: string; regionId: string; priority: number }) =>
+    filterOfOwnerQuery(db, p).select((eb) => [
+      eb
+        .selectFrom('accounts')
+        .select('default_resource_group_id')
+        .where('id', '=', p.accountId)
+        .as('default_resource_group_id'),
+      eb
+        .selectFrom('traffic_mirror_sessions')
+        .select('id')
+        .where('account_id', '=', p.accountId)
+        .where('region_id', '=', p.regionId)
+        .where('priority', '=', p.priority)
+        .limit(sql.lit(1))
+        .as('priority_holder'),
+    ]),
+);
+
+export interface CreateChecks {
+  readonly filter: FilterState;
+  /** Undefined when the account has no row (the caller then uses the fallback). */
+  readonly defaultResourceGroupId: string | undefined;
+  /** The session of the account and region that holds the priority already. */
+  readonly priorityHolder: string | undefined;
+}
+
+/** Undefined when the account has no such filter in the region. */
+export async function createChecks(
+  db: Executor,
+  accountId: string,
+  regionId: string,
+  filterId: string,
+  priority: number,
+): Promise<CreateChecks | undefined> {
+  const row = await createChecks_.first(db, { filterId, accountId, regionId, priority });
+  if (!row) return undefined;
+  return {
+    filter: filterStateOf(row),
+    defaultResourceGroupId: row.default_resource_group_id ?? undefined,
+    priorityHolder: row.priority_holder ?? undefined,
+  };
+}
+
+/**
+ * What a Create checks under the session quota's lock, in one statement: the most sessions any
+ * of the new sources is in already, and whether a candidate VNI is taken. Read after the lock, as
+ * a statement of its own, so that PostgreSQL reads the sessions committed while it waited.
+ */
+const placementChecks_ = preparedShapes(
+  String,
+  (
+    db,
+    p: ListParams & { readonly accountId: string; readonly regionId: string; readonly vni: number },
+    n: number,
+  ) =>
+    db.selectNoFrom((eb) => [
+      eb
+        .selectFrom(perSourceQuery(db, p, n).as('per'))
+        .select((e) => e.fn.max('per.n').as('most'))
+        .as('most'),
+      eb
+        .exists(
+          eb
+            .selectFrom('traffic_mirror_sessions')
+            .select('id')
+            .where('account_id', '=', p.accountId)
+            .where('region_id', '=', p.regionId)
+            .where('virtual_network_id', '=', p.vni),
+        )
+        .as('vni_taken'),
+    ]),
+);
+
+export interface PlacementChecks {
+  /** The most sessions of the account and region that one of the sources is in already. */
+  readonly mostPerSource: number;
+  readonly vniTaken: boolean;
+}
+
+export async function placementChecks(
+  db: Executor,
+  accountId: string,
+  regionId: string,
+  sourceIds: readonly string[],
+  vni: number,
+): Promise<PlacementChecks> {
+  if (sourceIds.length === 0)
+    return { mostPerSource: 0, vniTaken: await vniInUse(db, accountId, regionId, vni) };
+  const row = await placementChecks_(sourceIds.length).first(
+    db,
+    listParams(sourceIds, { accountId, regionId, vni }),
+  );
+  return { mostPerSource: Number(row?.most ?? 0), vniTaken: Number(row?.vni_taken ?? 0) === 1 };
 }
 
 /** What a List matches. */

@@ -12,16 +12,18 @@ import { protocolErrors } from '../../protocol/errors.js';
 import { isUniqueViolation } from '../../store/errors.js';
 import { checkResourceGroup, checkTags, decodeNextToken, defaultResourceGroup, type Tag } from './common.js';
 import { filterErrors, serviceErrors, sessionErrors } from './errors.js';
-import { filterState, lockCreatedFilter } from './filters.repo.js';
+import { type FilterState, filterState, lockCreatedFilter } from './filters.repo.js';
 import {
   addSources,
   changeCreatedSession,
+  createChecks,
   findSession,
   insertSession,
   type ListedSession,
   listSessions,
   lockSessionQuota,
   openService,
+  placementChecks,
   priorityHolder,
   removeSession,
   removeSources,
@@ -85,17 +87,21 @@ async function requireCreated(
   return session;
 }
 
+/** The filter a session is to use must exist for this account and region and be idle. */
+function requireUsableFilter(filter: FilterState | undefined): void {
+  if (!filter) throw filterErrors.notFound();
+  if (filter.busy) throw filterErrors.incorrectStatus();
+}
+
 /**
- * The filter a session is to use: it must exist for this account and region and be idle. A call
- * that writes holds the filter's row first, to the end of its transaction, and looks after that:
- * a rule change or a delete of the filter racing with it (on any node) is either seen by this one
- * look or sees the session the call writes. A DryRun only looks.
+ * A call that writes holds the filter's row first, to the end of its transaction, and looks after
+ * that: a rule change or a delete of the filter racing with it (on any node) is either seen by
+ * this one look or sees the session the call writes. A DryRun only looks. (Create does the same
+ * with the look it shares with its other checks.)
  */
 async function holdUsableFilter(ctx: OperationContext, regionId: string, filterId: string): Promise<void> {
   if (!ctx.dryRun) await lockCreatedFilter(ctx.tx, ctx.accountId, regionId, filterId);
-  const filter = await filterState(ctx.tx, ctx.accountId, regionId, filterId);
-  if (!filter) throw filterErrors.notFound();
-  if (filter.busy) throw filterErrors.incorrectStatus();
+  requireUsableFilter(await filterState(ctx.tx, ctx.accountId, regionId, filterId));
 }
 
 async function requireFreePriority(
@@ -122,13 +128,15 @@ async function requireSourceCapacity(
   }
 }
 
+const randomVni = (): number => randomInt(0, MAX_VNI + 1);
+
 async function randomFreeVni(ctx: OperationContext, regionId: string): Promise<number> {
   for (let i = 0; i < 32; i++) {
-    const vni = randomInt(0, MAX_VNI + 1);
+    const vni = randomVni();
     if (!(await vniInUse(ctx.tx, ctx.accountId, regionId, vni))) return vni;
   }
   // 32 collisions in 2^24 values means the space is crowded; duplicates are allowed anyway.
-  return randomInt(0, MAX_VNI + 1);
+  return randomVni();
 }
 
 /** A unique-index violation on priority: another request took it between our check and write. */
@@ -157,23 +165,32 @@ export async function createSession(
   req: CreateSessionRequest,
 ): Promise<{ sessionId: string; resourceGroupId: string }> {
   const tags = checkTags(req.tags);
+  // Locks in the order every writer takes them: the filter's row, then the session counter of the
+  // region last (a Delete holds the filter and then, deleting the row, the counter through its
+  // trigger; taking the counter first here would let the two wait for each other). What the
+  // checks read is read in two statements, one under each lock; they still fail in this order:
+  // resource group, target, sources, filter, priority, quotas.
+  if (!ctx.dryRun) await lockCreatedFilter(ctx.tx, ctx.accountId, req.regionId, req.filterId);
+  const checks = await createChecks(ctx.tx, ctx.accountId, req.regionId, req.filterId, req.priority);
   const resourceGroupId = checkResourceGroup(
     req.resourceGroupId,
-    await defaultResourceGroup(ctx.tx, ctx.accountId),
+    checks?.defaultResourceGroupId ?? (await defaultResourceGroup(ctx.tx, ctx.accountId)),
   );
   checkTarget(req.targetId, req.targetType);
   checkDistinct(req.sourceIds);
-  const { sourcesPerSession, sessionsPerRegion } = ctx.services.limits;
+  const { sourcesPerSession, sessionsPerRegion, sessionsPerSource } = ctx.services.limits;
   if (req.sourceIds.length > sourcesPerSession) throw sessionErrors.quotaSources(sourcesPerSession);
-  // Locks in the order every writer takes them: the filter's row, then the session counter of the
-  // region last (a Delete holds the filter and then, deleting the row, the counter through its
-  // trigger; taking the counter first here would let the two wait for each other).
-  await holdUsableFilter(ctx, req.regionId, req.filterId);
-  await requireFreePriority(ctx, req.regionId, req.priority);
+  requireUsableFilter(checks?.filter);
+  // Assumed code: the API documents the uniqueness but not its error (docs/fidelity.md).
+  if (checks?.priorityHolder !== undefined) throw protocolErrors.invalidParameter('Priority');
   if ((await lockSessionQuota(ctx.tx, ctx.accountId, req.regionId)) >= sessionsPerRegion)
     throw sessionErrors.quotaSessionsPerRegion(sessionsPerRegion);
-  await requireSourceCapacity(ctx, req.regionId, req.sourceIds);
-  const vni = req.virtualNetworkId ?? (await randomFreeVni(ctx, req.regionId));
+  const candidateVni = req.virtualNetworkId ?? randomVni();
+  const placement = await placementChecks(ctx.tx, ctx.accountId, req.regionId, req.sourceIds, candidateVni);
+  if (placement.mostPerSource + 1 > sessionsPerSource)
+    throw sessionErrors.quotaSessionsPerSource(sessionsPerSource);
+  const vni =
+    req.virtualNetworkId ?? (placement.vniTaken ? await randomFreeVni(ctx, req.regionId) : candidateVni);
   if (ctx.dryRun) throw protocolErrors.dryRunOperation();
 
   const sessionId = newResourceId('TrafficMirrorSession', ctx.now);
