@@ -39,7 +39,9 @@ import {
   countSessions,
   insertSession,
   listSessions,
+  removeSession,
   removeSources,
+  sourcesOf,
 } from '../../src/vpc/traffic-mirror/sessions.repo.js';
 import { countTags, putTags, removeTags, tagsOf } from '../../src/vpc/traffic-mirror/tags.repo.js';
 import { sessionRow } from '../helpers/rows.js';
@@ -750,6 +752,65 @@ export function repositorySuite(engine: string, factory: StoreFactory): void {
           'the next group works',
         );
         assert.deepEqual(await stored([later]), [later]);
+      });
+    });
+
+    describe('removing a session', () => {
+      test('takes a Deleting session with its sources and tags, and leaves a session in any other status whole', async () => {
+        const accountId = uid('7');
+        const [doomed, kept] = [uid('tms-'), uid('tms-')];
+        await insertSession(store.db, {
+          ...sessionRow(doomed, accountId, 'cn-hangzhou', 1),
+          status: 'Deleting',
+        });
+        await insertSession(store.db, sessionRow(kept, accountId, 'cn-hangzhou', 2));
+        for (const id of [doomed, kept]) {
+          await addSources(store.db, id, [`eni-${id}a`, `eni-${id}b`]);
+          await putTags(
+            store.db,
+            { resourceType: 'TRAFFICMIRRORSESSION', resourceId: id, accountId, regionId: 'cn-hangzhou' },
+            [{ key: 'k', value: id }],
+          );
+        }
+        const remaining = async () => {
+          const ids = [doomed, kept];
+          const rows = await store.db
+            .selectFrom('traffic_mirror_sessions')
+            .select('id')
+            .where('id', 'in', ids)
+            .execute();
+          const sources = await sourcesOf(store.db, ids);
+          const tags = await tagsOf(store.db, ids);
+          return ids.map((id) => [
+            rows.some((r) => r.id === id),
+            sources.get(id)?.length ?? 0,
+            tags.get(id)?.length ?? 0,
+          ]);
+        };
+        await removeSession(store.db, kept);
+        assert.deepEqual(
+          await remaining(),
+          [
+            [true, 2, 1],
+            [true, 2, 1],
+          ],
+          'a Created session stays',
+        );
+        await removeSession(second.db, doomed);
+        assert.deepEqual(await remaining(), [
+          [false, 0, 0],
+          [true, 2, 1],
+        ]);
+        assert.equal(await countSessions(store.db, accountId, 'cn-hangzhou'), 1);
+        await removeSession(store.db, doomed);
+        assert.deepEqual(
+          await remaining(),
+          [
+            [false, 0, 0],
+            [true, 2, 1],
+          ],
+          'a second removal changes nothing',
+        );
       });
     });
 

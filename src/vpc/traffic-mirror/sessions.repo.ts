@@ -119,8 +119,34 @@ const sourcesOfSession = prepared((db, p: { sessionId: string }) =>
   db.deleteFrom('traffic_mirror_session_sources').where('session_id', '=', p.sessionId),
 );
 
+/**
+ * The three deletes of removeSession as one statement, for PostgreSQL, where each statement is a
+ * round trip: the sources and tags go only if the session itself did.
+ */
+const deletingSessionWithDetails = prepared((db, p: { sessionId: string }) =>
+  db
+    .with('gone', (qb) =>
+      qb
+        .deleteFrom('traffic_mirror_sessions')
+        .where('id', '=', p.sessionId)
+        .where('status', '=', 'Deleting')
+        .returning('id'),
+    )
+    .with('sources', (qb) =>
+      qb
+        .deleteFrom('traffic_mirror_session_sources')
+        .where('session_id', 'in', qb.selectFrom('gone').select('id')),
+    )
+    .deleteFrom('tags')
+    .where('resource_id', 'in', (eb) => eb.selectFrom('gone').select('id')),
+);
+
 /** Removes a Deleting session with its sources and tags. */
 export async function removeSession(db: Executor, sessionId: string): Promise<void> {
+  if (statementsAreRemote(db)) {
+    await deletingSessionWithDetails.run(db, { sessionId });
+    return;
+  }
   if ((await deletingSession.run(db, { sessionId })) === 0) return;
   await sourcesOfSession.run(db, { sessionId });
   await removeTags(db, sessionId, 'all');
