@@ -35,4 +35,15 @@ export function createLogger(level: string, stream: NodeJS.WritableStream = proc
   return pino(options, stream);
 }
 
+/**
+ * The logger for access lines: the root's destination and level, without redaction. An access line
+ * has fixed fields (request id, action, AccessKey id, code, status, latency) and no secret, while
+ * redaction walks every field of every line and costs more than writing the rest of it (about 8
+ * of 11 µs per line): paid on every request, that was a few percent of a small request's time.
+ * Anything else, and any object that might carry a secret, goes through the root logger.
+ */
+export function accessLogger(log: Logger): Logger {
+  return log.child({}, { redact: { paths: [] } });
+}
+
 export type { Logger };

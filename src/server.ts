@@ -14,6 +14,7 @@ import {
 import type { AddressInfo, Socket } from 'node:net';
 import { ADMIN_PREFIX, handleAdmin } from './admin/admin.js';
 import type { App } from './app.js';
+import { accessLogger } from './logger.js';
 import type { ApiError } from './protocol/api-error.js';
 import { protocolErrors } from './protocol/errors.js';
 import type { RpcRequest } from './protocol/request.js';
@@ -112,10 +113,11 @@ const DRAIN_GRACE_MS = 10_000;
 
 export function listen(app: App, host: string, port: number): Promise<RunningServer> {
   const { log, config } = app;
+  const access = accessLogger(log);
   const refuseSocket = (socket: Socket, err: ApiError, reason: string | undefined): void => {
     const requestId = newRequestId();
     socket.end(rawErrorResponse(err, requestId, config.hostId));
-    log.info(
+    access.info(
       {
         requestId,
         action: undefined,
@@ -154,7 +156,7 @@ export function listen(app: App, host: string, port: number): Promise<RunningSer
                 : protocolErrors.requestMalformed('request body could not be read');
           const requestId = newRequestId();
           if (!res.destroyed) send(res, errorResponse(err, 'JSON', requestId, config.hostId), true);
-          log.info(
+          access.info(
             {
               requestId,
               action: undefined,
@@ -169,7 +171,7 @@ export function listen(app: App, host: string, port: number): Promise<RunningSer
         }
         const { response, record } = await app.handle(rpcRequest(req, body));
         send(res, response, closing);
-        log.info(
+        access.info(
           {
             requestId: record.requestId,
             action: record.action,

@@ -1,0 +1,59 @@
+/**
+ * The loggers: the root logger masks secrets in whatever object it is given; the access logger
+ * writes its fixed fields to the same place at the same level, unmasked.
+ */
+import assert from 'node:assert/strict';
+import { Writable } from 'node:stream';
+import { test } from 'node:test';
+import { accessLogger, createLogger } from '../../src/logger.js';
+
+function capture(level: string) {
+  const lines: Record<string, unknown>[] = [];
+  const stream = new Writable({
+    write(chunk: Buffer, _enc, done) {
+      for (const line of chunk.toString('utf8').split('\n')) if (line) lines.push(JSON.parse(line));
+      done();
+    },
+  });
+  return { log: createLogger(level, stream), lines };
+}
+
+test('the root logger masks secrets at the top level and one level down', () => {
+  const { log, lines } = capture('info');
+  log.info(
+    { secret: 's1', accessKeySecret: 's2', key: { secret: 's3', AccessKeySecret: 's4', id: 'k' } },
+    'm',
+  );
+  assert.deepEqual(lines[0], {
+    level: 30,
+    time: lines[0]?.time,
+    secret: '***',
+    accessKeySecret: '***',
+    key: { secret: '***', AccessKeySecret: '***', id: 'k' },
+    msg: 'm',
+  });
+});
+
+test('the access logger writes the access fields as given, to the same stream, at the root level', () => {
+  const { log, lines } = capture('info');
+  const access = accessLogger(log);
+  const fields = {
+    requestId: 'B5F1C8D2-0000-4000-8000-000000000001',
+    action: 'ListTrafficMirrorSessions',
+    accessKeyId: 'LTAI0000000000000001',
+    code: 'OK',
+    status: 200,
+    latencyMs: 1.5,
+  };
+  access.info(fields, 'request');
+  access.debug(fields, 'below the level');
+  assert.equal(lines.length, 1);
+  assert.deepEqual(lines[0], { level: 30, time: lines[0]?.time, ...fields, msg: 'request' });
+  // The root keeps masking after a child without redaction was made from it.
+  log.info({ secret: 'x' }, 'after');
+  assert.equal(lines[1]?.secret, '***');
+
+  const quiet = capture('warn');
+  accessLogger(quiet.log).info(fields, 'request');
+  assert.equal(quiet.lines.length, 0, 'the access logger follows the root level');
+});
