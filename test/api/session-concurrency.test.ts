@@ -4,11 +4,11 @@
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
-import { setImmediate as tick } from 'node:timers/promises';
-import { sql, type Transaction } from 'kysely';
+import type { Transaction } from 'kysely';
 import { newResourceId } from '../../src/ids.js';
 import type { Database } from '../../src/store/database.js';
 import { CLIENT_MODES, type Credentials, callVia, expectCode, race } from '../helpers/clients.js';
+import { untilWaiting } from '../helpers/pg-waits.js';
 import { startTestServer, type TestServer, testStores } from '../helpers/server.js';
 import {
   deleteCall,
@@ -44,16 +44,10 @@ async function startBlockedBy<T>(
     settled = true;
   });
   running.catch(() => undefined);
-  const deadline = Date.now() + 10_000;
-  for (;;) {
-    if (settled && expect.mayFinish) break;
-    assert.ok(!settled, `${expect.what} did not wait for ${expect.rows}`);
-    assert.ok(Date.now() < deadline, `${expect.what} never waited for ${expect.rows}`);
-    const r = await sql<{ n: number }>`select count(*)::int as n from pg_stat_activity
-        where pg_backend_pid() = any(pg_blocking_pids(pid))`.execute(trx);
-    if ((r.rows[0]?.n ?? 0) > 0) break;
-    await tick();
-  }
+  await untilWaiting(trx, () => settled, {
+    what: `${expect.what}, racing for ${expect.rows},`,
+    mayFinish: expect.mayFinish,
+  });
   return { running };
 }
 
@@ -208,6 +202,35 @@ for (const storeKind of testStores()) {
       const created = await (creating ?? Promise.reject(new Error('no create')));
       assert.match(String(created.TrafficMirrorSessionId), /^tms-/);
       assert.equal(await getSession(server, doomed), undefined);
+    });
+
+    test("a Create its input alone refuses does not wait for the filter's row another node holds", {
+      skip: storeKind === 'sqlite' && 'SQLite runs one write transaction at a time',
+    }, async () => {
+      const f = await makeFilter(server);
+      const faults = [
+        { fault: { ResourceGroupId: 'group-1' }, code: 'InvalidResourceGroupId' },
+        { fault: { TrafficMirrorTargetType: 'SLB' }, code: 'InvalidParameter' },
+        { fault: { TrafficMirrorSourceIds: ['eni-twice', 'eni-twice'] }, code: 'InvalidParameter' },
+      ];
+      for (const { fault, code } of faults) {
+        let refused: Promise<unknown> | undefined;
+        let answered = false;
+        await server.store.db.transaction().execute(async (trx) => {
+          await holdFilterRow(trx, f);
+          ({ running: refused } = await startBlockedBy(
+            trx,
+            () =>
+              callVia('vpc-v3', server, 'CreateTrafficMirrorSession', sessionParams(f, fault)).finally(() => {
+                answered = true;
+              }),
+            { what: 'the refused create', rows: 'the filter row', mayFinish: true },
+          ));
+          // Had it waited for the row, it would still be waiting now.
+          assert.ok(answered, `${JSON.stringify(fault)} waited for the filter's row`);
+        });
+        await expectCode(() => refused ?? Promise.resolve(), code);
+      }
     });
 
     test('a request PostgreSQL ends to break a deadlock runs again: RemoveSources against a reset is answered, not a 500', {

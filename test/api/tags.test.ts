@@ -6,11 +6,11 @@
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
-import { setImmediate as tick } from 'node:timers/promises';
-import { sql } from 'kysely';
 import { filterAppliers } from '../../src/vpc/traffic-mirror/filters.service.js';
 import { sessionAppliers } from '../../src/vpc/traffic-mirror/sessions.service.js';
+import { putTags } from '../../src/vpc/traffic-mirror/tags.repo.js';
 import { CLIENT_MODES, type ClientMode, callVia, expectCode } from '../helpers/clients.js';
+import { untilWaiting } from '../helpers/pg-waits.js';
 import { startTestServer, type TestServer, testStores } from '../helpers/server.js';
 import { addAccount, deleteCall, getSession, makeFilter, makeSession, REGION } from './session-fixtures.js';
 
@@ -319,15 +319,10 @@ for (const storeKind of testStores()) {
           });
           tagging.catch(() => undefined);
           // Commit once the call either finished (the race lost) or waits for this transaction.
-          const deadline = Date.now() + 10_000;
-          for (;;) {
-            if (settled) break;
-            assert.ok(Date.now() < deadline, 'TagResources neither finished nor waited for the delete');
-            const n = await sql<{ n: number }>`select count(*)::int as n from pg_stat_activity
-                where pg_backend_pid() = any(pg_blocking_pids(pid))`.execute(trx);
-            if ((n.rows[0]?.n ?? 0) > 0) break;
-            await tick();
-          }
+          await untilWaiting(trx, () => settled, {
+            what: 'TagResources, racing with the delete,',
+            mayFinish: true,
+          });
         });
         await expectCode(() => tagging ?? Promise.resolve(), r.code);
         const left = await server.store.db
@@ -336,6 +331,48 @@ for (const storeKind of testStores()) {
           .where('resource_id', '=', id)
           .execute();
         assert.deepEqual(left, []);
+      });
+    }
+
+    for (const r of ending) {
+      test(`the end of a ${r.kind} delete racing with an uncommitted TagResources (another node) waits for it and removes the tag it added`, {
+        skip: storeKind === 'sqlite' && 'SQLite runs one write transaction at a time',
+      }, async () => {
+        const id = await r.deleting();
+        const table = r.kind === 'session' ? 'traffic_mirror_sessions' : 'traffic_mirror_filters';
+        let removing: Promise<void> | undefined;
+        await server.store.db.transaction().execute(async (trx) => {
+          // What TagResources does on another node: hold the resource's row, then write the tag.
+          await trx
+            .updateTable(table)
+            .set((eb) => ({ resource_group_id: eb.ref('resource_group_id') }))
+            .where('id', '=', id)
+            .execute();
+          await putTags(
+            trx,
+            { resourceType: r.type, resourceId: id, accountId: server.accountId, regionId: REGION },
+            [{ key: 'late', value: 'v' }],
+          );
+          let settled = false;
+          removing = server.store.db
+            .transaction()
+            .execute((t) => r.applier.delete(t, id))
+            .finally(() => {
+              settled = true;
+            });
+          removing.catch(() => undefined);
+          // Commit once the removal waits for this transaction.
+          await untilWaiting(trx, () => settled, { what: 'the removal, racing with the uncommitted tag,' });
+        });
+        await removing;
+        const left = await server.store.db
+          .selectFrom('tags')
+          .select('tag_key')
+          .where('resource_id', '=', id)
+          .execute();
+        assert.deepEqual(left, [], 'no tag outlives its resource');
+        const rows = await server.store.db.selectFrom(table).select('id').where('id', '=', id).execute();
+        assert.deepEqual(rows, []);
       });
     }
 

@@ -102,8 +102,12 @@ const RESOURCE_GROUP = /^rg-[a-z0-9]{5,40}$/;
  * an omitted one means the account's default group (docs/fidelity.md).
  */
 export function checkResourceGroup(id: string | undefined, accountDefault: string): string {
-  if (id === undefined) return accountDefault;
-  if (!RESOURCE_GROUP.test(id)) throw resourceGroupErrors.invalid();
+  return givenResourceGroup(id) ?? accountDefault;
+}
+
+/** The given id, checked; undefined when none was given (the account's default applies then). */
+export function givenResourceGroup(id: string | undefined): string | undefined {
+  if (id !== undefined && !RESOURCE_GROUP.test(id)) throw resourceGroupErrors.invalid();
   return id;
 }
 

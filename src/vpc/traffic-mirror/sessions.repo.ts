@@ -120,34 +120,27 @@ const sourcesOfSession = prepared((db, p: { sessionId: string }) =>
 );
 
 /**
- * The three deletes of removeSession as one statement, for PostgreSQL, where each statement is a
- * round trip: the sources and tags go only if the session itself did.
+ * The sources and tags of a removed session in one statement, for PostgreSQL, where each statement
+ * is a round trip. Not in the statement that deletes the session: every part of a statement reads
+ * the snapshot taken when it began, and the session delete may first wait for a TagResources that
+ * holds the session's row; the tag it then commits must be seen, so this runs after that wait.
  */
-const deletingSessionWithDetails = prepared((db, p: { sessionId: string }) =>
+const detailsOfRemoved = prepared((db, p: { sessionId: string }) =>
   db
-    .with('gone', (qb) =>
-      qb
-        .deleteFrom('traffic_mirror_sessions')
-        .where('id', '=', p.sessionId)
-        .where('status', '=', 'Deleting')
-        .returning('id'),
-    )
     .with('sources', (qb) =>
-      qb
-        .deleteFrom('traffic_mirror_session_sources')
-        .where('session_id', 'in', qb.selectFrom('gone').select('id')),
+      qb.deleteFrom('traffic_mirror_session_sources').where('session_id', '=', p.sessionId),
     )
     .deleteFrom('tags')
-    .where('resource_id', 'in', (eb) => eb.selectFrom('gone').select('id')),
+    .where('resource_id', '=', p.sessionId),
 );
 
 /** Removes a Deleting session with its sources and tags. */
 export async function removeSession(db: Executor, sessionId: string): Promise<void> {
+  if ((await deletingSession.run(db, { sessionId })) === 0) return;
   if (statementsAreRemote(db)) {
-    await deletingSessionWithDetails.run(db, { sessionId });
+    await detailsOfRemoved.run(db, { sessionId });
     return;
   }
-  if ((await deletingSession.run(db, { sessionId })) === 0) return;
   await sourcesOfSession.run(db, { sessionId });
   await removeTags(db, sessionId, 'all');
 }
@@ -347,8 +340,7 @@ export async function sessionsPerSource(
 /**
  * What a Create checks before it takes the session quota's lock, read in one statement: each
  * statement is a round trip to PostgreSQL, and this one replaces three. It reads from the filter's
- * row, so without that row (an unknown filter) it finds nothing and the caller reads the default
- * resource group on its own; the priority holder only matters once the filter is usable.
+ * row, so without that row (an unknown filter) it finds nothing, and the Create fails on that.
  */
 const createChecks_ = prepared(
   (db, p: { filterId: string; accountId: string; regionId: string; priority: number }) =>

@@ -10,7 +10,7 @@ import { newResourceId } from '../../ids.js';
 import type { Appliers } from '../../lifecycle/lifecycle.js';
 import { protocolErrors } from '../../protocol/errors.js';
 import { isUniqueViolation } from '../../store/errors.js';
-import { checkResourceGroup, checkTags, decodeNextToken, defaultResourceGroup, type Tag } from './common.js';
+import { checkTags, decodeNextToken, defaultResourceGroup, givenResourceGroup, type Tag } from './common.js';
 import { filterErrors, serviceErrors, sessionErrors } from './errors.js';
 import { type FilterState, filterState, lockCreatedFilter } from './filters.repo.js';
 import {
@@ -165,21 +165,18 @@ export async function createSession(
   req: CreateSessionRequest,
 ): Promise<{ sessionId: string; resourceGroupId: string }> {
   const tags = checkTags(req.tags);
+  // What the input alone decides fails first, before any lock is taken.
+  const givenGroup = givenResourceGroup(req.resourceGroupId);
+  checkTarget(req.targetId, req.targetType);
+  checkDistinct(req.sourceIds);
+  const { sourcesPerSession, sessionsPerRegion, sessionsPerSource: perSourceLimit } = ctx.services.limits;
+  if (req.sourceIds.length > sourcesPerSession) throw sessionErrors.quotaSources(sourcesPerSession);
   // Locks in the order every writer takes them: the filter's row, then the session counter of the
   // region last (a Delete holds the filter and then, deleting the row, the counter through its
   // trigger; taking the counter first here would let the two wait for each other). What the
-  // checks read is read in two statements, one under each lock; they still fail in this order:
-  // resource group, target, sources, filter, priority, quotas.
+  // checks read is read in two statements, one under each lock.
   if (!ctx.dryRun) await lockCreatedFilter(ctx.tx, ctx.accountId, req.regionId, req.filterId);
   const checks = await createChecks(ctx.tx, ctx.accountId, req.regionId, req.filterId, req.priority);
-  const resourceGroupId = checkResourceGroup(
-    req.resourceGroupId,
-    checks?.defaultResourceGroupId ?? (await defaultResourceGroup(ctx.tx, ctx.accountId)),
-  );
-  checkTarget(req.targetId, req.targetType);
-  checkDistinct(req.sourceIds);
-  const { sourcesPerSession, sessionsPerRegion, sessionsPerSource } = ctx.services.limits;
-  if (req.sourceIds.length > sourcesPerSession) throw sessionErrors.quotaSources(sourcesPerSession);
   requireUsableFilter(checks?.filter);
   // Assumed code: the API documents the uniqueness but not its error (docs/fidelity.md).
   if (checks?.priorityHolder !== undefined) throw protocolErrors.invalidParameter('Priority');
@@ -187,12 +184,14 @@ export async function createSession(
     throw sessionErrors.quotaSessionsPerRegion(sessionsPerRegion);
   const candidateVni = req.virtualNetworkId ?? randomVni();
   const placement = await placementChecks(ctx.tx, ctx.accountId, req.regionId, req.sourceIds, candidateVni);
-  if (placement.mostPerSource + 1 > sessionsPerSource)
-    throw sessionErrors.quotaSessionsPerSource(sessionsPerSource);
+  if (placement.mostPerSource + 1 > perSourceLimit)
+    throw sessionErrors.quotaSessionsPerSource(perSourceLimit);
   const vni =
     req.virtualNetworkId ?? (placement.vniTaken ? await randomFreeVni(ctx, req.regionId) : candidateVni);
   if (ctx.dryRun) throw protocolErrors.dryRunOperation();
 
+  const resourceGroupId =
+    givenGroup ?? checks?.defaultResourceGroupId ?? (await defaultResourceGroup(ctx.tx, ctx.accountId));
   const sessionId = newResourceId('TrafficMirrorSession', ctx.now);
   try {
     await insertSession(ctx.tx, {
