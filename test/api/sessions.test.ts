@@ -59,6 +59,21 @@ async function invalid(fn: () => Promise<unknown>, name: string): Promise<void> 
   assert.ok(String(err.message).includes(`"${name}"`), `${String(err.message)} should name ${name}`);
 }
 
+/**
+ * A second node with small limits (2 sources per session, 1 session per source, 2 sessions per
+ * region), a Created filter in `region`, and a Create through that node.
+ */
+async function smallLimits(server: TestServer, region: string) {
+  const f = await makeFilter(server, { regionId: region });
+  const node = await nodeWithLimits(server, {
+    sourcesPerSession: 2,
+    sessionsPerSource: 1,
+    sessionsPerRegion: 2,
+  });
+  const call = (p: Record<string, unknown>) => callVia('vpc-v3', node.creds, 'CreateTrafficMirrorSession', p);
+  return { node, f, call };
+}
+
 for (const storeKind of testStores()) {
   describe(`traffic mirror sessions [${storeKind}]`, () => {
     let server: TestServer;
@@ -514,17 +529,10 @@ for (const storeKind of testStores()) {
       });
 
       test('the configured limits apply: sources per session, sessions per source, sessions per region', async () => {
-        const node = await nodeWithLimits(server, {
-          sourcesPerSession: 2,
-          sessionsPerSource: 1,
-          sessionsPerRegion: 2,
-        });
+        const { node, f, call } = await smallLimits(server, 'cn-qingdao');
         try {
-          const region = 'cn-qingdao';
-          const f = await makeFilter(server, { regionId: region });
-          const params = (extra: Record<string, unknown>) => sessionParams(f, { RegionId: region, ...extra });
-          const call = (p: Record<string, unknown>) =>
-            callVia('vpc-v3', node.creds, 'CreateTrafficMirrorSession', p);
+          const params = (extra: Record<string, unknown>) =>
+            sessionParams(f, { RegionId: 'cn-qingdao', ...extra });
           const err = await expectCode(
             () => call(params({ TrafficMirrorSourceIds: [eni(), eni(), eni()] })),
             'QuotaExceeded.TrafficMirrorSource',
@@ -543,18 +551,12 @@ for (const storeKind of testStores()) {
           await node.close();
         }
       });
+
       test('Create with several faults reports the first of: resource group, target, sources, filter, priority, region quota, source quota', async () => {
-        const node = await nodeWithLimits(server, {
-          sourcesPerSession: 2,
-          sessionsPerSource: 1,
-          sessionsPerRegion: 2,
-        });
+        const region = 'cn-zhangjiakou';
+        const { node, f, call } = await smallLimits(server, region);
         try {
-          const region = 'cn-zhangjiakou';
-          const f = await makeFilter(server, { regionId: region });
           const busy = await makeFilter(server, { regionId: region, ready: false });
-          const call = (p: Record<string, unknown>) =>
-            callVia('vpc-v3', node.creds, 'CreateTrafficMirrorSession', p);
           const shared = eni();
           const held = priority();
           await call(
