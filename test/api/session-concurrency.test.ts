@@ -212,6 +212,10 @@ for (const storeKind of testStores()) {
         { fault: { ResourceGroupId: 'group-1' }, code: 'InvalidResourceGroupId' },
         { fault: { TrafficMirrorTargetType: 'SLB' }, code: 'InvalidParameter' },
         { fault: { TrafficMirrorSourceIds: ['eni-twice', 'eni-twice'] }, code: 'InvalidParameter' },
+        {
+          fault: { TrafficMirrorSourceIds: Array.from({ length: 11 }, (_, i) => `eni-many${i}`) },
+          code: 'QuotaExceeded.TrafficMirrorSource',
+        },
       ];
       for (const { fault, code } of faults) {
         let refused: Promise<unknown> | undefined;
