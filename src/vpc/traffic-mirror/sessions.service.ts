@@ -94,14 +94,23 @@ function requireUsableFilter(filter: FilterState | undefined): void {
 }
 
 /**
- * A call that writes holds the filter's row first, to the end of its transaction, and looks after
- * that: a rule change or a delete of the filter racing with it (on any node) is either seen by
- * this one look or sees the session the call writes. A DryRun only looks. (Create does the same
- * with the look it shares with its other checks.)
+ * The filter's state, looked at once its row is held: a call that writes holds the row first, to
+ * the end of its transaction (a filter that is not Created is left alone and shows as busy), so a
+ * rule change or a delete of the filter racing with it (on any node) is either seen by this one
+ * look or sees the session the call writes. A DryRun only looks. (Create does the same with the
+ * look it shares with its other checks.)
  */
-async function holdUsableFilter(ctx: OperationContext, regionId: string, filterId: string): Promise<void> {
+async function holdFilter(
+  ctx: OperationContext,
+  regionId: string,
+  filterId: string,
+): Promise<FilterState | undefined> {
   if (!ctx.dryRun) await lockCreatedFilter(ctx.tx, ctx.accountId, regionId, filterId);
-  requireUsableFilter(await filterState(ctx.tx, ctx.accountId, regionId, filterId));
+  return filterState(ctx.tx, ctx.accountId, regionId, filterId);
+}
+
+async function holdUsableFilter(ctx: OperationContext, regionId: string, filterId: string): Promise<void> {
+  requireUsableFilter(await holdFilter(ctx, regionId, filterId));
 }
 
 async function requireFreePriority(
@@ -293,11 +302,8 @@ export async function deleteSession(
 ): Promise<void> {
   const session = await requireCreated(ctx, regionId, sessionId);
   // A rule change on the filter holds its row and then looks at the sessions: holding it here too
-  // means the two cannot both pass on different nodes. A real delete takes the row before it looks
-  // (a filter that is not Created is left alone and reported busy below), so one look sees every
-  // committed rule change; a DryRun only looks.
-  if (!ctx.dryRun) await lockCreatedFilter(ctx.tx, ctx.accountId, regionId, session.filter_id);
-  const filter = await filterState(ctx.tx, ctx.accountId, regionId, session.filter_id);
+  // means the two cannot both pass on different nodes.
+  const filter = await holdFilter(ctx, regionId, session.filter_id);
   if (filter?.busy) throw filterErrors.incorrectStatus();
   if (ctx.dryRun) throw protocolErrors.dryRunOperation();
   // Of concurrent deletes (here or on another node) exactly one moves the session out of Created.
