@@ -16,7 +16,7 @@ import { type PipelineDeps, type PipelineResult, runPipeline } from './pipeline.
 import type { RpcRequest } from './protocol/request.js';
 import { releaseOrphanedTokens, sweepTokens } from './store/client-tokens.repo.js';
 import { writesFor } from './store/group-commit.js';
-import { sweepNonces } from './store/replay.repo.js';
+import { prepareNonces, sweepNonces } from './store/replay.repo.js';
 import type { Store } from './store/store.js';
 import { registerTrafficMirror } from './vpc/traffic-mirror/register.js';
 
@@ -95,6 +95,7 @@ export function createApp(config: Config, store: Store, log: Logger, clock: () =
     nodeId,
     handle: (req) => runPipeline(deps, req),
     async start() {
+      if (config.checkNonce) prepareNonces(store.db);
       const freed = await releaseOrphanedTokens(store.db, nodeId);
       if (freed > 0)
         log.warn({ nodeId, freed }, 'freed ClientTokens left processing by an earlier run of this node');

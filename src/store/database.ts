@@ -52,10 +52,18 @@ export interface PolicyAttachmentsTable {
   policy_name: string;
 }
 
+/** PostgreSQL only: used nonces, keyed by (AccessKey, nonce). */
 export interface NoncesTable {
   access_key_id: string;
   nonce: string;
   expires_at: number;
+}
+
+/** SQLite only: used nonces in expiry order (nonce-log.ts). */
+export interface NonceLogTable {
+  expires_at: number;
+  access_key_id: string;
+  nonce: string;
 }
 
 export interface ClientTokensTable {
@@ -173,6 +181,7 @@ export interface Database {
   policies: PoliciesTable;
   policy_attachments: PolicyAttachmentsTable;
   nonces: NoncesTable;
+  nonce_log: NonceLogTable;
   client_tokens: ClientTokensTable;
   traffic_mirror_filters: TrafficMirrorFiltersTable;
   traffic_mirror_filter_rules: TrafficMirrorFilterRulesTable;

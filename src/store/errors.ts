@@ -1,4 +1,14 @@
-/** Recognising constraint violations the same way on both engines. */
+/** The store's own errors, and recognising constraint violations the same way on both engines. */
+
+/** A store that cannot be opened or used as asked; the command line prints the message alone. */
+export class StoreError extends Error {
+  readonly code: string;
+  constructor(code: string, message: string) {
+    super(message);
+    this.name = 'StoreError';
+    this.code = code;
+  }
+}
 
 /** True for a unique-constraint violation from SQLite or PostgreSQL. */
 export function isUniqueViolation(e: unknown): boolean {

@@ -1,10 +1,14 @@
 /**
- * Replay protection: one row per (AccessKey, nonce) for the replay window. The primary key makes
- * "first use wins" hold across nodes sharing the database.
+ * Replay protection. On PostgreSQL: one row per (AccessKey, nonce) for the replay window, whose
+ * primary key makes "first use wins" hold across nodes sharing the database. On SQLite, one
+ * server process per file: a log in expiry order and the recent nonces in memory (nonce-log.ts).
  */
 import { createHash } from 'node:crypto';
 import type { Executor } from './database.js';
+import { dialectOf } from './dialect.js';
+import { logNonces, openNonceLog, sweepNonceLog } from './nonce-log.js';
 import { preparedShapes } from './prepared.js';
+import { keyOf } from './recent-nonces.js';
 
 export interface NonceUse {
   readonly accessKeyId: string;
@@ -37,8 +41,6 @@ const insertNonces = preparedShapes(String, (db, p: NonceRows, rows: number) =>
     .returning(['access_key_id', 'nonce']),
 );
 
-const keyOf = (accessKeyId: string, nonce: string): string => `${accessKeyId}\n${nonce}`;
-
 /** Nonces the SDKs send (UUIDs, hex) are stored as they are, readable in the table. */
 const PLAIN_NONCE = /^[\x21-\x7e]{1,128}$/;
 
@@ -52,6 +54,14 @@ export function storedNonce(nonce: string): string {
 }
 
 /**
+ * Readies the store to record nonces: on SQLite, loads the recent ones and takes the file's lock
+ * (StoreError StoreLocked when another process holds it). A server calls this before it listens.
+ */
+export function prepareNonces(db: Executor): void {
+  if (dialectOf(db) === 'sqlite') openNonceLog(db);
+}
+
+/**
  * Records many nonces in one statement per 64: true for each first use, false for a replay
  * (also for a second use of the same nonce within `uses`). One statement is one commit, which is
  * what a single SQLite write mostly costs.
@@ -62,6 +72,7 @@ export async function recordNonces(
   ttlMs: number,
 ): Promise<boolean[]> {
   const stored = uses.map((u) => ({ ...u, nonce: storedNonce(u.nonce) }));
+  if (dialectOf(db) === 'sqlite') return logNonces(db, stored, ttlMs);
   // Rows in key order: two nodes inserting overlapping batches then wait on each other in the same
   // order instead of deadlocking.
   const ordered = [...stored].sort((a, b) => {
@@ -103,5 +114,6 @@ async function retakeExpired(db: Executor, u: NonceUse, ttlMs: number): Promise<
 }
 
 export async function sweepNonces(db: Executor, now: number): Promise<void> {
+  if (dialectOf(db) === 'sqlite') return sweepNonceLog(db, now);
   await db.deleteFrom('nonces').where('expires_at', '<=', now).execute();
 }

@@ -22,18 +22,13 @@ import pg from 'pg';
 import { Checkpointer, SQLITE_DEFAULT_CHECKPOINT_PAGES } from './checkpointer.js';
 import type { Database, Db } from './database.js';
 import type { Dialect } from './dialect.js';
+import { StoreError } from './errors.js';
 import { migrations } from './migrations/index.js';
+import { joinNonceLog } from './nonce-log.js';
 import { namedStatement, registerDirectRunner } from './prepared.js';
 import { type FileLock, joinFileLock, SqliteFileDialect } from './sqlite-dialect.js';
 
-export class StoreError extends Error {
-  readonly code: string;
-  constructor(code: string, message: string) {
-    super(message);
-    this.name = 'StoreError';
-    this.code = code;
-  }
-}
+export { StoreError } from './errors.js';
 
 export interface StoreOptions {
   /** `postgres://…` for PostgreSQL; otherwise the path of the SQLite file. */
@@ -172,6 +167,12 @@ export async function openStore(options: StoreOptions & { migrate?: boolean }): 
     registerDirectRunner(db, (text, parameters, inTransaction) =>
       sqlite.runDirect(text, parameters, inTransaction),
     );
+    const leaveFile = leave;
+    const leaveNonces = joinNonceLog(db, options.location, file);
+    leave = () => {
+      leaveNonces();
+      leaveFile();
+    };
   }
   const store: Store = {
     db,

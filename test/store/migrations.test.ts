@@ -11,6 +11,7 @@ import { after, before, describe, test } from 'node:test';
 import { type Kysely, Migrator, sql } from 'kysely';
 import { readRamGeneration } from '../../src/store/credentials.repo.js';
 import { migrations } from '../../src/store/migrations/index.js';
+import { recordNonces } from '../../src/store/replay.repo.js';
 import { openStore, type Store, StoreError } from '../../src/store/store.js';
 import { countSessions } from '../../src/vpc/traffic-mirror/sessions.repo.js';
 import { freshPgSchema, runCli } from '../helpers/process.js';
@@ -24,7 +25,6 @@ const TABLES = [
   'access_keys',
   'policies',
   'policy_attachments',
-  'nonces',
   'client_tokens',
   'traffic_mirror_filters',
   'traffic_mirror_filter_rules',
@@ -36,6 +36,8 @@ const TABLES = [
   'change_counters',
   'session_counts',
 ] as const;
+/** Used nonces: a table keyed by nonce that nodes share on PostgreSQL, a log on SQLite. */
+const NONCE_TABLE = { postgres: 'nonces', sqlite: 'nonce_log' } as const;
 
 /** One fresh, empty database per call, given to openStore and to the CLI. */
 interface Target {
@@ -94,7 +96,7 @@ for (const kind of testStores()) {
       const store = await openStore({ location: t.location });
       try {
         assert.deepEqual(await applied(store), known);
-        for (const table of TABLES) {
+        for (const table of [...TABLES, NONCE_TABLE[kind]]) {
           const r = await sql<{ n: number }>`select count(*) as n from ${sql.table(table)}`.execute(store.db);
           // The RAM generation counter starts at one row; everything else starts empty.
           assert.equal(Number(r.rows[0]?.n), table === 'change_counters' ? 1 : 0, table);
@@ -157,6 +159,50 @@ for (const kind of testStores()) {
         assert.equal(await countSessions(store.db, '1', 'cn-beijing'), 1);
         await store.db.deleteFrom('traffic_mirror_sessions').where('id', '=', 'tms-a').execute();
         assert.equal(await countSessions(store.db, '1', 'cn-hangzhou'), 1);
+      } finally {
+        await store.close();
+      }
+    });
+
+    test('the nonce log migration carries the used nonces over on SQLite, and PostgreSQL keeps its table', async () => {
+      const t = await target();
+      const early = await openStore({ location: t.location, migrate: false });
+      try {
+        const migrator = new Migrator({
+          db: early.db as unknown as Kysely<unknown>,
+          provider: { getMigrations: async () => migrations(early.dialect) },
+          ...(kind === 'postgres' ? { migrationTableSchema: await schemaOf(early) } : {}),
+        });
+        const before = await migrator.migrateTo('2026_11_26_0004_session_counts');
+        assert.equal(before.error, undefined);
+        const far = Date.now() + 3_600_000;
+        await early.db
+          .insertInto('nonces')
+          .values([
+            { access_key_id: 'AK1', nonce: 'used-before', expires_at: far },
+            { access_key_id: 'AK2', nonce: 'used-before', expires_at: far },
+          ])
+          .execute();
+      } finally {
+        await early.close();
+      }
+      const store = await openStore({ location: t.location });
+      try {
+        const now = Date.now();
+        const again = await recordNonces(
+          store.db,
+          [
+            { accessKeyId: 'AK1', nonce: 'used-before', now },
+            { accessKeyId: 'AK2', nonce: 'used-before', now },
+            { accessKeyId: 'AK3', nonce: 'used-before', now },
+          ],
+          900_000,
+        );
+        assert.deepEqual(again, [false, false, true]);
+        const tables = await sql<{
+          n: number;
+        }>`select count(*) as n from ${sql.table(NONCE_TABLE[kind])}`.execute(store.db);
+        assert.equal(Number(tables.rows[0]?.n), 3);
       } finally {
         await store.close();
       }

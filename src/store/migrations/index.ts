@@ -8,6 +8,7 @@ import { initial } from './2026_11_26_0001_initial.js';
 import { ownersAndIndexes } from './2026_11_26_0002_owners_and_indexes.js';
 import { ramGeneration } from './2026_11_26_0003_ram_generation.js';
 import { sessionCounts } from './2026_11_26_0004_session_counts.js';
+import { sqliteNonceLog } from './2026_11_26_0005_sqlite_nonce_log.js';
 
 export function migrations(dialect: Dialect): Record<string, Migration> {
   return {
@@ -15,5 +16,6 @@ export function migrations(dialect: Dialect): Record<string, Migration> {
     '2026_11_26_0002_owners_and_indexes': ownersAndIndexes,
     '2026_11_26_0003_ram_generation': ramGeneration(dialect),
     '2026_11_26_0004_session_counts': sessionCounts(dialect),
+    '2026_11_26_0005_sqlite_nonce_log': sqliteNonceLog(dialect),
   };
 }

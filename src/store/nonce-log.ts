@@ -1,0 +1,195 @@
+/**
+ * Replay protection on an SQLite file. A unique index on (AccessKey, nonce) puts every new nonce
+ * on a random page of the index, and each such page is written to the log at every commit: that
+ * was the largest cost of a small signed request. Here the table is a log in expiry order, so a
+ * batch of nonces lands on the last page or two, and whether a nonce was used is answered by the
+ * recent nonces held in memory (recent-nonces.ts), loaded from the log when the store first
+ * records one.
+ *
+ * Memory answers for the one process that holds it. Stores of one process on the same file share
+ * it; a second process would not see the first one's nonces, so the first store that records
+ * nonces locks a companion file (`<file>-lock`) for as long as stores of its process use the file,
+ * and another process's server then refuses to start. PostgreSQL keeps the unique index
+ * (replay.repo.ts): its nodes are separate processes by design.
+ */
+import { closeSync, openSync } from 'node:fs';
+import { resolve } from 'node:path';
+import SqliteDatabase from 'better-sqlite3';
+import type { Db, Executor } from './database.js';
+import { StoreError } from './errors.js';
+import { preparedShapes } from './prepared.js';
+import { keyOf, RecentNonces } from './recent-nonces.js';
+
+/** Nonces whose expiry falls in one two-minute span share a table: about 8 tables for 15 minutes. */
+const SLICE_MS = 120_000;
+
+/** A nonce to record: its key in memory, and its row. */
+export interface LoggedNonce {
+  readonly accessKeyId: string;
+  readonly nonce: string;
+  readonly expiresAt: number;
+}
+
+class SharedLog {
+  users = 0;
+  private memory: RecentNonces | undefined;
+  private lock: SqliteDatabase.Database | undefined;
+
+  constructor(
+    /** The file's path, or undefined for an in-memory database (nothing to lock, nothing to load). */
+    private readonly location: string | undefined,
+    private readonly file: SqliteDatabase.Database,
+  ) {}
+
+  /**
+   * The recent nonces, loaded on first use: first the lock, then every row of the log. Synchronous
+   * on purpose: no request of this process can record a nonce between the two.
+   */
+  recent(): RecentNonces {
+    if (this.memory) return this.memory;
+    if (this.location !== undefined) this.lock = lockFile(this.location);
+    const memory = new RecentNonces(SLICE_MS);
+    const rows = this.file.prepare('select access_key_id, nonce, expires_at from nonce_log').raw().iterate();
+    for (const row of rows as Iterable<[string, string, number | bigint]>)
+      memory.add(keyOf(row[0], row[1]), Number(row[2]));
+    this.memory = memory;
+    return memory;
+  }
+
+  /** The recent nonces if loaded; the sweep must not load them (nor take the lock) by itself. */
+  loaded(): RecentNonces | undefined {
+    return this.memory;
+  }
+
+  close(): void {
+    this.lock?.close();
+    this.lock = undefined;
+    this.memory = undefined;
+  }
+}
+
+const byFile = new Map<string, SharedLog>();
+const byDb = new WeakMap<object, SharedLog>();
+
+/**
+ * Joins the nonce log of an SQLite file opened as `file` (openStore calls this); returns the leave
+ * that store.close() calls. Stores of this process on one file share one log.
+ */
+export function joinNonceLog(db: Db, location: string, file: SqliteDatabase.Database): () => void {
+  const path = location === ':memory:' ? undefined : resolve(location);
+  let shared = path === undefined ? undefined : byFile.get(path);
+  if (!shared) {
+    shared = new SharedLog(path === undefined ? undefined : location, file);
+    if (path !== undefined) byFile.set(path, shared);
+  }
+  shared.users++;
+  byDb.set(db.getExecutor().adapter, shared);
+  const joined = shared;
+  return () => {
+    joined.users--;
+    if (joined.users > 0) return;
+    joined.close();
+    if (path !== undefined && byFile.get(path) === joined) byFile.delete(path);
+  };
+}
+
+function sharedOf(db: Executor): SharedLog {
+  const shared = byDb.get(db.getExecutor().adapter);
+  if (!shared) throw new Error('no nonce log was joined for this SQLite store');
+  return shared;
+}
+
+/** Loads the log into memory now (and takes the file's lock): a server does this as it starts. */
+export function openNonceLog(db: Executor): void {
+  sharedOf(db).recent();
+}
+
+/**
+ * Rows per INSERT; as in replay.repo.ts, the nonce batcher hands over no more than this, so that a
+ * batch is one statement and one commit.
+ */
+const ROWS_PER_STATEMENT = 64;
+
+type LogRows = Readonly<Record<string, string | number>>;
+
+const appendRows = preparedShapes(String, (db, p: LogRows, rows: number) =>
+  db
+    .insertInto('nonce_log')
+    .values(
+      Array.from({ length: rows }, (_, i) => ({
+        expires_at: p[`e${i}`] as number,
+        access_key_id: p[`a${i}`] as string,
+        nonce: p[`n${i}`] as string,
+      })),
+    )
+    // A use whose statement reported an error after all may come again with the same expiry.
+    .onConflict((oc) => oc.doNothing()),
+);
+
+/**
+ * Records nonces (already in their stored form): true for a first use, false for a replay. Memory
+ * decides at once, in order, so that of two uses of one nonce the first wins; each first use is
+ * then written, and an error leaves memory as if those uses never came.
+ */
+export async function logNonces(
+  db: Executor,
+  uses: readonly { accessKeyId: string; nonce: string; now: number }[],
+  ttlMs: number,
+): Promise<boolean[]> {
+  const recent = sharedOf(db).recent();
+  const fresh: LoggedNonce[] = [];
+  const results = uses.map((u) => {
+    const key = keyOf(u.accessKeyId, u.nonce);
+    if (recent.isUsed(key, u.now)) return false;
+    const expiresAt = u.now + ttlMs;
+    recent.add(key, expiresAt);
+    fresh.push({ accessKeyId: u.accessKeyId, nonce: u.nonce, expiresAt });
+    return true;
+  });
+  let written = 0;
+  try {
+    for (; written < fresh.length; written += ROWS_PER_STATEMENT) {
+      const chunk = fresh.slice(written, written + ROWS_PER_STATEMENT);
+      const values: Record<string, string | number> = {};
+      for (const [j, n] of chunk.entries()) {
+        values[`e${j}`] = n.expiresAt;
+        values[`a${j}`] = n.accessKeyId;
+        values[`n${j}`] = n.nonce;
+      }
+      await appendRows(chunk.length).run(db, values);
+    }
+  } catch (e) {
+    for (const n of fresh.slice(written)) recent.forget(keyOf(n.accessKeyId, n.nonce), n.expiresAt);
+    throw e;
+  }
+  return results;
+}
+
+/** Removes expired rows from the log and expired slices from memory. */
+export async function sweepNonceLog(db: Executor, now: number): Promise<void> {
+  await db.deleteFrom('nonce_log').where('expires_at', '<=', now).execute();
+  sharedOf(db).loaded()?.dropExpired(now);
+}
+
+/**
+ * Locks `<file>-lock` for this process: an SQLite database held in an exclusive transaction that
+ * is never committed. The operating system drops the lock when the process ends, even by kill -9.
+ */
+function lockFile(location: string): SqliteDatabase.Database {
+  const path = `${location}-lock`;
+  closeSync(openSync(path, 'a', 0o600));
+  const lock = new SqliteDatabase(path, { timeout: 0 });
+  try {
+    lock.exec('begin exclusive');
+  } catch (e) {
+    lock.close();
+    if (e instanceof Error && 'code' in e && e.code === 'SQLITE_BUSY')
+      throw new StoreError(
+        'StoreLocked',
+        `another process records nonces in ${location}: one SQLite file serves one server process ` +
+          '(run several nodes on PostgreSQL)',
+      );
+    throw e;
+  }
+  return lock;
+}

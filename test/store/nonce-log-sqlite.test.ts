@@ -1,0 +1,136 @@
+/**
+ * What only the SQLite nonce log does (nonce-log.ts): memory loaded from the log when a store of
+ * the file first records, a failed write taken back, and the file's lock against a second process.
+ * What both engines do alike is in the repository suite.
+ */
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, describe, test } from 'node:test';
+import { sql } from 'kysely';
+import { prepareNonces, recordNonces, sweepNonces } from '../../src/store/replay.repo.js';
+import { openStore } from '../../src/store/store.js';
+import { testStores } from '../helpers/server.js';
+
+const TTL = 900_000;
+const NOW = Date.now();
+const use = (nonce: string, now = NOW) => ({ accessKeyId: 'AK1', nonce, now });
+
+const skip = testStores().includes('sqlite') ? false : 'VPCMIRROR_TEST_STORES does not list sqlite';
+
+describe('the SQLite nonce log', { skip }, () => {
+  const dirs: string[] = [];
+  function freshFile(): string {
+    const dir = mkdtempSync(join(tmpdir(), 'vpcmirror-nonces-'));
+    dirs.push(dir);
+    return join(dir, 'vpcmirror.sqlite');
+  }
+  after(() => {
+    for (const d of dirs) rmSync(d, { recursive: true, force: true });
+  });
+
+  test('nonces recorded before every store of the file closed are replays after it opens again', async () => {
+    const location = freshFile();
+    const first = await openStore({ location });
+    assert.deepEqual(await recordNonces(first.db, [use('a'), use('b')], TTL), [true, true]);
+    await first.close();
+    const again = await openStore({ location });
+    try {
+      assert.deepEqual(await recordNonces(again.db, [use('a'), use('c'), use('b')], TTL), [
+        false,
+        true,
+        false,
+      ]);
+      // Expired ones are loaded too, and still count as expired.
+      assert.deepEqual(await recordNonces(again.db, [use('a', NOW + TTL)], TTL), [true]);
+    } finally {
+      await again.close();
+    }
+  });
+
+  test('a nonce whose write failed was never used: it is accepted when it comes again', async () => {
+    const location = freshFile();
+    const store = await openStore({ location });
+    try {
+      assert.deepEqual(await recordNonces(store.db, [use('before')], TTL), [true]);
+      await sql`alter table nonce_log rename to nonce_log_away`.execute(store.db);
+      await assert.rejects(recordNonces(store.db, [use('lost-1'), use('lost-2')], TTL), /no such table/);
+      await sql`alter table nonce_log_away rename to nonce_log`.execute(store.db);
+      assert.deepEqual(await recordNonces(store.db, [use('lost-1'), use('lost-2'), use('before')], TTL), [
+        true,
+        true,
+        false,
+      ]);
+    } finally {
+      await store.close();
+    }
+  });
+
+  test('the sweep removes expired rows from the log and leaves the rest', async () => {
+    const location = freshFile();
+    const store = await openStore({ location });
+    try {
+      await recordNonces(store.db, [use('short', 1_000)], 100);
+      await recordNonces(store.db, [use('long', 1_000)], TTL);
+      await sweepNonces(store.db, 1_100);
+      const rows = await store.db.selectFrom('nonce_log').select('nonce').execute();
+      assert.deepEqual(
+        rows.map((r) => r.nonce),
+        ['long'],
+      );
+      assert.deepEqual(await recordNonces(store.db, [use('long', 1_200), use('short', 1_200)], TTL), [
+        false,
+        true,
+      ]);
+    } finally {
+      await store.close();
+    }
+  });
+
+  test('another process cannot record nonces in the file while a store of this one does, and can once it closes', async () => {
+    const location = freshFile();
+    const store = await openStore({ location });
+    const other = () =>
+      spawnSync(
+        process.execPath,
+        [
+          '--import',
+          'tsx',
+          '--input-type=module',
+          '-e',
+          `import { openStore } from './src/store/store.ts';
+           import { prepareNonces } from './src/store/replay.repo.ts';
+           const store = await openStore({ location: ${JSON.stringify(location)} });
+           try { prepareNonces(store.db); console.log('recording'); }
+           catch (e) { console.log(e.code, e.message); }
+           finally { await store.close(); }`,
+        ],
+        { encoding: 'utf8', timeout: 30_000 },
+      );
+    try {
+      // A store that only sweeps (a server with the nonce check off) does not lock the file.
+      await sweepNonces(store.db, NOW);
+      assert.equal(other().stdout.trim(), 'recording');
+      prepareNonces(store.db);
+      const refused = other();
+      assert.match(
+        refused.stdout,
+        /^StoreLocked another process records nonces in .*vpcmirror\.sqlite: one SQLite file serves one server process/,
+        refused.stderr,
+      );
+      // A second store of this process on the same file shares the first one's nonces instead.
+      const second = await openStore({ location });
+      try {
+        assert.deepEqual(await recordNonces(store.db, [use('shared')], TTL), [true]);
+        assert.deepEqual(await recordNonces(second.db, [use('shared')], TTL), [false]);
+      } finally {
+        await second.close();
+      }
+    } finally {
+      await store.close();
+    }
+    assert.equal(other().stdout.trim(), 'recording');
+  });
+});

@@ -1,0 +1,91 @@
+import assert from 'node:assert/strict';
+import { randomBytes } from 'node:crypto';
+import { describe, test } from 'node:test';
+import { fingerprint, keyOf, RecentNonces } from '../../src/store/recent-nonces.js';
+
+const WIDTH = 1_000;
+
+describe('RecentNonces', () => {
+  test('a key is used until its expiry and not after, and only for its own AccessKey', () => {
+    const recent = new RecentNonces(WIDTH);
+    recent.add(keyOf('AK1', 'n1'), 5_000);
+    assert.equal(recent.isUsed(keyOf('AK1', 'n1'), 4_999), true);
+    assert.equal(recent.isUsed(keyOf('AK1', 'n1'), 5_000), false, 'expired at 5000');
+    assert.equal(recent.isUsed(keyOf('AK2', 'n1'), 4_000), false);
+    assert.equal(recent.isUsed(keyOf('AK1', 'n2'), 4_000), false);
+  });
+
+  test('a key recorded again in another slice is used until the later expiry', () => {
+    const recent = new RecentNonces(WIDTH);
+    const key = keyOf('AK1', 'again');
+    recent.add(key, 1_500);
+    recent.add(key, 7_250);
+    assert.equal(recent.isUsed(key, 7_000), true);
+    recent.add(key, 1_700);
+    assert.equal(recent.isUsed(key, 7_249), true, 'an earlier expiry does not shorten the later one');
+    assert.equal(recent.isUsed(key, 7_250), false);
+  });
+
+  test('forget takes back the add it names and leaves a later one alone', () => {
+    const recent = new RecentNonces(WIDTH);
+    const key = keyOf('AK1', 'taken-back');
+    recent.add(key, 3_000);
+    recent.forget(key, 3_000);
+    assert.equal(recent.isUsed(key, 100), false);
+    recent.add(key, 3_000);
+    assert.equal(recent.isUsed(key, 100), true, 'recorded again after the take-back');
+    recent.add(key, 3_400);
+    recent.forget(key, 3_000);
+    assert.equal(recent.isUsed(key, 100), true, 'the add of 3000 was superseded by 3400 in the same slice');
+    recent.forget(keyOf('AK1', 'never-added'), 3_000);
+  });
+
+  test('a slice is dropped once all its keys have expired, not before', () => {
+    const recent = new RecentNonces(WIDTH);
+    recent.add(keyOf('AK1', 'a'), 1_999);
+    recent.add(keyOf('AK1', 'b'), 2_000);
+    recent.dropExpired(1_999);
+    assert.equal(recent.stats.slices, 2);
+    recent.dropExpired(2_000);
+    assert.equal(recent.stats.slices, 1);
+    assert.equal(recent.isUsed(keyOf('AK1', 'b'), 1_999), true);
+    recent.dropExpired(3_000);
+    assert.deepEqual(recent.stats, { nonces: 0, bytes: 0, slices: 0 });
+  });
+
+  test('200,000 keys across growing tables: every one is found, as used, and none of 200,000 others', () => {
+    const recent = new RecentNonces(WIDTH);
+    const keys = Array.from({ length: 200_000 }, (_, i) =>
+      keyOf(`AK${i % 7}`, randomBytes(32).toString('hex')),
+    );
+    for (const [i, k] of keys.entries()) recent.add(k, 10_000 + (i % 3_000));
+    for (const [i, k] of keys.entries()) {
+      if (!recent.isUsed(k, 9_999)) assert.fail(`key ${i} lost`);
+      if (recent.isUsed(k, 10_000 + (i % 3_000))) assert.fail(`key ${i} outlived its expiry`);
+    }
+    for (let i = 0; i < 200_000; i++)
+      if (recent.isUsed(keyOf('AK1', randomBytes(32).toString('hex')), 0))
+        assert.fail('a key never added is used');
+    const { nonces, bytes, slices } = recent.stats;
+    assert.equal(nonces, 200_000);
+    assert.equal(slices, 3);
+    assert.ok(bytes <= (nonces * 12 * 2 * 4) / 3 + 3 * 12 * 1024, `${bytes} bytes for ${nonces} nonces`);
+  });
+
+  test('fingerprints: two 32-bit words, the second odd, and different for near-identical keys', () => {
+    const seen = new Set<string>();
+    for (let i = 0; i < 50_000; i++) {
+      const [a, b] = fingerprint(keyOf('AK1', `nonce-${i}`));
+      assert.ok(Number.isInteger(a) && a >= 0 && a < 2 ** 32);
+      assert.ok(Number.isInteger(b) && b % 2 === 1 && b < 2 ** 32);
+      seen.add(`${a}:${b}`);
+    }
+    assert.equal(seen.size, 50_000);
+    assert.notDeepEqual(fingerprint(keyOf('AK1', 'x')), fingerprint(keyOf('AK2', 'x')));
+  });
+
+  test('a slice width out of range is refused', () => {
+    assert.throws(() => new RecentNonces(0), RangeError);
+    assert.throws(() => new RecentNonces(2 ** 32), RangeError);
+  });
+});
