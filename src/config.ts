@@ -141,8 +141,9 @@ export interface ConfigInput {
 function num(v: string | undefined, what: string, fallback: number): number {
   if (v === undefined || v === '') return fallback;
   const n = Number(v);
-  if (!Number.isFinite(n) || n < 0)
-    throw new ConfigError(`${what} must be a non-negative number, got "${v}"`);
+  // Times are stored as whole milliseconds (bigint columns), sizes and ports are counts.
+  if (!Number.isSafeInteger(n) || n < 0)
+    throw new ConfigError(`${what} must be a non-negative whole number, got "${v}"`);
   return n;
 }
 

@@ -10,6 +10,7 @@ import { createApp } from '../app.js';
 import { type Config, ConfigError, loadConfig } from '../config.js';
 import { createLogger, type Logger } from '../logger.js';
 import { listen, type RunningServer } from '../server.js';
+import { prepareNonces } from '../store/replay.repo.js';
 import { openStore, redactUrl, type StoreOptions } from '../store/store.js';
 import { ENDPOINT_FILE } from './call.js';
 
@@ -69,6 +70,9 @@ export async function startServer(
   const log = createLogger(config.logLevel, out);
   const store = await openStore(serverStoreOptions(config, log));
   try {
+    // First, before the set-up file or the default credentials write anything: a second server
+    // on an SQLite file that a running one serves stops here (StoreLocked).
+    if (config.checkNonce) prepareNonces(store.db);
     const setup = config.configFile ? await applySetupFile(store, config.configFile, Date.now()) : undefined;
     const creds = await ensureDefaultCredentials(
       store,

@@ -12,8 +12,7 @@
  * and another process's server then refuses to start. PostgreSQL keeps the unique index
  * (replay.repo.ts): its nodes are separate processes by design.
  */
-import { closeSync, openSync } from 'node:fs';
-import { resolve } from 'node:path';
+import { chmodSync, closeSync, openSync, realpathSync } from 'node:fs';
 import SqliteDatabase from 'better-sqlite3';
 import type { Db, Executor } from './database.js';
 import { StoreError } from './errors.js';
@@ -38,18 +37,19 @@ class SharedLog {
   constructor(
     /** The file's path, or undefined for an in-memory database (nothing to lock, nothing to load). */
     private readonly location: string | undefined,
-    private readonly file: SqliteDatabase.Database,
   ) {}
 
   /**
-   * The recent nonces, loaded on first use: first the lock, then every row of the log. Synchronous
-   * on purpose: no request of this process can record a nonce between the two.
+   * The recent nonces, loaded on first use through the caller's connection (another store of the
+   * file may have closed since): first the lock, then every row of the log. Synchronous on purpose:
+   * no request of this process can record a nonce between the two.
    */
-  recent(): RecentNonces {
+  recent(file: SqliteDatabase.Database): RecentNonces {
     if (this.memory) return this.memory;
-    if (this.location !== undefined) this.lock = lockFile(this.location);
+    // Taken once: opening the lock file again would drop the lock (POSIX locks are per process).
+    if (this.location !== undefined && this.lock === undefined) this.lock = lockFile(this.location);
     const memory = new RecentNonces(SLICE_MS);
-    const rows = this.file.prepare('select access_key_id, nonce, expires_at from nonce_log').raw().iterate();
+    const rows = file.prepare('select access_key_id, nonce, expires_at from nonce_log').raw().iterate();
     for (const row of rows as Iterable<[string, string, number | bigint]>)
       memory.add(keyOf(row[0], row[1]), Number(row[2]));
     this.memory = memory;
@@ -68,22 +68,29 @@ class SharedLog {
   }
 }
 
+/** A store's view of its file's log: the shared log and the store's own connection. */
+interface Joined {
+  readonly shared: SharedLog;
+  readonly file: SqliteDatabase.Database;
+}
+
 const byFile = new Map<string, SharedLog>();
-const byDb = new WeakMap<object, SharedLog>();
+const byDb = new WeakMap<object, Joined>();
 
 /**
  * Joins the nonce log of an SQLite file opened as `file` (openStore calls this); returns the leave
  * that store.close() calls. Stores of this process on one file share one log.
  */
 export function joinNonceLog(db: Db, location: string, file: SqliteDatabase.Database): () => void {
-  const path = location === ':memory:' ? undefined : resolve(location);
+  // The real path: two names of one file (a symlink) must share one log and one lock.
+  const path = location === ':memory:' ? undefined : realpathSync(location);
   let shared = path === undefined ? undefined : byFile.get(path);
   if (!shared) {
-    shared = new SharedLog(path === undefined ? undefined : location, file);
+    shared = new SharedLog(path === undefined ? undefined : location);
     if (path !== undefined) byFile.set(path, shared);
   }
   shared.users++;
-  byDb.set(db.getExecutor().adapter, shared);
+  byDb.set(db.getExecutor().adapter, { shared, file });
   const joined = shared;
   return () => {
     joined.users--;
@@ -93,15 +100,20 @@ export function joinNonceLog(db: Db, location: string, file: SqliteDatabase.Data
   };
 }
 
-function sharedOf(db: Executor): SharedLog {
-  const shared = byDb.get(db.getExecutor().adapter);
-  if (!shared) throw new Error('no nonce log was joined for this SQLite store');
-  return shared;
+function joinedOf(db: Executor): Joined {
+  const joined = byDb.get(db.getExecutor().adapter);
+  if (!joined) throw new Error('no nonce log was joined for this SQLite store');
+  return joined;
+}
+
+function recentOf(db: Executor): RecentNonces {
+  const { shared, file } = joinedOf(db);
+  return shared.recent(file);
 }
 
 /** Loads the log into memory now (and takes the file's lock): a server does this as it starts. */
 export function openNonceLog(db: Executor): void {
-  sharedOf(db).recent();
+  recentOf(db);
 }
 
 /**
@@ -136,7 +148,7 @@ export async function logNonces(
   uses: readonly { accessKeyId: string; nonce: string; now: number }[],
   ttlMs: number,
 ): Promise<boolean[]> {
-  const recent = sharedOf(db).recent();
+  const recent = recentOf(db);
   const fresh: LoggedNonce[] = [];
   const results = uses.map((u) => {
     const key = keyOf(u.accessKeyId, u.nonce);
@@ -168,7 +180,7 @@ export async function logNonces(
 /** Removes expired rows from the log and expired slices from memory. */
 export async function sweepNonceLog(db: Executor, now: number): Promise<void> {
   await db.deleteFrom('nonce_log').where('expires_at', '<=', now).execute();
-  sharedOf(db).loaded()?.dropExpired(now);
+  joinedOf(db).shared.loaded()?.dropExpired(now);
 }
 
 /**
@@ -178,6 +190,7 @@ export async function sweepNonceLog(db: Executor, now: number): Promise<void> {
 function lockFile(location: string): SqliteDatabase.Database {
   const path = `${location}-lock`;
   closeSync(openSync(path, 'a', 0o600));
+  chmodSync(path, 0o600);
   const lock = new SqliteDatabase(path, { timeout: 0 });
   try {
     lock.exec('begin exclusive');

@@ -1,9 +1,9 @@
 /**
  * The nonces of the replay window, held in memory for an SQLite store (nonce-log.ts): 12 bytes a
  * slot instead of a string per nonce, so that a window of a million nonces fits in tens of
- * megabytes. A nonce is kept as a 63-bit fingerprint of its AccessKey and stored form; two
- * different nonces share one with a chance of about one in 10^13 per request even with ten
- * million nonces held, and a shared fingerprint only refuses the later request as a replay.
+ * megabytes. A nonce is kept as a 63-bit fingerprint of its AccessKey and stored form; with ten
+ * million nonces held, a new one shares a fingerprint with one of them with a chance of about one
+ * in 10^12, and that only refuses the new request as a replay.
  *
  * Nonces are grouped by when they expire, one open-addressing table per slice of time, so that a
  * whole slice is dropped at once when its last nonce has expired: no per-nonce deletion, no table

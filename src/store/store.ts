@@ -181,9 +181,12 @@ export async function openStore(options: StoreOptions & { migrate?: boolean }): 
     checkpointer,
     close: async () => {
       // The worker's connection goes first: the last one to close checkpoints and removes the log.
-      await checkpointer?.stop();
-      await db.destroy();
-      leave();
+      try {
+        await checkpointer?.stop();
+        await db.destroy();
+      } finally {
+        leave();
+      }
     },
   };
   if (options.migrate !== false) {

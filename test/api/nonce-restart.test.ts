@@ -18,7 +18,7 @@ async function withServer(
   kind: StoreKind,
   body: (
     server: ServerProcess,
-    serve: (dataDir?: string) => Promise<ServerProcess>,
+    serve: (extra?: readonly string[]) => Promise<ServerProcess>,
     keys: Keys,
   ) => Promise<void>,
 ): Promise<void> {
@@ -26,9 +26,9 @@ async function withServer(
   const pg = kind === 'postgres' ? await freshPgSchema() : undefined;
   const keys = { accessKeyId: newAccessKeyId(), accessKeySecret: newAccessKeySecret() };
   const started: ServerProcess[] = [];
-  const serve = async (dir = dataDir) => {
+  const serve = async (extra: readonly string[] = []) => {
     const server = await ServerProcess.start({
-      args: ['--data-dir', dir, ...(pg ? ['--database', pg.url] : [])],
+      args: ['--data-dir', dataDir, ...(pg ? ['--database', pg.url] : []), ...extra],
       env: { VPCMIRROR_ACCESS_KEY_ID: keys.accessKeyId, VPCMIRROR_ACCESS_KEY_SECRET: keys.accessKeySecret },
     });
     started.push(server);
@@ -77,6 +77,11 @@ describe('replay protection across a crash of a real server process', { concurre
     skip: !testStores().includes('sqlite') && 'VPCMIRROR_TEST_STORES does not list sqlite',
   }, async () => {
     await withServer('sqlite', async (first, serve) => {
+      // Refused before it reads a set-up file, which would otherwise change the running server's accounts.
+      await assert.rejects(
+        serve(['--config', join(tmpdir(), 'vpcmirror-no-such-setup-file.yaml')]),
+        /exited \(2\) before listening[\s\S]*vpcmirror: another process records nonces in/,
+      );
       await assert.rejects(
         serve(),
         /exited \(2\) before listening[\s\S]*vpcmirror: another process records nonces in \S+vpcmirror\.sqlite: one SQLite file serves one server process \(run several nodes on PostgreSQL\)/,

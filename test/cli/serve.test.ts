@@ -320,7 +320,8 @@ describe('vpcmirror serve', () => {
   for (const [args, message] of [
     [['--log-level', 'loud'], /--log-level must be one of/],
     [['--port', '99999'], /--port must be 0-65535/],
-    [['--body-limit', 'lots'], /--body-limit must be a non-negative number/],
+    [['--body-limit', 'lots'], /--body-limit must be a non-negative whole number/],
+    [['--body-limit', '1.5'], /--body-limit must be a non-negative whole number, got "1.5"/],
     [['--no-such-flag'], /Unknown option '--no-such-flag'/],
   ] as const) {
     test(`serve ${args.join(' ')} exits 2 with one clear line`, async () => {

@@ -43,10 +43,23 @@ describe('the SQLite nonce log', { skip }, () => {
         true,
         false,
       ]);
-      // Expired ones are loaded too, and still count as expired.
-      assert.deepEqual(await recordNonces(again.db, [use('a', NOW + TTL)], TTL), [true]);
     } finally {
       await again.close();
+    }
+  });
+
+  test('a store loads the log through its own connection, after the store that opened the file first closed', async () => {
+    const location = freshFile();
+    const seed = await openStore({ location });
+    assert.deepEqual(await recordNonces(seed.db, [use('seeded')], TTL), [true]);
+    await seed.close();
+    const first = await openStore({ location });
+    const second = await openStore({ location });
+    await first.close();
+    try {
+      assert.deepEqual(await recordNonces(second.db, [use('seeded'), use('new')], TTL), [false, true]);
+    } finally {
+      await second.close();
     }
   });
 
