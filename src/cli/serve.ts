@@ -72,7 +72,9 @@ export async function startServer(
   try {
     // First, before the set-up file or the default credentials write anything: a second server
     // on an SQLite file that a running one serves stops here (StoreLocked).
-    if (config.checkNonce) prepareNonces(store.db);
+    const loaded = config.checkNonce ? prepareNonces(store.db) : undefined;
+    // A long replay window under load holds many nonces; a start that pauses to read them says so.
+    if (loaded) log.info(loaded, 'recent nonces loaded from the SQLite file');
     const setup = config.configFile ? await applySetupFile(store, config.configFile, Date.now()) : undefined;
     const creds = await ensureDefaultCredentials(
       store,

@@ -45,19 +45,32 @@ class SharedLog {
    * no request of this process can record a nonce between the two.
    */
   recent(file: SqliteDatabase.Database): RecentNonces {
-    if (this.memory) return this.memory;
+    return this.memory ?? this.load(file).memory;
+  }
+
+  /** Takes the lock and reads the log; what it read, for the start-up log. */
+  private load(file: SqliteDatabase.Database): { memory: RecentNonces; loaded: LogLoad } {
+    const started = performance.now();
     // Taken once: opening the lock file again would drop the lock (POSIX locks are per process).
     if (this.location !== undefined && this.lock === undefined) this.lock = lockFile(this.location);
     const memory = new RecentNonces(SLICE_MS);
     const rows = file.prepare('select access_key_id, nonce, expires_at from nonce_log').raw().iterate();
-    for (const row of rows as Iterable<[string, string, number | bigint]>)
+    let nonces = 0;
+    for (const row of rows as Iterable<[string, string, number | bigint]>) {
       memory.add(keyOf(row[0], row[1]), Number(row[2]));
+      nonces++;
+    }
     this.memory = memory;
-    return memory;
+    return { memory, loaded: { nonces, ms: Math.round(performance.now() - started) } };
+  }
+
+  /** Loads the log unless loaded already; what this call read, if it read it. */
+  open(file: SqliteDatabase.Database): LogLoad | undefined {
+    return this.memory ? undefined : this.load(file).loaded;
   }
 
   /** The recent nonces if loaded; the sweep must not load them (nor take the lock) by itself. */
-  loaded(): RecentNonces | undefined {
+  held(): RecentNonces | undefined {
     return this.memory;
   }
 
@@ -111,9 +124,19 @@ function recentOf(db: Executor): RecentNonces {
   return shared.recent(file);
 }
 
-/** Loads the log into memory now (and takes the file's lock): a server does this as it starts. */
-export function openNonceLog(db: Executor): void {
-  recentOf(db);
+/** What loading the log read: rows (expired ones not yet swept included) and milliseconds. */
+export interface LogLoad {
+  readonly nonces: number;
+  readonly ms: number;
+}
+
+/**
+ * Loads the log into memory now (and takes the file's lock): a server does this as it starts.
+ * Undefined when a store of this process on the file has loaded it already.
+ */
+export function openNonceLog(db: Executor): LogLoad | undefined {
+  const { shared, file } = joinedOf(db);
+  return shared.open(file);
 }
 
 /**
@@ -180,7 +203,7 @@ export async function logNonces(
 /** Removes expired rows from the log and expired slices from memory. */
 export async function sweepNonceLog(db: Executor, now: number): Promise<void> {
   await db.deleteFrom('nonce_log').where('expires_at', '<=', now).execute();
-  joinedOf(db).shared.loaded()?.dropExpired(now);
+  joinedOf(db).shared.held()?.dropExpired(now);
 }
 
 /**

@@ -6,7 +6,7 @@
 import { createHash } from 'node:crypto';
 import type { Executor } from './database.js';
 import { dialectOf } from './dialect.js';
-import { logNonces, openNonceLog, sweepNonceLog } from './nonce-log.js';
+import { type LogLoad, logNonces, openNonceLog, sweepNonceLog } from './nonce-log.js';
 import { preparedShapes } from './prepared.js';
 import { keyOf } from './recent-nonces.js';
 
@@ -55,10 +55,11 @@ export function storedNonce(nonce: string): string {
 
 /**
  * Readies the store to record nonces: on SQLite, loads the recent ones and takes the file's lock
- * (StoreError StoreLocked when another process holds it). A server calls this before it listens.
+ * (StoreError StoreLocked when another process holds it), and says what it loaded. A server calls
+ * this before it listens.
  */
-export function prepareNonces(db: Executor): void {
-  if (dialectOf(db) === 'sqlite') openNonceLog(db);
+export function prepareNonces(db: Executor): LogLoad | undefined {
+  return dialectOf(db) === 'sqlite' ? openNonceLog(db) : undefined;
 }
 
 /**

@@ -62,6 +62,17 @@ describe('replay protection across a crash of a real server process', { concurre
           expectError(await replay(server.port, answered), 400, 'SignatureNonceUsed');
           await server.restart();
           assert.equal(server.starts, 2);
+          if (kind === 'sqlite') {
+            // The second start says what it read back: the two answered requests' nonces at least.
+            const line = server
+              .recentOutput()
+              .split('\n')
+              .filter((l) => l.includes('"recent nonces loaded from the SQLite file"'))
+              .at(-1);
+            assert.ok(line, server.recentOutput());
+            const entry = JSON.parse(line) as { nonces: number; ms: number };
+            assert.ok(entry.nonces >= 2 && entry.ms >= 0, line);
+          }
           expectError(await replay(server.port, answered), 400, 'SignatureNonceUsed');
           expectError(await replay(server.port, answeredV1), 400, 'SignatureNonceUsed');
           expectSuccess(await replay(server.port, unsent));
