@@ -21,6 +21,7 @@ import {
 } from './protocol/serialize.js';
 import { claimToken, completeToken, releaseToken, type TokenKey } from './store/client-tokens.repo.js';
 import type { Db, Executor } from './store/database.js';
+import { isStoreUnavailable } from './store/errors.js';
 import type { TransactionRunner } from './store/group-commit.js';
 
 export const API_VERSION = '2016-04-28';
@@ -203,7 +204,7 @@ export async function runPipeline(deps: PipelineDeps, req: RpcRequest): Promise<
     if (isApiError(e)) err = e;
     else {
       deps.onInternalError(e, requestId);
-      err = protocolErrors.internalError();
+      err = isStoreUnavailable(e) ? protocolErrors.serviceUnavailable() : protocolErrors.internalError();
     }
     record.code = err.code;
     return { response: errorResponse(err, format, requestId, deps.hostId), record };

@@ -24,3 +24,33 @@ export function isUniqueViolation(e: unknown): boolean {
 export function isDeadlock(e: unknown): boolean {
   return !!e && typeof e === 'object' && 'code' in e && String(e.code) === '40P01';
 }
+
+/** Network errors that mean the database server cannot be reached right now. */
+const UNREACHABLE = new Set([
+  'ECONNREFUSED',
+  'ECONNRESET',
+  'ETIMEDOUT',
+  'EPIPE',
+  'EHOSTUNREACH',
+  'EAI_AGAIN',
+]);
+
+/**
+ * True for a failure of the store that a later attempt may not meet: PostgreSQL refusing or cutting
+ * connections (connection exceptions, class 08; shutting down or starting, 57P01-57P03; too many
+ * connections, 53300), a connection that ended under a query, a pool that found no connection in
+ * time, or an SQLite file another process kept locked past the busy timeout. Requests answer these
+ * with ServiceUnavailable, which clients retry, instead of InternalError.
+ */
+export function isStoreUnavailable(e: unknown): boolean {
+  if (!(e instanceof Error)) return false;
+  const code = 'code' in e ? String(e.code) : '';
+  if (UNREACHABLE.has(code)) return true;
+  if (code.startsWith('08') && code.length === 5) return true;
+  if (code === '57P01' || code === '57P02' || code === '57P03' || code === '53300') return true;
+  if (code === 'SQLITE_BUSY' || code.startsWith('SQLITE_BUSY_')) return true;
+  // node-postgres reports these without a code.
+  return /^Connection terminated|^timeout exceeded when trying to connect|^Client has encountered a connection error/.test(
+    e.message,
+  );
+}

@@ -1,0 +1,59 @@
+/**
+ * A store that fails in a way a retry may not meet is answered with ServiceUnavailable (503),
+ * which the SDKs and Terraform retry, not InternalError: here another connection keeps the SQLite
+ * file's write lock past the store's 5-second wait, so even the nonce of a DescribeRegions cannot
+ * be written. Once the lock is released, the same kind of request is served again.
+ */
+import assert from 'node:assert/strict';
+import { after, before, describe, test } from 'node:test';
+import SqliteDatabase from 'better-sqlite3';
+import {
+  type CaptureServer,
+  captureCall,
+  expectError,
+  expectSuccess,
+  replay,
+  startCapture,
+} from '../helpers/capture.js';
+import { startTestServer, type TestServer, testStores } from '../helpers/server.js';
+
+const skip = testStores().includes('sqlite') ? false : 'VPCMIRROR_TEST_STORES does not list sqlite';
+
+describe('a store that cannot be written for now [sqlite]', { skip }, () => {
+  let server: TestServer;
+  let capture: CaptureServer;
+  const lines: string[] = [];
+  before(async () => {
+    server = await startTestServer({ store: 'sqlite', logSink: lines });
+    capture = await startCapture();
+  });
+  after(async () => {
+    await capture?.close();
+    await server?.close();
+  });
+
+  test('is ServiceUnavailable (503), logged with its RequestId, and the next request after the lock is served', {
+    timeout: 60_000,
+  }, async () => {
+    const keys = { accessKeyId: server.accessKeyId, accessKeySecret: server.accessKeySecret };
+    const first = await captureCall(capture, 'vpc-v3', keys, 'DescribeRegions', {});
+    const second = await captureCall(capture, 'vpc-v3', keys, 'DescribeRegions', {});
+    const holder = new SqliteDatabase(server.database.location);
+    try {
+      holder.exec('begin exclusive');
+      const body = expectError(await replay(server.port, first, 30_000), 503, 'ServiceUnavailable');
+      assert.equal(body.Message, 'The request has failed due to a temporary failure of the server.');
+      const logged = lines
+        .map((l) => JSON.parse(l) as Record<string, unknown>)
+        .find((l) => l.requestId === body.RequestId && l.level === 50);
+      assert.ok(logged, 'an error line carries the RequestId');
+      assert.match(JSON.stringify(logged), /SQLITE_BUSY/);
+      holder.exec('commit');
+    } finally {
+      holder.close();
+    }
+    expectSuccess(await replay(server.port, second));
+    // The refused request's nonce was taken back with its failed write: it is not a replay now.
+    expectSuccess(await replay(server.port, first));
+  });
+});

@@ -1,0 +1,91 @@
+/**
+ * Which store failures a request answers with ServiceUnavailable (a retry may succeed) rather than
+ * InternalError, on errors the drivers really raise.
+ */
+import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, describe, test } from 'node:test';
+import { setTimeout as delay } from 'node:timers/promises';
+import SqliteDatabase from 'better-sqlite3';
+import pg from 'pg';
+import { isStoreUnavailable, isUniqueViolation } from '../../src/store/errors.js';
+import { pgUrl, testStores } from '../helpers/server.js';
+
+async function caught(work: () => Promise<unknown> | unknown): Promise<unknown> {
+  try {
+    await work();
+  } catch (e) {
+    return e;
+  }
+  assert.fail('expected an error');
+}
+
+describe('isStoreUnavailable', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'vpcmirror-store-errors-'));
+  after(() => rmSync(dir, { recursive: true, force: true }));
+
+  test('an SQLite file another connection keeps locked is unavailable; a missing table or a duplicate key is not', async () => {
+    const location = join(dir, 'locked.sqlite');
+    const holder = new SqliteDatabase(location);
+    const waiter = new SqliteDatabase(location, { timeout: 0 });
+    try {
+      holder.pragma('journal_mode = WAL');
+      holder.exec('create table t (k text primary key)');
+      holder.exec('begin exclusive');
+      const busy = await caught(() => waiter.exec('begin immediate'));
+      assert.equal((busy as { code?: string }).code, 'SQLITE_BUSY');
+      assert.equal(isStoreUnavailable(busy), true);
+      holder.exec('commit');
+      assert.equal(isStoreUnavailable(await caught(() => waiter.exec('select * from missing'))), false);
+      waiter.exec("insert into t values ('a')");
+      const duplicate = await caught(() => waiter.exec("insert into t values ('a')"));
+      assert.equal(isUniqueViolation(duplicate), true);
+      assert.equal(isStoreUnavailable(duplicate), false);
+    } finally {
+      waiter.close();
+      holder.close();
+    }
+  });
+
+  test('a PostgreSQL server nobody listens for is unavailable', async () => {
+    const client = new pg.Client({ host: '127.0.0.1', port: 1, user: 'nobody', database: 'none' });
+    const refused = await caught(() => client.connect());
+    assert.equal((refused as { code?: string }).code, 'ECONNREFUSED');
+    assert.equal(isStoreUnavailable(refused), true);
+  });
+
+  test('a PostgreSQL connection ended by the server under the next query is unavailable', {
+    skip: !testStores().includes('postgres') && 'the PostgreSQL leg is not selected',
+  }, async () => {
+    const victim = new pg.Client({ connectionString: pgUrl() });
+    const admin = new pg.Client({ connectionString: pgUrl() });
+    victim.on('error', () => undefined);
+    await victim.connect();
+    await admin.connect();
+    try {
+      const pid = (await victim.query<{ pid: number }>('select pg_backend_pid() as pid')).rows[0]?.pid;
+      await admin.query('select pg_terminate_backend($1)', [pid]);
+      // The backend ends when it handles the signal; wait for that (bounded) before the next query.
+      for (let i = 0; ; i++) {
+        const left = await admin.query('select 1 from pg_stat_activity where pid = $1', [pid]);
+        if (left.rows.length === 0) break;
+        assert.ok(i < 200, 'the backend did not end within 10 s');
+        await delay(50);
+      }
+      const cut = await caught(() => victim.query('select 1'));
+      assert.equal(isStoreUnavailable(cut), true, String(cut));
+    } finally {
+      await admin.end();
+      await victim.end().catch(() => undefined);
+    }
+  });
+
+  test('anything else is not', () => {
+    assert.equal(isStoreUnavailable(new Error('boom')), false);
+    assert.equal(isStoreUnavailable(Object.assign(new Error('x'), { code: '23505' })), false);
+    assert.equal(isStoreUnavailable('ECONNREFUSED'), false);
+    assert.equal(isStoreUnavailable(undefined), false);
+  });
+});
