@@ -74,7 +74,7 @@ export async function startServer(
     // on an SQLite file that a running one serves stops here (StoreLocked).
     const loaded = config.checkNonce ? prepareNonces(store.db) : undefined;
     // A long replay window under load holds many nonces; a start that pauses to read them says so.
-    if (loaded) log.info(loaded, 'recent nonces loaded from the SQLite file');
+    if (loaded && loaded.nonces > 0) log.info(loaded, 'recent nonces loaded from the SQLite file');
     const setup = config.configFile ? await applySetupFile(store, config.configFile, Date.now()) : undefined;
     const creds = await ensureDefaultCredentials(
       store,

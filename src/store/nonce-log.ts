@@ -216,6 +216,8 @@ function lockFile(location: string): SqliteDatabase.Database {
   chmodSync(path, 0o600);
   const lock = new SqliteDatabase(path, { timeout: 0 });
   try {
+    // Nothing is ever written: a journal in memory leaves no second companion file behind.
+    lock.pragma('journal_mode = MEMORY');
     lock.exec('begin exclusive');
   } catch (e) {
     lock.close();

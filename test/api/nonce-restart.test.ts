@@ -5,7 +5,7 @@
  * while the first runs, and starts once the first is gone.
  */
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, test } from 'node:test';
@@ -20,6 +20,7 @@ async function withServer(
     server: ServerProcess,
     serve: (extra?: readonly string[]) => Promise<ServerProcess>,
     keys: Keys,
+    dataDir: string,
   ) => Promise<void>,
 ): Promise<void> {
   const dataDir = mkdtempSync(join(tmpdir(), 'vpcmirror-nonce-restart-'));
@@ -35,7 +36,7 @@ async function withServer(
     return server;
   };
   try {
-    await body(await serve(), serve, keys);
+    await body(await serve(), serve, keys, dataDir);
   } finally {
     for (const s of started) await s.stop();
     await pg?.drop();
@@ -87,7 +88,7 @@ describe('replay protection across a crash of a real server process', { concurre
   test('a second server on the same SQLite file refuses to start while the first runs, and starts after SIGKILL of the first', {
     skip: !testStores().includes('sqlite') && 'VPCMIRROR_TEST_STORES does not list sqlite',
   }, async () => {
-    await withServer('sqlite', async (first, serve) => {
+    await withServer('sqlite', async (first, serve, _keys, dataDir) => {
       // Refused before it reads a set-up file, which would otherwise change the running server's accounts.
       await assert.rejects(
         serve(['--config', join(tmpdir(), 'vpcmirror-no-such-setup-file.yaml')]),
@@ -100,6 +101,12 @@ describe('replay protection across a crash of a real server process', { concurre
       await first.kill();
       const second = await serve();
       assert.ok(second.port > 0);
+      // The lock is one companion file, and the first start (nothing to load) logs no load line.
+      assert.deepEqual(
+        readdirSync(dataDir).filter((f) => f.startsWith('vpcmirror.sqlite-lock')),
+        ['vpcmirror.sqlite-lock'],
+      );
+      assert.ok(!first.recentOutput().includes('recent nonces loaded'), first.recentOutput());
     });
   });
 });
