@@ -84,6 +84,8 @@ export function createApp(config: Config, store: Store, log: Logger, clock: () =
     nodeId,
     clock,
     onInternalError: (err, requestId) => log.error({ err, requestId }, 'internal error'),
+    onStoreUnavailable: (err, requestId) =>
+      log.warn({ err, requestId }, 'the store failed for now; answered ServiceUnavailable'),
   };
   let sweeper: NodeJS.Timeout | undefined;
   return {

@@ -43,6 +43,8 @@ export interface PipelineDeps {
   readonly nodeId: string;
   readonly clock: () => number;
   readonly onInternalError: (err: unknown, requestId: string) => void;
+  /** A store failure a retry may not meet, answered ServiceUnavailable (store/errors.ts). */
+  readonly onStoreUnavailable: (err: unknown, requestId: string) => void;
 }
 
 /** What the access log records about a request. */
@@ -63,6 +65,26 @@ export interface PipelineResult {
  * over. A node that restarts frees its own dead claims at once (releaseOrphanedTokens).
  */
 const TOKEN_LEASE_MS = 60_000;
+
+/**
+ * The ClientTokens requests of this process are running on, by node: a claim of this node that
+ * none of them holds was left behind by a failed release, and a retry may take it over at once.
+ * Per process, not per app, since apps of one process may share a node id (tests, a second node
+ * with other limits).
+ */
+const tokensRunning = new Map<string, number>();
+
+function enterToken(nodeId: string, k: TokenKey): string {
+  const key = `${nodeId}\n${k.accountId}\n${k.regionId}\n${k.action}\n${k.clientToken}`;
+  tokensRunning.set(key, (tokensRunning.get(key) ?? 0) + 1);
+  return key;
+}
+
+function leaveToken(key: string): void {
+  const left = (tokensRunning.get(key) ?? 1) - 1;
+  if (left > 0) tokensRunning.set(key, left);
+  else tokensRunning.delete(key);
+}
 
 /** Parameters that describe the request's signing rather than the call (spec protocol.md A9). */
 const NOT_BUSINESS = new Set([
@@ -153,45 +175,53 @@ export async function runPipeline(deps: PipelineDeps, req: RpcRequest): Promise<
             clientToken: call.clientToken,
           }
         : undefined;
-    if (tokenKey) {
-      const claim = await claimToken(
-        deps.db,
-        tokenKey,
-        businessHash(params.all),
-        now,
-        TOKEN_LEASE_MS,
-        deps.clientTokenTtlMs,
-        deps.nodeId,
-      );
-      if (claim.kind === 'mismatch') throw protocolErrors.idempotentParameterMismatch();
-      if (claim.kind === 'processing') throw protocolErrors.lastTokenProcessing();
-      if (claim.kind === 'replay') {
-        record.code = 'Replayed';
-        return {
-          response: successResponse(
-            op.action,
-            { ...claim.response, RequestId: requestId },
-            format,
-            requestId,
-          ),
-          record,
-        };
-      }
-    }
-
-    // 8. The operation itself, in one transaction with the token's completion. A DryRun ends in
-    //    DryRunOperation thrown by the service after its checks, which rolls everything back.
+    // Counted before the claim: a request that claimed must be seen as running here by any other
+    // request on the token from the moment its claim exists.
+    const running = tokenKey ? enterToken(deps.nodeId, tokenKey) : undefined;
     let body: Record<string, unknown>;
     try {
-      body = await execute(deps, op, principal, requestId, now, call.dryRun, (ctx) =>
-        call.execute(ctx).then(async (result) => {
-          if (tokenKey) await completeToken(ctx.tx, tokenKey, result);
-          return result;
-        }),
-      );
-    } catch (e) {
-      if (tokenKey) await releaseToken(deps.db, tokenKey).catch(() => undefined);
-      throw e;
+      if (tokenKey && running) {
+        const claim = await claimToken(
+          deps.db,
+          tokenKey,
+          businessHash(params.all),
+          now,
+          TOKEN_LEASE_MS,
+          deps.clientTokenTtlMs,
+          deps.nodeId,
+          () => (tokensRunning.get(running) ?? 0) > 1,
+        );
+        if (claim.kind === 'mismatch') throw protocolErrors.idempotentParameterMismatch();
+        if (claim.kind === 'processing') throw protocolErrors.lastTokenProcessing();
+        if (claim.kind === 'replay') {
+          record.code = 'Replayed';
+          return {
+            response: successResponse(
+              op.action,
+              { ...claim.response, RequestId: requestId },
+              format,
+              requestId,
+            ),
+            record,
+          };
+        }
+      }
+
+      // 8. The operation itself, in one transaction with the token's completion. A DryRun ends in
+      //    DryRunOperation thrown by the service after its checks, which rolls everything back.
+      try {
+        body = await execute(deps, op, principal, requestId, now, call.dryRun, (ctx) =>
+          call.execute(ctx).then(async (result) => {
+            if (tokenKey) await completeToken(ctx.tx, tokenKey, result);
+            return result;
+          }),
+        );
+      } catch (e) {
+        if (tokenKey) await releaseToken(deps.db, tokenKey).catch(() => undefined);
+        throw e;
+      }
+    } finally {
+      if (running) leaveToken(running);
     }
 
     // 9. Serialize.
@@ -202,9 +232,12 @@ export async function runPipeline(deps: PipelineDeps, req: RpcRequest): Promise<
   } catch (e) {
     let err: ApiError;
     if (isApiError(e)) err = e;
-    else {
+    else if (isStoreUnavailable(e)) {
+      deps.onStoreUnavailable(e, requestId);
+      err = protocolErrors.serviceUnavailable();
+    } else {
       deps.onInternalError(e, requestId);
-      err = isStoreUnavailable(e) ? protocolErrors.serviceUnavailable() : protocolErrors.internalError();
+      err = protocolErrors.internalError();
     }
     record.code = err.code;
     return { response: errorResponse(err, format, requestId, deps.hostId), record };

@@ -1,6 +1,7 @@
 /**
  * The one error type that reaches the wire. Everything the server answers with a non-2xx status
- * is an ApiError; anything else thrown while serving a request is a bug and becomes InternalError.
+ * is an ApiError; anything else thrown while serving a request becomes ServiceUnavailable when the
+ * store failed for now (store/errors.ts), and otherwise is a bug and becomes InternalError.
  */
 export class ApiError extends Error {
   readonly httpStatus: number;

@@ -19,6 +19,12 @@ export type ClaimResult =
   | { readonly kind: 'mismatch' }
   | { readonly kind: 'processing' };
 
+/**
+ * Claims a token for `owner`. `runningHere` says whether a request of this process still runs on
+ * the token: a `processing` claim of the same owner that no request runs any more was left by a
+ * request whose release failed (the store it would release in was failing too), and is taken over
+ * at once instead of after its lease.
+ */
 export async function claimToken(
   db: Db,
   key: TokenKey,
@@ -27,6 +33,7 @@ export async function claimToken(
   leaseMs: number,
   ttlMs: number,
   owner: string,
+  runningHere?: () => boolean,
 ): Promise<ClaimResult> {
   const row = {
     account_id: key.accountId,
@@ -55,11 +62,14 @@ export async function claimToken(
     .where('action', '=', key.action)
     .where('client_token', '=', key.clientToken)
     .executeTakeFirst();
-  if (!existing) return claimToken(db, key, paramsHash, now, leaseMs, ttlMs, owner);
-  // An expired record, or a processing one whose request died (lease over), may be taken over; the
-  // conditional update lets exactly one contender win.
-  const stale =
-    existing.expires_at <= now || (existing.state === 'processing' && existing.lease_until <= now);
+  if (!existing) return claimToken(db, key, paramsHash, now, leaseMs, ttlMs, owner, runningHere);
+  // An expired record, or a processing one whose request died (lease over, or left by this owner
+  // with no request running), may be taken over; the conditional update lets exactly one win.
+  const abandoned =
+    existing.state === 'processing' &&
+    (existing.lease_until <= now ||
+      (runningHere !== undefined && existing.owner === owner && !runningHere()));
+  const stale = existing.expires_at <= now || abandoned;
   if (stale) {
     const taken = await db
       .updateTable('client_tokens')

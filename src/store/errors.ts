@@ -27,6 +27,7 @@ export function isDeadlock(e: unknown): boolean {
 
 /** Network errors that mean the database server cannot be reached right now. */
 const UNREACHABLE = new Set([
+  'ENOTFOUND',
   'ECONNREFUSED',
   'ECONNRESET',
   'ETIMEDOUT',
@@ -38,16 +39,20 @@ const UNREACHABLE = new Set([
 /**
  * True for a failure of the store that a later attempt may not meet: PostgreSQL refusing or cutting
  * connections (connection exceptions, class 08; shutting down or starting, 57P01-57P03; too many
- * connections, 53300), a connection that ended under a query, a pool that found no connection in
- * time, or an SQLite file another process kept locked past the busy timeout. Requests answer these
- * with ServiceUnavailable, which clients retry, instead of InternalError.
+ * connections, 53300; read-only right after a failover, 25006), a deadlock or serialization failure
+ * left after the retries (40P01, 40001), a connection that ended under a query, a pool that found
+ * no connection in time, or an SQLite file another process kept locked past the busy timeout.
+ * Requests answer these with ServiceUnavailable, which clients retry, instead of InternalError.
+ * A connection cut during COMMIT is one of them although the commit may have landed: a retry with
+ * the same ClientToken then replays the first answer, one without may do the work twice.
  */
 export function isStoreUnavailable(e: unknown): boolean {
   if (!(e instanceof Error)) return false;
   const code = 'code' in e ? String(e.code) : '';
   if (UNREACHABLE.has(code)) return true;
-  if (code.startsWith('08') && code.length === 5) return true;
-  if (code === '57P01' || code === '57P02' || code === '57P03' || code === '53300') return true;
+  // Class 08 but 08P01 (protocol violation: a bug, the same on every retry).
+  if (code.startsWith('08') && code.length === 5 && code !== '08P01') return true;
+  if (['57P01', '57P02', '57P03', '53300', '25006', '40P01', '40001'].includes(code)) return true;
   if (code === 'SQLITE_BUSY' || code.startsWith('SQLITE_BUSY_')) return true;
   // node-postgres reports these without a code.
   return /^Connection terminated|^timeout exceeded when trying to connect|^Client has encountered a connection error/.test(

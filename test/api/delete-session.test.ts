@@ -366,6 +366,39 @@ for (const storeKind of testStores()) {
         assert.equal(await pending(id), 1);
       });
 
+      test("a claim this node left processing with no request running (a failed release) is taken over by the retry; another node's is not", async () => {
+        const id = await makeSession(server, filter);
+        await deleteCall(server, id, { ClientToken: 'left-behind' });
+        const done = await server.store.db
+          .selectFrom('client_tokens')
+          .selectAll()
+          .where('client_token', '=', 'left-behind')
+          .executeTakeFirstOrThrow();
+        const leaveClaim = async (owner: string) => {
+          await server.store.db
+            .deleteFrom('client_tokens')
+            .where('client_token', '=', 'left-behind')
+            .execute();
+          await server.store.db
+            .insertInto('client_tokens')
+            .values({ ...done, state: 'processing', response: null, lease_until: Date.now() + 60_000, owner })
+            .execute();
+        };
+        // As a request of this node leaves it when the store fails under it and the release fails too.
+        await leaveClaim(server.app.nodeId);
+        // The retry runs at once, and meets the session's state since the first call.
+        await expectCode(
+          () => deleteCall(server, id, { ClientToken: 'left-behind' }),
+          'IncorrectStatus.TrafficMirrorSession',
+        );
+        // A claim of another node may belong to a request still running there: it holds until its lease ends.
+        await leaveClaim('node-elsewhere');
+        await expectCode(
+          () => deleteCall(server, id, { ClientToken: 'left-behind' }),
+          'OperationFailed.LastTokenProcessing',
+        );
+      });
+
       test('a failed first call frees its ClientToken: the retry executes', async () => {
         const id = await makeSession(server, filter, {}, { ready: false });
         await expectCode(

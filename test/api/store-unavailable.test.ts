@@ -1,5 +1,5 @@
 /**
- * A store that fails in a way a retry may not meet is answered with ServiceUnavailable (503),
+ * A store that fails in a way a retry may meet no more is answered with ServiceUnavailable (503),
  * which the SDKs and Terraform retry, not InternalError: here another connection keeps the SQLite
  * file's write lock past the store's 5-second wait, so even the nonce of a DescribeRegions cannot
  * be written. Once the lock is released, the same kind of request is served again.
@@ -45,8 +45,8 @@ describe('a store that cannot be written for now [sqlite]', { skip }, () => {
       assert.equal(body.Message, 'The request has failed due to a temporary failure of the server.');
       const logged = lines
         .map((l) => JSON.parse(l) as Record<string, unknown>)
-        .find((l) => l.requestId === body.RequestId && l.level === 50);
-      assert.ok(logged, 'an error line carries the RequestId');
+        .find((l) => l.requestId === body.RequestId && l.level === 40);
+      assert.ok(logged, 'a warning line carries the RequestId');
       assert.match(JSON.stringify(logged), /SQLITE_BUSY/);
       holder.exec('commit');
     } finally {

@@ -395,6 +395,8 @@ export async function listenWith(
     clientTokenTtlMs: config.clientTokenTtlMs,
     clock: options.clock ?? Date.now,
     onInternalError: (err, requestId) => app.log.error({ err, requestId }, 'internal error'),
+    onStoreUnavailable: (err, requestId) =>
+      app.log.warn({ err, requestId }, 'the store failed for now; answered ServiceUnavailable'),
   };
   const built: App = { ...app, handle: (req) => runPipeline(deps, req) };
   return listen(built, '127.0.0.1', 0);

@@ -285,6 +285,24 @@ export function repositorySuite(engine: string, factory: StoreFactory): void {
         });
       });
 
+      test('claimToken takes over a live claim of its own owner only when no request runs on it here', async () => {
+        const key = tokenKey();
+        await claimToken(store.db, key, 'h1', 1_000, LEASE, TTL, 'node-a');
+        const running = await claimToken(second.db, key, 'h1', 2_000, LEASE, TTL, 'node-a', () => true);
+        assert.deepEqual(running, { kind: 'processing' });
+        const otherOwner = await claimToken(second.db, key, 'h1', 2_000, LEASE, TTL, 'node-b', () => false);
+        assert.deepEqual(otherOwner, { kind: 'processing' });
+        const left = await claimToken(second.db, key, 'h1', 2_000, LEASE, TTL, 'node-a', () => false);
+        assert.deepEqual(left, { kind: 'claimed' });
+        // Taken over: the claim's lease starts again from the takeover.
+        const row = await store.db
+          .selectFrom('client_tokens')
+          .select(['state', 'lease_until'])
+          .where('client_token', '=', key.clientToken)
+          .executeTakeFirstOrThrow();
+        assert.deepEqual(row, { state: 'processing', lease_until: 2_000 + LEASE });
+      });
+
       test('claimToken answers mismatch for the same token with other parameters', async () => {
         const key = tokenKey();
         await claimToken(store.db, key, 'h1', 1_000, LEASE, TTL, 'node-a');

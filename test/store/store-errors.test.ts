@@ -82,6 +82,13 @@ describe('isStoreUnavailable', () => {
     }
   });
 
+  test('PostgreSQL codes: failover, leftover deadlocks and serialization failures are unavailable, a protocol violation is not', () => {
+    const withCode = (code: string) => Object.assign(new Error(code), { code });
+    for (const code of ['57P03', '53300', '25006', '40P01', '40001', '08006', 'ENOTFOUND'])
+      assert.equal(isStoreUnavailable(withCode(code)), true, code);
+    assert.equal(isStoreUnavailable(withCode('08P01')), false);
+  });
+
   test('anything else is not', () => {
     assert.equal(isStoreUnavailable(new Error('boom')), false);
     assert.equal(isStoreUnavailable(Object.assign(new Error('x'), { code: '23505' })), false);
