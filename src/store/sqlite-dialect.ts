@@ -2,7 +2,7 @@
  * SQLite behind Kysely for the store: better-sqlite3 with immediate transactions, transactional
  * migrations, and one queue per file for the stores a process opens on it.
  */
-import { resolve } from 'node:path';
+import { realpathSync } from 'node:fs';
 import type SqliteDatabase from 'better-sqlite3';
 import {
   CompiledQuery,
@@ -162,7 +162,8 @@ type SqliteKyselyDatabase = Exclude<SqliteDialectConfig['database'], () => unkno
 
 /** Shares one lock among the stores of this process on the same SQLite file; returns the release. */
 export function joinFileLock(location: string): { lock: FileLock; leave: () => void } {
-  const key = resolve(location);
+  // The real path, as the nonce log keys it: two names of one file (a symlink) are one file here too.
+  const key = realpathSync(location);
   const lock = fileLocks.get(key) ?? new FileLock();
   fileLocks.set(key, lock);
   lock.users++;

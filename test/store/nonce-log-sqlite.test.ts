@@ -5,9 +5,9 @@
  */
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync, symlinkSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { after, describe, test } from 'node:test';
 import { sql } from 'kysely';
 import { prepareNonces, recordNonces, sweepNonces } from '../../src/store/replay.repo.js';
@@ -60,6 +60,30 @@ describe('the SQLite nonce log', { skip }, () => {
       assert.deepEqual(await recordNonces(second.db, [use('seeded'), use('new')], TTL), [false, true]);
     } finally {
       await second.close();
+    }
+  });
+
+  test('two stores of this process on one file through a symlink share its nonces and its write queue', async () => {
+    const location = freshFile();
+    const alias = join(dirname(location), 'alias.sqlite');
+    const real = await openStore({ location });
+    symlinkSync(location, alias);
+    const linked = await openStore({ location: alias });
+    try {
+      assert.deepEqual(await recordNonces(real.db, [use('through-real')], TTL), [true]);
+      assert.deepEqual(await recordNonces(linked.db, [use('through-real')], TTL), [false]);
+      // Two transactions that await inside: without one queue for both names, the second would
+      // wait for SQLite's lock on the very thread the first needs to commit, and fail SQLITE_BUSY.
+      const write = (store: typeof real, key: string) =>
+        store.db.transaction().execute(async (tx) => {
+          await sql`insert into change_counters (name, value) values (${key}, 1)`.execute(tx);
+          await new Promise((r) => setTimeout(r, 20));
+          await sql`update change_counters set value = 2 where name = ${key}`.execute(tx);
+        });
+      await Promise.all([write(real, 'via-real'), write(linked, 'via-link')]);
+    } finally {
+      await linked.close();
+      await real.close();
     }
   });
 
