@@ -91,6 +91,22 @@ for (const kind of testStores()) {
       for (const t of targets) await t.drop();
     });
 
+    /** A store on the target, migrated up to and including `name` only; the caller closes it. */
+    async function migratedTo(t: Target, name: string): Promise<Store> {
+      const early = await openStore({ location: t.location, migrate: false });
+      const migrator = new Migrator({
+        db: early.db as unknown as Kysely<unknown>,
+        provider: { getMigrations: async () => migrations(early.dialect) },
+        ...(kind === 'postgres' ? { migrationTableSchema: await schemaOf(early) } : {}),
+      });
+      const result = await migrator.migrateTo(name);
+      if (result.error !== undefined) {
+        await early.close();
+        assert.fail(`migrating to ${name} failed: ${String(result.error)}`);
+      }
+      return early;
+    }
+
     test('openStore applies every migration to an empty database', async () => {
       const t = await target();
       const store = await openStore({ location: t.location });
@@ -131,15 +147,8 @@ for (const kind of testStores()) {
 
     test('the session counts migration counts the sessions already stored', async () => {
       const t = await target();
-      const early = await openStore({ location: t.location, migrate: false });
+      const early = await migratedTo(t, '2026_11_26_0003_ram_generation');
       try {
-        const migrator = new Migrator({
-          db: early.db as unknown as Kysely<unknown>,
-          provider: { getMigrations: async () => migrations(early.dialect) },
-          ...(kind === 'postgres' ? { migrationTableSchema: await schemaOf(early) } : {}),
-        });
-        const before = await migrator.migrateTo('2026_11_26_0003_ram_generation');
-        assert.equal(before.error, undefined);
         const row = (id: string, regionId: string, priority: number) =>
           sessionRow(id, '1', regionId, priority);
         await early.db
@@ -166,15 +175,8 @@ for (const kind of testStores()) {
 
     test('the nonce log migration carries the used nonces over on SQLite, and PostgreSQL keeps its table', async () => {
       const t = await target();
-      const early = await openStore({ location: t.location, migrate: false });
+      const early = await migratedTo(t, '2026_11_26_0004_session_counts');
       try {
-        const migrator = new Migrator({
-          db: early.db as unknown as Kysely<unknown>,
-          provider: { getMigrations: async () => migrations(early.dialect) },
-          ...(kind === 'postgres' ? { migrationTableSchema: await schemaOf(early) } : {}),
-        });
-        const before = await migrator.migrateTo('2026_11_26_0004_session_counts');
-        assert.equal(before.error, undefined);
         const far = Date.now() + 3_600_000;
         await early.db
           .insertInto('nonces')
