@@ -39,6 +39,7 @@ import {
   addSources,
   countSessions,
   insertSession,
+  insertSessionWithSources,
   listSessions,
   removeSession,
   removeSources,
@@ -772,6 +773,41 @@ export function repositorySuite(engine: string, factory: StoreFactory): void {
           'the next group works',
         );
         assert.deepEqual(await stored([later]), [later]);
+      });
+    });
+
+    describe('inserting a session with its sources', () => {
+      test('writes the session and its sources in order at positions 1…n, and nothing when the session insert fails', async () => {
+        const accountId = uid('8');
+        const id = uid('tms-');
+        const sources = ['eni-c', 'eni-a', 'eni-b'];
+        await insertSessionWithSources(store.db, sessionRow(id, accountId, 'cn-hangzhou', 1), sources);
+        assert.deepEqual((await sourcesOf(store.db, [id])).get(id), sources);
+        const positions = await store.db
+          .selectFrom('traffic_mirror_session_sources')
+          .select(['source_id', 'position'])
+          .where('session_id', '=', id)
+          .orderBy('position')
+          .execute();
+        assert.deepEqual(
+          positions.map((r) => [r.source_id, Number(r.position)]),
+          [
+            ['eni-c', 1],
+            ['eni-a', 2],
+            ['eni-b', 3],
+          ],
+        );
+        // The same priority again: the session's unique index refuses it, and its sources stay out too.
+        const loser = uid('tms-');
+        await assert.rejects(
+          store.db
+            .transaction()
+            .execute((tx) =>
+              insertSessionWithSources(tx, sessionRow(loser, accountId, 'cn-hangzhou', 1), ['eni-z']),
+            ),
+          (e: unknown) => isUniqueViolation(e),
+        );
+        assert.equal((await sourcesOf(store.db, [loser])).get(loser), undefined);
       });
     });
 

@@ -29,8 +29,8 @@ export type SessionFields = Partial<
   >
 >;
 
-const sessionInsert = prepared((db, p: NewSession) =>
-  db.insertInto('traffic_mirror_sessions').values({
+function sessionValues(p: NewSession) {
+  return {
     id: p.id,
     account_id: p.account_id,
     region_id: p.region_id,
@@ -47,11 +47,48 @@ const sessionInsert = prepared((db, p: NewSession) =>
     business_status: p.business_status,
     resource_group_id: p.resource_group_id,
     created_at: p.created_at,
-  }),
+  };
+}
+
+const sessionInsert = prepared((db, p: NewSession) =>
+  db.insertInto('traffic_mirror_sessions').values(sessionValues(p)),
 );
 
 export async function insertSession(db: Executor, session: NewSession): Promise<void> {
   await sessionInsert.run(db, session);
+}
+
+/**
+ * A new session and its n sources in one statement, a data-modifying CTE: on PostgreSQL a
+ * statement is a round trip, and these two writes read nothing another transaction could change.
+ */
+const sessionWithSourcesInsert = preparedShapes(String, (db, p: NewSession & SourceRows, n: number) =>
+  db
+    .with('s', (w) => w.insertInto('traffic_mirror_sessions').values(sessionValues(p)).returning('id'))
+    .insertInto('traffic_mirror_session_sources')
+    .values(
+      Array.from({ length: n }, (_, i) => ({
+        session_id: p.id,
+        source_id: p[`v${i}`] ?? '',
+        position: p[`q${i}`] ?? 0,
+      })),
+    ),
+);
+
+/** Inserts a new session with its first sources, at positions 1…n. */
+export async function insertSessionWithSources(
+  db: Executor,
+  session: NewSession,
+  sourceIds: readonly string[],
+): Promise<void> {
+  if (!statementsAreRemote(db) || sourceIds.length === 0) {
+    await insertSession(db, session);
+    await addSources(db, session.id, sourceIds, 0);
+    return;
+  }
+  const rows: Record<string, string | number> = listParams(sourceIds, { ...session, sessionId: session.id });
+  for (const i of sourceIds.keys()) rows[`q${i}`] = i + 1;
+  await sessionWithSourcesInsert(sourceIds.length).run(db, rows as NewSession & SourceRows);
 }
 
 const sessionOfOwner = prepared((db, p: { sessionId: string; accountId: string; regionId: string }) =>

@@ -18,7 +18,7 @@ import {
   changeCreatedSession,
   createChecks,
   findSession,
-  insertSession,
+  insertSessionWithSources,
   type ListedSession,
   listSessions,
   lockSessionQuota,
@@ -203,28 +203,31 @@ export async function createSession(
     givenGroup ?? checks?.defaultResourceGroupId ?? (await defaultResourceGroup(ctx.tx, ctx.accountId));
   const sessionId = newResourceId('TrafficMirrorSession', ctx.now);
   try {
-    await insertSession(ctx.tx, {
-      id: sessionId,
-      account_id: ctx.accountId,
-      region_id: req.regionId,
-      name: req.name ?? '',
-      description: req.description ?? '',
-      target_id: req.targetId,
-      target_type: req.targetType,
-      filter_id: req.filterId,
-      virtual_network_id: vni,
-      priority: req.priority,
-      packet_length: req.packetLength ?? DEFAULT_PACKET_LENGTH,
-      enabled: req.enabled === true ? 1 : 0,
-      status: 'Creating',
-      business_status: 'Normal',
-      resource_group_id: resourceGroupId,
-      created_at: ctx.now,
-    });
+    await insertSessionWithSources(
+      ctx.tx,
+      {
+        id: sessionId,
+        account_id: ctx.accountId,
+        region_id: req.regionId,
+        name: req.name ?? '',
+        description: req.description ?? '',
+        target_id: req.targetId,
+        target_type: req.targetType,
+        filter_id: req.filterId,
+        virtual_network_id: vni,
+        priority: req.priority,
+        packet_length: req.packetLength ?? DEFAULT_PACKET_LENGTH,
+        enabled: req.enabled === true ? 1 : 0,
+        status: 'Creating',
+        business_status: 'Normal',
+        resource_group_id: resourceGroupId,
+        created_at: ctx.now,
+      },
+      req.sourceIds,
+    );
   } catch (e) {
     throw priorityRace(e);
   }
-  await addSources(ctx.tx, sessionId, req.sourceIds, 0);
   await putTags(
     ctx.tx,
     {
