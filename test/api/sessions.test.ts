@@ -779,6 +779,31 @@ for (const storeKind of testStores()) {
         await invalid(() => addSources(server, id, ['lb-x1']), 'TrafficMirrorSourceIds.1');
       });
 
+      test('what the input alone decides comes before the session: a source named twice, or a whole target of the wrong form, on a missing session is InvalidParameter', async () => {
+        const missing = 'tms-doesnotexist0000000000';
+        await invalid(
+          () => addSources(server, missing, ['eni-twice', 'eni-twice']),
+          'TrafficMirrorSourceIds.2',
+        );
+        await invalid(
+          () => removeSources(server, missing, ['eni-twice', 'eni-twice']),
+          'TrafficMirrorSourceIds.2',
+        );
+        await invalid(
+          () =>
+            update(server, missing, {
+              TrafficMirrorTargetId: 'lb-wrongform',
+              TrafficMirrorTargetType: 'NetworkInterface',
+            }),
+          'TrafficMirrorTargetId',
+        );
+        // Half a target is checked against the session's other half, so the session comes first.
+        await expectCode(
+          () => update(server, missing, { TrafficMirrorTargetId: 'lb-wrongform' }),
+          'ResourceNotFound.TrafficMirrorSession',
+        );
+      });
+
       test('AddSources and RemoveSources with DryRun=true are DryRunOperation and change nothing', async () => {
         const id = await makeSession(server, filter, { TrafficMirrorSourceIds: ['eni-dry1'] });
         await expectCode(

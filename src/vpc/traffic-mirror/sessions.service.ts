@@ -262,8 +262,12 @@ export interface UpdateSessionRequest {
  * every update, so a value equal to the current one is never checked against itself.
  */
 export async function updateSession(ctx: OperationContext, req: UpdateSessionRequest): Promise<void> {
+  // A target given whole is checked before the session; half of one (only the id, or only the
+  // type) is checked against the session's other half, so after it.
+  const wholeTarget = req.targetId !== undefined && req.targetType !== undefined;
+  if (wholeTarget) checkTarget(req.targetId, req.targetType);
   const session = await requireCreated(ctx, req.regionId, req.sessionId);
-  if (req.targetId !== undefined || req.targetType !== undefined)
+  if (!wholeTarget && (req.targetId !== undefined || req.targetType !== undefined))
     checkTarget(req.targetId ?? session.target_id, req.targetType ?? session.target_type);
   const newFilter =
     req.filterId !== undefined && req.filterId !== session.filter_id ? req.filterId : undefined;
@@ -320,8 +324,9 @@ export async function addSessionSources(
   sessionId: string,
   sourceIds: readonly string[],
 ): Promise<void> {
-  const session = await requireCreated(ctx, regionId, sessionId);
+  // What the input alone decides comes before the session (parameters, then existence and status).
   checkDistinct(sourceIds);
+  const session = await requireCreated(ctx, regionId, sessionId);
   const current = (await sourcesOf(ctx.tx, [session.id])).get(session.id) ?? [];
   const present = new Set(current);
   sourceIds.forEach((id, i) => {
@@ -349,8 +354,8 @@ export async function removeSessionSources(
   sessionId: string,
   sourceIds: readonly string[],
 ): Promise<void> {
-  const session = await requireCreated(ctx, regionId, sessionId);
   checkDistinct(sourceIds);
+  const session = await requireCreated(ctx, regionId, sessionId);
   const present = new Set((await sourcesOf(ctx.tx, [session.id])).get(session.id) ?? []);
   sourceIds.forEach((id, i) => {
     if (!present.has(id)) throw protocolErrors.invalidParameter(`${SOURCES_PARAM}.${i + 1}`);
