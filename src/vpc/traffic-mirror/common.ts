@@ -34,6 +34,12 @@ export const RESOURCE_GROUP_ID = {
   doc: 'rg-…; the account default when omitted.',
 } as const satisfies ParamSpec;
 
+/** The same parameter as a List filter. */
+export const RESOURCE_GROUP_FILTER = {
+  ...RESOURCE_GROUP_ID,
+  doc: 'rg-…; only resources in this resource group.',
+} as const satisfies ParamSpec;
+
 /** `Tag.N.Key` / `Tag.N.Value` on Create*; validity of keys and values is checked by checkTags. */
 export const TAG_LIST = {
   type: 'objectList',

@@ -99,7 +99,7 @@ export const tagErrors = {
     code: 'InvalidTagKey',
     httpStatus: 400,
     message: () => 'The tag keys are not valid.',
-    when: 'A tag key is empty, longer than 128 characters, starts with "aliyun" or "acs:", or contains "http://" or "https://".',
+    when: 'A tag key is longer than 128 characters, starts with "aliyun" or "acs:" (in any case), or contains "http://" or "https://". An empty key counts as missing: MissingParameter naming it.',
     sample: [],
   }),
   invalidValue: defineError({
@@ -154,7 +154,7 @@ export const listErrors = {
     code: 'IllegalParam.NextToken',
     httpStatus: 400,
     message: () => 'The specified NextToken is invalid.',
-    when: 'NextToken was not issued by this server for this list.',
+    when: 'NextToken is not in the form this server issues. A token of another List call is well formed and is taken as a position in this list.',
     sample: [],
   }),
 };

@@ -14,6 +14,7 @@ import {
   NAME,
   NEXT_TOKEN,
   REGION_ID,
+  RESOURCE_GROUP_FILTER,
   RESOURCE_GROUP_ID,
   TAG_FILTER,
   TAG_LIST,
@@ -75,6 +76,11 @@ const VNI = {
   max: 16_777_215,
   doc: 'VXLAN network id 0-16777215; a random unused one when omitted.',
 } as const satisfies ParamSpec;
+const VNI_UPDATE = {
+  ...VNI,
+  doc: 'VXLAN network id 0-16777215; unchanged when omitted.',
+} as const satisfies ParamSpec;
+const VNI_FILTER = { ...VNI, doc: 'Only sessions with this VXLAN network id.' } as const satisfies ParamSpec;
 const PACKET_LENGTH = {
   type: 'integer',
   min: 64,
@@ -195,7 +201,7 @@ export const sessionOperations = [
       TrafficMirrorTargetId: TARGET_ID,
       TrafficMirrorTargetType: TARGET_TYPE,
       TrafficMirrorFilterId: FILTER_ID,
-      VirtualNetworkId: VNI,
+      VirtualNetworkId: VNI_UPDATE,
       Priority: PRIORITY,
       PacketLength: PACKET_LENGTH,
       Enabled: { type: 'boolean', doc: 'true starts mirroring, false stops it; omitted leaves it.' },
@@ -287,10 +293,10 @@ export const sessionOperations = [
       TrafficMirrorSourceId: { type: 'string', maxLength: 128, doc: 'Sessions mirroring this ENI.' },
       TrafficMirrorTargetId: { type: 'string', maxLength: 128 },
       TrafficMirrorFilterId: { type: 'string', maxLength: 64 },
-      VirtualNetworkId: VNI,
+      VirtualNetworkId: VNI_FILTER,
       Priority: PRIORITY,
       Enabled: { type: 'boolean', doc: 'Omitted: both.' },
-      ResourceGroupId: RESOURCE_GROUP_ID,
+      ResourceGroupId: RESOURCE_GROUP_FILTER,
       Tags: TAG_FILTER,
       MaxResults: MAX_RESULTS,
       NextToken: NEXT_TOKEN,

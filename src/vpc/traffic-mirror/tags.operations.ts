@@ -171,7 +171,7 @@ export const tagOperations = [
     },
     resource: 'acs:vpc:{RegionId}:{accountId}:{ResourceKind}/*',
     lookups: RESOURCE_KIND,
-    errors: [tagErrors.tooManyInRequest, tagErrors.tooManyResources],
+    errors: [tagErrors.tooManyInRequest, tagErrors.tooManyResources, listErrors.nextToken],
     handler: async (ctx, input) => {
       const type = input.ResourceType.toUpperCase();
       if (input.ResourceId.length === 0 && input.Tag.length === 0)
