@@ -62,7 +62,9 @@ export async function insertSession(db: Executor, session: NewSession): Promise<
  * A new session and its n sources in one statement, a data-modifying CTE: on PostgreSQL a
  * statement is a round trip, and these two writes read nothing another transaction could change.
  */
-const sessionWithSourcesInsert = preparedShapes(String, (db, p: NewSession & SourceRows, n: number) =>
+type SessionWithSourceRows = NewSession & ListParams & Readonly<Record<`q${number}`, number>>;
+
+const sessionWithSourcesInsert = preparedShapes(String, (db, p: SessionWithSourceRows, n: number) =>
   db
     .with('s', (w) => w.insertInto('traffic_mirror_sessions').values(sessionValues(p)).returning('id'))
     .insertInto('traffic_mirror_session_sources')
@@ -86,9 +88,10 @@ export async function insertSessionWithSources(
     await addSources(db, session.id, sourceIds, 0);
     return;
   }
-  const rows: Record<string, string | number> = listParams(sourceIds, { ...session, sessionId: session.id });
+  // A fresh literal, not a spread of the session: V8 builds it in well under a microsecond.
+  const rows: Record<string, string | number> = listParams(sourceIds, sessionValues(session));
   for (const i of sourceIds.keys()) rows[`q${i}`] = i + 1;
-  await sessionWithSourcesInsert(sourceIds.length).run(db, rows as NewSession & SourceRows);
+  await sessionWithSourcesInsert(sourceIds.length).run(db, rows as SessionWithSourceRows);
 }
 
 const sessionOfOwner = prepared((db, p: { sessionId: string; accountId: string; regionId: string }) =>
