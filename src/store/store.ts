@@ -196,12 +196,9 @@ export async function openStore(options: StoreOptions & { migrate?: boolean }): 
           await migrateToLatest(store);
           break;
         } catch (e) {
-          // Kysely's migrator introspects every table of every schema in the database; a schema
-          // dropped by someone else during that query (another node group, a parallel test)
-          // fails it with "schema … does not exist". Nothing was migrated then: try again.
-          const transient =
-            dialect === 'postgres' && e instanceof StoreError && /schema ".*" does not exist/.test(e.message);
-          if (!transient || attempt >= 3) throw e;
+          // Still "schema … does not exist" after migrateToLatest's own attempts: perhaps our own
+          // schema was dropped under us. Made again, then one more round of attempts.
+          if (!isSchemaRace(store, e) || attempt >= 2) throw e;
           if (options.schema) await createSchema(db, options.schema);
         }
       }
@@ -274,7 +271,28 @@ async function unknownApplied(store: Store, schema: string | undefined): Promise
   return unknownInCode;
 }
 
+/**
+ * Applies every pending migration. Kysely's migrator looks at every table of every schema of the
+ * database; a schema another node group or a parallel test drops during that look fails it with
+ * `schema "…" does not exist` before anything was migrated, so that is tried again, twice at most.
+ */
 export async function migrateToLatest(store: Store): Promise<MigrationResultSet> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await migrateOnce(store);
+    } catch (e) {
+      if (!isSchemaRace(store, e) || attempt >= 3) throw e;
+    }
+  }
+}
+
+function isSchemaRace(store: Store, e: unknown): boolean {
+  return (
+    store.dialect === 'postgres' && e instanceof StoreError && /schema ".*" does not exist/.test(e.message)
+  );
+}
+
+async function migrateOnce(store: Store): Promise<MigrationResultSet> {
   const schema = await currentSchema(store);
   const newer = await unknownApplied(store, schema);
   if (newer.length > 0) {
