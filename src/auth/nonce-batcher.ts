@@ -10,7 +10,8 @@
  */
 import { readRamGeneration } from '../store/credentials.repo.js';
 import type { Executor } from '../store/database.js';
-import { NONCE_ROWS_PER_STATEMENT, type NonceUse, recordNonces } from '../store/replay.repo.js';
+import { NONCE_ROWS_PER_STATEMENT } from '../store/nonce-rows.js';
+import { type NonceUse, recordNonces } from '../store/replay.repo.js';
 import { TurnBatcher } from '../turn-batcher.js';
 
 export interface NonceAnswer {

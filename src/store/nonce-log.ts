@@ -16,18 +16,19 @@ import { chmodSync, closeSync, openSync, realpathSync } from 'node:fs';
 import SqliteDatabase from 'better-sqlite3';
 import type { Db, Executor } from './database.js';
 import { StoreError } from './errors.js';
+import {
+  keyOf,
+  NONCE_ROWS_PER_STATEMENT,
+  type NonceRow,
+  type NonceRowParams,
+  nonceRowParams,
+  nonceRowValues,
+} from './nonce-rows.js';
 import { preparedShapes } from './prepared.js';
-import { keyOf, RecentNonces } from './recent-nonces.js';
+import { RecentNonces } from './recent-nonces.js';
 
 /** Nonces whose expiry falls in one two-minute span share a table: about 8 tables for 15 minutes. */
 const SLICE_MS = 120_000;
-
-/** A nonce to record: its key in memory, and its row. */
-export interface LoggedNonce {
-  readonly accessKeyId: string;
-  readonly nonce: string;
-  readonly expiresAt: number;
-}
 
 class SharedLog {
   users = 0;
@@ -139,24 +140,10 @@ export function openNonceLog(db: Executor): LogLoad | undefined {
   return shared.open(file);
 }
 
-/**
- * Rows per INSERT; as in replay.repo.ts, the nonce batcher hands over no more than this, so that a
- * batch is one statement and one commit.
- */
-const ROWS_PER_STATEMENT = 64;
-
-type LogRows = Readonly<Record<string, string | number>>;
-
-const appendRows = preparedShapes(String, (db, p: LogRows, rows: number) =>
+const appendRows = preparedShapes(String, (db, p: NonceRowParams, rows: number) =>
   db
     .insertInto('nonce_log')
-    .values(
-      Array.from({ length: rows }, (_, i) => ({
-        expires_at: p[`e${i}`] as number,
-        access_key_id: p[`a${i}`] as string,
-        nonce: p[`n${i}`] as string,
-      })),
-    )
+    .values(nonceRowValues(p, rows))
     // A use whose statement reported an error after all may come again with the same expiry.
     .onConflict((oc) => oc.doNothing()),
 );
@@ -172,26 +159,18 @@ export async function logNonces(
   ttlMs: number,
 ): Promise<boolean[]> {
   const recent = recentOf(db);
-  const fresh: LoggedNonce[] = [];
+  const fresh: NonceRow[] = [];
   const results = uses.map((u) => {
-    const key = keyOf(u.accessKeyId, u.nonce);
-    if (recent.isUsed(key, u.now)) return false;
     const expiresAt = u.now + ttlMs;
-    recent.add(key, expiresAt);
+    if (!recent.claim(keyOf(u.accessKeyId, u.nonce), u.now, expiresAt)) return false;
     fresh.push({ accessKeyId: u.accessKeyId, nonce: u.nonce, expiresAt });
     return true;
   });
   let written = 0;
   try {
-    for (; written < fresh.length; written += ROWS_PER_STATEMENT) {
-      const chunk = fresh.slice(written, written + ROWS_PER_STATEMENT);
-      const values: Record<string, string | number> = {};
-      for (const [j, n] of chunk.entries()) {
-        values[`e${j}`] = n.expiresAt;
-        values[`a${j}`] = n.accessKeyId;
-        values[`n${j}`] = n.nonce;
-      }
-      await appendRows(chunk.length).run(db, values);
+    for (; written < fresh.length; written += NONCE_ROWS_PER_STATEMENT) {
+      const chunk = fresh.slice(written, written + NONCE_ROWS_PER_STATEMENT);
+      await appendRows(chunk.length).run(db, nonceRowParams(chunk));
     }
   } catch (e) {
     for (const n of fresh.slice(written)) recent.forget(keyOf(n.accessKeyId, n.nonce), n.expiresAt);

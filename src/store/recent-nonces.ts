@@ -89,11 +89,6 @@ class Slice {
   }
 }
 
-/** The key of a nonce: nonces are per AccessKey. */
-export function keyOf(accessKeyId: string, nonce: string): string {
-  return `${accessKeyId}\n${nonce}`;
-}
-
 /** Two independent 32-bit hashes of a string; the second is made odd (never FREE). */
 export function fingerprint(key: string): readonly [number, number] {
   let a = 0x811c9dc5;
@@ -138,17 +133,32 @@ export class RecentNonces {
   /** Whether the key was recorded with an expiry later than `now`. */
   isUsed(key: string, now: number): boolean {
     const [a, b] = fingerprint(key);
-    for (const slice of this.slices.values()) {
-      const at = slice.expiresAt(a, b);
-      if (at !== undefined && at > now) return true;
-    }
-    return false;
+    return this.usedAt(a, b, now);
   }
 
   /** Records the key as used until `expiresAt`. */
   add(key: string, expiresAt: number): void {
     const [a, b] = fingerprint(key);
     this.sliceFor(expiresAt, true).put(a, b, expiresAt);
+  }
+
+  /**
+   * isUsed, then add when it was not: false for a replay, true for a first use now recorded. One
+   * fingerprint for both, since every signed request pays for this.
+   */
+  claim(key: string, now: number, expiresAt: number): boolean {
+    const [a, b] = fingerprint(key);
+    if (this.usedAt(a, b, now)) return false;
+    this.sliceFor(expiresAt, true).put(a, b, expiresAt);
+    return true;
+  }
+
+  private usedAt(a: number, b: number, now: number): boolean {
+    for (const slice of this.slices.values()) {
+      const at = slice.expiresAt(a, b);
+      if (at !== undefined && at > now) return true;
+    }
+    return false;
   }
 
   /** Undoes an add whose write failed, unless the key was recorded again meanwhile. */

@@ -7,8 +7,14 @@ import { createHash } from 'node:crypto';
 import type { Executor } from './database.js';
 import { dialectOf } from './dialect.js';
 import { type LogLoad, logNonces, openNonceLog, sweepNonceLog } from './nonce-log.js';
+import {
+  keyOf,
+  NONCE_ROWS_PER_STATEMENT,
+  type NonceRowParams,
+  nonceRowParams,
+  nonceRowValues,
+} from './nonce-rows.js';
 import { preparedShapes } from './prepared.js';
-import { keyOf } from './recent-nonces.js';
 
 export interface NonceUse {
   readonly accessKeyId: string;
@@ -17,26 +23,10 @@ export interface NonceUse {
   readonly now: number;
 }
 
-/**
- * Rows per INSERT. Each row count is its own statement built once (prepared.ts), so the bound also
- * bounds how many such statements exist. More nonces than this are written by several statements,
- * each its own commit: the nonce batcher therefore never hands over more at once, so that a batch
- * stays all or nothing.
- */
-export const NONCE_ROWS_PER_STATEMENT = 64;
-
-type NonceRows = Readonly<Record<string, string | number>>;
-
-const insertNonces = preparedShapes(String, (db, p: NonceRows, rows: number) =>
+const insertNonces = preparedShapes(String, (db, p: NonceRowParams, rows: number) =>
   db
     .insertInto('nonces')
-    .values(
-      Array.from({ length: rows }, (_, i) => ({
-        access_key_id: p[`a${i}`] as string,
-        nonce: p[`n${i}`] as string,
-        expires_at: p[`e${i}`] as number,
-      })),
-    )
+    .values(nonceRowValues(p, rows))
     .onConflict((oc) => oc.columns(['access_key_id', 'nonce']).doNothing())
     .returning(['access_key_id', 'nonce']),
 );
@@ -63,7 +53,7 @@ export function prepareNonces(db: Executor): LogLoad | undefined {
 }
 
 /**
- * Records many nonces in one statement per 64: true for each first use, false for a replay
+ * Records many nonces in one statement per NONCE_ROWS_PER_STATEMENT: true for each first use, false for a replay
  * (also for a second use of the same nonce within `uses`). One statement is one commit, which is
  * what a single SQLite write mostly costs.
  */
@@ -84,13 +74,8 @@ export async function recordNonces(
   const inserted = new Set<string>();
   for (let i = 0; i < ordered.length; i += NONCE_ROWS_PER_STATEMENT) {
     const chunk = ordered.slice(i, i + NONCE_ROWS_PER_STATEMENT);
-    const values: Record<string, string | number> = {};
-    for (const [j, u] of chunk.entries()) {
-      values[`a${j}`] = u.accessKeyId;
-      values[`n${j}`] = u.nonce;
-      values[`e${j}`] = u.now + ttlMs;
-    }
-    const got = await insertNonces(chunk.length).all(db, values);
+    const rows = chunk.map((u) => ({ accessKeyId: u.accessKeyId, nonce: u.nonce, expiresAt: u.now + ttlMs }));
+    const got = await insertNonces(chunk.length).all(db, nonceRowParams(rows));
     for (const r of got) inserted.add(keyOf(r.access_key_id, r.nonce));
   }
   const results: boolean[] = [];

@@ -11,7 +11,8 @@ import {
   NonceBatcher,
   writeThenReadGeneration,
 } from '../../src/auth/nonce-batcher.js';
-import { NONCE_ROWS_PER_STATEMENT, type NonceUse } from '../../src/store/replay.repo.js';
+import { NONCE_ROWS_PER_STATEMENT } from '../../src/store/nonce-rows.js';
+import type { NonceUse } from '../../src/store/replay.repo.js';
 
 function use(nonce: string): NonceUse {
   return { accessKeyId: 'AK', nonce, now: 1_000 };

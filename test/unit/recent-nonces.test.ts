@@ -1,7 +1,8 @@
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { describe, test } from 'node:test';
-import { fingerprint, keyOf, RecentNonces } from '../../src/store/recent-nonces.js';
+import { keyOf } from '../../src/store/nonce-rows.js';
+import { fingerprint, RecentNonces } from '../../src/store/recent-nonces.js';
 
 const WIDTH = 1_000;
 
@@ -24,6 +25,17 @@ describe('RecentNonces', () => {
     recent.add(key, 1_700);
     assert.equal(recent.isUsed(key, 7_249), true, 'an earlier expiry does not shorten the later one');
     assert.equal(recent.isUsed(key, 7_250), false);
+  });
+
+  test('claim records a first use and refuses a use before its expiry, as isUsed then add would', () => {
+    const recent = new RecentNonces(WIDTH);
+    const key = keyOf('AK1', 'claimed');
+    assert.equal(recent.claim(key, 1_000, 1_900), true);
+    assert.equal(recent.isUsed(key, 1_899), true);
+    assert.equal(recent.claim(key, 1_899, 2_799), false, 'a replay inside the window');
+    assert.equal(recent.isUsed(key, 1_900), false, 'the refused claim recorded nothing');
+    assert.equal(recent.claim(key, 1_900, 2_800), true, 'taken again once expired');
+    assert.equal(recent.isUsed(key, 2_799), true);
   });
 
   test('forget takes back the add it names and leaves a later one alone', () => {
