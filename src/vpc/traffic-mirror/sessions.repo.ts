@@ -62,19 +62,11 @@ export async function insertSession(db: Executor, session: NewSession): Promise<
  * A new session and its n sources in one statement, a data-modifying CTE: on PostgreSQL a
  * statement is a round trip, and these two writes read nothing another transaction could change.
  */
-type SessionWithSourceRows = NewSession & ListParams & Readonly<Record<`q${number}`, number>>;
-
-const sessionWithSourcesInsert = preparedShapes(String, (db, p: SessionWithSourceRows, n: number) =>
+const sessionWithSourcesInsert = preparedShapes(String, (db, p: NewSession & SourceParams, n: number) =>
   db
     .with('s', (w) => w.insertInto('traffic_mirror_sessions').values(sessionValues(p)).returning('id'))
     .insertInto('traffic_mirror_session_sources')
-    .values(
-      Array.from({ length: n }, (_, i) => ({
-        session_id: p.id,
-        source_id: p[`v${i}`] ?? '',
-        position: p[`q${i}`] ?? 0,
-      })),
-    ),
+    .values(sourceRowValues(p.id, p, n)),
 );
 
 /** Inserts a new session with its first sources, at positions 1…n. */
@@ -89,9 +81,8 @@ export async function insertSessionWithSources(
     return;
   }
   // A fresh literal, not a spread of the session: V8 builds it in well under a microsecond.
-  const rows: Record<string, string | number> = listParams(sourceIds, sessionValues(session));
-  for (const i of sourceIds.keys()) rows[`q${i}`] = i + 1;
-  await sessionWithSourcesInsert(sourceIds.length).run(db, rows as SessionWithSourceRows);
+  const rows = sourceParams(sourceIds, 1, sessionValues(session));
+  await sessionWithSourcesInsert(sourceIds.length).run(db, rows);
 }
 
 const sessionOfOwner = prepared((db, p: { sessionId: string; accountId: string; regionId: string }) =>
@@ -224,14 +215,17 @@ export async function lockSessionQuota(db: Executor, accountId: string, regionId
   return Number(r?.n ?? 0);
 }
 
-const priorityOwner = prepared((db, p: { accountId: string; regionId: string; priority: number }) =>
-  db
+/** The sessions of the account and region at this priority (one, by the unique index). */
+function priorityHolderQuery(db: Executor, p: { accountId: string; regionId: string; priority: number }) {
+  return db
     .selectFrom('traffic_mirror_sessions')
     .select('id')
     .where('account_id', '=', p.accountId)
     .where('region_id', '=', p.regionId)
-    .where('priority', '=', p.priority),
-);
+    .where('priority', '=', p.priority);
+}
+
+const priorityOwner = prepared(priorityHolderQuery);
 
 /** The session of the account and region that holds this priority, other than `exceptId`. */
 export async function priorityHolder(
@@ -242,25 +236,24 @@ export async function priorityHolder(
   exceptId?: string,
 ): Promise<string | undefined> {
   if (exceptId === undefined) return (await priorityOwner.first(db, { accountId, regionId, priority }))?.id;
-  let q = db
-    .selectFrom('traffic_mirror_sessions')
-    .select('id')
-    .where('account_id', '=', accountId)
-    .where('region_id', '=', regionId)
-    .where('priority', '=', priority);
-  if (exceptId !== undefined) q = q.where('id', '!=', exceptId);
-  const r = await q.executeTakeFirst();
+  const r = await priorityHolderQuery(db, { accountId, regionId, priority })
+    .where('id', '!=', exceptId)
+    .executeTakeFirst();
   return r?.id;
 }
 
-const vniHolder = prepared((db, p: { accountId: string; regionId: string; vni: number }) =>
-  db
+/** The sessions of the account and region that use this VNI. */
+function vniHoldersQuery(db: Executor, p: { accountId: string; regionId: string; vni: number }) {
+  return db
     .selectFrom('traffic_mirror_sessions')
     .select('id')
     .where('account_id', '=', p.accountId)
     .where('region_id', '=', p.regionId)
-    .where('virtual_network_id', '=', p.vni)
-    .limit(sql.lit(1)),
+    .where('virtual_network_id', '=', p.vni);
+}
+
+const vniHolder = prepared((db, p: { accountId: string; regionId: string; vni: number }) =>
+  vniHoldersQuery(db, p).limit(sql.lit(1)),
 );
 
 export async function vniInUse(
@@ -302,16 +295,32 @@ const lastPosition = prepared((db, p: { sessionId: string }) =>
 );
 
 /** The sources as v0…, their positions as q0…. */
-type SourceRows = ListParams & Readonly<Record<`q${number}`, number>> & { readonly sessionId: string };
+type SourceParams = ListParams & Readonly<Record<`q${number}`, number>>;
 
-const sourcesInsert = preparedShapes(String, (db, p: SourceRows, n: number) =>
-  db.insertInto('traffic_mirror_session_sources').values(
-    Array.from({ length: n }, (_, i) => ({
-      session_id: p.sessionId,
-      source_id: p[`v${i}`] ?? '',
-      position: p[`q${i}`] ?? 0,
-    })),
-  ),
+/** Adds the sources, at positions from `first` on, to `into` (a fresh object, see listParams). */
+function sourceParams<T extends object>(
+  sourceIds: readonly string[],
+  first: number,
+  into: T,
+): T & SourceParams {
+  const params: Record<string, unknown> = listParams(sourceIds, into);
+  for (const i of sourceIds.keys()) params[`q${i}`] = first + i;
+  return params as T & SourceParams;
+}
+
+/** The values of n source rows of one session, for a statement builder (see sourceParams). */
+function sourceRowValues(sessionId: string, p: SourceParams, n: number) {
+  return Array.from({ length: n }, (_, i) => ({
+    session_id: sessionId,
+    source_id: p[`v${i}`] ?? '',
+    position: p[`q${i}`] ?? 0,
+  }));
+}
+
+const sourcesInsert = preparedShapes(
+  String,
+  (db, p: SourceParams & { readonly sessionId: string }, n: number) =>
+    db.insertInto('traffic_mirror_session_sources').values(sourceRowValues(p.sessionId, p, n)),
 );
 
 /**
@@ -326,10 +335,7 @@ export async function addSources(
 ): Promise<void> {
   if (sourceIds.length === 0) return;
   const last = knownLast ?? Number((await lastPosition.first(db, { sessionId }))?.p ?? 0);
-  const start = last + 1;
-  const rows: Record<string, string | number> = listParams(sourceIds, { sessionId });
-  for (const i of sourceIds.keys()) rows[`q${i}`] = start + i;
-  await sourcesInsert(sourceIds.length).run(db, rows as SourceRows);
+  await sourcesInsert(sourceIds.length).run(db, sourceParams(sourceIds, last + 1, { sessionId }));
 }
 
 export async function removeSources(
@@ -390,14 +396,7 @@ const createChecks_ = prepared(
         .select('default_resource_group_id')
         .where('id', '=', p.accountId)
         .as('default_resource_group_id'),
-      eb
-        .selectFrom('traffic_mirror_sessions')
-        .select('id')
-        .where('account_id', '=', p.accountId)
-        .where('region_id', '=', p.regionId)
-        .where('priority', '=', p.priority)
-        .limit(sql.lit(1))
-        .as('priority_holder'),
+      priorityHolderQuery(db, p).limit(sql.lit(1)).as('priority_holder'),
     ]),
 );
 
@@ -443,16 +442,7 @@ const placementChecks_ = preparedShapes(
         .selectFrom(perSourceQuery(db, p, n).as('per'))
         .select((e) => e.fn.max('per.n').as('most'))
         .as('most'),
-      eb
-        .exists(
-          eb
-            .selectFrom('traffic_mirror_sessions')
-            .select('id')
-            .where('account_id', '=', p.accountId)
-            .where('region_id', '=', p.regionId)
-            .where('virtual_network_id', '=', p.vni),
-        )
-        .as('vni_taken'),
+      eb.exists(vniHoldersQuery(db, p)).as('vni_taken'),
     ]),
 );
 

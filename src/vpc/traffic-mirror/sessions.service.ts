@@ -113,15 +113,24 @@ async function holdUsableFilter(ctx: OperationContext, regionId: string, filterI
   requireUsableFilter(await holdFilter(ctx, regionId, filterId));
 }
 
+/** A priority another session holds. Assumed code: the API documents the uniqueness but not its error (docs/fidelity.md). */
+function refuseHeldPriority(holder: string | undefined): void {
+  if (holder !== undefined) throw protocolErrors.invalidParameter('Priority');
+}
+
 async function requireFreePriority(
   ctx: OperationContext,
   regionId: string,
   priority: number,
   exceptId?: string,
 ): Promise<void> {
-  // Assumed code: the API documents the uniqueness but not its error (docs/fidelity.md).
-  if ((await priorityHolder(ctx.tx, ctx.accountId, regionId, priority, exceptId)) !== undefined)
-    throw protocolErrors.invalidParameter('Priority');
+  refuseHeldPriority(await priorityHolder(ctx.tx, ctx.accountId, regionId, priority, exceptId));
+}
+
+/** Sources of which the busiest is in `most` sessions already may each join one more, up to the limit. */
+function requireRoomPerSource(ctx: OperationContext, most: number): void {
+  const limit = ctx.services.limits.sessionsPerSource;
+  if (most + 1 > limit) throw sessionErrors.quotaSessionsPerSource(limit);
 }
 
 /** Every source may join one more session without passing the per-source limit. */
@@ -130,11 +139,8 @@ async function requireSourceCapacity(
   regionId: string,
   sourceIds: readonly string[],
 ): Promise<void> {
-  const limit = ctx.services.limits.sessionsPerSource;
   const counts = await sessionsPerSource(ctx.tx, ctx.accountId, regionId, sourceIds);
-  for (const id of sourceIds) {
-    if ((counts.get(id) ?? 0) + 1 > limit) throw sessionErrors.quotaSessionsPerSource(limit);
-  }
+  requireRoomPerSource(ctx, Math.max(0, ...counts.values()));
 }
 
 const randomVni = (): number => randomInt(0, MAX_VNI + 1);
@@ -178,7 +184,7 @@ export async function createSession(
   const givenGroup = givenResourceGroup(req.resourceGroupId);
   checkTarget(req.targetId, req.targetType);
   checkDistinct(req.sourceIds);
-  const { sourcesPerSession, sessionsPerRegion, sessionsPerSource: perSourceLimit } = ctx.services.limits;
+  const { sourcesPerSession, sessionsPerRegion } = ctx.services.limits;
   if (req.sourceIds.length > sourcesPerSession) throw sessionErrors.quotaSources(sourcesPerSession);
   // Locks in the order every writer takes them: the filter's row, then the session counter of the
   // region last (a Delete holds the filter and then, deleting the row, the counter through its
@@ -187,14 +193,12 @@ export async function createSession(
   if (!ctx.dryRun) await lockCreatedFilter(ctx.tx, ctx.accountId, req.regionId, req.filterId);
   const checks = await createChecks(ctx.tx, ctx.accountId, req.regionId, req.filterId, req.priority);
   requireUsableFilter(checks?.filter);
-  // Assumed code: the API documents the uniqueness but not its error (docs/fidelity.md).
-  if (checks?.priorityHolder !== undefined) throw protocolErrors.invalidParameter('Priority');
+  refuseHeldPriority(checks?.priorityHolder);
   if ((await lockSessionQuota(ctx.tx, ctx.accountId, req.regionId)) >= sessionsPerRegion)
     throw sessionErrors.quotaSessionsPerRegion(sessionsPerRegion);
   const candidateVni = req.virtualNetworkId ?? randomVni();
   const placement = await placementChecks(ctx.tx, ctx.accountId, req.regionId, req.sourceIds, candidateVni);
-  if (placement.mostPerSource + 1 > perSourceLimit)
-    throw sessionErrors.quotaSessionsPerSource(perSourceLimit);
+  requireRoomPerSource(ctx, placement.mostPerSource);
   const vni =
     req.virtualNetworkId ?? (placement.vniTaken ? await randomFreeVni(ctx, req.regionId) : candidateVni);
   if (ctx.dryRun) throw protocolErrors.dryRunOperation();
