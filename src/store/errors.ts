@@ -25,8 +25,11 @@ export function isDeadlock(e: unknown): boolean {
   return !!e && typeof e === 'object' && 'code' in e && String(e.code) === '40P01';
 }
 
-/** Network errors that mean the database server cannot be reached right now. */
-const UNREACHABLE = new Set([
+/**
+ * Codes of failures a later attempt may not meet: the network's (the database server cannot be
+ * reached right now) and PostgreSQL's named below; class 08 and SQLITE_BUSY* are matched apart.
+ */
+const UNAVAILABLE = new Set([
   'ENOTFOUND',
   'ECONNREFUSED',
   'ECONNRESET',
@@ -34,6 +37,13 @@ const UNREACHABLE = new Set([
   'EPIPE',
   'EHOSTUNREACH',
   'EAI_AGAIN',
+  '57P01',
+  '57P02',
+  '57P03',
+  '53300',
+  '25006',
+  '40P01',
+  '40001',
 ]);
 
 /**
@@ -49,10 +59,9 @@ const UNREACHABLE = new Set([
 export function isStoreUnavailable(e: unknown): boolean {
   if (!(e instanceof Error)) return false;
   const code = 'code' in e ? String(e.code) : '';
-  if (UNREACHABLE.has(code)) return true;
+  if (UNAVAILABLE.has(code)) return true;
   // Class 08 but 08P01 (protocol violation: a bug, the same on every retry).
   if (code.startsWith('08') && code.length === 5 && code !== '08P01') return true;
-  if (['57P01', '57P02', '57P03', '53300', '25006', '40P01', '40001'].includes(code)) return true;
   if (code === 'SQLITE_BUSY' || code.startsWith('SQLITE_BUSY_')) return true;
   // node-postgres reports these without a code.
   return /^Connection terminated|^timeout exceeded when trying to connect|^Client has encountered a connection error/.test(

@@ -191,17 +191,13 @@ export async function openStore(options: StoreOptions & { migrate?: boolean }): 
   };
   if (options.migrate !== false) {
     try {
-      for (let attempt = 1; ; attempt++) {
-        try {
-          await migrateToLatest(store);
-          break;
-        } catch (e) {
-          // Still "schema … does not exist" after migrateToLatest's own attempts: perhaps our own
-          // schema was dropped under us. Made again, then one more round of attempts.
-          if (!isSchemaRace(store, e) || attempt >= 2) throw e;
-          if (options.schema) await createSchema(db, options.schema);
-        }
-      }
+      await migrateToLatest(store).catch(async (e: unknown) => {
+        // Still "schema … does not exist" after migrateToLatest's own attempts: perhaps our own
+        // schema was dropped under us. Made again, then one more round of attempts.
+        if (!isSchemaRace(store, e)) throw e;
+        if (options.schema) await createSchema(db, options.schema);
+        await migrateToLatest(store);
+      });
     } catch (e) {
       await store.close();
       throw e;
