@@ -34,6 +34,27 @@ for (const storeKind of testStores()) {
     });
     after(() => server.close());
 
+    /**
+     * Deletes the session with this ClientToken, which learns the record of exactly this request,
+     * and returns what rewrites that record as a first call still running (or dead) leaves it:
+     * processing, lease running, claimed by `owner`.
+     */
+    async function tokenLeftProcessing(id: string, token: string) {
+      await deleteCall(server, id, { ClientToken: token });
+      const done = await server.store.db
+        .selectFrom('client_tokens')
+        .selectAll()
+        .where('client_token', '=', token)
+        .executeTakeFirstOrThrow();
+      return async (owner: string | null) => {
+        await server.store.db.deleteFrom('client_tokens').where('client_token', '=', token).execute();
+        await server.store.db
+          .insertInto('client_tokens')
+          .values({ ...done, state: 'processing', response: null, lease_until: Date.now() + 60_000, owner })
+          .execute();
+      };
+    }
+
     async function pending(id: string): Promise<number> {
       const rows = await server.store.db
         .selectFrom('transitions')
@@ -343,19 +364,8 @@ for (const storeKind of testStores()) {
 
       test('a ClientToken whose first call is still executing is OperationFailed.LastTokenProcessing', async () => {
         const id = await makeSession(server, filter);
-        // Learn the parameter fingerprint of exactly this request from a completed call, then
-        // leave the record as an in-flight (or crashed) first call does: processing, lease running.
-        await deleteCall(server, id, { ClientToken: 'in-flight' });
-        const row = await server.store.db
-          .selectFrom('client_tokens')
-          .selectAll()
-          .where('client_token', '=', 'in-flight')
-          .executeTakeFirstOrThrow();
-        await server.store.db.deleteFrom('client_tokens').where('client_token', '=', 'in-flight').execute();
-        await server.store.db
-          .insertInto('client_tokens')
-          .values({ ...row, state: 'processing', response: null, lease_until: Date.now() + 60_000 })
-          .execute();
+        // Owned by no node, as a completed record is: only its lease holds it.
+        await (await tokenLeftProcessing(id, 'in-flight'))(null);
         for (const mode of CLIENT_MODES) {
           await expectCode(
             () => deleteCall(server, id, { ClientToken: 'in-flight' }, { mode }),
@@ -368,22 +378,7 @@ for (const storeKind of testStores()) {
 
       test("a claim this node left processing with no request running (a failed release) is taken over by the retry; another node's is not", async () => {
         const id = await makeSession(server, filter);
-        await deleteCall(server, id, { ClientToken: 'left-behind' });
-        const done = await server.store.db
-          .selectFrom('client_tokens')
-          .selectAll()
-          .where('client_token', '=', 'left-behind')
-          .executeTakeFirstOrThrow();
-        const leaveClaim = async (owner: string) => {
-          await server.store.db
-            .deleteFrom('client_tokens')
-            .where('client_token', '=', 'left-behind')
-            .execute();
-          await server.store.db
-            .insertInto('client_tokens')
-            .values({ ...done, state: 'processing', response: null, lease_until: Date.now() + 60_000, owner })
-            .execute();
-        };
+        const leaveClaim = await tokenLeftProcessing(id, 'left-behind');
         // As a request of this node leaves it when the store fails under it and the release fails too.
         await leaveClaim(server.app.nodeId);
         // The retry runs at once, and meets the session's state since the first call.

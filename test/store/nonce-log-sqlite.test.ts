@@ -11,7 +11,7 @@ import { dirname, join } from 'node:path';
 import { after, describe, test } from 'node:test';
 import { sql } from 'kysely';
 import { prepareNonces, recordNonces, sweepNonces } from '../../src/store/replay.repo.js';
-import { openStore } from '../../src/store/store.js';
+import { openStore, type Store } from '../../src/store/store.js';
 import { testStores } from '../helpers/server.js';
 
 const TTL = 900_000;
@@ -30,29 +30,35 @@ describe('the SQLite nonce log', { skip }, () => {
   after(() => {
     for (const d of dirs) rmSync(d, { recursive: true, force: true });
   });
+  /** Opens a store on the file, runs `work` with it, and closes it whatever happens. */
+  async function withStore(location: string, work: (store: Store) => Promise<void>): Promise<void> {
+    const store = await openStore({ location });
+    try {
+      await work(store);
+    } finally {
+      await store.close();
+    }
+  }
 
   test('nonces recorded before every store of the file closed are replays after it opens again', async () => {
     const location = freshFile();
-    const first = await openStore({ location });
-    assert.deepEqual(await recordNonces(first.db, [use('a'), use('b')], TTL), [true, true]);
-    await first.close();
-    const again = await openStore({ location });
-    try {
+    await withStore(location, async (first) => {
+      assert.deepEqual(await recordNonces(first.db, [use('a'), use('b')], TTL), [true, true]);
+    });
+    await withStore(location, async (again) => {
       assert.deepEqual(await recordNonces(again.db, [use('a'), use('c'), use('b')], TTL), [
         false,
         true,
         false,
       ]);
-    } finally {
-      await again.close();
-    }
+    });
   });
 
   test('a store loads the log through its own connection, after the store that opened the file first closed', async () => {
     const location = freshFile();
-    const seed = await openStore({ location });
-    assert.deepEqual(await recordNonces(seed.db, [use('seeded')], TTL), [true]);
-    await seed.close();
+    await withStore(location, async (seed) => {
+      assert.deepEqual(await recordNonces(seed.db, [use('seeded')], TTL), [true]);
+    });
     const first = await openStore({ location });
     const second = await openStore({ location });
     await first.close();
@@ -88,9 +94,7 @@ describe('the SQLite nonce log', { skip }, () => {
   });
 
   test('a nonce whose write failed was never used: it is accepted when it comes again', async () => {
-    const location = freshFile();
-    const store = await openStore({ location });
-    try {
+    await withStore(freshFile(), async (store) => {
       assert.deepEqual(await recordNonces(store.db, [use('before')], TTL), [true]);
       await sql`alter table nonce_log rename to nonce_log_away`.execute(store.db);
       await assert.rejects(recordNonces(store.db, [use('lost-1'), use('lost-2')], TTL), /no such table/);
@@ -100,15 +104,11 @@ describe('the SQLite nonce log', { skip }, () => {
         true,
         false,
       ]);
-    } finally {
-      await store.close();
-    }
+    });
   });
 
   test('the sweep removes expired rows from the log and leaves the rest', async () => {
-    const location = freshFile();
-    const store = await openStore({ location });
-    try {
+    await withStore(freshFile(), async (store) => {
       await recordNonces(store.db, [use('short', 1_000)], 100);
       await recordNonces(store.db, [use('long', 1_000)], TTL);
       await sweepNonces(store.db, 1_100);
@@ -121,9 +121,7 @@ describe('the SQLite nonce log', { skip }, () => {
         false,
         true,
       ]);
-    } finally {
-      await store.close();
-    }
+    });
   });
 
   test('another process cannot record nonces in the file while a store of this one does, and can once it closes', async () => {
