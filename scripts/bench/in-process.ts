@@ -6,7 +6,7 @@
  * store, including the transitions (Creating -> Created, Deleting -> gone) that the app's worker
  * applies meanwhile, as a server's does. Used to measure one change at a time:
  *
- *   npx tsx scripts/bench/in-process.ts list|regions|create|delete [requests] [--database postgres://…]
+ *   npx tsx scripts/bench/in-process.ts list|page|regions|create|delete [requests] [--database postgres://…]
  *     [--cpu-prof file] [--sqlite-checkpoints thread|inline]
  *
  * --cpu-prof writes a V8 CPU profile of the timed requests alone (not the seeding or the signing);
@@ -32,7 +32,7 @@ import { openStore } from '../../src/store/store.js';
 import { type AccountKey, BENCH_ACCOUNT, createSlot, LIST_REGION, REGIONS } from './layout.js';
 import { benchListIds, newKey, seedCreateAccounts, seedDeletePool, seedKeys, seedStored } from './seed.js';
 
-const SCENARIOS = ['regions', 'list', 'create', 'delete'] as const;
+const SCENARIOS = ['regions', 'list', 'page', 'create', 'delete'] as const;
 type Scenario = (typeof SCENARIOS)[number];
 
 const scenario = process.argv[2] as Scenario;
@@ -102,6 +102,11 @@ async function requests(): Promise<SignedRequest[]> {
   }
   if (scenario === 'regions') return Array.from({ length: total }, () => sign(key, 'DescribeRegions', {}));
   await seedStored(store, 0, 5_000);
+  // A first page of 100 of the account's sessions in the region: one query for many rows.
+  if (scenario === 'page')
+    return Array.from({ length: total }, () =>
+      sign(key, 'ListTrafficMirrorSessions', { RegionId: LIST_REGION, MaxResults: '100' }),
+    );
   const ids = await benchListIds(store, 5_000);
   return Array.from({ length: total }, (_, i) =>
     sign(key, 'ListTrafficMirrorSessions', {
