@@ -85,10 +85,37 @@ export async function insertSessionWithSources(
   await sessionWithSourcesInsert(sourceIds.length).run(db, rows);
 }
 
+/**
+ * Every column of a session, named: a statement that lists its columns reads them by position on
+ * SQLite (store/sqlite-dialect.ts), which is safe only when the text fixes them. The record type
+ * makes the compiler refuse a list that misses a column of the table.
+ */
+const SESSION_COLUMN_SET: Record<keyof TrafficMirrorSessionsTable, true> = {
+  seq: true,
+  id: true,
+  account_id: true,
+  region_id: true,
+  name: true,
+  description: true,
+  target_id: true,
+  target_type: true,
+  filter_id: true,
+  virtual_network_id: true,
+  priority: true,
+  packet_length: true,
+  enabled: true,
+  status: true,
+  business_status: true,
+  resource_group_id: true,
+  created_at: true,
+};
+const SESSION_COLUMNS = Object.keys(SESSION_COLUMN_SET) as Array<keyof TrafficMirrorSessionsTable>;
+const SESSION_COLUMNS_OF_S = SESSION_COLUMNS.map((c) => `s.${c}` as const);
+
 const sessionOfOwner = prepared((db, p: { sessionId: string; accountId: string; regionId: string }) =>
   db
     .selectFrom('traffic_mirror_sessions')
-    .selectAll()
+    .select(SESSION_COLUMNS)
     .where('id', '=', p.sessionId)
     .where('account_id', '=', p.accountId)
     .where('region_id', '=', p.regionId),
@@ -591,7 +618,7 @@ function matching(db: Executor, p: ListValues, shape: ListShape) {
 function page(db: Executor, p: ListValues, shape: ListShape) {
   const { q, col } = matching(db, p, shape);
   return q
-    .selectAll('s')
+    .select(SESSION_COLUMNS_OF_S)
     .$if(shape.after, (rows) => rows.where(col('s.seq'), '>', p.afterSeq))
     .orderBy('s.seq')
     .limit(sql.lit(shape.limit));
