@@ -23,6 +23,8 @@ export interface StringSpec {
   readonly caseInsensitive?: boolean;
   /** The RegionId check: must be a configured region. */
   readonly region?: boolean;
+  /** The error for a value these checks refuse (default: InvalidParameter naming the parameter). */
+  readonly invalid?: () => ApiError;
   readonly doc?: string;
 }
 export interface IntegerSpec {
@@ -118,16 +120,17 @@ function coerceScalar(
         if (!ctx.regions.has(raw)) throw protocolErrors.regionNotFound();
         return raw;
       }
-      if (spec.minLength !== undefined && raw.length < spec.minLength) throw invalid(name);
-      if (spec.maxLength !== undefined && raw.length > spec.maxLength) throw invalid(name);
-      if (spec.ascii && !PRINTABLE_ASCII.test(raw)) throw invalid(name);
-      if (spec.noUrlPrefix && /^https?:\/\//i.test(raw)) throw invalid(name);
-      if (spec.pattern && !spec.pattern.test(raw)) throw invalid(name);
+      const refused = () => (spec.invalid ? spec.invalid() : invalid(name));
+      if (spec.minLength !== undefined && raw.length < spec.minLength) throw refused();
+      if (spec.maxLength !== undefined && raw.length > spec.maxLength) throw refused();
+      if (spec.ascii && !PRINTABLE_ASCII.test(raw)) throw refused();
+      if (spec.noUrlPrefix && /^https?:\/\//i.test(raw)) throw refused();
+      if (spec.pattern && !spec.pattern.test(raw)) throw refused();
       if (spec.enum) {
         const found = spec.caseInsensitive
           ? spec.enum.find((e) => e.toLowerCase() === raw.toLowerCase())
           : spec.enum.find((e) => e === raw);
-        if (found === undefined) throw invalid(name);
+        if (found === undefined) throw refused();
         return found;
       }
       return raw;

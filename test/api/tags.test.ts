@@ -96,6 +96,22 @@ for (const storeKind of testStores()) {
           mode,
         );
         assert.deepEqual((await getSession(server, id))?.Tags, [{ Key: 'keep', Value: '2' }]);
+        await call(server, 'TagResources', {
+          ResourceType: 'TrafficMirrorSession',
+          ResourceId: [id],
+          Tag: [{ Key: 'env', Value: 'dev' }],
+        });
+        await call(
+          server,
+          'UnTagResources',
+          { ResourceType: 'TrafficMirrorSession', ResourceId: [id], TagKey: ['env'], All: true },
+          mode,
+        );
+        assert.deepEqual(
+          (await getSession(server, id))?.Tags,
+          [{ Key: 'keep', Value: '2' }],
+          'All applies only without TagKey.N',
+        );
         await call(
           server,
           'UnTagResources',
@@ -136,7 +152,7 @@ for (const storeKind of testStores()) {
 
     test('tag keys are checked: InvalidTagKey for aliyun/acs: prefixes, http(s):// inside, empty or over 128 characters', async () => {
       const id = await makeSession(server, filter);
-      for (const Key of ['aliyunx', 'ALIYUN-x', 'acs:x', 'a-http://b', 'x'.repeat(129)]) {
+      for (const Key of ['aliyunx', 'ALIYUN-x', 'acs:x', 'a-http://b', 'x'.repeat(129), 'x'.repeat(10_001)]) {
         await expectCode(
           () =>
             call(server, 'TagResources', {
@@ -147,15 +163,17 @@ for (const storeKind of testStores()) {
           'InvalidTagKey',
         );
       }
-      await expectCode(
-        () =>
-          call(server, 'TagResources', {
-            ResourceType: 'TRAFFICMIRRORSESSION',
-            ResourceId: [id],
-            Tag: [{ Key: 'k', Value: 'acs:v' }],
-          }),
-        'InvalidTagValue',
-      );
+      for (const Value of ['acs:v', 'v'.repeat(129), 'v'.repeat(10_001)]) {
+        await expectCode(
+          () =>
+            call(server, 'TagResources', {
+              ResourceType: 'TRAFFICMIRRORSESSION',
+              ResourceId: [id],
+              Tag: [{ Key: 'k', Value }],
+            }),
+          'InvalidTagValue',
+        );
+      }
       assert.deepEqual((await getSession(server, id))?.Tags, []);
     });
 
@@ -225,7 +243,7 @@ for (const storeKind of testStores()) {
       );
     });
 
-    test('an unknown ResourceType is InvalidParameter', async () => {
+    test('an unknown ResourceType is InvalidParameter, and IllegalParam.ResourceType for MoveResourceGroup', async () => {
       const id = await makeSession(server, filter);
       for (const action of ['TagResources', 'ListTagResources']) {
         await expectCode(
@@ -241,11 +259,11 @@ for (const storeKind of testStores()) {
             ResourceId: id,
             NewResourceGroupId: 'rg-abcde1',
           }),
-        'InvalidParameter',
+        'IllegalParam.ResourceType',
       );
     });
 
-    test('an unknown, foreign or other-region resource is ResourceNotFound.TrafficMirrorSession / ResourceNotFound.TrafficMirrorFilter', async () => {
+    test('an unknown, foreign or other-region resource is ResourceNotFound.TrafficMirrorSession / ResourceNotFound.TrafficMirrorFilter, and InvalidResourceId.NotFound for MoveResourceGroup', async () => {
       const id = await makeSession(server, filter);
       const unknownSession = 'tms-doesnotexist0000000';
       const other = await addAccount(server);
@@ -270,7 +288,7 @@ for (const storeKind of testStores()) {
               ResourceId: ResourceId.at(-1),
               NewResourceGroupId: 'rg-abcde1',
             }),
-          code,
+          'InvalidResourceId.NotFound',
         );
       }
       assert.deepEqual((await getSession(server, id))?.Tags, [], 'a refused call tags none of its resources');
@@ -375,6 +393,83 @@ for (const storeKind of testStores()) {
         assert.deepEqual(rows, []);
       });
     }
+
+    test('ListTagResources by several Tag.N lists only resources carrying all of them, with the tags asked for', async () => {
+      const both = await makeSession(server, filter, {
+        Tag: [
+          { Key: 'andenv', Value: 'prod' },
+          { Key: 'andteam', Value: 'x' },
+          { Key: 'andother', Value: 'o' },
+        ],
+      });
+      const envOnly = await makeSession(server, filter, { Tag: [{ Key: 'andenv', Value: 'prod' }] });
+      const otherTeam = await makeSession(server, filter, {
+        Tag: [
+          { Key: 'andenv', Value: 'prod' },
+          { Key: 'andteam', Value: 'y' },
+        ],
+      });
+      const list = async (params: Record<string, unknown>) =>
+        tagResources(
+          await call(server, 'ListTagResources', { ResourceType: 'TRAFFICMIRRORSESSION', ...params }),
+        )
+          .map((t) => `${t.ResourceId} ${t.TagKey}=${t.TagValue}`)
+          .sort();
+      const row = (id: string, tag: string) => `${id} ${tag}`;
+      assert.deepEqual(
+        await list({
+          Tag: [
+            { Key: 'andenv', Value: 'prod' },
+            { Key: 'andteam', Value: 'x' },
+          ],
+        }),
+        [row(both, 'andenv=prod'), row(both, 'andteam=x')],
+      );
+      assert.deepEqual(
+        await list({ Tag: [{ Key: 'andenv', Value: 'prod' }, { Key: 'andteam' }] }),
+        [
+          row(both, 'andenv=prod'),
+          row(both, 'andteam=x'),
+          row(otherTeam, 'andenv=prod'),
+          row(otherTeam, 'andteam=y'),
+        ].sort(),
+      );
+      assert.deepEqual(
+        await list({
+          ResourceId: [both, envOnly, otherTeam],
+          Tag: [{ Key: 'andteam' }, { Key: 'andother' }],
+        }),
+        [row(both, 'andother=o'), row(both, 'andteam=x')],
+      );
+      assert.deepEqual(
+        await list({ ResourceId: [envOnly, otherTeam], Tag: [{ Key: 'andenv', Value: 'prod' }] }),
+        [row(envOnly, 'andenv=prod'), row(otherTeam, 'andenv=prod')].sort(),
+      );
+      // One row a page: every row of the matching resources, once, in order.
+      const walked: string[] = [];
+      let token = '';
+      for (let pages = 0; pages < 10; pages++) {
+        const body = await call(server, 'ListTagResources', {
+          ResourceType: 'TRAFFICMIRRORSESSION',
+          Tag: [{ Key: 'andenv', Value: 'prod' }, { Key: 'andteam' }],
+          MaxResults: 1,
+          ...(token ? { NextToken: token } : {}),
+        });
+        walked.push(...tagResources(body).map((t) => `${t.ResourceId} ${t.TagKey}=${t.TagValue}`));
+        token = String(body.NextToken);
+        if (token === '') break;
+      }
+      // By resource id, then key: ids have one length, so the rows' text sorts the same way.
+      assert.deepEqual(
+        walked,
+        [
+          row(both, 'andenv=prod'),
+          row(both, 'andteam=x'),
+          row(otherTeam, 'andenv=prod'),
+          row(otherTeam, 'andteam=y'),
+        ].sort(),
+      );
+    });
 
     test('ListTagResources needs ResourceId.N or Tag.N, pages with MaxResults 1-50, and refuses a bad NextToken', async () => {
       await expectCode(

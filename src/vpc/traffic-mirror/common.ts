@@ -46,8 +46,21 @@ export const TAG_LIST = {
   maxItems: 20,
   overflow: () => tagErrors.tooManyInRequest(),
   fields: {
-    Key: { type: 'string', required: true, maxLength: 10_000 },
-    Value: { type: 'string', allowEmpty: true, maxLength: 10_000 },
+    // The length is checked here too, before RAM conditions match the request's tags.
+    Key: {
+      type: 'string',
+      required: true,
+      maxLength: 128,
+      invalid: () => tagErrors.invalidKey(),
+      doc: 'Not starting with `aliyun` or `acs:`, no `http://` or `https://` (else InvalidTagKey); an empty key counts as absent.',
+    },
+    Value: {
+      type: 'string',
+      allowEmpty: true,
+      maxLength: 128,
+      invalid: () => tagErrors.invalidValue(),
+      doc: 'The same rules as the key (else InvalidTagValue); may be empty.',
+    },
   },
 } as const satisfies ParamSpec;
 

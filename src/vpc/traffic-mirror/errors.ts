@@ -147,6 +147,20 @@ export const resourceGroupErrors = {
     when: 'ResourceGroupId / NewResourceGroupId is not a resource group id (rg-…).',
     sample: [],
   }),
+  resourceNotFound: defineError({
+    code: 'InvalidResourceId.NotFound',
+    httpStatus: 400,
+    message: () => 'The specified ResourceId does not exist.',
+    when: "MoveResourceGroup names no session or filter of its ResourceType in the caller's account and region.",
+    sample: [],
+  }),
+  resourceType: defineError({
+    code: 'IllegalParam.ResourceType',
+    httpStatus: 400,
+    message: () => 'Invalid Resource Type value.',
+    when: 'MoveResourceGroup with a ResourceType other than TrafficMirrorSession or TrafficMirrorFilter (any case).',
+    sample: [],
+  }),
 };
 
 export const listErrors = {

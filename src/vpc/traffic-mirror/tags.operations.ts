@@ -133,7 +133,7 @@ export const tagOperations = [
         maxItems: 20,
         overflow: () => tagErrors.tooManyInRequest(),
       },
-      All: { type: 'boolean' },
+      All: { type: 'boolean', doc: 'Remove every tag; applies only when no TagKey.N is given.' },
     },
     resource: 'acs:vpc:{RegionId}:{accountId}:{ResourceKind}/{ResourceId}',
     lookups: RESOURCE_KIND,
@@ -146,8 +146,10 @@ export const tagOperations = [
     handler: async (ctx, input) => {
       const t = typeOf(input.ResourceType);
       await requireResources(ctx.tx, t, ctx.accountId, input.RegionId, input.ResourceId);
+      // All applies only without TagKey.N, as the tag platform documents it for ECS: the
+      // listed keys are the narrower request, and removing less is the safer reading.
       for (const id of new Set(input.ResourceId))
-        await removeTags(ctx.tx, id, input.All ? 'all' : input.TagKey);
+        await removeTags(ctx.tx, id, input.All && input.TagKey.length === 0 ? 'all' : input.TagKey);
       return {};
     },
   }),
@@ -187,6 +189,7 @@ export const tagOperations = [
       if (input.ResourceId.length > 0) q = q.where('resource_id', 'in', input.ResourceId);
       if (input.Tag.length > 0) {
         const wanted = input.Tag;
+        // The rows listed are the tags asked for, of the resources that carry every one of them.
         q = q.where((eb) =>
           eb.or(
             wanted.map((t) =>
@@ -196,6 +199,19 @@ export const tagOperations = [
             ),
           ),
         );
+        for (const t of wanted) {
+          q = q.where((eb) =>
+            eb.exists(
+              eb
+                .selectFrom('tags as other')
+                .select('other.tag_key')
+                .whereRef('other.resource_id', '=', 'tags.resource_id')
+                .whereRef('other.resource_type', '=', 'tags.resource_type')
+                .where('other.tag_key', '=', t.Key)
+                .$if(t.Value !== undefined, (sq) => sq.where('other.tag_value', '=', t.Value ?? '')),
+            ),
+          );
+        }
       }
       if (after) {
         q = q.where((eb) =>
@@ -231,13 +247,18 @@ export const tagOperations = [
     access: 'update',
     params: {
       RegionId: REGION_ID,
-      ResourceType: RESOURCE_TYPE,
+      // The operation's own error table has a code for this, unlike the tag operations'.
+      ResourceType: { ...RESOURCE_TYPE, invalid: () => resourceGroupErrors.resourceType() },
       ResourceId: { type: 'string', required: true, maxLength: 64 },
       NewResourceGroupId: { type: 'string', required: true, maxLength: 64 },
     },
     resource: 'acs:vpc:{RegionId}:{accountId}:{ResourceKind}/{ResourceId}',
     lookups: RESOURCE_KIND,
-    errors: [sessionErrors.notFound, filterErrors.notFound, resourceGroupErrors.invalid],
+    errors: [
+      resourceGroupErrors.resourceType,
+      resourceGroupErrors.invalid,
+      resourceGroupErrors.resourceNotFound,
+    ],
     handler: async (ctx, input) => {
       const t = typeOf(input.ResourceType);
       const group = checkResourceGroup(input.NewResourceGroupId, '');
@@ -248,7 +269,7 @@ export const tagOperations = [
         .where('account_id', '=', ctx.accountId)
         .where('region_id', '=', input.RegionId)
         .executeTakeFirst();
-      if (r.numUpdatedRows === 0n) throw t.notFound();
+      if (r.numUpdatedRows === 0n) throw resourceGroupErrors.resourceNotFound();
       return {};
     },
   }),
