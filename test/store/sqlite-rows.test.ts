@@ -8,7 +8,8 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, test } from 'node:test';
-import { sql } from 'kysely';
+import { type Kysely, sql } from 'kysely';
+import type { Database } from '../../src/store/database.js';
 import { prepared } from '../../src/store/prepared.js';
 import { openStore, type Store } from '../../src/store/store.js';
 import { testStores } from '../helpers/server.js';
@@ -34,12 +35,18 @@ describe('SQLite rows', { skip }, () => {
       await store.close();
     }
   }
-
-  test('a statement with a `*` shows the columns of the moment after a schema change: other names, order or number', async () => {
+  /** A store holding table scratch with one row, a = 1 and b = 2. */
+  async function withScratch(work: (db: Kysely<Database & Scratch>) => Promise<void>): Promise<void> {
     await withStore(async (store) => {
       const db = store.db.withTables<Scratch>();
       await sql`create table scratch (a integer not null, b integer not null)`.execute(db);
       await sql`insert into scratch (a, b) values (1, 2)`.execute(db);
+      await work(db);
+    });
+  }
+
+  test('a statement with a `*` shows the columns of the moment after a schema change: other names, order or number', async () => {
+    await withScratch(async (db) => {
       const everything = prepared((d, _p: Record<string, never>) =>
         d.withTables<Scratch>().selectFrom('scratch').selectAll(),
       );
@@ -71,10 +78,7 @@ describe('SQLite rows', { skip }, () => {
   });
 
   test('a statement naming its columns fails, rather than misreads, once a column it names is renamed', async () => {
-    await withStore(async (store) => {
-      const db = store.db.withTables<Scratch>();
-      await sql`create table scratch (a integer not null, b integer not null)`.execute(db);
-      await sql`insert into scratch (a, b) values (1, 2)`.execute(db);
+    await withScratch(async (db) => {
       const named = prepared((d, _p: Record<string, never>) =>
         d.withTables<Scratch>().selectFrom('scratch').select(['b', 'a']),
       );
