@@ -279,6 +279,15 @@ function encodeTagToken(resourceId: string, key: string): string {
   return Buffer.from(JSON.stringify(['tg1', resourceId, key])).toString('base64url');
 }
 
+/**
+ * Text a token may carry into a query: no longer than the column's values, and text the stores
+ * can hold. The token's JSON can spell what no request parameter may carry (a NUL, which
+ * PostgreSQL refuses to take, or half a surrogate pair), so this checks again what the door did.
+ */
+function storable(s: string, maxLength: number): boolean {
+  return s.length <= maxLength && !s.includes('\u0000') && Buffer.from(s, 'utf8').toString('utf8') === s;
+}
+
 function decodeTagToken(token: string | undefined): { id: string; key: string } | undefined {
   if (token === undefined) return undefined;
   try {
@@ -288,7 +297,9 @@ function decodeTagToken(token: string | undefined): { id: string; key: string } 
       v.length === 3 &&
       v[0] === 'tg1' &&
       typeof v[1] === 'string' &&
-      typeof v[2] === 'string'
+      typeof v[2] === 'string' &&
+      storable(v[1], 64) &&
+      storable(v[2], 128)
     ) {
       return { id: v[1], key: v[2] };
     }
