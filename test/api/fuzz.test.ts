@@ -42,7 +42,8 @@ import {
   REGION,
 } from './session-fixtures.js';
 
-const SEED = Number(process.env.VPCMIRROR_FUZZ_SEED ?? '20160428');
+const DEFAULT_SEED = 20160428;
+const SEED = Number(process.env.VPCMIRROR_FUZZ_SEED ?? DEFAULT_SEED);
 const REQUESTS = 1500;
 /** Long enough for a slow CI machine, short enough that a hung request fails the run. */
 const CALL_TIMEOUT_MS = 20_000;
@@ -1220,10 +1221,12 @@ for (const storeKind of testStores()) {
         [],
         'answers that break an invariant (one example request each)',
       );
-      assert.ok(
-        actions.every((a) => codes.has(`${a} OK`)),
-        `every operation succeeded at least once: ${actions.filter((a) => !codes.has(`${a} OK`)).join(', ')}`,
-      );
+      // Proof that the calls reach every operation's work, not only its refusals. Checked for the
+      // default seed, whose outcomes repeat from run to run; another seed may happen to miss an
+      // operation without anything being wrong, so there it is only reported.
+      const neverOk = actions.filter((a) => !codes.has(`${a} OK`));
+      if (SEED === DEFAULT_SEED) assert.deepEqual(neverOk, [], 'every operation succeeded at least once');
+      else if (neverOk.length > 0) t.diagnostic(`never succeeded with this seed: ${neverOk.join(', ')}`);
     });
 
     test('afterwards the server still answers, and account B is exactly as before', async () => {
