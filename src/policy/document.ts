@@ -5,7 +5,7 @@
  */
 
 import { BlockList, isIP } from 'node:net';
-import { compileGlobs } from './glob.js';
+import { compileGlobs, type GlobMatcher } from './glob.js';
 
 export class PolicyDocumentError extends Error {
   override name = 'PolicyDocumentError';
@@ -45,7 +45,7 @@ export type Comparison = 'eq' | 'lt' | 'le' | 'gt' | 'ge';
  */
 export type ConditionTest =
   | { readonly kind: 'equals'; readonly ignoreCase: boolean; readonly values: ReadonlySet<string> }
-  | { readonly kind: 'like'; readonly pattern: RegExp }
+  | { readonly kind: 'like'; readonly pattern: GlobMatcher }
   | { readonly kind: 'numeric'; readonly comparison: Comparison; readonly values: readonly number[] }
   | { readonly kind: 'date'; readonly comparison: Comparison; readonly values: readonly number[] }
   | { readonly kind: 'bool'; readonly values: ReadonlySet<string> }
@@ -74,9 +74,9 @@ export interface PolicyStatement {
   /** All must hold. */
   readonly conditions: readonly PolicyCondition[];
   /** Matches an action against any of `actions`, case-insensitively. */
-  readonly actionMatcher: RegExp;
+  readonly actionMatcher: GlobMatcher;
   /** Matches one resource ARN against any of `resources`, case-sensitively. */
-  readonly resourceMatcher: RegExp;
+  readonly resourceMatcher: GlobMatcher;
 }
 
 export interface PolicyDocument {
