@@ -95,6 +95,9 @@ export async function handleAdmin(app: App, req: IncomingMessage, res: ServerRes
         const filter: { resourceType?: string; resourceId?: string } = {};
         const type = url.searchParams.get('resourceType');
         const id = url.searchParams.get('resourceId');
+        // PostgreSQL cannot take a NUL in text; no resource type or id holds one.
+        if (type?.includes('\u0000') || id?.includes('\u0000'))
+          throw new ConfigError('resourceType and resourceId cannot contain a NUL character');
         if (type) filter.resourceType = type;
         if (id) filter.resourceId = id;
         json(res, 200, { applied: await app.lifecycle.advance(filter) });

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
-import { startTestServer, type TestServer } from '../helpers/server.js';
+import { startTestServer, type TestServer, testStores } from '../helpers/server.js';
 
 async function admin(
   server: TestServer,
@@ -84,3 +84,25 @@ describe('admin endpoints with an admin token', () => {
     assert.equal(r.status, 200);
   });
 });
+
+for (const store of testStores()) {
+  describe(`admin advance with odd filters [${store}]`, () => {
+    let server: TestServer;
+    before(async () => {
+      server = await startTestServer({ store, flags: { transitions: 'manual' } });
+    });
+    after(() => server.close());
+
+    test('a NUL in resourceId or resourceType is refused with 400; an unknown id applies nothing', async () => {
+      for (const query of ['resourceId=%00', 'resourceType=session%00', 'resourceId=tms-x%00y']) {
+        const r = await admin(server, 'POST', `transitions/advance?${query}`);
+        assert.equal(r.status, 400, query);
+        assert.match(String(r.body.error), /NUL/);
+      }
+      assert.deepEqual(await admin(server, 'POST', 'transitions/advance?resourceId=tms-unknown'), {
+        status: 200,
+        body: { applied: 0 },
+      });
+    });
+  });
+}
