@@ -175,8 +175,7 @@ type Row = Record<string, unknown>;
 class CachedStatement implements SqliteStatement {
   readonly reader: boolean;
   private readonly arrays: boolean;
-  private width = -1;
-  private toRow: (values: readonly unknown[]) => Row = () => ({});
+  private toRow: RowBuilder | undefined;
 
   constructor(private readonly statement: SqliteDatabase.Statement) {
     this.reader = statement.reader;
@@ -187,9 +186,8 @@ class CachedStatement implements SqliteStatement {
   all(parameters: readonly unknown[]): unknown[] {
     if (!this.arrays) return this.statement.all(parameters);
     const rows = this.statement.all(parameters) as unknown[][];
-    const first = rows[0];
-    if (first === undefined) return rows;
-    const toRow = this.builderFor(first.length);
+    if (rows.length === 0) return rows;
+    const toRow = this.builder();
     const out = new Array<Row>(rows.length);
     for (let i = 0; i < rows.length; i++) out[i] = toRow(rows[i] as unknown[]);
     return out;
@@ -205,18 +203,15 @@ class CachedStatement implements SqliteStatement {
       return;
     }
     for (const values of this.statement.iterate(parameters) as IterableIterator<unknown[]>)
-      yield this.builderFor(values.length)(values);
+      yield this.builder()(values);
   }
 
   /**
-   * The row builder for the statement's columns. Its text names them all, so a schema change can
-   * only make it fail, not move them; the width is checked anyway, at the cost of one comparison.
+   * The row builder for the statement's columns, made at the first row. Its text names them all,
+   * so a schema change can only make the statement fail, never move its columns.
    */
-  private builderFor(width: number): (values: readonly unknown[]) => Row {
-    if (width !== this.width) {
-      this.toRow = rowBuilder(this.statement.columns().map((c) => c.name));
-      this.width = width;
-    }
+  private builder(): RowBuilder {
+    this.toRow ??= rowBuilder(this.statement.columns().map((c) => c.name));
     return this.toRow;
   }
 }
@@ -227,9 +222,11 @@ class CachedStatement implements SqliteStatement {
  * computed string literals, so no column name can act as syntax or as `__proto__`; where two
  * columns share a name the later one wins, as better-sqlite3's own objects have it.
  */
-function rowBuilder(names: readonly string[]): (values: readonly unknown[]) => Row {
+type RowBuilder = (values: readonly unknown[]) => Row;
+
+function rowBuilder(names: readonly string[]): RowBuilder {
   const fields = names.map((name, i) => `[${JSON.stringify(name)}]: values[${i}]`).join(', ');
-  return new Function('values', `return { ${fields} };`) as (values: readonly unknown[]) => Row;
+  return new Function('values', `return { ${fields} };`) as RowBuilder;
 }
 
 type SqliteKyselyDatabase = Exclude<SqliteDialectConfig['database'], () => unknown>;

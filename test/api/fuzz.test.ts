@@ -26,6 +26,7 @@ import {
   callVia,
   type PopClient,
   popClient,
+  rpcParams,
   type VpcClient,
   vpcClient,
 } from '../helpers/clients.js';
@@ -404,6 +405,26 @@ function some<T>(rng: Rng, make: () => T, max: number): T[] {
 }
 
 /** A plausible call of each operation for account A: right types, ids from its own answers. */
+/** The region and, sometimes, ids: how both List calls begin (the draws keep their order). */
+function listStart(w: World, wire: Wire, idsName: string, kind: 'session' | 'filter'): void {
+  wire.set('RegionId', REGION);
+  if (w.rng.chance(0.3))
+    setList(
+      wire,
+      idsName,
+      some(w.rng, () => idOf(w, kind), 3),
+    );
+}
+
+/** A resource group, tags and a page: how both List calls end. */
+function listEnd(w: World, wire: Wire): void {
+  const { rng } = w;
+  if (rng.chance(0.1)) wire.set('ResourceGroupId', rng.pick([w.resourceGroupId, w.b.resourceGroupId]));
+  if (rng.chance(0.2)) setTags(wire, w, 'Tags', 1 + rng.int(2), true);
+  if (rng.chance(0.4)) wire.set('MaxResults', String(1 + rng.int(100)));
+  if (rng.chance(0.3)) wire.set('NextToken', nextToken(w));
+}
+
 const BUILDERS: Readonly<Record<string, (w: World, wire: Wire) => void>> = {
   DescribeRegions(w, wire) {
     if (w.rng.chance(0.5)) wire.set('AcceptLanguage', w.rng.pick(['zh-CN', 'en-US', 'ja']));
@@ -524,13 +545,7 @@ const BUILDERS: Readonly<Record<string, (w: World, wire: Wire) => void>> = {
   },
   ListTrafficMirrorSessions(w, wire) {
     const { rng } = w;
-    wire.set('RegionId', REGION);
-    if (rng.chance(0.3))
-      setList(
-        wire,
-        'TrafficMirrorSessionIds',
-        some(rng, () => idOf(w, 'session'), 3),
-      );
+    listStart(w, wire, 'TrafficMirrorSessionIds', 'session');
     if (rng.chance(0.1)) wire.set('TrafficMirrorSessionName', `s-${rng.int(1000)}`);
     if (rng.chance(0.1)) wire.set('TrafficMirrorSourceId', rng.pick(w.enis));
     if (rng.chance(0.1)) wire.set('TrafficMirrorTargetId', 'eni-target1');
@@ -538,25 +553,12 @@ const BUILDERS: Readonly<Record<string, (w: World, wire: Wire) => void>> = {
     if (rng.chance(0.05)) wire.set('VirtualNetworkId', String(rng.int(16777216)));
     if (rng.chance(0.05)) wire.set('Priority', String(1 + rng.int(32766)));
     if (rng.chance(0.1)) wire.set('Enabled', rng.pick(['true', 'false']));
-    if (rng.chance(0.1)) wire.set('ResourceGroupId', rng.pick([w.resourceGroupId, w.b.resourceGroupId]));
-    if (rng.chance(0.2)) setTags(wire, w, 'Tags', 1 + rng.int(2), true);
-    if (rng.chance(0.4)) wire.set('MaxResults', String(1 + rng.int(100)));
-    if (rng.chance(0.3)) wire.set('NextToken', nextToken(w));
+    listEnd(w, wire);
   },
   ListTrafficMirrorFilters(w, wire) {
-    const { rng } = w;
-    wire.set('RegionId', REGION);
-    if (rng.chance(0.3))
-      setList(
-        wire,
-        'TrafficMirrorFilterIds',
-        some(rng, () => idOf(w, 'filter'), 3),
-      );
-    if (rng.chance(0.1)) wire.set('TrafficMirrorFilterName', `fz-${rng.int(1000)}`);
-    if (rng.chance(0.1)) wire.set('ResourceGroupId', rng.pick([w.resourceGroupId, w.b.resourceGroupId]));
-    if (rng.chance(0.2)) setTags(wire, w, 'Tags', 1 + rng.int(2), true);
-    if (rng.chance(0.4)) wire.set('MaxResults', String(1 + rng.int(100)));
-    if (rng.chance(0.3)) wire.set('NextToken', nextToken(w));
+    listStart(w, wire, 'TrafficMirrorFilterIds', 'filter');
+    if (w.rng.chance(0.1)) wire.set('TrafficMirrorFilterName', `fz-${w.rng.int(1000)}`);
+    listEnd(w, wire);
   },
   ListTagResources(w, wire) {
     const { rng } = w;
@@ -869,17 +871,7 @@ async function send(clients: Clients, mode: Mode, action: string, wire: Wire): P
   try {
     if (mode === 'vpc-v3') {
       const r = await clients.v3.callApi(
-        new $OpenApi.$OpenApiUtil.Params({
-          action,
-          version: '2016-04-28',
-          protocol: 'HTTP',
-          pathname: '/',
-          method: 'POST',
-          authType: 'AK',
-          style: 'RPC',
-          reqBodyType: 'formData',
-          bodyType: 'json',
-        }),
+        rpcParams(action),
         new $OpenApi.$OpenApiUtil.OpenApiRequest({ query: params }),
         { readTimeout: CALL_TIMEOUT_MS, connectTimeout: CALL_TIMEOUT_MS } as never,
       );

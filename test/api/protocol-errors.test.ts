@@ -36,7 +36,7 @@ import {
   withoutHeader,
   withQueryParam,
 } from '../helpers/capture.js';
-import { CLIENT_MODES, callVia, expectCode, vpcClient } from '../helpers/clients.js';
+import { CLIENT_MODES, callVia, expectCode, rpcParams, vpcClient } from '../helpers/clients.js';
 import { startTestServer, type TestServer, testStores } from '../helpers/server.js';
 
 const MINUTE = 60_000;
@@ -100,17 +100,7 @@ async function v3WithBody(
   body: Record<string, string>,
 ): Promise<Record<string, unknown>> {
   const client = vpcClient({ endpoint, ...keys });
-  const params = new $OpenApi.$OpenApiUtil.Params({
-    action,
-    version: '2016-04-28',
-    protocol: 'HTTP',
-    pathname: '/',
-    method: 'POST',
-    authType: 'AK',
-    style: 'RPC',
-    reqBodyType: 'formData',
-    bodyType: 'json',
-  });
+  const params = rpcParams(action);
   const request = new $OpenApi.$OpenApiUtil.OpenApiRequest({ query, body });
   const r = await client.callApi(params, request, {} as never);
   return r.body as Record<string, unknown>;

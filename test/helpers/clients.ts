@@ -41,13 +41,9 @@ export function popClient(c: Credentials): PopClient {
   });
 }
 
-/** One generic RPC call through the V3 or V1 runtime of the official SDK. */
-export async function sdkCall(
-  client: VpcClient,
-  action: string,
-  query: Record<string, unknown>,
-): Promise<Record<string, unknown>> {
-  const params = new $OpenApi.$OpenApiUtil.Params({
+/** How the official SDK sends a VPC operation: RPC style, form body, JSON answer. */
+export function rpcParams(action: string): InstanceType<typeof $OpenApi.$OpenApiUtil.Params> {
+  return new $OpenApi.$OpenApiUtil.Params({
     action,
     version: '2016-04-28',
     protocol: 'HTTP',
@@ -58,6 +54,15 @@ export async function sdkCall(
     reqBodyType: 'formData',
     bodyType: 'json',
   });
+}
+
+/** One generic RPC call through the V3 or V1 runtime of the official SDK. */
+export async function sdkCall(
+  client: VpcClient,
+  action: string,
+  query: Record<string, unknown>,
+): Promise<Record<string, unknown>> {
+  const params = rpcParams(action);
   const request = new $OpenApi.$OpenApiUtil.OpenApiRequest({ query: $OpenApi.OpenApiUtil.query(query) });
   const runtime = {};
   const r = await client.callApi(params, request, runtime as never);
