@@ -425,6 +425,18 @@ function listEnd(w: World, wire: Wire): void {
   if (rng.chance(0.3)) wire.set('NextToken', nextToken(w));
 }
 
+/** The region, a resource type and up to two of its ids: what TagResources and UnTagResources act on. */
+function tagTarget(w: World, wire: Wire): void {
+  const { type, kind } = resourceType(w);
+  wire.set('RegionId', REGION);
+  wire.set('ResourceType', type);
+  setList(
+    wire,
+    'ResourceId',
+    some(w.rng, () => idOf(w, kind), 2),
+  );
+}
+
 const BUILDERS: Readonly<Record<string, (w: World, wire: Wire) => void>> = {
   DescribeRegions(w, wire) {
     if (w.rng.chance(0.5)) wire.set('AcceptLanguage', w.rng.pick(['zh-CN', 'en-US', 'ja']));
@@ -578,25 +590,11 @@ const BUILDERS: Readonly<Record<string, (w: World, wire: Wire) => void>> = {
     if (rng.chance(0.3)) wire.set('NextToken', nextToken(w));
   },
   TagResources(w, wire) {
-    const { type, kind } = resourceType(w);
-    wire.set('RegionId', REGION);
-    wire.set('ResourceType', type);
-    setList(
-      wire,
-      'ResourceId',
-      some(w.rng, () => idOf(w, kind), 2),
-    );
+    tagTarget(w, wire);
     setTags(wire, w, 'Tag', 1 + w.rng.int(3));
   },
   UnTagResources(w, wire) {
-    const { type, kind } = resourceType(w);
-    wire.set('RegionId', REGION);
-    wire.set('ResourceType', type);
-    setList(
-      wire,
-      'ResourceId',
-      some(w.rng, () => idOf(w, kind), 2),
-    );
+    tagTarget(w, wire);
     if (w.rng.chance(0.6))
       setList(
         wire,
