@@ -2,7 +2,7 @@
  * One request, every step in order. This function is the whole life of an RPC call; each step
  * names the spec section whose order it copies (spec protocol.md section 4).
  */
-import { createHash, randomUUID } from 'node:crypto';
+import { hash, randomUUID } from 'node:crypto';
 import type { OperationContext, OperationServices, RegisteredOperation } from './api/operation.js';
 import { type AuthSettings, authenticate } from './auth/authenticate.js';
 import { authorize } from './auth/authorize.js';
@@ -105,7 +105,7 @@ const NOT_BUSINESS = new Set([
 
 function businessHash(params: ReadonlyMap<string, string>): string {
   const pairs = [...params].filter(([k]) => !NOT_BUSINESS.has(k)).sort((a, b) => (a[0] < b[0] ? -1 : 1));
-  return createHash('sha256').update(JSON.stringify(pairs)).digest('hex');
+  return hash('sha256', JSON.stringify(pairs), 'hex');
 }
 
 function single(req: RpcRequest, name: string): string | undefined {

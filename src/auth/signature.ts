@@ -3,7 +3,7 @@
  * pure functions. Canonical strings are always rebuilt from decoded parameters and re-encoded,
  * never taken from the raw query: clients put `!'()*` on the wire differently from how they sign.
  */
-import { createHash, createHmac, timingSafeEqual } from 'node:crypto';
+import { createHmac, hash, timingSafeEqual } from 'node:crypto';
 import { pct } from '../protocol/encoding.js';
 
 export const V3_ALGORITHM = 'ACS3-HMAC-SHA256';
@@ -94,7 +94,7 @@ export function v3CanonicalRequest(
 }
 
 export function v3StringToSign(canonicalRequest: string): string {
-  return `${V3_ALGORITHM}\n${createHash('sha256').update(canonicalRequest, 'utf8').digest('hex')}`;
+  return `${V3_ALGORITHM}\n${hash('sha256', canonicalRequest, 'hex')}`;
 }
 
 export function v3Sign(secret: string, stringToSign: string): string {
@@ -102,7 +102,7 @@ export function v3Sign(secret: string, stringToSign: string): string {
 }
 
 export function sha256Hex(body: Buffer): string {
-  return body.length === 0 ? EMPTY_SHA256 : createHash('sha256').update(body).digest('hex');
+  return body.length === 0 ? EMPTY_SHA256 : hash('sha256', body, 'hex');
 }
 
 /** Constant-time comparison so a mismatch reveals nothing about where it happened. */

@@ -3,7 +3,7 @@
  * primary key makes "first use wins" hold across nodes sharing the database. On SQLite, one
  * server process per file: a log in expiry order and the recent nonces in memory (nonce-log.ts).
  */
-import { createHash } from 'node:crypto';
+import { hash } from 'node:crypto';
 import type { Executor } from './database.js';
 import { dialectOf } from './dialect.js';
 import { type LogLoad, logNonces, openNonceLog, sweepNonceLog } from './nonce-log.js';
@@ -40,7 +40,7 @@ const PLAIN_NONCE = /^[\x21-\x7e]{1,128}$/;
  * byte; hashing keeps every nonce storable and still unique (per AccessKey).
  */
 export function storedNonce(nonce: string): string {
-  return PLAIN_NONCE.test(nonce) ? nonce : `sha256:${createHash('sha256').update(nonce).digest('hex')}`;
+  return PLAIN_NONCE.test(nonce) ? nonce : `sha256:${hash('sha256', nonce, 'hex')}`;
 }
 
 /**
