@@ -71,16 +71,54 @@ export async function loadPolicies(db: Executor, principal: Principal): Promise<
   return docs;
 }
 
-async function resourceTags(db: Executor, resources: readonly string[]): Promise<Map<string, string[]>> {
-  const ids = resources.map((r) => r.slice(r.lastIndexOf('/') + 1)).filter((id) => id !== '*' && id !== '');
+interface NamedResource {
+  readonly region: string;
+  readonly account: string;
+  readonly type: string;
+  readonly id: string;
+}
+
+/** The parts of `acs:vpc:{region}:{account}:{type}/{id}`; undefined for a wildcard or another form. */
+function namedResource(arn: string): NamedResource | undefined {
+  const parts = arn.split(':');
+  if (parts.length !== 5 || parts[0] !== 'acs') return undefined;
+  const [, , region = '', account = '', relative = ''] = parts;
+  const slash = relative.indexOf('/');
+  const id = relative.slice(slash + 1);
+  if (slash < 0 || id === '' || id.includes('*')) return undefined;
+  return { region, account, type: relative.slice(0, slash), id };
+}
+
+/**
+ * The tags of the resources the request names, as `acs:resourcetag/<key>` context values. Only
+ * the caller's own resources count, and only where the name's region and type are the resource's:
+ * a name of another account's resource (or of a resource in another region) has no tags, or a
+ * policy's answer would tell the caller what another account tagged.
+ */
+async function resourceTags(
+  db: Executor,
+  accountId: string,
+  resources: readonly string[],
+): Promise<Map<string, string[]>> {
+  const named = resources.flatMap((arn) => {
+    const r = namedResource(arn);
+    return r?.account === accountId ? [r] : [];
+  });
   const out = new Map<string, string[]>();
-  if (ids.length === 0) return out;
+  if (named.length === 0) return out;
   const rows = await db
     .selectFrom('tags')
-    .select(['tag_key', 'tag_value'])
-    .where('resource_id', 'in', ids)
+    .select(['resource_type', 'resource_id', 'region_id', 'tag_key', 'tag_value'])
+    .where('account_id', '=', accountId)
+    .where(
+      'resource_id',
+      'in',
+      named.map((r) => r.id),
+    )
     .execute();
   for (const r of rows) {
+    const type = r.resource_type.toLowerCase();
+    if (!named.some((n) => n.id === r.resource_id && n.region === r.region_id && n.type === type)) continue;
     const key = `acs:resourcetag/${r.tag_key.toLowerCase()}`;
     out.set(key, [...(out.get(key) ?? []), r.tag_value]);
   }
@@ -122,7 +160,9 @@ export async function authorize(
   const needsResourceTags = policies.some((p) =>
     p.statements.some((s) => s.conditions.some((c) => c.contextKey.startsWith('acs:resourcetag/'))),
   );
-  if (needsResourceTags) for (const [k, v] of await resourceTags(db, input.resources)) context.set(k, v);
+  if (needsResourceTags)
+    for (const [k, v] of await resourceTags(db, input.principal.accountId, input.resources))
+      context.set(k, v);
   const request = { action: input.action, resources: input.resources, context };
   const decision = evaluatePolicies(policies, request);
   if (!decision.allowed)

@@ -10,6 +10,7 @@ import { after, before, describe, test } from 'node:test';
 import {
   attachPolicy,
   createAccessKey,
+  createAccount,
   createPolicy,
   createUser,
   detachPolicy,
@@ -66,31 +67,30 @@ for (const storeKind of testStores()) {
     });
     after(() => server.close());
 
-    /** A RAM user of the server's account holding the given policies, with one AccessKey. */
-    async function ramUser(grants: readonly PolicyGrant[]): Promise<Credentials & { userName: string }> {
+    /** A RAM user of the account (the server's by default) holding the given policies, with one AccessKey. */
+    async function ramUser(
+      grants: readonly PolicyGrant[],
+      accountId = server.accountId,
+    ): Promise<Credentials & { userName: string }> {
       const db = server.store.db;
       const now = Date.now();
       const userName = uniqueName('user');
-      await createUser(db, { accountId: server.accountId, name: userName }, now);
+      await createUser(db, { accountId, name: userName }, now);
       for (const [i, grant] of grants.entries()) {
         let policyName: string;
         if ('system' in grant) {
           policyName = grant.system;
         } else {
           policyName = `${userName}-p${i}`;
-          await createPolicy(
-            db,
-            { accountId: server.accountId, name: policyName, document: grant.custom },
-            now,
-          );
+          await createPolicy(db, { accountId, name: policyName, document: grant.custom }, now);
         }
         await attachPolicy(db, {
-          accountId: server.accountId,
+          accountId,
           principal: { type: 'User', name: userName },
           policyName,
         });
       }
-      const key = await createAccessKey(db, { accountId: server.accountId, userName }, now);
+      const key = await createAccessKey(db, { accountId, userName }, now);
       return {
         endpoint: server.endpoint,
         accessKeyId: key.accessKeyId,
@@ -396,6 +396,70 @@ for (const storeKind of testStores()) {
       const left = await sessionIds();
       assert.ok(!left.includes(mine), 'the allowed session is gone');
       assert.ok(left.includes(other), 'the other session is still there');
+    });
+
+    describe('acs:ResourceTag conditions', () => {
+      const DEV_ONLY = allow('vpc:DeleteTrafficMirrorSession', '*', {
+        StringEquals: { 'acs:ResourceTag/env': 'dev' },
+      });
+      let filter: string;
+      before(async () => {
+        filter = await makeFilter();
+      });
+
+      async function taggedSession(env: string): Promise<string> {
+        const id = await makeSession(filter);
+        await callVia('vpc-v3', server, 'TagResources', {
+          RegionId: REGION,
+          ResourceType: 'TrafficMirrorSession',
+          ResourceId: [id],
+          Tag: [{ Key: 'env', Value: env }],
+        });
+        return id;
+      }
+
+      function deleteAs(caller: Credentials, id: string, regionId = REGION): Promise<unknown> {
+        return callVia('vpc-v3', caller, 'DeleteTrafficMirrorSession', {
+          RegionId: regionId,
+          TrafficMirrorSessionId: id,
+        });
+      }
+
+      test('a user allowed only on sessions tagged env=dev deletes one and is Forbidden.RAM on one tagged env=prod', async () => {
+        const dev = await taggedSession('dev');
+        const prod = await taggedSession('prod');
+        const user = await ramUser([{ custom: DEV_ONLY }]);
+        await expectForbidden(() => deleteAs(user, prod), {
+          action: 'vpc:DeleteTrafficMirrorSession',
+          type: 'SubUser',
+          name: user.userName,
+          noPermission: 'ImplicitDeny',
+        });
+        await deleteAs(user, dev);
+        await server.advance({ resourceId: dev });
+        const left = await sessionIds();
+        assert.ok(!left.includes(dev), 'the session tagged env=dev is gone');
+        assert.ok(left.includes(prod), 'the session tagged env=prod is still there');
+      });
+
+      test("another account's tags never satisfy the condition: its user gets Forbidden.RAM, not a hint that the session exists", async () => {
+        const dev = await taggedSession('dev');
+        const other = await createAccount(server.store.db, { name: uniqueName('other') }, Date.now());
+        const outsider = await ramUser([{ custom: DEV_ONLY }], other.id);
+        for (const id of [dev, 'tms-doesnotexist00000']) {
+          const err = await expectCode(() => deleteAs(outsider, id), 'Forbidden.RAM');
+          assert.equal(httpStatusOf(err), 403);
+        }
+        assert.ok((await sessionIds()).includes(dev), 'the session is untouched');
+      });
+
+      test('tags count only under the resource name of their region: the same id in another region is Forbidden.RAM', async () => {
+        const dev = await taggedSession('dev');
+        const user = await ramUser([{ custom: DEV_ONLY }]);
+        const err = await expectCode(() => deleteAs(user, dev, 'cn-beijing'), 'Forbidden.RAM');
+        assert.equal(httpStatusOf(err), 403);
+        assert.ok((await sessionIds()).includes(dev));
+      });
     });
 
     test('a Deny on vpc:Delete* beats AliyunVPCFullAccess: Forbidden.RAM with ExplicitDeny, while other actions stay allowed', async () => {
