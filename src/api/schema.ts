@@ -165,6 +165,17 @@ function listEntries(
   return items.size < 2 ? items : new Map([...items.entries()].sort((a, b) => a[0] - b[0]));
 }
 
+/** The index each item of a validated list was sent under (`Name.3` → 3), by the list's array. */
+const wireIndexes = new WeakMap<readonly unknown[], readonly number[]>();
+
+/**
+ * The wire name of item `position` of a list validateParams returned: the index the client sent,
+ * which differs from the position when the client left gaps or sent empty items.
+ */
+export function wireName(name: string, list: readonly unknown[], position: number): string {
+  return `${name}.${wireIndexes.get(list)?.[position] ?? position + 1}`;
+}
+
 function present(raw: string | undefined, spec: ScalarSpec): raw is string {
   return raw !== undefined && (raw !== '' || (spec.type === 'string' && spec.allowEmpty === true));
 }
@@ -190,16 +201,20 @@ export function validateParams<P extends ParamSpecs>(
   for (const [name, spec] of specListOf(specs)) {
     if (spec.type === 'list') {
       const values: unknown[] = [];
+      const indexes: number[] = [];
       for (const [index, item] of listEntries(params, name, spec.maxItems, spec.overflow)) {
         const raw = item.get('');
         if (item.size !== 1 || raw === undefined) throw invalid(`${name}.${index}`);
         if (!present(raw, spec.item)) continue;
         values.push(coerceScalar(`${name}.${index}`, raw, spec.item, ctx));
+        indexes.push(index);
       }
+      wireIndexes.set(values, indexes);
       if (spec.required && values.length === 0) throw protocolErrors.missingParameter(`${name}.1`);
       out[name] = values;
     } else if (spec.type === 'objectList') {
       const values: Record<string, unknown>[] = [];
+      const indexes: number[] = [];
       for (const [index, item] of listEntries(params, name, spec.maxItems, spec.overflow)) {
         const obj: Record<string, unknown> = {};
         for (const field of item.keys()) {
@@ -215,7 +230,9 @@ export function validateParams<P extends ParamSpecs>(
           obj[field] = coerceScalar(wireName, raw, fieldSpec, ctx);
         }
         values.push(obj);
+        indexes.push(index);
       }
+      wireIndexes.set(values, indexes);
       if (spec.required && values.length === 0) throw protocolErrors.missingParameter(`${name}.1`);
       out[name] = values;
     } else {

@@ -500,6 +500,71 @@ for (const storeKind of testStores()) {
       assert.equal(await rule(f, r1), undefined);
     });
 
+    test('UpdateTrafficMirrorFilterRuleAttribute refuses a malformed CIDR or range before looking at the rule: InvalidParameter wins over ResourceNotFound and IncorrectStatus', async () => {
+      const f = await filter();
+      const {
+        ingress: [busy],
+      } = await addRules(f, { IngressRules: [TCP] }, 'vpc-v3', false);
+      assert.ok(busy);
+      const cases: Array<[Record<string, unknown>, string]> = [
+        [{ SourceCidrBlock: 'garbage' }, 'SourceCidrBlock'],
+        [{ DestinationCidrBlock: '10.0.0.0/33' }, 'DestinationCidrBlock'],
+        [{ Protocol: 'TCP', SourcePortRange: '10-20' }, 'SourcePortRange'],
+        [{ Protocol: 'UDP', DestinationPortRange: '0/80' }, 'DestinationPortRange'],
+      ];
+      for (const [i, [fields, name]] of cases.entries()) {
+        for (const ruleId of ['tmr-doesnotexist0000000', busy]) {
+          const err = await expectCode(
+            () => updateRule({ TrafficMirrorFilterRuleId: ruleId, ...fields }, modeAt(i)),
+            'InvalidParameter',
+          );
+          assert.equal(messageOf(err), `The specified parameter "${name}" is not valid.`);
+        }
+      }
+      // What only the stored rule decides still waits for it: a range sent with ALL is replaced.
+      await expectCode(
+        () => updateRule({ TrafficMirrorFilterRuleId: busy, Protocol: 'ALL', SourcePortRange: 'garbage' }),
+        'IncorrectStatus.TrafficMirrorRule',
+      );
+      await expectCode(
+        () => updateRule({ TrafficMirrorFilterRuleId: 'tmr-doesnotexist0000000', SourceCidrBlock: '::/0' }),
+        'ResourceNotFound.TrafficMirrorRule',
+      );
+    });
+
+    test('rule errors name the index the client sent, gaps included', async () => {
+      const f = await filter();
+      const cases: Array<[Record<string, unknown>, string]> = [
+        [
+          { 'IngressRules.3.Action': 'accept', 'IngressRules.3.Protocol': 'TCP' },
+          'IngressRules.3.SourcePortRange',
+        ],
+        [
+          {
+            'EgressRules.2.Action': 'accept',
+            'EgressRules.2.Protocol': 'ALL',
+            'EgressRules.2.Priority': '1',
+            'EgressRules.5.Action': 'drop',
+            'EgressRules.5.Protocol': 'ALL',
+            'EgressRules.5.Priority': '1',
+          },
+          'EgressRules.5.Priority',
+        ],
+      ];
+      for (const [i, [rules, name]] of cases.entries()) {
+        const err = await expectCode(
+          () =>
+            callVia(modeAt(i + 2), server, 'CreateTrafficMirrorFilterRules', {
+              RegionId: REGION,
+              TrafficMirrorFilterId: f,
+              ...rules,
+            }),
+          'InvalidParameter',
+        );
+        assert.equal(messageOf(err), `The specified parameter "${name}" is not valid.`);
+      }
+    });
+
     test('DeleteTrafficMirrorFilterRules with a rule id of another filter or an unknown one is ResourceNotFound.TrafficMirrorRule and deletes nothing', async () => {
       const f1 = await filter({ IngressRules: [ALL] });
       const f2 = await filter({ IngressRules: [ALL] });

@@ -759,6 +759,31 @@ for (const storeKind of testStores()) {
         assert.equal(await statusOf(server, id), 'Created');
       });
 
+      test('a source error names the index the client sent, gaps included', async () => {
+        const id = await makeSession(server, filter, { TrafficMirrorSourceIds: ['eni-gap1'] });
+        for (const [sources, name] of [
+          [
+            { 'TrafficMirrorSourceIds.2': 'eni-gap2', 'TrafficMirrorSourceIds.7': 'eni-gap2' },
+            'TrafficMirrorSourceIds.7',
+          ],
+          [
+            { 'TrafficMirrorSourceIds.3': 'eni-gap3', 'TrafficMirrorSourceIds.4': 'eni-gap1' },
+            'TrafficMirrorSourceIds.4',
+          ],
+        ] as const) {
+          await invalid(
+            () =>
+              callVia('pop-post', server, 'AddSourcesToTrafficMirrorSession', {
+                RegionId: REGION,
+                TrafficMirrorSessionId: id,
+                ...sources,
+              }),
+            name,
+          );
+        }
+        assert.equal(await statusOf(server, id), 'Created');
+      });
+
       test('removing a source that is not in the session is InvalidParameter naming TrafficMirrorSourceIds.N', async () => {
         const id = await makeSession(server, filter, { TrafficMirrorSourceIds: ['eni-rm1'] });
         await invalid(() => removeSources(server, id, ['eni-rm2']), 'TrafficMirrorSourceIds.1');

@@ -5,6 +5,7 @@
  */
 import { isIP } from 'node:net';
 import type { OperationContext } from '../../api/operation.js';
+import { wireName } from '../../api/schema.js';
 import { newResourceId } from '../../ids.js';
 import type { Appliers } from '../../lifecycle/lifecycle.js';
 import { protocolErrors } from '../../protocol/errors.js';
@@ -121,7 +122,7 @@ function checkValues(
 export function checkRules(list: 'IngressRules' | 'EgressRules', rules: readonly RuleInput[]): CheckedRule[] {
   const direction: Direction = list === 'IngressRules' ? 'ingress' : 'egress';
   return rules.map((r, i) => {
-    const prefix = `${list}.${i + 1}`;
+    const prefix = wireName(list, rules, i);
     const ipVersion = r.IpVersion ?? 'IPv4';
     const values = checkValues(
       {
@@ -284,7 +285,27 @@ export async function parentFilterOf(
   return (await findRule(db, accountId, regionId, ruleId))?.filter_id;
 }
 
+/**
+ * What the request alone shows to be malformed, refused before the rule is looked up (parameters
+ * before existence and status, spec filters.md 14). A CIDR's family and whether ranges are needed
+ * at all depend on the stored rule, so those wait for the merged check.
+ */
+function checkSentForms(input: UpdateRuleInput): void {
+  for (const field of ['SourceCidrBlock', 'DestinationCidrBlock'] as const) {
+    const cidr = input[field];
+    if (cidr !== undefined && !isCidr(cidr, 'IPv4') && !isCidr(cidr, 'IPv6'))
+      throw protocolErrors.invalidParameter(field);
+  }
+  // Ranges sent with ALL or ICMP are replaced, whatever they say (spec filters.md A5).
+  if (input.Protocol !== 'TCP' && input.Protocol !== 'UDP') return;
+  for (const field of ['SourcePortRange', 'DestinationPortRange'] as const) {
+    const range = input[field];
+    if (range !== undefined && !isPortRange(range)) throw protocolErrors.invalidParameter(field);
+  }
+}
+
 export async function updateRule(ctx: OperationContext, input: UpdateRuleInput): Promise<void> {
+  checkSentForms(input);
   const rule = await findRule(ctx.tx, ctx.accountId, input.RegionId, input.TrafficMirrorFilterRuleId);
   if (!rule) throw ruleErrors.notFound();
   await lockFilterForRuleChange(ctx, input.RegionId, rule.filter_id);

@@ -6,6 +6,7 @@
  */
 import { randomInt } from 'node:crypto';
 import type { OperationContext } from '../../api/operation.js';
+import { wireName } from '../../api/schema.js';
 import { newResourceId } from '../../ids.js';
 import type { Appliers } from '../../lifecycle/lifecycle.js';
 import { protocolErrors } from '../../protocol/errors.js';
@@ -62,7 +63,7 @@ function checkTarget(targetId: string, targetType: string): void {
 function checkDistinct(sourceIds: readonly string[]): void {
   const seen = new Set<string>();
   sourceIds.forEach((id, i) => {
-    if (seen.has(id)) throw protocolErrors.invalidParameter(`${SOURCES_PARAM}.${i + 1}`);
+    if (seen.has(id)) throw protocolErrors.invalidParameter(wireName(SOURCES_PARAM, sourceIds, i));
     seen.add(id);
   });
 }
@@ -334,7 +335,7 @@ export async function addSessionSources(
   const current = (await sourcesOf(ctx.tx, [session.id])).get(session.id) ?? [];
   const present = new Set(current);
   sourceIds.forEach((id, i) => {
-    if (present.has(id)) throw protocolErrors.invalidParameter(`${SOURCES_PARAM}.${i + 1}`);
+    if (present.has(id)) throw protocolErrors.invalidParameter(wireName(SOURCES_PARAM, sourceIds, i));
   });
   const limit = ctx.services.limits.sourcesPerSession;
   if (current.length + sourceIds.length > limit) throw sessionErrors.quotaSources(limit);
@@ -362,7 +363,7 @@ export async function removeSessionSources(
   const session = await requireCreated(ctx, regionId, sessionId);
   const present = new Set((await sourcesOf(ctx.tx, [session.id])).get(session.id) ?? []);
   sourceIds.forEach((id, i) => {
-    if (!present.has(id)) throw protocolErrors.invalidParameter(`${SOURCES_PARAM}.${i + 1}`);
+    if (!present.has(id)) throw protocolErrors.invalidParameter(wireName(SOURCES_PARAM, sourceIds, i));
   });
   if (ctx.dryRun) throw protocolErrors.dryRunOperation();
 
