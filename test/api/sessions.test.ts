@@ -759,6 +759,43 @@ for (const storeKind of testStores()) {
         assert.equal(await statusOf(server, id), 'Created');
       });
 
+      test('an ENI cannot mirror to itself: a source equal to the target is InvalidParameter on Create, Add and an Update of the target', async () => {
+        await invalid(
+          () =>
+            create(
+              server,
+              sessionParams(filter, {
+                TrafficMirrorSourceIds: ['eni-self0', 'eni-self1'],
+                TrafficMirrorTargetId: 'eni-self1',
+              }),
+              'pop-get',
+            ),
+          'TrafficMirrorSourceIds.2',
+        );
+        const id = await makeSession(server, filter, {
+          TrafficMirrorSourceIds: ['eni-self2'],
+          TrafficMirrorTargetId: 'eni-self3',
+        });
+        await invalid(
+          () => addSources(server, id, ['eni-self4', 'eni-self3'], 'vpc-v1'),
+          'TrafficMirrorSourceIds.2',
+        );
+        await invalid(
+          () => update(server, id, { TrafficMirrorTargetId: 'eni-self2' }),
+          'TrafficMirrorTargetId',
+        );
+        assert.equal(await statusOf(server, id), 'Created');
+        // The target re-sent unchanged, as Terraform does, is not a conflict; another ENI is accepted.
+        await update(server, id, {
+          TrafficMirrorTargetId: 'eni-self3',
+          TrafficMirrorTargetType: 'NetworkInterface',
+        });
+        await server.advance({ resourceId: id });
+        await update(server, id, { TrafficMirrorTargetId: 'eni-self4' }, 'pop-post');
+        await server.advance({ resourceId: id });
+        assert.equal((await must(server, id)).TrafficMirrorTargetId, 'eni-self4');
+      });
+
       test('a source error names the index the client sent, gaps included', async () => {
         const id = await makeSession(server, filter, { TrafficMirrorSourceIds: ['eni-gap1'] });
         for (const [sources, name] of [

@@ -68,6 +68,12 @@ function checkDistinct(sourceIds: readonly string[]): void {
   });
 }
 
+/** An ENI cannot mirror to itself (spec sessions.md, assumption 8): a source equal to the target is refused. */
+function checkNotTarget(sourceIds: readonly string[], targetId: string): void {
+  const at = sourceIds.indexOf(targetId);
+  if (at >= 0) throw protocolErrors.invalidParameter(wireName(SOURCES_PARAM, sourceIds, at));
+}
+
 async function requireSession(
   ctx: OperationContext,
   regionId: string,
@@ -185,6 +191,7 @@ export async function createSession(
   const givenGroup = givenResourceGroup(req.resourceGroupId);
   checkTarget(req.targetId, req.targetType);
   checkDistinct(req.sourceIds);
+  checkNotTarget(req.sourceIds, req.targetId);
   const { sourcesPerSession, sessionsPerRegion } = ctx.services.limits;
   if (req.sourceIds.length > sourcesPerSession) throw sessionErrors.quotaSources(sourcesPerSession);
   // Locks in the order every writer takes them: the filter's row, then the session counter of the
@@ -274,6 +281,10 @@ export async function updateSession(ctx: OperationContext, req: UpdateSessionReq
   const session = await requireCreated(ctx, req.regionId, req.sessionId);
   if (!wholeTarget && (req.targetId !== undefined || req.targetType !== undefined))
     checkTarget(req.targetId ?? session.target_id, req.targetType ?? session.target_type);
+  if (req.targetId !== undefined && req.targetId !== session.target_id) {
+    const sources = (await sourcesOf(ctx.tx, [session.id])).get(session.id) ?? [];
+    if (sources.includes(req.targetId)) throw protocolErrors.invalidParameter('TrafficMirrorTargetId');
+  }
   const newFilter =
     req.filterId !== undefined && req.filterId !== session.filter_id ? req.filterId : undefined;
   if (newFilter !== undefined) await holdUsableFilter(ctx, req.regionId, newFilter);
@@ -337,6 +348,7 @@ export async function addSessionSources(
   sourceIds.forEach((id, i) => {
     if (present.has(id)) throw protocolErrors.invalidParameter(wireName(SOURCES_PARAM, sourceIds, i));
   });
+  checkNotTarget(sourceIds, session.target_id);
   const limit = ctx.services.limits.sourcesPerSession;
   if (current.length + sourceIds.length > limit) throw sessionErrors.quotaSources(limit);
   if (ctx.dryRun) {
