@@ -90,8 +90,11 @@ export interface PreparedCall {
   readonly regionId: string | undefined;
   readonly clientToken: string | undefined;
   readonly dryRun: boolean;
-  /** Values of condition keys that come from the request (acs:RequestTag/<key>). */
-  readonly requestTags: ReadonlyMap<string, string>;
+  /**
+   * The tags the request attaches (acs:RequestTag/<key>). A read attaches none: the `Tag.N` of
+   * ListTagResources is a search, not a tag the caller sets.
+   */
+  readonly requestTags: readonly (readonly [key: string, value: string])[];
   resources(scope: ResourceScope): Promise<readonly string[]>;
   execute(ctx: OperationContext): Promise<Record<string, unknown>>;
 }
@@ -112,13 +115,14 @@ export interface RegisteredOperation {
   prepare(params: ReadonlyMap<string, string>, ctx: ValidationContext): PreparedCall;
 }
 
-function tagsOf(input: Record<string, unknown>): Map<string, string> {
-  const tags = new Map<string, string>();
+/** The `Tag.N` pairs of a request, every one of them, in request order. */
+function tagsOf(input: Record<string, unknown>): Array<readonly [string, string]> {
+  const tags: Array<readonly [string, string]> = [];
   const list = input.Tag;
   if (Array.isArray(list)) {
     for (const t of list) {
       if (t && typeof t === 'object' && 'Key' in t && typeof t.Key === 'string') {
-        tags.set(t.Key, 'Value' in t && typeof t.Value === 'string' ? t.Value : '');
+        tags.push([t.Key, 'Value' in t && typeof t.Value === 'string' ? t.Value : '']);
       }
     }
   }
@@ -202,7 +206,7 @@ export function defineOperation<P extends ParamSpecs>(def: OperationDefinition<P
         regionId,
         clientToken,
         dryRun: all.DryRun === true,
-        requestTags: tagsOf(all),
+        requestTags: def.access === 'read' || def.access === 'list' ? [] : tagsOf(all),
         resources: async (scope) =>
           template !== undefined
             ? expandResource(template, input, scope, def.lookups)

@@ -21,7 +21,8 @@ export interface AuthorizationInput {
   readonly sourceIp: string;
   readonly secureTransport: boolean;
   readonly now: number;
-  readonly requestTags: ReadonlyMap<string, string>;
+  /** The tags the request attaches (`Tag.N`), in request order: `acs:RequestTag/<key>`. */
+  readonly requestTags: readonly (readonly [key: string, value: string])[];
 }
 
 const parsedCache = new Map<string, PolicyDocument>();
@@ -90,22 +91,23 @@ function namedResource(arn: string): NamedResource | undefined {
 }
 
 /**
- * The tags of the resources the request names, as `acs:resourcetag/<key>` context values. Only
- * the caller's own resources count, and only where the name's region and type are the resource's:
- * a name of another account's resource (or of a resource in another region) has no tags, or a
- * policy's answer would tell the caller what another account tagged.
+ * The tags of each resource the request names, as `acs:resourcetag/<key>` condition values of that
+ * resource alone. Only the caller's own resources count, and only where the name's region and type
+ * are the resource's: a name of another account's resource (or of a resource in another region)
+ * has no tags, or a policy's answer would tell the caller what another account tagged.
  */
 async function resourceTags(
   db: Executor,
   accountId: string,
   resources: readonly string[],
-): Promise<Map<string, string[]>> {
-  const named = resources.flatMap((arn) => {
+): Promise<Map<string, Map<string, string[]>>> {
+  const named = new Map<string, NamedResource>();
+  for (const arn of resources) {
     const r = namedResource(arn);
-    return r?.account === accountId ? [r] : [];
-  });
-  const out = new Map<string, string[]>();
-  if (named.length === 0) return out;
+    if (r?.account === accountId) named.set(arn, r);
+  }
+  const out = new Map<string, Map<string, string[]>>();
+  if (named.size === 0) return out;
   const rows = await db
     .selectFrom('tags')
     .select(['resource_type', 'resource_id', 'region_id', 'tag_key', 'tag_value'])
@@ -113,17 +115,24 @@ async function resourceTags(
     .where(
       'resource_id',
       'in',
-      named.map((r) => r.id),
+      [...named.values()].map((r) => r.id),
     )
     .execute();
-  for (const r of rows) {
-    const type = r.resource_type.toLowerCase();
-    if (!named.some((n) => n.id === r.resource_id && n.region === r.region_id && n.type === type)) continue;
-    const key = `acs:resourcetag/${r.tag_key.toLowerCase()}`;
-    out.set(key, [...(out.get(key) ?? []), r.tag_value]);
+  for (const [arn, n] of named) {
+    const tags = new Map<string, string[]>();
+    for (const r of rows) {
+      if (n.id !== r.resource_id || n.region !== r.region_id || n.type !== r.resource_type.toLowerCase())
+        continue;
+      const key = `acs:resourcetag/${r.tag_key}`;
+      tags.set(key, [...(tags.get(key) ?? []), r.tag_value]);
+    }
+    out.set(arn, tags);
   }
   return out;
 }
+
+const mentionsResourceTags = (doc: PolicyDocument): boolean =>
+  doc.statements.some((s) => s.conditions.some((c) => c.contextKey.startsWith('acs:resourcetag/')));
 
 function accessDeniedDetail(input: AuthorizationInput, noPermissionType: string): Record<string, unknown> {
   const detail = {
@@ -150,27 +159,37 @@ export async function authorize(
 ): Promise<void> {
   if (input.principal.type === 'Account') return;
   const policies = await credentials.policies(input.principal);
+  const session =
+    input.principal.sessionPolicy === null ? undefined : parseCached(input.principal.sessionPolicy);
   const context = new Map<string, string[]>([
     ['acs:sourceip', [input.sourceIp]],
     ['acs:securetransport', [String(input.secureTransport)]],
     ['acs:currenttime', [new Date(input.now).toISOString().replace(/\.\d{3}Z$/, 'Z')]],
     ['acs:accessid', [input.principal.accessKeyId]],
+    // Calls are signed with AccessKeys; nothing here is ever authenticated with MFA.
+    ['acs:mfapresent', ['false']],
   ]);
-  for (const [k, v] of input.requestTags) context.set(`acs:requesttag/${k.toLowerCase()}`, [v]);
-  const needsResourceTags = policies.some((p) =>
-    p.statements.some((s) => s.conditions.some((c) => c.contextKey.startsWith('acs:resourcetag/'))),
-  );
-  if (needsResourceTags)
-    for (const [k, v] of await resourceTags(db, input.principal.accountId, input.resources))
-      context.set(k, v);
-  const request = { action: input.action, resources: input.resources, context };
-  const decision = evaluatePolicies(policies, request);
-  if (!decision.allowed)
-    throw protocolErrors.forbiddenRam(accessDeniedDetail(input, decision.noPermissionType));
-  if (input.principal.sessionPolicy !== null) {
-    // Temporary credentials with a session policy get the intersection of both.
-    const session = evaluatePolicies([parseCached(input.principal.sessionPolicy)], request);
-    if (!session.allowed)
-      throw protocolErrors.forbiddenRam(accessDeniedDetail(input, session.noPermissionType));
+  // Keys that differ only by case are distinct tags but one condition key: each adds its value.
+  for (const [k, v] of input.requestTags) {
+    const key = `acs:requesttag/${k.toLowerCase()}`;
+    context.set(key, [...(context.get(key) ?? []), v]);
   }
+  const needsResourceTags =
+    policies.some(mentionsResourceTags) || (session !== undefined && mentionsResourceTags(session));
+  const request = {
+    action: input.action,
+    resources: input.resources,
+    context,
+    ...(needsResourceTags
+      ? { resourceContext: await resourceTags(db, input.principal.accountId, input.resources) }
+      : {}),
+  };
+  const decision = evaluatePolicies(policies, request);
+  // Temporary credentials with a session policy get the intersection of both; an explicit Deny in
+  // either wins over an implicit one in the other.
+  const sessionDecision = session === undefined ? undefined : evaluatePolicies([session], request);
+  const denied = [decision, sessionDecision].filter((d) => d !== undefined && !d.allowed);
+  if (denied.length === 0) return;
+  const explicit = denied.some((d) => !d.allowed && d.noPermissionType === 'ExplicitDeny');
+  throw protocolErrors.forbiddenRam(accessDeniedDetail(input, explicit ? 'ExplicitDeny' : 'ImplicitDeny'));
 }

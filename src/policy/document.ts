@@ -49,7 +49,11 @@ export type ConditionTest =
   | { readonly kind: 'numeric'; readonly comparison: Comparison; readonly values: readonly number[] }
   | { readonly kind: 'date'; readonly comparison: Comparison; readonly values: readonly number[] }
   | { readonly kind: 'bool'; readonly values: ReadonlySet<string> }
-  | { readonly kind: 'ip'; readonly list: BlockList };
+  /**
+   * One list per family: node's BlockList compares an IPv4 address as `::ffff:a.b.c.d`, so a single
+   * list would let `::/0` match every IPv4 caller.
+   */
+  | { readonly kind: 'ip'; readonly ipv4: BlockList; readonly ipv6: BlockList };
 
 export interface PolicyCondition {
   readonly operator: ConditionOperator;
@@ -263,8 +267,11 @@ function conditionValues(value: unknown, path: string): string[] {
   });
 }
 
-function ipList(values: readonly string[], itemPath: (index: number) => string): BlockList {
-  const list = new BlockList();
+function ipLists(
+  values: readonly string[],
+  itemPath: (index: number) => string,
+): { ipv4: BlockList; ipv6: BlockList } {
+  const lists = { ipv4: new BlockList(), ipv6: new BlockList() };
   values.forEach((value, index) => {
     const [address = '', prefix, extra] = value.split('/');
     const family = address.includes('%') ? 0 : isIP(address);
@@ -274,7 +281,7 @@ function ipList(values: readonly string[], itemPath: (index: number) => string):
       fail(`${itemPath(index)} must be an IP address or CIDR block, got ${JSON.stringify(value)}`);
     }
     if (prefix === undefined) {
-      list.addAddress(address, type);
+      lists[type].addAddress(address, type);
       return;
     }
     const bits = /^\d{1,3}$/.test(prefix) ? Number(prefix) : Number.NaN;
@@ -283,9 +290,9 @@ function ipList(values: readonly string[], itemPath: (index: number) => string):
         `${itemPath(index)} has an invalid prefix length in ${JSON.stringify(value)} (0-${maxPrefix} allowed)`,
       );
     }
-    list.addSubnet(address, bits, type);
+    lists[type].addSubnet(address, bits, type);
   });
-  return list;
+  return lists;
 }
 
 function compileTest(
@@ -334,7 +341,7 @@ function compileTest(
         ),
       };
     case 'ip':
-      return { kind: 'ip', list: ipList(values, itemPath) };
+      return { kind: 'ip', ...ipLists(values, itemPath) };
   }
 }
 

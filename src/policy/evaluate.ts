@@ -22,6 +22,11 @@ export interface AuthorizationRequest {
   resources: readonly string[];
   /** Condition key → request values; keys are matched case-insensitively. */
   context: ReadonlyMap<string, readonly string[]>;
+  /**
+   * Condition values that belong to one resource (its `acs:ResourceTag/<key>`), by resource name:
+   * a resource is judged with the request's context and its own values, never another's.
+   */
+  resourceContext?: ReadonlyMap<string, ReadonlyMap<string, readonly string[]>>;
 }
 
 export type Decision =
@@ -30,13 +35,17 @@ export type Decision =
 
 type Context = ReadonlyMap<string, readonly string[]>;
 
-/** Re-keys the context in lower case, merging keys that differ only by case. */
-function lowerCaseContext(context: Context): Context {
+const IPV4_MAPPED = /^::ffff:(\d{1,3}\.\d{1,3}\.\d{1,3}\.\d{1,3})$/i;
+
+/** Re-keys the contexts in lower case as one, merging keys that differ only by case. */
+function lowerCaseContext(...contexts: Context[]): Context {
   const lowered = new Map<string, readonly string[]>();
-  for (const [key, values] of context) {
-    const lower = key.toLowerCase();
-    const existing = lowered.get(lower);
-    lowered.set(lower, existing === undefined ? values : [...existing, ...values]);
+  for (const context of contexts) {
+    for (const [key, values] of context) {
+      const lower = key.toLowerCase();
+      const existing = lowered.get(lower);
+      lowered.set(lower, existing === undefined ? values : [...existing, ...values]);
+    }
   }
   return lowered;
 }
@@ -67,8 +76,13 @@ function valueMatches(test: ConditionTest, value: string): boolean {
       return test.values.has(value.toLowerCase());
     case 'ip': {
       // Request values that are not addresses match nothing rather than throwing.
+      // Each address only against the blocks of its own family; an IPv4-mapped IPv6 address is the
+      // IPv4 client it wraps.
       const family = isIP(value);
-      return family !== 0 && test.list.check(value, family === 6 ? 'ipv6' : 'ipv4');
+      if (family === 4) return test.ipv4.check(value, 'ipv4');
+      if (family !== 6) return false;
+      const mapped = IPV4_MAPPED.exec(value)?.[1];
+      return mapped !== undefined ? test.ipv4.check(mapped, 'ipv4') : test.ipv6.check(value, 'ipv6');
     }
     case 'numeric':
     case 'date': {
@@ -112,12 +126,23 @@ export function evaluatePolicies(
     // An empty list would be vacuously allowed and could never meet a Deny.
     throw new TypeError('AuthorizationRequest.resources must not be empty');
   }
-  let context: Context | undefined;
-  const conditionsHold = (statement: PolicyStatement): boolean => {
+  let shared: Context | undefined;
+  const contexts = new Map<string, Context>();
+  const contextOf = (resource: string): Context => {
+    shared ??= lowerCaseContext(request.context);
+    const own = request.resourceContext?.get(resource);
+    if (own === undefined) return shared;
+    let context = contexts.get(resource);
+    if (context === undefined) {
+      context = lowerCaseContext(shared, own);
+      contexts.set(resource, context);
+    }
+    return context;
+  };
+  const conditionsHold = (statement: PolicyStatement, resource: string): boolean => {
     if (statement.conditions.length === 0) return true;
-    context ??= lowerCaseContext(request.context);
-    const lowered = context;
-    return statement.conditions.every((condition) => conditionHolds(condition, lowered));
+    const context = contextOf(resource);
+    return statement.conditions.every((condition) => conditionHolds(condition, context));
   };
 
   const granted = new Array<boolean>(resources.length).fill(false);
@@ -128,16 +153,14 @@ export function evaluatePolicies(
       // Once everything is granted, only a Deny can still change the outcome.
       if ((!isDeny && grantedCount === resources.length) || !actionMatches(statement, action)) continue;
       if (isDeny) {
-        if (resources.some((r) => resourceMatches(statement, r)) && conditionsHold(statement)) {
+        if (resources.some((r) => resourceMatches(statement, r) && conditionsHold(statement, r))) {
           return { allowed: false, noPermissionType: 'ExplicitDeny' };
         }
         continue;
       }
-      let holds: boolean | undefined;
       resources.forEach((resource, index) => {
         if (granted[index] === true || !resourceMatches(statement, resource)) return;
-        holds ??= conditionsHold(statement);
-        if (holds) {
+        if (conditionsHold(statement, resource)) {
           granted[index] = true;
           grantedCount++;
         }

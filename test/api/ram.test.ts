@@ -453,6 +453,87 @@ for (const storeKind of testStores()) {
         assert.ok((await sessionIds()).includes(dev), 'the session is untouched');
       });
 
+      async function taggedFilter(env: string): Promise<string> {
+        const id = await makeFilter();
+        await callVia('vpc-v3', server, 'TagResources', {
+          RegionId: REGION,
+          ResourceType: 'TrafficMirrorFilter',
+          ResourceId: [id],
+          Tag: [{ Key: 'env', Value: env }],
+        });
+        return id;
+      }
+
+      test('one call on two resources: each is judged by its own tags, so a dev resource does not carry a prod one', async () => {
+        const dev = await taggedFilter('dev');
+        const prod = await taggedFilter('prod');
+        const user = await ramUser([
+          {
+            custom: allow(['vpc:UnTagResources', 'vpc:CreateTrafficMirrorSession'], '*', {
+              StringEquals: { 'acs:ResourceTag/env': 'dev' },
+            }),
+          },
+        ]);
+        await expectCode(
+          () =>
+            callVia('pop-post', user, 'UnTagResources', {
+              RegionId: REGION,
+              ResourceType: 'TrafficMirrorFilter',
+              ResourceId: [dev, prod],
+              TagKey: ['env'],
+            }),
+          'Forbidden.RAM',
+        );
+        const left = await callVia('vpc-v3', server, 'ListTagResources', {
+          RegionId: REGION,
+          ResourceType: 'TrafficMirrorFilter',
+          ResourceId: [dev, prod],
+        });
+        assert.equal(JSON.stringify(left).match(/"TagKey":"env"/g)?.length, 2, 'both filters keep their tag');
+        // A new session has no tags: the dev filter's tags do not speak for trafficmirrorsession/*.
+        await expectCode(
+          () =>
+            callVia('vpc-v3', user, 'CreateTrafficMirrorSession', {
+              RegionId: REGION,
+              TrafficMirrorFilterId: dev,
+              TrafficMirrorSourceIds: ['eni-tagsrc1'],
+              TrafficMirrorTargetId: 'eni-tagtarget',
+              TrafficMirrorTargetType: 'NetworkInterface',
+              Priority: 30000,
+              DryRun: true,
+            }),
+          'Forbidden.RAM',
+        );
+      });
+
+      test('a session policy sees resource tags too: its Deny on a tag wins, as an ExplicitDeny', async () => {
+        const prod = await taggedFilter('prod');
+        const dev = await taggedFilter('dev');
+        const creds = await roleCredentials(['AliyunVPCFullAccess'], {
+          sessionPolicy: {
+            Version: '1',
+            Statement: [
+              { Effect: 'Allow', Action: 'vpc:*', Resource: '*' },
+              {
+                Effect: 'Deny',
+                Action: 'vpc:DeleteTrafficMirrorFilter',
+                Resource: '*',
+                Condition: { StringEquals: { 'acs:ResourceTag/env': 'prod' } },
+              },
+            ],
+          },
+        });
+        const del = (id: string) =>
+          callVia('vpc-v3', creds, 'DeleteTrafficMirrorFilter', {
+            RegionId: REGION,
+            TrafficMirrorFilterId: id,
+            DryRun: true,
+          });
+        const err = await expectCode(() => del(prod), 'Forbidden.RAM');
+        assert.equal(deniedDetailOf(err).NoPermissionType, 'ExplicitDeny');
+        await expectCode(() => del(dev), 'DryRunOperation');
+      });
+
       test('tags count only under the resource name of their region: the same id in another region is Forbidden.RAM', async () => {
         const dev = await taggedSession('dev');
         const user = await ramUser([{ custom: DEV_ONLY }]);
@@ -515,6 +596,89 @@ for (const storeKind of testStores()) {
           noPermission: 'ImplicitDeny',
         },
       );
+    });
+
+    test('acs:RequestTag holds every Tag.N value: a second key differing only in case does not hide the first', async () => {
+      const user = await ramUser([
+        { system: 'AliyunVPCFullAccess' },
+        {
+          custom: {
+            Version: '1',
+            Statement: [
+              {
+                Effect: 'Deny',
+                Action: ['vpc:CreateTrafficMirrorFilter', 'vpc:TagResources', 'vpc:ListTagResources'],
+                Resource: '*',
+                Condition: { StringEquals: { 'acs:RequestTag/env': 'prod' } },
+              },
+            ],
+          },
+        },
+      ]);
+      const create = (tags: Array<{ Key: string; Value: string }>) =>
+        callVia('vpc-v3', user, 'CreateTrafficMirrorFilter', { RegionId: REGION, Tag: tags, DryRun: true });
+      for (const tags of [
+        [{ Key: 'env', Value: 'prod' }],
+        [
+          { Key: 'env', Value: 'prod' },
+          { Key: 'Env', Value: 'x' },
+        ],
+        [
+          { Key: 'ENV', Value: 'x' },
+          { Key: 'env', Value: 'prod' },
+        ],
+      ]) {
+        const err = await expectCode(() => create(tags), 'Forbidden.RAM');
+        assert.equal(deniedDetailOf(err).NoPermissionType, 'ExplicitDeny');
+      }
+      await expectCode(() => create([{ Key: 'env', Value: 'dev' }]), 'DryRunOperation');
+      // ListTagResources' Tag.N is a search, not a tag the caller sets.
+      await callVia('vpc-v3', user, 'ListTagResources', {
+        RegionId: REGION,
+        ResourceType: 'TrafficMirrorFilter',
+        Tag: [{ Key: 'env', Value: 'prod' }],
+      });
+    });
+
+    test('acs:MFAPresent is false: calls are signed with AccessKeys', async () => {
+      const user = await ramUser([
+        { system: 'AliyunVPCFullAccess' },
+        {
+          custom: {
+            Version: '1',
+            Statement: [
+              {
+                Effect: 'Deny',
+                Action: 'vpc:Delete*',
+                Resource: '*',
+                Condition: { Bool: { 'acs:MFAPresent': 'false' } },
+              },
+            ],
+          },
+        },
+      ]);
+      const filter = await makeFilter();
+      const err = await expectCode(
+        () =>
+          callVia('vpc-v3', user, 'DeleteTrafficMirrorFilter', {
+            RegionId: REGION,
+            TrafficMirrorFilterId: filter,
+          }),
+        'Forbidden.RAM',
+      );
+      assert.equal(deniedDetailOf(err).NoPermissionType, 'ExplicitDeny');
+      await callVia('vpc-v3', user, 'ListTrafficMirrorFilters', { RegionId: REGION });
+    });
+
+    test('an explicit Deny in the session policy is ExplicitDeny even when the role policies deny implicitly', async () => {
+      const creds = await roleCredentials(['AliyunVPCReadOnlyAccess'], {
+        sessionPolicy: { Version: '1', Statement: [{ Effect: 'Deny', Action: 'vpc:*', Resource: '*' }] },
+      });
+      const err = await expectCode(
+        () => callVia('vpc-v3', creds, 'CreateTrafficMirrorFilter', { RegionId: REGION, DryRun: true }),
+        'Forbidden.RAM',
+      );
+      assert.equal(deniedDetailOf(err).NoPermissionType, 'ExplicitDeny');
     });
 
     test('detaching a policy from a user applies to the running server at the next request', async () => {

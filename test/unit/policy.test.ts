@@ -140,6 +140,31 @@ describe('several resources in one request', () => {
     it(name, () => assert.equal(decide(policies, action, both), outcome));
   }
 
+  it("each resource is judged with its own values of resourceContext, never another resource's", () => {
+    const devOnly = (effect: string) => ({
+      Effect: effect,
+      Action: 'vpc:*',
+      Resource: '*',
+      Condition: { StringEquals: { 'acs:ResourceTag/env': 'dev' } },
+    });
+    const tagged = (abc: string, xyz?: string) =>
+      new Map([
+        [FILTER_ARN, new Map([['acs:ResourceTag/env', [abc]]])],
+        ...(xyz === undefined
+          ? []
+          : [[OTHER_FILTER_ARN, new Map([['acs:resourcetag/ENV', [xyz]]])] as const]),
+      ]);
+    const decideTagged = (policy: PolicyDocument[], resourceContext: ReturnType<typeof tagged>): Outcome => {
+      const d = evaluatePolicies(policy, { action, resources: both, context: new Map(), resourceContext });
+      return d.allowed ? 'Allowed' : d.noPermissionType;
+    };
+    assert.equal(decideTagged([doc(devOnly('Allow'))], tagged('dev', 'prod')), 'ImplicitDeny');
+    assert.equal(decideTagged([doc(devOnly('Allow'))], tagged('dev')), 'ImplicitDeny');
+    assert.equal(decideTagged([doc(devOnly('Allow'))], tagged('dev', 'dev')), 'Allowed');
+    assert.equal(decideTagged([doc(allowAll, devOnly('Deny'))], tagged('prod', 'dev')), 'ExplicitDeny');
+    assert.equal(decideTagged([doc(allowAll, devOnly('Deny'))], tagged('prod', 'prod')), 'Allowed');
+  });
+
   it('an empty resource list is a caller error', () => {
     assert.throws(() => decide([doc(allowAll)], action, []), TypeError);
   });
@@ -299,6 +324,11 @@ describe('IP address conditions', () => {
     [['2001:db8::/32'], '10.0.0.1', false],
     [['10.0.0.0/8'], '2001:db8::1', false],
     [['172.16.0.0/12', '2001:db8::/32'], '2001:db8::5', true],
+    // An IPv6 block never holds an IPv4 caller, however wide (node compares IPv4 as ::ffff:a.b.c.d).
+    [['::/0'], '10.1.1.1', false],
+    [['::/1'], '127.0.0.1', false],
+    [['::ffff:0:0/96'], '10.0.0.1', false],
+    [['::/0'], '::ffff:10.1.2.3', false],
   ];
   for (const [values, address, inside] of cases) {
     it(`${address} ${inside ? 'is' : 'is not'} in ${values.join(', ')}`, () => {
@@ -312,6 +342,20 @@ describe('IP address conditions', () => {
       assert.equal(outcome, inside ? 'Allowed' : 'ImplicitDeny');
     });
   }
+
+  it('NotIpAddress with an IPv6 block holds for an IPv4 caller', () => {
+    const policy = doc({
+      Effect: 'Allow',
+      Action: 'vpc:*',
+      Resource: '*',
+      Condition: { NotIpAddress: { 'acs:SourceIp': '::/0' } },
+    });
+    assert.equal(decide([policy], 'vpc:DescribeRegions', ['*'], { 'acs:SourceIp': '10.1.1.1' }), 'Allowed');
+    assert.equal(
+      decide([policy], 'vpc:DescribeRegions', ['*'], { 'acs:SourceIp': '2001:db8::1' }),
+      'ImplicitDeny',
+    );
+  });
 });
 
 describe('condition logic', () => {
