@@ -27,10 +27,20 @@ export function errorBody(err: ApiError, requestId: string, hostId: string): Rec
   };
 }
 
+/** Characters XML 1.0 cannot carry at all, not even as a character reference. */
+// biome-ignore lint/suspicious/noControlCharactersInRegex: matching them is the point.
+const NOT_XML = /[\u0000-\u0008\u000B\u000C\u000E-\u001F\uFFFE\uFFFF]/g;
+
+/**
+ * A name, description or tag may hold control characters (JSON answers carry them escaped); in an
+ * XML answer each becomes U+FFFD, or no XML parser could read the answer at all.
+ */
 function escapeXml(s: string): string {
-  return s.replace(/[<>&'"]/g, (c) =>
-    c === '<' ? '&lt;' : c === '>' ? '&gt;' : c === '&' ? '&amp;' : c === "'" ? '&apos;' : '&quot;',
-  );
+  return s
+    .replace(/[<>&'"]/g, (c) =>
+      c === '<' ? '&lt;' : c === '>' ? '&gt;' : c === '&' ? '&amp;' : c === "'" ? '&apos;' : '&quot;',
+    )
+    .replace(NOT_XML, '\uFFFD');
 }
 
 function xmlValue(name: string, value: unknown): string {

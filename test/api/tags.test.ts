@@ -518,6 +518,39 @@ for (const storeKind of testStores()) {
           }),
         'IllegalParam.NextToken',
       );
+      // Longer than any token a page hands out: still a bad token, not a bad parameter.
+      for (const [action, extra] of [
+        [
+          'ListTagResources',
+          { ResourceType: 'TRAFFICMIRRORSESSION', ResourceId: [id], NextToken: 'x'.repeat(3000) },
+        ],
+        ['ListTrafficMirrorSessions', { NextToken: 'x'.repeat(300) }],
+        ['ListTrafficMirrorFilters', { NextToken: 'x'.repeat(300) }],
+      ] as const) {
+        await expectCode(() => call(server, action, extra), 'IllegalParam.NextToken');
+      }
+    });
+
+    test('ListTagResources walks past tags whose keys make a long NextToken (128 characters of 3 UTF-8 bytes)', async () => {
+      const keys = ['标'.repeat(128), '签'.repeat(128), '键'.repeat(128)];
+      const id = await makeSession(server, filter, { Tag: keys.map((Key) => ({ Key, Value: 'v' })) });
+      const seen: string[] = [];
+      const tokens: string[] = [];
+      let token = '';
+      do {
+        const body = await call(server, 'ListTagResources', {
+          ResourceType: 'TRAFFICMIRRORSESSION',
+          ResourceId: [id],
+          MaxResults: 1,
+          ...(token ? { NextToken: token } : {}),
+        });
+        seen.push(...tagResources(body).map((t) => t.TagKey));
+        token = String(body.NextToken);
+        if (token !== '') tokens.push(token);
+      } while (token !== '' && seen.length < 10);
+      assert.deepEqual(new Set(seen), new Set(keys));
+      assert.equal(seen.length, 3);
+      assert.ok(Math.max(...tokens.map((t) => t.length)) > 512, 'the tokens this test walks are long ones');
     });
 
     for (const mode of CLIENT_MODES) {

@@ -40,6 +40,7 @@ const SHAPES = defineOperation({
     Empty: [],
     Boxes: { Box: [{ Size: 'S' }, { Size: 'L' }] },
     Text: `<tag> & "quotes" 'apostrophes'`,
+    Control: 'a\u0001b\tc\nd\uFFFFe\u001F',
     Skipped: undefined,
     Count: 0,
   }),
@@ -100,7 +101,7 @@ for (const storeKind of testStores()) {
       assert.equal(res.headers['content-type'], 'application/json;charset=utf-8');
     });
 
-    test('a plain array repeats its element, a wrapped one keeps the wrapper, text is escaped', async () => {
+    test('a plain array repeats its element, a wrapped one keeps the wrapper, text is escaped, characters XML cannot carry are replaced', async () => {
       const r = await signed('pop-get', 'TestXmlShapes', { Format: 'XML' });
       const xml = xmlOf(await replay(extra.port, r), 200);
       const inner = xml.replace(new RegExp(`^<TestXmlShapesResponse><RequestId>${UUID}</RequestId>`), '');
@@ -110,6 +111,8 @@ for (const storeKind of testStores()) {
           '<Items><Id>1</Id><On>true</On></Items><Items><Id>2</Id><On>false</On></Items>' +
           '<Boxes><Box><Size>S</Size></Box><Box><Size>L</Size></Box></Boxes>' +
           '<Text>&lt;tag&gt; &amp; &quot;quotes&quot; &apos;apostrophes&apos;</Text>' +
+          // What XML 1.0 cannot carry at all becomes U+FFFD; tab and newline stay.
+          '<Control>a\uFFFDb\tc\nd\uFFFDe\uFFFD</Control>' +
           '<Count>0</Count>' +
           '</TestXmlShapesResponse>',
       );

@@ -85,6 +85,8 @@ export const MAX_RESULTS = {
 export const NEXT_TOKEN = {
   type: 'string',
   maxLength: 256,
+  // A token longer than any page hands out is a token no page handed out.
+  invalid: () => listErrors.nextToken(),
   doc: 'From the previous page.',
 } as const satisfies ParamSpec;
 

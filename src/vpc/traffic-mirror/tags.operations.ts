@@ -6,7 +6,7 @@
 import { defineOperation } from '../../api/operation.js';
 import { protocolErrors } from '../../protocol/errors.js';
 import type { Executor } from '../../store/database.js';
-import { checkResourceGroup, checkTags, REGION_ID, TAG_LIST } from './common.js';
+import { checkResourceGroup, checkTags, NEXT_TOKEN, REGION_ID, TAG_LIST } from './common.js';
 import { filterErrors, listErrors, resourceGroupErrors, sessionErrors, tagErrors } from './errors.js';
 import { countTags, putTags, removeTags } from './tags.repo.js';
 
@@ -169,7 +169,9 @@ export const tagOperations = [
         },
       },
       MaxResults: { type: 'integer', min: 1, max: 50 },
-      NextToken: { type: 'string', maxLength: 512 },
+      // A token holds a resource id and a tag key of up to 128 characters, each control character
+      // of which JSON spells in 6 bytes: about 1,150 characters of base64url at most.
+      NextToken: { ...NEXT_TOKEN, maxLength: 2048 },
     },
     resource: 'acs:vpc:{RegionId}:{accountId}:{ResourceKind}/*',
     lookups: RESOURCE_KIND,
