@@ -120,17 +120,20 @@ export async function runPipeline(deps: PipelineDeps, req: RpcRequest): Promise<
   try {
     // 2. Transport: method and path (protocol.md 2, 4.1).
     if (req.method !== 'GET' && req.method !== 'POST') throw protocolErrors.unsupportedHttpMethod();
-    const q = req.url.indexOf('?');
-    const path = q < 0 ? req.url : req.url.slice(0, q);
-    const params = parseParams(q < 0 ? '' : req.url.slice(q + 1), req.body, single(req, 'content-type'));
+    const target = originForm(req.url);
+    const q = target.indexOf('?');
+    const path = q < 0 ? target : target.slice(0, q);
+    const params = parseParams(q < 0 ? '' : target.slice(q + 1), req.body, single(req, 'content-type'));
     // XML only for V1 requests that ask for it; V3 clients always read JSON (protocol.md A8).
     const v3 = single(req, 'authorization')?.startsWith('ACS3-') === true;
     if (!v3 && params.all.get('Format')?.toUpperCase() === 'XML') format = 'XML';
     if (path !== '/') throw protocolErrors.actionNotFound();
 
-    // 3. Action and version: V3 carries them in headers, V1 in parameters; both must agree.
-    const action = pick(single(req, 'x-acs-action'), params.all.get('Action'), 'Action');
-    const version = pick(single(req, 'x-acs-version'), params.all.get('Version'), 'Version');
+    // 3. Action and version: V3 signs them in headers, V1 in parameters, and a V1 request acts
+    //    only on what it signed; a header a V1 client sends along must still agree.
+    const v1 = !v3 && (params.all.has('Signature') || params.all.has('AccessKeyId'));
+    const action = pick(single(req, 'x-acs-action'), params.all.get('Action'), 'Action', !v1);
+    const version = pick(single(req, 'x-acs-version'), params.all.get('Version'), 'Version', !v1);
     record.action = action;
     if (version !== API_VERSION) throw protocolErrors.invalidVersion();
     const op = action === undefined ? undefined : deps.operations.get(action);
@@ -244,10 +247,24 @@ export async function runPipeline(deps: PipelineDeps, req: RpcRequest): Promise<
   }
 }
 
-function pick(header: string | undefined, param: string | undefined, name: string): string | undefined {
+function pick(
+  header: string | undefined,
+  param: string | undefined,
+  name: string,
+  headerCounts: boolean,
+): string | undefined {
   if (header !== undefined && param !== undefined && header !== param)
     throw protocolErrors.invalidParameter(name);
-  return header ?? param;
+  return headerCounts ? (header ?? param) : param;
+}
+
+/** `http://host:port/?…` (absolute form, RFC 9112 3.2.2) as `/?…`; other targets unchanged. */
+function originForm(url: string): string {
+  if (url.startsWith('/')) return url;
+  const scheme = /^https?:\/\/[^/?#]*/i.exec(url);
+  if (!scheme) return url;
+  const rest = url.slice(scheme[0].length);
+  return rest.startsWith('/') ? rest : `/${rest}`;
 }
 
 async function execute(

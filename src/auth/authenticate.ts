@@ -56,7 +56,21 @@ export interface AuthResult {
 interface Verified {
   readonly principal: Principal;
   readonly nonce: string;
+  /** The time the request says it was signed. */
+  readonly signedAt: number;
 }
+
+/** Headers the server reads on a V3 request besides the signed ones. */
+const V3_READ_HEADERS = [
+  'authorization',
+  'content-type',
+  'x-acs-action',
+  'x-acs-version',
+  'x-acs-date',
+  'x-acs-signature-nonce',
+  'x-acs-content-sha256',
+  'x-acs-security-token',
+] as const;
 
 const TIMESTAMP = /^(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2}):(\d{2})(?:\.\d{1,9})?Z$/;
 
@@ -121,10 +135,12 @@ function checkSecurityToken(row: AccessKeyRow, token: string | undefined, now: n
   if (row.expires_at !== null && row.expires_at <= now) throw protocolErrors.securityTokenExpired();
 }
 
-function checkClock(settings: AuthSettings, time: string | undefined, now: number): void {
+/** The request's signing time, once it is within the accepted distance of the server clock. */
+function checkClock(settings: AuthSettings, time: string | undefined, now: number): number {
   const t = parseTimestamp(time);
   if (settings.checkTimestamp && Math.abs(now - t) > settings.maxSkewMs)
     throw protocolErrors.timestampExpired();
+  return t;
 }
 
 type Verifier = (
@@ -154,13 +170,14 @@ async function verifyV1(
     throw protocolErrors.incompleteSignature();
   }
   const row = await loadKey(view, accessKeyId);
+  // The key's own checks (spec protocol.md 4, step 5) come before its signature (step 6).
+  checkSecurityToken(row, p.get('SecurityToken'), now);
   const stringToSign = v1StringToSign(req.method, p);
   if (!signaturesEqual(v1Sign(row.secret, stringToSign), signature)) {
     throw protocolErrors.signatureDoesNotMatch(stringToSign);
   }
-  checkClock(settings, p.get('Timestamp'), now);
-  checkSecurityToken(row, p.get('SecurityToken'), now);
-  return { principal: principalOf(row), nonce };
+  const signedAt = checkClock(settings, p.get('Timestamp'), now);
+  return { principal: principalOf(row), nonce, signedAt };
 }
 
 async function verifyV3(
@@ -173,6 +190,10 @@ async function verifyV3(
   if (!auth || auth.algorithm !== V3_ALGORITHM) throw protocolErrors.incompleteSignature();
   const signed = new Set(auth.signedHeaders);
   for (const h of V3_REQUIRED_SIGNED_HEADERS) if (!signed.has(h)) throw protocolErrors.incompleteSignature();
+  // What is signed must be what runs. A header sent twice is signed as both values, sorted, while
+  // the server reads one of them: which one would then be up to whoever sends it.
+  for (const h of V3_READ_HEADERS) if (req.header(h).length > 1) throw protocolErrors.incompleteSignature();
+  for (const h of signed) if (req.header(h).length > 1) throw protocolErrors.incompleteSignature();
   const tokenHeader = req.header('x-acs-security-token')[0];
   if (tokenHeader !== undefined && !signed.has('x-acs-security-token'))
     throw protocolErrors.incompleteSignature();
@@ -182,6 +203,7 @@ async function verifyV3(
   if (!nonce) throw protocolErrors.incompleteSignature();
 
   const row = await loadKey(view, auth.accessKeyId);
+  checkSecurityToken(row, tokenHeader, now);
   const canonical = v3CanonicalRequest(
     req.method,
     req.params.query,
@@ -195,9 +217,11 @@ async function verifyV3(
   }
   // The client signed its own claim about the body; the claim must also be true.
   if (sha256Hex(req.body) !== contentHash) throw protocolErrors.signatureDoesNotMatch(stringToSign);
-  checkClock(settings, req.header('x-acs-date')[0], now);
-  checkSecurityToken(row, tokenHeader, now);
-  return { principal: principalOf(row), nonce };
+  // The body's hash is signed, but not how it is read: parameters in a form body count only when
+  // the Content-Type that made them parameters was signed too.
+  if (req.params.body.length > 0 && !signed.has('content-type')) throw protocolErrors.incompleteSignature();
+  const signedAt = checkClock(settings, req.header('x-acs-date')[0], now);
+  return { principal: principalOf(row), nonce, signedAt };
 }
 
 export async function authenticate(
@@ -234,8 +258,15 @@ export async function authenticate(
     verified = await verify(view, req, settings, now);
   }
   const { accessKeyId } = verified.principal;
+  // A nonce is kept as long as its request's timestamp is accepted: a request dated ahead of the
+  // server clock stays acceptable longer than now + the nonce lifetime.
   const answer = settings.checkNonce
-    ? await src.nonces.record({ accessKeyId, nonce: verified.nonce, now })
+    ? await src.nonces.record({
+        accessKeyId,
+        nonce: verified.nonce,
+        now,
+        ...(settings.checkTimestamp ? { keepUntil: verified.signedAt + settings.maxSkewMs + 1 } : {}),
+      })
     : { fresh: true, ramGeneration: undefined };
   // Without a generation from the batch (nonce check off, or its read failed) it is read here.
   const generation = answer.ramGeneration ?? (await src.credentials.fresh()).generation;

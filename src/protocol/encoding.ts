@@ -13,37 +13,35 @@ export function pct(s: string): string {
 /** Thrown by decodeComponent for broken escapes or bytes that are not UTF-8. */
 export class DecodeError extends Error {}
 
-const UTF8 = new TextDecoder('utf-8', { fatal: true });
-
 export function decodeComponent(raw: string): string {
   const s = raw.includes('+') ? raw.replace(/\+/g, ' ') : raw;
   if (!s.includes('%')) return s;
   try {
     return decodeURIComponent(s);
   } catch {
-    // decodeURIComponent rejects both malformed escapes and invalid UTF-8; say which.
-    if (/%(?![0-9A-Fa-f]{2})/.test(s)) throw new DecodeError('malformed percent-encoding');
-    const bytes: number[] = [];
-    for (let i = 0; i < s.length; i++) {
-      if (s[i] === '%') {
-        bytes.push(Number.parseInt(s.slice(i + 1, i + 3), 16));
-        i += 2;
-      } else bytes.push(...Buffer.from(s[i] ?? '', 'utf8'));
-    }
-    try {
-      return UTF8.decode(Uint8Array.from(bytes));
-    } catch {
-      throw new DecodeError('not UTF-8');
-    }
+    // decodeURIComponent rejects malformed escapes and escapes that spell no UTF-8 (the text
+    // around them is already valid); say which.
+    throw new DecodeError(/%(?![0-9A-Fa-f]{2})/.test(s) ? 'malformed percent-encoding' : 'not UTF-8');
   }
 }
 
-/** Splits `a=1&b=2` into decoded pairs, keeping order and empty values. */
-export function parsePairs(raw: string): Array<[string, string]> {
+/** Thrown by parsePairs when the text holds more pairs than it may. */
+export class TooManyPairs extends Error {}
+
+/**
+ * Splits `a=1&b=2` into decoded pairs, keeping order and empty values. Stops at the first pair
+ * past `maxPairs`, before decoding it: a hostile text of a million pairs costs no more than a
+ * normal one.
+ */
+export function parsePairs(raw: string, maxPairs = Number.POSITIVE_INFINITY): Array<[string, string]> {
   const out: Array<[string, string]> = [];
-  if (raw === '') return out;
-  for (const part of raw.split('&')) {
+  for (let start = 0; start < raw.length; ) {
+    const amp = raw.indexOf('&', start);
+    const end = amp < 0 ? raw.length : amp;
+    const part = raw.slice(start, end);
+    start = end + 1;
     if (part === '') continue;
+    if (out.length >= maxPairs) throw new TooManyPairs();
     const eq = part.indexOf('=');
     const k = eq < 0 ? part : part.slice(0, eq);
     const v = eq < 0 ? '' : part.slice(eq + 1);

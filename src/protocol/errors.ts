@@ -70,7 +70,7 @@ export const protocolErrors = {
     code: 'IncompleteSignature',
     httpStatus: 400,
     message: () => 'The request signature does not conform to Aliyun standards.',
-    when: 'Malformed or unsupported Authorization header, a mandatory header left unsigned, an empty or UNSIGNED-PAYLOAD content hash, a SignatureMethod/SignatureVersion other than HMAC-SHA1/1.0, missing Signature or nonce.',
+    when: 'Malformed or unsupported Authorization header, a mandatory header left unsigned, an empty or UNSIGNED-PAYLOAD content hash, a SignatureMethod/SignatureVersion other than HMAC-SHA1/1.0, missing Signature or nonce; on V3, a signed header or one the server reads (Authorization, Content-Type, x-acs-*) sent more than once, or a form body whose Content-Type is not signed.',
     sample: [],
   }),
   nonceUsed: defineError({

@@ -3,7 +3,7 @@
  * merged into one map (spec protocol.md section 2). Both sources are kept apart as well, because
  * the V3 signature covers only the query while V1 covers both.
  */
-import { DecodeError, parsePairs } from './encoding.js';
+import { DecodeError, parsePairs, TooManyPairs } from './encoding.js';
 import { protocolErrors } from './errors.js';
 
 export interface ParsedParams {
@@ -20,13 +20,17 @@ export function isFormContentType(contentType: string | undefined): boolean {
   return contentType.split(';')[0]?.trim().toLowerCase() === 'application/x-www-form-urlencoded';
 }
 
-function decodeSource(raw: string, where: string): Array<[string, string]> {
+const tooMany = () =>
+  protocolErrors.requestMalformed(`request has more than ${PARAM_LIMITS.maxParams} parameters`);
+
+function decodeSource(raw: string, where: string, maxPairs: number): Array<[string, string]> {
   try {
-    return parsePairs(raw);
+    return parsePairs(raw, maxPairs);
   } catch (e) {
     if (e instanceof DecodeError) {
       throw protocolErrors.requestMalformed(`${where} is not valid: ${e.message}`);
     }
+    if (e instanceof TooManyPairs) throw tooMany();
     throw e;
   }
 }
@@ -49,15 +53,13 @@ export function parseParams(rawQuery: string, body: Buffer, contentType: string 
   const query = decodeSource(
     NON_ASCII.test(rawQuery) ? asUtf8(rawQuery, 'query string') : rawQuery,
     'query string',
+    PARAM_LIMITS.maxParams,
   );
   const bodyPairs =
     body.length > 0 && isFormContentType(contentType)
-      ? decodeSource(asUtf8(body, 'request body'), 'request body')
+      ? decodeSource(asUtf8(body, 'request body'), 'request body', PARAM_LIMITS.maxParams - query.length)
       : [];
   const all = new Map<string, string>();
-  if (query.length + bodyPairs.length > PARAM_LIMITS.maxParams) {
-    throw protocolErrors.requestMalformed(`request has more than ${PARAM_LIMITS.maxParams} parameters`);
-  }
   for (const [k, v] of [...query, ...bodyPairs]) {
     if (k.length > PARAM_LIMITS.maxKeyLength || v.length > PARAM_LIMITS.maxValueLength) {
       throw protocolErrors.invalidParameter(

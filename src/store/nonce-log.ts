@@ -21,6 +21,7 @@ import {
   NONCE_ROWS_PER_STATEMENT,
   type NonceRow,
   type NonceRowParams,
+  nonceExpiry,
   nonceRowParams,
   nonceRowValues,
 } from './nonce-rows.js';
@@ -155,13 +156,13 @@ const appendRows = preparedShapes(String, (db, p: NonceRowParams, rows: number) 
  */
 export async function logNonces(
   db: Executor,
-  uses: readonly { accessKeyId: string; nonce: string; now: number }[],
+  uses: readonly { accessKeyId: string; nonce: string; now: number; keepUntil?: number }[],
   ttlMs: number,
 ): Promise<boolean[]> {
   const recent = recentOf(db);
   const fresh: NonceRow[] = [];
   const results = uses.map((u) => {
-    const expiresAt = u.now + ttlMs;
+    const expiresAt = nonceExpiry(u, ttlMs);
     if (!recent.claim(keyOf(u.accessKeyId, u.nonce), u.now, expiresAt)) return false;
     fresh.push({ accessKeyId: u.accessKeyId, nonce: u.nonce, expiresAt });
     return true;

@@ -17,6 +17,11 @@ export function keyOf(accessKeyId: string, nonce: string): string {
  */
 export const NONCE_ROWS_PER_STATEMENT = 64;
 
+/** When a use of a nonce stops counting: the later of now + ttl and what the use asks for. */
+export function nonceExpiry(u: { readonly now: number; readonly keepUntil?: number }, ttlMs: number): number {
+  return Math.max(u.now + ttlMs, u.keepUntil ?? 0);
+}
+
 /** A nonce (in its stored form) as a row. */
 export interface NonceRow {
   readonly accessKeyId: string;

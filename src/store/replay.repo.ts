@@ -11,6 +11,7 @@ import {
   keyOf,
   NONCE_ROWS_PER_STATEMENT,
   type NonceRowParams,
+  nonceExpiry,
   nonceRowParams,
   nonceRowValues,
 } from './nonce-rows.js';
@@ -19,8 +20,13 @@ import { preparedShapes } from './prepared.js';
 export interface NonceUse {
   readonly accessKeyId: string;
   readonly nonce: string;
-  /** The request's time: the nonce stays used until now + ttl. */
+  /** When the request arrived: the nonce stays used until now + ttl at least. */
   readonly now: number;
+  /**
+   * Later than now + ttl when the request's own timestamp stays acceptable longer (a request dated
+   * ahead of the server clock): the nonce must outlive every moment the request could be replayed.
+   */
+  readonly keepUntil?: number;
 }
 
 const insertNonces = preparedShapes(String, (db, p: NonceRowParams, rows: number) =>
@@ -74,7 +80,11 @@ export async function recordNonces(
   const inserted = new Set<string>();
   for (let i = 0; i < ordered.length; i += NONCE_ROWS_PER_STATEMENT) {
     const chunk = ordered.slice(i, i + NONCE_ROWS_PER_STATEMENT);
-    const rows = chunk.map((u) => ({ accessKeyId: u.accessKeyId, nonce: u.nonce, expiresAt: u.now + ttlMs }));
+    const rows = chunk.map((u) => ({
+      accessKeyId: u.accessKeyId,
+      nonce: u.nonce,
+      expiresAt: nonceExpiry(u, ttlMs),
+    }));
     const got = await insertNonces(chunk.length).all(db, nonceRowParams(rows));
     for (const r of got) inserted.add(keyOf(r.access_key_id, r.nonce));
   }
@@ -91,7 +101,7 @@ export async function recordNonces(
 async function retakeExpired(db: Executor, u: NonceUse, ttlMs: number): Promise<boolean> {
   const r = await db
     .updateTable('nonces')
-    .set({ expires_at: u.now + ttlMs })
+    .set({ expires_at: nonceExpiry(u, ttlMs) })
     .where('access_key_id', '=', u.accessKeyId)
     .where('nonce', '=', u.nonce)
     .where('expires_at', '<=', u.now)

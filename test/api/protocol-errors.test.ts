@@ -262,6 +262,13 @@ for (const storeKind of testStores()) {
         assert.equal(body.Message, 'Specified api is not found, please check your url and method.');
       });
 
+      test('a request target in absolute form (http://host/?…) is served like /?…', async () => {
+        for (const mode of ['pop-get', 'vpc-v3'] as const) {
+          const r = await signed(mode, 'DescribeRegions', {});
+          expectSuccess(await send({ ...r, url: `http://127.0.0.1:${server.port}${r.url}` }));
+        }
+      });
+
       test('DescribeRegions with Version 2014-05-15 is InvalidVersion (400)', async () => {
         const old = new RPCClient({ ...keys, endpoint: `http://${cap.endpoint}`, apiVersion: '2014-05-15' });
         cap.requests.length = 0;
@@ -348,6 +355,26 @@ for (const storeKind of testStores()) {
         expectSuccess(await send(r));
       });
 
+      test('V3 with a header the server reads sent twice is IncompleteSignature: the signature covers both values, the server would act on one', async () => {
+        const r = await signed('vpc-v3', 'DescribeRegions', {});
+        const added: Array<ReadonlyArray<readonly [string, string]>> = [
+          [['x-acs-action', 'ListTrafficMirrorFilters']],
+          [['x-acs-signature-nonce', 'another-nonce']],
+          [['x-acs-version', '2016-04-28']],
+          [['x-acs-credentials-provider', 'static_ak']],
+          // Not sent by the SDK here: twice, it is read once and counted twice.
+          [
+            ['content-type', 'application/json'],
+            ['content-type', 'text/plain'],
+          ],
+        ];
+        for (const extraHeaders of added) {
+          const twice = { ...r, headers: [...r.headers, ...extraHeaders] };
+          expectError(await send(twice), 400, 'IncompleteSignature');
+        }
+        expectSuccess(await send(r));
+      });
+
       test('V3 without x-acs-content-sha256, or with UNSIGNED-PAYLOAD, is IncompleteSignature', async () => {
         const r = await signed('vpc-v3', 'DescribeRegions', {});
         expectError(await send(withoutHeader(r, 'x-acs-content-sha256')), 400, 'IncompleteSignature');
@@ -403,6 +430,26 @@ for (const storeKind of testStores()) {
         } finally {
           await running.close();
           await ahead.stop();
+        }
+      });
+
+      test('a request dated ahead of the server clock keeps its nonce as long as its timestamp is accepted', async () => {
+        let clock = Date.now();
+        const app = createApp(server.app.config, server.store, server.app.log, () => clock);
+        const running = await listen(app, '127.0.0.1', 0);
+        try {
+          const r = await signed('pop-get', 'DescribeRegions', {
+            Timestamp: timestampAt(clock + 14 * MINUTE),
+          });
+          expectSuccess(await send(r, running.port));
+          // Past receipt + 15 minutes, the request's own time is still within 15 minutes.
+          clock += 16 * MINUTE;
+          expectError(await send(r, running.port), 400, 'SignatureNonceUsed');
+          clock += 13 * MINUTE + 1;
+          expectError(await send(r, running.port), 400, 'InvalidTimeStamp.Expired');
+        } finally {
+          await running.close();
+          await app.stop();
         }
       });
 

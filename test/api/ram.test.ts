@@ -795,6 +795,28 @@ for (const storeKind of testStores()) {
             'MissingSecurityToken',
           );
         });
+
+        test(`the token is checked before the signature (spec order): a wrong secret without the token is MissingSecurityToken, with an expired one InvalidSecurityToken.Expired, through ${mode}`, async () => {
+          const creds = await roleCredentials(['AliyunVPCFullAccess']);
+          await expectCode(
+            () =>
+              callVia(
+                mode,
+                { endpoint: creds.endpoint, accessKeyId: creds.accessKeyId, accessKeySecret: 'wrong-secret' },
+                'DescribeRegions',
+                {},
+              ),
+            'MissingSecurityToken',
+          );
+          const expired = await roleCredentials(['AliyunVPCFullAccess'], {
+            now: Date.now() - 2 * 3600 * 1000,
+            durationSeconds: 3600,
+          });
+          await expectCode(
+            () => callVia(mode, { ...expired, accessKeySecret: 'wrong-secret' }, 'DescribeRegions', {}),
+            'InvalidSecurityToken.Expired',
+          );
+        });
       }
     });
 

@@ -186,6 +186,19 @@ export function repositorySuite(engine: string, factory: StoreFactory): void {
         assert.equal(await recordNonce(store.db, 'AK1', n, 2_000, 900), false, 'window restarted at 1900');
       });
 
+      test('a use that asks to be kept longer than its window (keepUntil) stays used until then', async () => {
+        const n = uid('nonce-');
+        const use = (now: number) => ({ accessKeyId: 'AK1', nonce: n, now, keepUntil: 5_000 });
+        assert.deepEqual(await recordNonces(store.db, [use(1_000)], 900), [true]);
+        assert.deepEqual(await recordNonces(store.db, [use(1_900)], 900), [false], 'kept past 1000 + 900');
+        assert.deepEqual(
+          await recordNonces(second.db, [use(4_999)], 900),
+          [false],
+          'seen through another store',
+        );
+        assert.deepEqual(await recordNonces(store.db, [use(5_000)], 900), [true], 'free at keepUntil');
+      });
+
       test('recordNonce lets exactly one of two concurrent first uses win', async () => {
         const n = uid('nonce-');
         const results = await Promise.all([

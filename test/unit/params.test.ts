@@ -5,7 +5,7 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { isApiError } from '../../src/protocol/api-error.js';
-import { DecodeError, decodeComponent, parsePairs, pct } from '../../src/protocol/encoding.js';
+import { DecodeError, decodeComponent, parsePairs, pct, TooManyPairs } from '../../src/protocol/encoding.js';
 import { isFormContentType, PARAM_LIMITS, parseParams } from '../../src/protocol/params.js';
 
 const FORM = 'application/x-www-form-urlencoded';
@@ -96,6 +96,11 @@ describe('parsePairs', () => {
   });
   test('an empty parameter name is refused', () => {
     assert.throws(() => parsePairs('a=1&=2'), DecodeError);
+  });
+  test('stops at the first pair past the limit, before decoding it; empty parts do not count', () => {
+    assert.equal(parsePairs('a=1&&&b=2&', 2).length, 2);
+    assert.throws(() => parsePairs('a=1&b=2&c=%', 2), TooManyPairs);
+    assert.throws(() => parsePairs('a&'.repeat(500_000), 2000), TooManyPairs);
   });
 });
 
