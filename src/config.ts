@@ -134,16 +134,19 @@ export function parseTransitions(text: string): TransitionTiming {
   return out;
 }
 
+/** Where state lives unless told otherwise: relative to the directory the server starts in. */
+export const DEFAULT_DATA_DIR = './.vpcmirror';
+
 export interface ConfigInput {
   readonly [flag: string]: string | boolean | undefined;
 }
 
-function num(v: string | undefined, what: string, fallback: number): number {
+function num(v: string | undefined, what: () => string, fallback: number): number {
   if (v === undefined || v === '') return fallback;
   const n = Number(v);
   // Times are stored as whole milliseconds (bigint columns), sizes and ports are counts.
   if (!Number.isSafeInteger(n) || n < 0)
-    throw new ConfigError(`${what} must be a non-negative whole number, got "${v}"`);
+    throw new ConfigError(`${what()} must be a non-negative whole number, got "${v}"`);
   return n;
 }
 
@@ -157,27 +160,40 @@ function bool(v: string | boolean | undefined, fallback: boolean): boolean {
  * Builds the config from flags (already parsed, kebab-case names) and the environment. Flags win.
  */
 export function loadConfig(flags: ConfigInput, env: NodeJS.ProcessEnv = process.env): Config {
+  // Where each value came from, so that a refusal names what the user actually set.
+  const sources = new Map<string, string>();
   const str = (flag: string, envName: string): string | undefined => {
     const f = flags[flag];
-    if (typeof f === 'string') return f;
+    if (typeof f === 'string') {
+      sources.set(flag, `--${flag}`);
+      return f;
+    }
     const e = env[envName];
-    return e === undefined || e === '' ? undefined : e;
+    if (e === undefined || e === '') return undefined;
+    sources.set(flag, envName);
+    return e;
   };
-  const dataDir = str('data-dir', 'VPCMIRROR_DATA_DIR') ?? './.vpcmirror';
-  const port = num(str('port', 'VPCMIRROR_PORT'), '--port', 8787);
-  if (!Number.isInteger(port) || port > 65535) throw new ConfigError(`--port must be 0-65535, got ${port}`);
+  const from = (flag: string): string => sources.get(flag) ?? `--${flag}`;
+  const dataDir = str('data-dir', 'VPCMIRROR_DATA_DIR') ?? DEFAULT_DATA_DIR;
+  const port = num(str('port', 'VPCMIRROR_PORT'), () => from('port'), 8787);
+  if (!Number.isInteger(port) || port > 65535)
+    throw new ConfigError(`${from('port')} must be 0-65535, got ${port}`);
   const regions = str('regions', 'VPCMIRROR_REGIONS')
     ?.split(',')
     .map((r) => r.trim())
     .filter(Boolean);
   const logLevel = str('log-level', 'VPCMIRROR_LOG_LEVEL') ?? 'info';
   if (!['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'].includes(logLevel)) {
-    throw new ConfigError(`--log-level must be one of trace, debug, info, warn, error, fatal, silent`);
+    throw new ConfigError(
+      `${from('log-level')} must be one of trace, debug, info, warn, error, fatal, silent`,
+    );
   }
   const ramFlag = flags['no-ram'] === true ? false : undefined;
   const sqliteCheckpoints = str('sqlite-checkpoints', 'VPCMIRROR_SQLITE_CHECKPOINTS') ?? 'thread';
   if (sqliteCheckpoints !== 'thread' && sqliteCheckpoints !== 'inline') {
-    throw new ConfigError(`--sqlite-checkpoints must be thread or inline, got "${sqliteCheckpoints}"`);
+    throw new ConfigError(
+      `${from('sqlite-checkpoints')} must be thread or inline, got "${sqliteCheckpoints}"`,
+    );
   }
   return Object.freeze({
     host: str('host', 'VPCMIRROR_HOST') ?? '127.0.0.1',
@@ -187,19 +203,23 @@ export function loadConfig(flags: ConfigInput, env: NodeJS.ProcessEnv = process.
     logLevel,
     regions: regions && regions.length > 0 ? regions : DEFAULT_REGIONS,
     hostId: str('host-id', 'VPCMIRROR_HOST_ID') ?? 'vpc.aliyuncs.com',
-    bodyLimitBytes: num(str('body-limit', 'VPCMIRROR_BODY_LIMIT'), '--body-limit', 1024 * 1024),
-    maxSkewMs: num(str('max-skew', 'VPCMIRROR_MAX_SKEW_MS'), '--max-skew', 15 * 60 * 1000),
-    nonceTtlMs: num(str('nonce-ttl', 'VPCMIRROR_NONCE_TTL_MS'), '--nonce-ttl', 15 * 60 * 1000),
+    bodyLimitBytes: num(str('body-limit', 'VPCMIRROR_BODY_LIMIT'), () => from('body-limit'), 1024 * 1024),
+    maxSkewMs: num(str('max-skew', 'VPCMIRROR_MAX_SKEW_MS'), () => from('max-skew'), 15 * 60 * 1000),
+    nonceTtlMs: num(str('nonce-ttl', 'VPCMIRROR_NONCE_TTL_MS'), () => from('nonce-ttl'), 15 * 60 * 1000),
     checkTimestamp: bool(env.VPCMIRROR_CHECK_TIMESTAMP, true),
     checkNonce: bool(env.VPCMIRROR_CHECK_NONCE, true),
     ramEnforced: ramFlag ?? bool(env.VPCMIRROR_RAM, true),
     clientTokenTtlMs: num(
       str('client-token-ttl', 'VPCMIRROR_CLIENT_TOKEN_TTL_MS'),
-      '--client-token-ttl',
+      () => from('client-token-ttl'),
       24 * 3600 * 1000,
     ),
     transitions: parseTransitions(str('transitions', 'VPCMIRROR_TRANSITIONS') ?? 'default=1s'),
-    workerIntervalMs: num(str('worker-interval', 'VPCMIRROR_WORKER_INTERVAL_MS'), '--worker-interval', 200),
+    workerIntervalMs: num(
+      str('worker-interval', 'VPCMIRROR_WORKER_INTERVAL_MS'),
+      () => from('worker-interval'),
+      200,
+    ),
     limits: DEFAULT_LIMITS,
     adminToken: str('admin-token', 'VPCMIRROR_ADMIN_TOKEN'),
     accessKeyId: env.VPCMIRROR_ACCESS_KEY_ID || undefined,

@@ -11,26 +11,59 @@ import { SERVE_FLAGS, serveCommand } from './cli/serve.js';
 import { ConfigError } from './config.js';
 import { StoreError } from './store/store.js';
 
+const SERVE_HELP = `  vpcmirror serve [flags]          (each flag also as an environment variable)
+    --host 127.0.0.1                 VPCMIRROR_HOST
+    --port 8787                      VPCMIRROR_PORT                 0 picks a free port
+    --data-dir ./.vpcmirror          VPCMIRROR_DATA_DIR             SQLite file, credentials.json, endpoint
+    --database postgres://…          VPCMIRROR_DATABASE_URL         shared state for several nodes
+    --log-level info                 VPCMIRROR_LOG_LEVEL
+    --transitions default=1s,…       VPCMIRROR_TRANSITIONS          e.g. default=0, session.delete=manual
+    --config setup.yaml              VPCMIRROR_CONFIG               accounts, users, keys, policies
+    --admin-token TOKEN              VPCMIRROR_ADMIN_TOKEN          required by the admin endpoints when set
+    --regions cn-hangzhou,…          VPCMIRROR_REGIONS
+    --no-ram                         VPCMIRROR_RAM=0                RAM policies not enforced
+    --sqlite-checkpoints thread      VPCMIRROR_SQLITE_CHECKPOINTS   or inline
+    --max-skew 900000                VPCMIRROR_MAX_SKEW_MS          accepted request clock distance, ms
+    --nonce-ttl 900000               VPCMIRROR_NONCE_TTL_MS         how long a nonce stays used, ms (at least)
+    --client-token-ttl 86400000      VPCMIRROR_CLIENT_TOKEN_TTL_MS  how long a ClientToken answer is kept, ms
+    --worker-interval 200            VPCMIRROR_WORKER_INTERVAL_MS   how often due transitions are looked for, ms
+    --body-limit 1048576             VPCMIRROR_BODY_LIMIT           largest request body, bytes
+    --host-id vpc.aliyuncs.com       VPCMIRROR_HOST_ID              HostId of error answers
+    --node-id ID                     VPCMIRROR_NODE_ID              this node's name (several nodes)
+  VPCMIRROR_ACCESS_KEY_ID and VPCMIRROR_ACCESS_KEY_SECRET choose the default AccessKey pair;
+  VPCMIRROR_CHECK_TIMESTAMP=0 and VPCMIRROR_CHECK_NONCE=0 turn those request checks off.
+`;
+
+const CALL_HELP = `  vpcmirror call <Action> [--Param value …] [flags]
+    --wait                           follow an asynchronous operation until Created or gone
+    --timeout 300 --interval 0.5     --wait's limit and polling interval, seconds
+    --endpoint host:port             VPCMIRROR_ENDPOINT   default: DIR/endpoint, else 127.0.0.1:8787
+    --data-dir DIR                   where credentials.json and endpoint are (default ./.vpcmirror)
+    --access-key-id ID --access-key-secret SECRET [--security-token TOKEN]
+    --signature v3|v1                VPCMIRROR_SIGNATURE (v3)
+    --method POST|GET                VPCMIRROR_METHOD (POST)
+  Exit status: 0 success, 1 an error answer (DryRunOperation included; its HTTP status and code
+  also go to stderr) or no server, 2 a usage mistake, 3 the call succeeded but --wait timed out
+  or could not follow it.
+`;
+
 const HELP = `vpcmirror: a local Alibaba Cloud VPC traffic mirroring API (2016-04-28)
 
 Usage:
-  vpcmirror serve [--host 127.0.0.1] [--port 8787] [--data-dir ./.vpcmirror] [--database postgres://…]
-                  [--log-level info] [--transitions default=1s,session.delete=manual] [--config setup.yaml]
-                  [--admin-token TOKEN] [--regions cn-hangzhou,cn-hongkong] [--no-ram]
-  vpcmirror call <Action> [--Param value …] [--wait] [--endpoint host:port] [--signature v3|v1]
-                  [--method POST|GET] [--access-key-id ID --access-key-secret SECRET] [--data-dir DIR]
+${SERVE_HELP}
+${CALL_HELP}
   vpcmirror db migrate [--database URL | --data-dir DIR]
 
-${ACCOUNTS_HELP}
-Every serve flag has an environment variable: VPCMIRROR_HOST, VPCMIRROR_PORT, VPCMIRROR_DATA_DIR,
-VPCMIRROR_DATABASE_URL, VPCMIRROR_LOG_LEVEL, VPCMIRROR_TRANSITIONS, VPCMIRROR_CONFIG, VPCMIRROR_ADMIN_TOKEN.
-VPCMIRROR_ACCESS_KEY_ID and VPCMIRROR_ACCESS_KEY_SECRET choose the default AccessKey pair.
-`;
+${ACCOUNTS_HELP}`;
 
 async function main(argv: readonly string[]): Promise<number> {
   const [command, ...rest] = argv;
   switch (command) {
     case 'serve': {
+      if (rest.includes('--help') || rest.includes('-h')) {
+        process.stdout.write(`Usage:\n${SERVE_HELP}`);
+        return 0;
+      }
       const { values } = parseArgs({
         args: [...rest],
         options: SERVE_FLAGS,
@@ -41,6 +74,10 @@ async function main(argv: readonly string[]): Promise<number> {
       return -1;
     }
     case 'call':
+      if (rest.includes('--help') || rest.includes('-h')) {
+        process.stdout.write(`Usage:\n${CALL_HELP}`);
+        return 0;
+      }
       return callCommand(rest);
     case 'db':
       return dbCommand(rest);
@@ -73,6 +110,12 @@ main(process.argv.slice(2)).then(
       process.exitCode = 2;
     } else if (err instanceof TypeError && 'code' in err && String(err.code).startsWith('ERR_PARSE_ARGS')) {
       process.stderr.write(`vpcmirror: ${err.message}\n`);
+      process.exitCode = 2;
+    } else if (err instanceof Error && 'code' in err && err.code === 'EADDRINUSE') {
+      const where = 'address' in err && 'port' in err ? ` (${String(err.address)}:${String(err.port)})` : '';
+      process.stderr.write(
+        `vpcmirror: the port is in use${where}; pick another with --port (0 picks any free port)\n`,
+      );
       process.exitCode = 2;
     } else if (err instanceof Error && 'code' in err && err.code === 'ECONNREFUSED') {
       process.stderr.write(

@@ -866,17 +866,21 @@ export function describeGenerated(g: GeneratedCredentials): string {
 }
 
 /**
- * Loads, checks and applies a set-up file (`serve --config`). True when the file defines any
- * credentials, which is what lets serve listen beyond loopback without generated defaults.
+ * Loads, checks and applies a set-up file (`serve --config`). `definesCredentials` is what lets
+ * serve listen beyond loopback without generated defaults.
  */
 export async function applySetupFile(
   store: Store,
   path: string,
   now: number,
   report: Reporter = toStderr,
-): Promise<boolean> {
+): Promise<{ definesCredentials: boolean; accounts: number; generated: number }> {
   const setup = loadSetupFile(path);
   const result = await applySetup(store, setup, path, now);
   for (const g of result.generated) report(describeGenerated(g));
-  return result.definesCredentials;
+  return {
+    definesCredentials: result.definesCredentials,
+    accounts: setup.accounts.length,
+    generated: result.generated.length,
+  };
 }

@@ -1,7 +1,7 @@
 /**
  * Admin endpoints for tests and operators (docs/admin.md): health, reset, and control of the
- * asynchronous transitions. They answer only callers on loopback, or callers that present the
- * configured admin token, and never speak the RPC protocol.
+ * asynchronous transitions. Health answers anyone; the rest only callers on loopback or, when an
+ * admin token is configured, callers that present it. They never speak the RPC protocol.
  */
 
 import { timingSafeEqual } from 'node:crypto';
@@ -64,18 +64,27 @@ const RESOURCE_TABLES = [
   'service_status',
 ] as const;
 
+const ROUTES = ['GET /health', 'POST /reset', 'GET /transitions', 'POST /transitions/advance'];
+const RESOURCE_TYPES = new Set(['session', 'filter', 'rule']);
+
 export async function handleAdmin(app: App, req: IncomingMessage, res: ServerResponse): Promise<void> {
-  const auth = req.headers['x-vpcmirror-admin-token'];
-  const token = Array.isArray(auth) ? auth[0] : auth;
-  const allowed = app.config.adminToken
-    ? tokenMatches(app.config.adminToken, token)
-    : isLoopback(req.socket.remoteAddress);
-  if (!allowed) {
-    json(res, 403, { error: 'admin endpoints answer only loopback callers or the configured admin token' });
-    return;
-  }
   const url = new URL(req.url ?? '/', 'http://admin');
   const route = `${req.method} ${url.pathname.slice(ADMIN_PREFIX.length - 1)}`;
+  // Health says nothing about anyone's resources; load balancers and container checks call it
+  // without secrets.
+  if (route !== 'GET /health') {
+    const auth = req.headers['x-vpcmirror-admin-token'];
+    const token = Array.isArray(auth) ? auth[0] : auth;
+    const expected = app.config.adminToken;
+    if (expected ? !tokenMatches(expected, token) : !isLoopback(req.socket.remoteAddress)) {
+      json(res, 403, {
+        error: expected
+          ? 'this server was started with --admin-token: send it in the x-vpcmirror-admin-token header'
+          : 'admin endpoints answer loopback callers only; start the server with --admin-token to let others in',
+      });
+      return;
+    }
+  }
   try {
     switch (route) {
       case 'GET /health':
@@ -85,6 +94,7 @@ export async function handleAdmin(app: App, req: IncomingMessage, res: ServerRes
         await ownTransactions(app.store.db)(async (tx) => {
           for (const t of RESOURCE_TABLES) await tx.deleteFrom(t).execute();
         });
+        app.log.info({ remote: req.socket.remoteAddress }, 'admin reset: every resource deleted');
         json(res, 200, { reset: true });
         return;
       }
@@ -98,6 +108,8 @@ export async function handleAdmin(app: App, req: IncomingMessage, res: ServerRes
         // PostgreSQL cannot take a NUL in text; no resource type or id holds one.
         if (type?.includes('\u0000') || id?.includes('\u0000'))
           throw new ConfigError('resourceType and resourceId cannot contain a NUL character');
+        if (type && !RESOURCE_TYPES.has(type))
+          throw new ConfigError(`resourceType is session, filter or rule, got "${type}"`);
         if (type) filter.resourceType = type;
         if (id) filter.resourceId = id;
         json(res, 200, { applied: await app.lifecycle.advance(filter) });
@@ -112,11 +124,22 @@ export async function handleAdmin(app: App, req: IncomingMessage, res: ServerRes
           .map(([k, v]) => `${k}=${String(v)}`)
           .join(',');
         app.lifecycle.setTiming(parseTransitions(text), req.method === 'PUT');
+        app.log.info({ timing: app.lifecycle.getTiming() }, 'admin: transition delays changed');
         json(res, 200, { timing: app.lifecycle.getTiming() });
         return;
       }
-      default:
-        json(res, 404, { error: `no admin route ${route}` });
+      default: {
+        const path = route.slice(route.indexOf(' ') + 1);
+        const methods = [...ROUTES, 'POST /transitions/timing', 'PUT /transitions/timing']
+          .filter((r) => r.endsWith(` ${path}`))
+          .map((r) => r.slice(0, r.indexOf(' ')));
+        json(res, methods.length > 0 ? 405 : 404, {
+          error:
+            methods.length > 0
+              ? `${path} takes ${methods.join(' or ')}, not ${String(req.method)}`
+              : `no admin route ${route}`,
+        });
+      }
     }
   } catch (e) {
     if (e instanceof ConfigError || e instanceof SyntaxError) json(res, 400, { error: e.message });

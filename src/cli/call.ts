@@ -55,7 +55,9 @@ export function parseCallArgs(argv: readonly string[]): ParsedCall {
     }
     if (value === undefined) {
       const next = argv[i + 1];
-      if (next === undefined) throw new UsageError(`--${name} needs a value`);
+      // `--DryRun --Name x` would otherwise send "--Name" as DryRun's value and then trip over "x".
+      if (next === undefined || next.startsWith('--'))
+        throw new UsageError(`--${name} needs a value (write --${name} true for a flag)`);
       value = next;
       i++;
     }
@@ -153,8 +155,14 @@ async function waitFor(
     const params: Record<string, string> = { [spec.idsParam]: id };
     if (regionId) params.RegionId = regionId;
     const r = await call(opts, spec.list, params);
-    if (r.status !== 200)
-      throw new Error(`${spec.list} failed: ${String(r.body.Code)}: ${String(r.body.Message)}`);
+    if (r.status !== 200) {
+      if (tty) err.write('\n');
+      err.write(
+        `--wait cannot follow ${id}: ${spec.list} answered HTTP ${r.status} ${String(r.body.Code)}: ${String(r.body.Message)}` +
+          `${r.status === 403 ? ` (the caller needs vpc:${spec.list})` : ''}\n`,
+      );
+      return false;
+    }
     const items = r.body[spec.collection];
     const item = Array.isArray(items)
       ? (items.find((i) => (i as Record<string, unknown>)[spec.idField] === id) as
@@ -208,7 +216,7 @@ export function clientOptions(
   const accessKeySecret = str('access-key-secret', 'VPCMIRROR_ACCESS_KEY_SECRET') ?? file?.accessKeySecret;
   if (!accessKeyId || !accessKeySecret) {
     throw new UsageError(
-      `no credentials: pass --access-key-id and --access-key-secret, set VPCMIRROR_ACCESS_KEY_ID/SECRET, or run where ${join(dataDir, 'credentials.json')} exists`,
+      `no credentials: pass --access-key-id and --access-key-secret, set VPCMIRROR_ACCESS_KEY_ID/SECRET, pass --data-dir DIR of the server, or run where ${join(dataDir, 'credentials.json')} exists`,
     );
   }
   const signature = str('signature', 'VPCMIRROR_SIGNATURE') ?? 'v3';
@@ -230,7 +238,10 @@ export async function callCommand(argv: readonly string[]): Promise<number> {
   const opts = clientOptions(parsed.flags);
   const result = await call(opts, parsed.action, parsed.params);
   process.stdout.write(`${JSON.stringify(result.body, null, 2)}\n`);
-  if (result.status >= 300) return 1;
+  if (result.status >= 300) {
+    process.stderr.write(`vpcmirror: HTTP ${result.status} ${String(result.body.Code)}\n`);
+    return 1;
+  }
   if (parsed.flags.wait) {
     const spec = WAITS[parsed.action];
     if (!spec) {
@@ -242,7 +253,8 @@ export async function callCommand(argv: readonly string[]): Promise<number> {
     const timeout = Number(parsed.flags.timeout ?? 300) * 1000;
     const interval = Number(parsed.flags.interval ?? 0.5) * 1000;
     const ok = await waitFor(opts, spec, parsed.params.RegionId, id, timeout, interval, process.stderr);
-    return ok ? 0 : 2;
+    // The call itself succeeded; 3 says only that its outcome was not seen.
+    return ok ? 0 : 3;
   }
   return 0;
 }

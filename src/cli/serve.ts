@@ -3,11 +3,11 @@
  * listen. SIGTERM and SIGINT drain in-flight requests, stop the worker and exit 0.
  */
 import { writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import { ensureDefaultCredentials } from '../accounts/bootstrap.js';
 import { applySetupFile } from '../accounts/setup-file.js';
 import { createApp } from '../app.js';
-import { type Config, ConfigError, loadConfig } from '../config.js';
+import { type Config, ConfigError, DEFAULT_DATA_DIR, loadConfig } from '../config.js';
 import { createLogger, type Logger } from '../logger.js';
 import { listen, type RunningServer } from '../server.js';
 import { prepareNonces } from '../store/replay.repo.js';
@@ -31,6 +31,9 @@ export const SERVE_FLAGS = {
   'client-token-ttl': { type: 'string' },
   'node-id': { type: 'string' },
   'sqlite-checkpoints': { type: 'string' },
+  'max-skew': { type: 'string' },
+  'nonce-ttl': { type: 'string' },
+  help: { type: 'boolean', short: 'h' },
 } as const;
 
 /** How a server opens its store: an SQLite file is checkpointed on its own thread unless told not to. */
@@ -76,13 +79,14 @@ export async function startServer(
     // A long replay window under load holds many nonces; a start that pauses to read them says so.
     if (loaded && loaded.nonces > 0) log.info(loaded, 'recent nonces loaded from the SQLite file');
     const setup = config.configFile ? await applySetupFile(store, config.configFile, Date.now()) : undefined;
+    if (setup) log.info({ file: config.configFile, ...setup }, 'set-up file applied');
     const creds = await ensureDefaultCredentials(
       store,
       config.dataDir,
       { accessKeyId: config.accessKeyId, accessKeySecret: config.accessKeySecret },
       Date.now(),
     );
-    if (!isLoopbackHost(config.host) && creds.generated && !setup) {
+    if (!isLoopbackHost(config.host) && creds.generated && !setup?.definesCredentials) {
       throw new ConfigError(
         `refusing to listen on ${config.host}: the only credentials are the ones generated on first start, which nobody chose. ` +
           'Set VPCMIRROR_ACCESS_KEY_ID and VPCMIRROR_ACCESS_KEY_SECRET, or load accounts with --config, or listen on 127.0.0.1.',
@@ -117,17 +121,23 @@ export async function startServer(
         resolve();
       });
     });
+    const credentialsFile = join(config.dataDir, 'credentials.json');
+    // `call` finds the endpoint and the key in the data directory; the default one is found by itself.
+    const dataDirFlag =
+      resolve(config.dataDir) === resolve(DEFAULT_DATA_DIR) ? '' : ` --data-dir ${config.dataDir}`;
     const banner = [
       '',
       `  vpcmirror is listening on http://${endpoint}`,
-      `  store:          ${store.dialect} (${redactUrl(store.location)})`,
-      `  account id:     ${creds.accountId}`,
-      `  AccessKey id:   ${creds.accessKeyId}`,
-      creds.created || !creds.generated
-        ? `  AccessKey secret: ${creds.generated ? creds.accessKeySecret : '(the one you set)'}`
-        : `  AccessKey secret: in ${join(config.dataDir, 'credentials.json')}`,
-      `  RAM enforcement: ${config.ramEnforced ? 'on' : 'OFF (--no-ram)'}`,
-      `  try:            npx vpcmirror call DescribeRegions --endpoint ${endpoint}`,
+      `  store:            ${store.dialect} (${redactUrl(store.location)})`,
+      `  account id:       ${creds.accountId}`,
+      `  AccessKey id:     ${creds.accessKeyId}`,
+      !creds.generated
+        ? '  AccessKey secret: (the one you set in VPCMIRROR_ACCESS_KEY_SECRET)'
+        : creds.created
+          ? `  AccessKey secret: ${creds.accessKeySecret} (kept in ${credentialsFile})`
+          : `  AccessKey secret: in ${credentialsFile}`,
+      `  RAM enforcement:  ${config.ramEnforced ? 'on' : 'OFF'}`,
+      `  try:              npx vpcmirror call DescribeRegions${dataDirFlag}`,
       '',
     ];
     process.stderr.write(`${banner.join('\n')}\n`);

@@ -84,7 +84,7 @@ export const protocolErrors = {
     code: 'InvalidTimeStamp.Expired',
     httpStatus: 400,
     message: () => 'Specified time stamp or date value is expired.',
-    when: 'Timestamp / x-acs-date is more than 15 minutes (configurable) away from the server clock.',
+    when: 'Timestamp / x-acs-date is more than 15 minutes (`--max-skew`) away from the server clock.',
     sample: [],
   }),
   timestampFormat: defineError({

@@ -61,6 +61,14 @@ describe('admin endpoints on loopback', () => {
     });
     assert.deepEqual(await admin(server, 'POST', 'reset'), { status: 200, body: { reset: true } });
     assert.equal((await admin(server, 'GET', 'nope')).status, 404);
+    // A known path with the wrong method says which method it takes.
+    assert.deepEqual(await admin(server, 'GET', 'reset'), {
+      status: 405,
+      body: { error: '/reset takes POST, not GET' },
+    });
+    const bogus = await admin(server, 'POST', 'transitions/advance?resourceType=bogus');
+    assert.equal(bogus.status, 400);
+    assert.match(String(bogus.body.error), /session, filter or rule/);
   });
 });
 
@@ -71,16 +79,19 @@ describe('admin endpoints with an admin token', () => {
   });
   after(() => server.close());
 
-  test('without the token even a loopback caller is refused with 403', async () => {
-    assert.equal((await admin(server, 'GET', 'health')).status, 403);
+  test('without the token even a loopback caller is refused with 403, told which header to send; health stays open', async () => {
+    const refused = await admin(server, 'POST', 'reset');
+    assert.equal(refused.status, 403);
+    assert.match(String(refused.body.error), /x-vpcmirror-admin-token/);
     assert.equal(
-      (await admin(server, 'GET', 'health', undefined, { 'x-vpcmirror-admin-token': 'wrong' })).status,
+      (await admin(server, 'GET', 'transitions', undefined, { 'x-vpcmirror-admin-token': 'wrong' })).status,
       403,
     );
+    assert.equal((await admin(server, 'GET', 'health')).status, 200);
   });
 
   test('with the token the caller is served', async () => {
-    const r = await admin(server, 'GET', 'health', undefined, { 'x-vpcmirror-admin-token': 'tok-123' });
+    const r = await admin(server, 'GET', 'transitions', undefined, { 'x-vpcmirror-admin-token': 'tok-123' });
     assert.equal(r.status, 200);
   });
 });

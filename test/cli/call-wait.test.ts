@@ -6,6 +6,12 @@
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { after, before, describe, test } from 'node:test';
+import {
+  attachPolicy,
+  createAccessKey,
+  createPolicy,
+  createUser,
+} from '../../src/accounts/accounts.service.js';
 import { getSession, REGION } from '../api/session-fixtures.js';
 import { callVia } from '../helpers/clients.js';
 import { startTestServer, type TestServer, testStores } from '../helpers/server.js';
@@ -16,7 +22,11 @@ interface CliResult {
   readonly stderr: string;
 }
 
-function cli(server: TestServer, args: readonly string[]): Promise<CliResult> {
+function cli(
+  server: TestServer,
+  args: readonly string[],
+  creds: { accessKeyId: string; accessKeySecret: string } = server,
+): Promise<CliResult> {
   return new Promise((resolve, reject) => {
     const child = spawn(
       process.execPath,
@@ -27,9 +37,9 @@ function cli(server: TestServer, args: readonly string[]): Promise<CliResult> {
         '--endpoint',
         server.endpoint,
         '--access-key-id',
-        server.accessKeyId,
+        creds.accessKeyId,
         '--access-key-secret',
-        server.accessKeySecret,
+        creds.accessKeySecret,
       ],
       { cwd: process.cwd(), stdio: ['ignore', 'pipe', 'pipe'] },
     );
@@ -111,6 +121,60 @@ for (const storeKind of testStores()) {
       assert.equal(await getSession(server, id), undefined);
     });
 
+    test('--wait that cannot see the outcome exits 3 with one line: a timeout, or a caller not allowed to list', async () => {
+      const createFilter = (extra: string[], creds?: { accessKeyId: string; accessKeySecret: string }) =>
+        cli(server, ['CreateTrafficMirrorFilter', '--RegionId', REGION, '--wait', ...extra], creds);
+      const slow = await fetch(`http://${server.endpoint}/_vpcmirror/transitions/timing`, {
+        method: 'POST',
+        body: JSON.stringify({ 'filter.create': 'manual' }),
+      });
+      assert.equal(slow.status, 200);
+      try {
+        const timedOut = await createFilter(['--timeout', '0.3', '--interval', '0.1']);
+        assert.equal(timedOut.code, 3, `timeout: ${timedOut.stderr}`);
+        assert.match(JSON.parse(timedOut.stdout).TrafficMirrorFilterId, /^tmf-/);
+        assert.match(timedOut.stderr, /timed out after 0.3s waiting for tmf-\S+ to be Created/);
+      } finally {
+        await fetch(`http://${server.endpoint}/_vpcmirror/transitions/timing`, {
+          method: 'POST',
+          body: JSON.stringify({ 'filter.create': '300ms' }),
+        });
+      }
+      const db = server.store.db;
+      await createUser(db, { accountId: server.accountId, name: 'waitless' }, Date.now());
+      await createPolicy(
+        db,
+        {
+          accountId: server.accountId,
+          name: 'create-only',
+          document: {
+            Version: '1',
+            Statement: [{ Effect: 'Allow', Action: 'vpc:CreateTrafficMirrorFilter', Resource: '*' }],
+          },
+        },
+        Date.now(),
+      );
+      await attachPolicy(db, {
+        accountId: server.accountId,
+        principal: { type: 'User', name: 'waitless' },
+        policyName: 'create-only',
+      });
+      const key = await createAccessKey(
+        db,
+        { accountId: server.accountId, userName: 'waitless' },
+        Date.now(),
+      );
+      const blind = await createFilter(['--interval', '0.1'], key);
+      assert.equal(blind.code, 3, `blind: ${blind.stderr}`);
+      assert.match(JSON.parse(blind.stdout).TrafficMirrorFilterId, /^tmf-/);
+      assert.match(
+        blind.stderr,
+        /--wait cannot follow tmf-\S+: ListTrafficMirrorFilters answered HTTP 403 Forbidden\.RAM/,
+      );
+      assert.match(blind.stderr, /the caller needs vpc:ListTrafficMirrorFilters/);
+      assert.doesNotMatch(blind.stderr, /\bat .*\(/, 'no stack trace');
+    });
+
     test('call DeleteTrafficMirrorSession --wait of an unknown session prints the error and exits 1 without waiting', async () => {
       const r = await cli(server, [
         'DeleteTrafficMirrorSession',
@@ -125,6 +189,7 @@ for (const storeKind of testStores()) {
         (JSON.parse(r.stdout) as Record<string, unknown>).Code,
         'ResourceNotFound.TrafficMirrorSession',
       );
+      assert.match(r.stderr, /HTTP 400 ResourceNotFound\.TrafficMirrorSession/);
     });
   });
 }

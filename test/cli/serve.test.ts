@@ -205,9 +205,18 @@ describe('vpcmirror serve', () => {
     assert.match(creds.accountId, /^\d{16}$/);
     assert.ok(creds.accessKeyId.length > 0 && creds.accessKeySecret.length > 0);
     assert.equal(creds.generated, true);
-    assert.ok(p.err.includes(`account id:     ${creds.accountId}`), p.err);
-    assert.ok(p.err.includes(`AccessKey id:   ${creds.accessKeyId}`));
-    assert.ok(p.err.includes(creds.accessKeySecret));
+    assert.ok(p.err.includes(`account id:       ${creds.accountId}`), p.err);
+    assert.ok(p.err.includes(`AccessKey id:     ${creds.accessKeyId}`));
+    assert.ok(
+      p.err.includes(
+        `AccessKey secret: ${creds.accessKeySecret} (kept in ${join(dataDir, 'credentials.json')})`,
+      ),
+    );
+    // The data directory is not the default one: the banner's example finds the server through it.
+    assert.ok(
+      p.err.includes(`try:              npx vpcmirror call DescribeRegions --data-dir ${dataDir}\n`),
+      p.err,
+    );
     assert.equal(readFileSync(join(dataDir, 'endpoint'), 'utf8').trim(), `127.0.0.1:${port}`);
 
     const endpoint = `127.0.0.1:${port}`;
@@ -285,6 +294,36 @@ describe('vpcmirror serve', () => {
     assert.match(p.err, /refusing to listen on 0\.0\.0\.0/);
     assert.match(p.err, /VPCMIRROR_ACCESS_KEY_ID/);
     assert.ok(!/\n\s+at /.test(p.err), 'no stack trace');
+  });
+
+  test('a port already in use is one line and exit code 2, not a stack trace', async () => {
+    const holder = createServer();
+    await new Promise<void>((r) => holder.listen(0, '127.0.0.1', r));
+    const address = holder.address();
+    const port = typeof address === 'object' && address ? address.port : 0;
+    try {
+      const p = track(serve(['--port', String(port), '--data-dir', tmp()]));
+      const exit = await p.exitWithin(START_MS);
+      assert.equal(exit.code, 2, p.err);
+      assert.match(
+        p.err,
+        new RegExp(`the port is in use \\(127\\.0\\.0\\.1:${port}\\); pick another with --port`),
+      );
+      assert.ok(!/\n\s+at /.test(p.err), 'no stack trace');
+    } finally {
+      await new Promise<void>((r) => holder.close(() => r()));
+    }
+  });
+
+  test('serve --help and call --help print their flags and exit 0', async () => {
+    const serveHelp = await runCli(['serve', '--help']);
+    assert.equal(serveHelp.code, 0, serveHelp.err);
+    for (const flag of ['--port', '--data-dir', '--database', '--max-skew', '--nonce-ttl', 'VPCMIRROR_RAM=0'])
+      assert.ok(serveHelp.out.includes(flag), flag);
+    const callHelp = await runCli(['call', 'DescribeRegions', '--help']);
+    assert.equal(callHelp.code, 0, callHelp.err);
+    for (const flag of ['--wait', '--security-token', 'Exit status'])
+      assert.ok(callHelp.out.includes(flag), flag);
   });
 
   test('VPCMIRROR_HOST, _PORT, _DATA_DIR and _LOG_LEVEL are read from the environment, and a flag wins over its variable', async () => {

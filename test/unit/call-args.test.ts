@@ -28,5 +28,10 @@ test('call refuses no action, two actions, a flag without its value and single-d
     /unexpected argument "ListTrafficMirrorSessions"/,
   );
   assert.throws(() => parseCallArgs(['DescribeRegions', '--RegionId']), /--RegionId needs a value/);
+  // A bare --DryRun would otherwise take the next flag as its value.
+  assert.throws(
+    () => parseCallArgs(['CreateTrafficMirrorFilter', '--DryRun', '--TrafficMirrorFilterName', 'x']),
+    /--DryRun needs a value \(write --DryRun true for a flag\)/,
+  );
   assert.throws(() => parseCallArgs(['-x', 'DescribeRegions']), UsageError);
 });

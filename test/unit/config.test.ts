@@ -32,6 +32,27 @@ describe('--sqlite-checkpoints', () => {
     );
   });
 
+  test('a refused value is named by where it came from: the flag, or the environment variable', () => {
+    const refuses = (flags: Record<string, string>, env: Record<string, string>, message: string) =>
+      assert.throws(
+        () => loadConfig(flags, env),
+        (e: unknown) => e instanceof ConfigError && e.message === message,
+      );
+    refuses({}, { VPCMIRROR_PORT: 'abc' }, 'VPCMIRROR_PORT must be a non-negative whole number, got "abc"');
+    refuses({ port: 'abc' }, {}, '--port must be a non-negative whole number, got "abc"');
+    refuses(
+      {},
+      { VPCMIRROR_MAX_SKEW_MS: '-1' },
+      'VPCMIRROR_MAX_SKEW_MS must be a non-negative whole number, got "-1"',
+    );
+    refuses(
+      {},
+      { VPCMIRROR_SQLITE_CHECKPOINTS: 'no' },
+      'VPCMIRROR_SQLITE_CHECKPOINTS must be thread or inline, got "no"',
+    );
+    assert.equal(loadConfig({ 'max-skew': '1000', 'nonce-ttl': '2000' }, {}).maxSkewMs, 1000);
+  });
+
   test('the server asks its store for background checkpoints only with thread', () => {
     const thread = serverStoreOptions(loadConfig({ database: 'x.sqlite' }, {}), log);
     assert.equal(thread.location, 'x.sqlite');

@@ -440,7 +440,9 @@ for (const kind of testStores()) {
       const defined = await applySetupFile(store, file('full.json', JSON.stringify(FULL)), NOW, () => {
         assert.fail('nothing is generated when every value is fixed');
       });
-      assert.equal(defined, true);
+      assert.equal(defined.definesCredentials, true);
+      assert.equal(defined.accounts, FULL.accounts.length);
+      assert.equal(defined.generated, 0);
       const s = await snapshot(store);
       const a = (s.accounts as Array<Record<string, unknown>>).find((x) => x.id === ACCOUNT_A);
       assert.deepEqual(a, {
@@ -478,7 +480,8 @@ for (const kind of testStores()) {
 
     test('applying the same file again changes nothing and fails on nothing', async () => {
       const before = await snapshot(store);
-      assert.equal(await applySetupFile(store, file('again.json', JSON.stringify(FULL)), NOW + 60_000), true);
+      const again = await applySetupFile(store, file('again.json', JSON.stringify(FULL)), NOW + 60_000);
+      assert.equal(again.definesCredentials, true);
       assert.deepEqual(await snapshot(store), before);
     });
 
@@ -558,7 +561,11 @@ for (const kind of testStores()) {
 
     test('a file without any keys or credentials defines no credentials', async () => {
       const path = file('nokeys.yaml', 'accounts:\n  - name: no-keys\n    users:\n      - name: carol\n');
-      assert.equal(await applySetupFile(store, path, NOW), false);
+      assert.deepEqual(await applySetupFile(store, path, NOW), {
+        definesCredentials: false,
+        accounts: 1,
+        generated: 0,
+      });
     });
 
     test('refuses an AccessKey id that belongs to another principal, naming the path, and writes nothing', async () => {
