@@ -74,11 +74,7 @@ async function main(argv: readonly string[]): Promise<number> {
       return -1;
     }
     case 'call':
-      if (rest.includes('--help') || rest.includes('-h')) {
-        process.stdout.write(`Usage:\n${CALL_HELP}`);
-        return 0;
-      }
-      return callCommand(rest);
+      return callCommand(rest, `Usage:\n${CALL_HELP}`);
     case 'db':
       return dbCommand(rest);
     case 'account':

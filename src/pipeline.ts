@@ -4,7 +4,7 @@
  */
 import { hash, randomUUID } from 'node:crypto';
 import type { OperationContext, OperationServices, RegisteredOperation } from './api/operation.js';
-import { type AuthSettings, authenticate } from './auth/authenticate.js';
+import { type AuthSettings, authenticate, detectScheme } from './auth/authenticate.js';
 import { authorize } from './auth/authorize.js';
 import type { CredentialCache } from './auth/credential-cache.js';
 import type { NonceRecorder } from './auth/nonce-batcher.js';
@@ -124,14 +124,15 @@ export async function runPipeline(deps: PipelineDeps, req: RpcRequest): Promise<
     const q = target.indexOf('?');
     const path = q < 0 ? target : target.slice(0, q);
     const params = parseParams(q < 0 ? '' : target.slice(q + 1), req.body, single(req, 'content-type'));
+    // The scheme decides what was signed, so also which source names the action (step 3).
+    const scheme = detectScheme({ method: req.method, header: req.header, params, body: req.body });
     // XML only for V1 requests that ask for it; V3 clients always read JSON (protocol.md A8).
-    const v3 = single(req, 'authorization')?.startsWith('ACS3-') === true;
-    if (!v3 && params.all.get('Format')?.toUpperCase() === 'XML') format = 'XML';
+    if (scheme !== 'V3' && params.all.get('Format')?.toUpperCase() === 'XML') format = 'XML';
     if (path !== '/') throw protocolErrors.actionNotFound();
 
     // 3. Action and version: V3 signs them in headers, V1 in parameters, and a V1 request acts
     //    only on what it signed; a header a V1 client sends along must still agree.
-    const v1 = !v3 && (params.all.has('Signature') || params.all.has('AccessKeyId'));
+    const v1 = scheme === 'V1';
     const action = pick(single(req, 'x-acs-action'), params.all.get('Action'), 'Action', !v1);
     const version = pick(single(req, 'x-acs-version'), params.all.get('Version'), 'Version', !v1);
     record.action = action;

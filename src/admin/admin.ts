@@ -8,15 +8,22 @@ import { timingSafeEqual } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { App } from '../app.js';
 import { ConfigError, parseTransitions } from '../config.js';
+import { RESOURCE_KINDS } from '../lifecycle/lifecycle.js';
 import { ownTransactions } from '../store/group-commit.js';
 
 export const ADMIN_PREFIX = '/_vpcmirror/';
 
-function json(res: ServerResponse, status: number, body: unknown): void {
+function json(
+  res: ServerResponse,
+  status: number,
+  body: unknown,
+  headers: Record<string, string> = {},
+): void {
   const text = JSON.stringify(body);
   res.writeHead(status, {
     'content-type': 'application/json;charset=utf-8',
     'content-length': Buffer.byteLength(text),
+    ...headers,
   });
   res.end(text);
 }
@@ -65,11 +72,13 @@ const RESOURCE_TABLES = [
 ] as const;
 
 const ROUTES = ['GET /health', 'POST /reset', 'GET /transitions', 'POST /transitions/advance'];
-const RESOURCE_TYPES = new Set(['session', 'filter', 'rule']);
+const RESOURCE_TYPES: ReadonlySet<string> = new Set(RESOURCE_KINDS);
 
 export async function handleAdmin(app: App, req: IncomingMessage, res: ServerResponse): Promise<void> {
   const url = new URL(req.url ?? '/', 'http://admin');
-  const route = `${req.method} ${url.pathname.slice(ADMIN_PREFIX.length - 1)}`;
+  // HEAD is GET without the body (node leaves the body out itself).
+  const method = req.method === 'HEAD' ? 'GET' : req.method;
+  const route = `${method} ${url.pathname.slice(ADMIN_PREFIX.length - 1)}`;
   // Health says nothing about anyone's resources; load balancers and container checks call it
   // without secrets.
   if (route !== 'GET /health') {
@@ -133,12 +142,16 @@ export async function handleAdmin(app: App, req: IncomingMessage, res: ServerRes
         const methods = [...ROUTES, 'POST /transitions/timing', 'PUT /transitions/timing']
           .filter((r) => r.endsWith(` ${path}`))
           .map((r) => r.slice(0, r.indexOf(' ')));
-        json(res, methods.length > 0 ? 405 : 404, {
-          error:
-            methods.length > 0
-              ? `${path} takes ${methods.join(' or ')}, not ${String(req.method)}`
-              : `no admin route ${route}`,
-        });
+        if (methods.length === 0) json(res, 404, { error: `no admin route ${route}` });
+        else
+          json(
+            res,
+            405,
+            { error: `${path} takes ${methods.join(' or ')}, not ${String(req.method)}` },
+            {
+              allow: methods.join(', '),
+            },
+          );
       }
     }
   } catch (e) {

@@ -6,6 +6,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { readCredentialsFile } from '../accounts/bootstrap.js';
+import { DEFAULT_DATA_DIR } from '../config.js';
 import { type ClientOptions, call } from './client.js';
 
 const OWN_FLAGS = new Set([
@@ -34,6 +35,10 @@ export function parseCallArgs(argv: readonly string[]): ParsedCall {
   const flags: Record<string, string | true> = {};
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i] ?? '';
+    if (arg === '-h') {
+      flags.help = true;
+      continue;
+    }
     if (!arg.startsWith('--')) {
       // The action is the one bare word; flags may come before or after it.
       if (action !== undefined || arg.startsWith('-') || arg === '') {
@@ -49,8 +54,8 @@ export function parseCallArgs(argv: readonly string[]): ParsedCall {
       value = name.slice(eq + 1);
       name = name.slice(0, eq);
     }
-    if (name === 'wait') {
-      flags.wait = true;
+    if (name === 'wait' || name === 'help') {
+      flags[name] = true;
       continue;
     }
     if (value === undefined) {
@@ -64,8 +69,8 @@ export function parseCallArgs(argv: readonly string[]): ParsedCall {
     if (OWN_FLAGS.has(name)) flags[name] = value;
     else params[name] = value;
   }
-  if (action === undefined) throw new UsageError(usage);
-  return { action, params, flags };
+  if (action === undefined && flags.help !== true) throw new UsageError(usage);
+  return { action: action ?? '', params, flags };
 }
 
 export class UsageError extends Error {}
@@ -210,7 +215,7 @@ export function clientOptions(
     const v = flags[f];
     return typeof v === 'string' ? v : env[e] || undefined;
   };
-  const dataDir = str('data-dir', 'VPCMIRROR_DATA_DIR') ?? './.vpcmirror';
+  const dataDir = str('data-dir', 'VPCMIRROR_DATA_DIR') ?? DEFAULT_DATA_DIR;
   const file = readCredentialsFile(dataDir);
   const accessKeyId = str('access-key-id', 'VPCMIRROR_ACCESS_KEY_ID') ?? file?.accessKeyId;
   const accessKeySecret = str('access-key-secret', 'VPCMIRROR_ACCESS_KEY_SECRET') ?? file?.accessKeySecret;
@@ -233,8 +238,12 @@ export function clientOptions(
   };
 }
 
-export async function callCommand(argv: readonly string[]): Promise<number> {
+export async function callCommand(argv: readonly string[], help: string): Promise<number> {
   const parsed = parseCallArgs(argv);
+  if (parsed.flags.help === true) {
+    process.stdout.write(help);
+    return 0;
+  }
   const opts = clientOptions(parsed.flags);
   const result = await call(opts, parsed.action, parsed.params);
   process.stdout.write(`${JSON.stringify(result.body, null, 2)}\n`);

@@ -131,9 +131,9 @@ export async function startServer(
       `  store:            ${store.dialect} (${redactUrl(store.location)})`,
       `  account id:       ${creds.accountId}`,
       `  AccessKey id:     ${creds.accessKeyId}`,
-      !creds.generated
+      !creds.generated && config.accessKeySecret !== undefined
         ? '  AccessKey secret: (the one you set in VPCMIRROR_ACCESS_KEY_SECRET)'
-        : creds.created
+        : creds.generated && creds.created
           ? `  AccessKey secret: ${creds.accessKeySecret} (kept in ${credentialsFile})`
           : `  AccessKey secret: in ${credentialsFile}`,
       `  RAM enforcement:  ${config.ramEnforced ? 'on' : 'OFF'}`,

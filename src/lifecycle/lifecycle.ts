@@ -15,7 +15,8 @@ import type { Dialect } from '../store/dialect.js';
 import { ownTransactions, type TransactionRunner } from '../store/group-commit.js';
 import { prepared } from '../store/prepared.js';
 
-export type ResourceKind = 'session' | 'filter' | 'rule';
+export const RESOURCE_KINDS = ['session', 'filter', 'rule'] as const;
+export type ResourceKind = (typeof RESOURCE_KINDS)[number];
 export type TransitionKind = 'ready' | 'delete';
 export type TimedAction = 'create' | 'update' | 'delete';
 

@@ -267,13 +267,18 @@ function conditionValues(value: unknown, path: string): string[] {
   });
 }
 
+const IPV4_MAPPED = /^::ffff:(\d{1,3}\.\d{1,3}\.\d{1,3}\.\d{1,3})$/i;
+
 function ipLists(
   values: readonly string[],
   itemPath: (index: number) => string,
 ): { ipv4: BlockList; ipv6: BlockList } {
   const lists = { ipv4: new BlockList(), ipv6: new BlockList() };
   values.forEach((value, index) => {
-    const [address = '', prefix, extra] = value.split('/');
+    const [written = '', prefix, extra] = value.split('/');
+    // `::ffff:10.0.0.0/104` names IPv4 callers (the server sees them as 10.x): kept as 10.0.0.0/8.
+    const mapped = IPV4_MAPPED.exec(written)?.[1];
+    const address = mapped ?? written;
     const family = address.includes('%') ? 0 : isIP(address);
     const type = family === 6 ? 'ipv6' : 'ipv4';
     const maxPrefix = family === 6 ? 128 : 32;
@@ -284,10 +289,11 @@ function ipLists(
       lists[type].addAddress(address, type);
       return;
     }
-    const bits = /^\d{1,3}$/.test(prefix) ? Number(prefix) : Number.NaN;
-    if (!(bits <= maxPrefix)) {
+    const writtenBits = /^\d{1,3}$/.test(prefix) ? Number(prefix) : Number.NaN;
+    const bits = mapped === undefined ? writtenBits : writtenBits - 96;
+    if (!(bits >= 0 && bits <= maxPrefix)) {
       fail(
-        `${itemPath(index)} has an invalid prefix length in ${JSON.stringify(value)} (0-${maxPrefix} allowed)`,
+        `${itemPath(index)} has an invalid prefix length in ${JSON.stringify(value)} (${mapped === undefined ? `0-${maxPrefix}` : '96-128 for an IPv4-mapped address'} allowed)`,
       );
     }
     lists[type].addSubnet(address, bits, type);

@@ -95,13 +95,17 @@ function valueMatches(test: ConditionTest, value: string): boolean {
 }
 
 /**
- * A negated operator is the exact complement of its positive form: it holds when no request
- * value matches any policy value, which makes an absent key satisfy it.
+ * A negated operator is the exact complement of its positive form for each request value, and an
+ * absent key satisfies it. A key can carry several values only as tags whose keys differ in case
+ * (`env` and `Env`, one condition key): each value then stands for a tag of its own, so an Allow
+ * must hold for every one of them and a Deny fires when it holds for any, whichever the caller
+ * sends first or which one a policy names.
  */
-function conditionHolds(condition: PolicyCondition, context: Context): boolean {
+function conditionHolds(condition: PolicyCondition, context: Context, deny: boolean): boolean {
   const values = context.get(condition.contextKey);
-  const matched = values?.some((value) => valueMatches(condition.test, value)) === true;
-  return matched !== condition.negated;
+  if (values === undefined || values.length === 0) return condition.negated;
+  const holds = (value: string) => valueMatches(condition.test, value) !== condition.negated;
+  return deny ? values.some(holds) : values.every(holds);
 }
 
 function actionMatches(statement: PolicyStatement, action: string): boolean {
@@ -142,7 +146,8 @@ export function evaluatePolicies(
   const conditionsHold = (statement: PolicyStatement, resource: string): boolean => {
     if (statement.conditions.length === 0) return true;
     const context = contextOf(resource);
-    return statement.conditions.every((condition) => conditionHolds(condition, context));
+    const deny = statement.effect === 'Deny';
+    return statement.conditions.every((condition) => conditionHolds(condition, context, deny));
   };
 
   const granted = new Array<boolean>(resources.length).fill(false);

@@ -66,6 +66,11 @@ describe('admin endpoints on loopback', () => {
       status: 405,
       body: { error: '/reset takes POST, not GET' },
     });
+    const head = await fetch(`http://${server.endpoint}/_vpcmirror/health`, { method: 'HEAD' });
+    assert.equal(head.status, 200);
+    const wrong = await fetch(`http://${server.endpoint}/_vpcmirror/transitions/timing`);
+    assert.equal(wrong.status, 405);
+    assert.equal(wrong.headers.get('allow'), 'POST, PUT');
     const bogus = await admin(server, 'POST', 'transitions/advance?resourceType=bogus');
     assert.equal(bogus.status, 400);
     assert.match(String(bogus.body.error), /session, filter or rule/);

@@ -632,6 +632,43 @@ for (const storeKind of testStores()) {
         assert.equal(deniedDetailOf(err).NoPermissionType, 'ExplicitDeny');
       }
       await expectCode(() => create([{ Key: 'env', Value: 'dev' }]), 'DryRunOperation');
+      // The usual way to enforce a tag, a Deny unless it has one value, holds for each of the tags.
+      const prodOnly = await ramUser([
+        { system: 'AliyunVPCFullAccess' },
+        {
+          custom: {
+            Version: '1',
+            Statement: [
+              {
+                Effect: 'Deny',
+                Action: 'vpc:CreateTrafficMirrorFilter',
+                Resource: '*',
+                Condition: { StringNotEquals: { 'acs:RequestTag/env': 'prod' } },
+              },
+            ],
+          },
+        },
+      ]);
+      const createAs = (tags: Array<{ Key: string; Value: string }>) =>
+        callVia('vpc-v3', prodOnly, 'CreateTrafficMirrorFilter', {
+          RegionId: REGION,
+          Tag: tags,
+          DryRun: true,
+        });
+      await expectCode(() => createAs([{ Key: 'env', Value: 'prod' }]), 'DryRunOperation');
+      for (const tags of [
+        [{ Key: 'env', Value: 'dev' }],
+        [
+          { Key: 'env', Value: 'dev' },
+          { Key: 'Env', Value: 'prod' },
+        ],
+        [
+          { Key: 'ENV', Value: 'prod' },
+          { Key: 'env', Value: 'dev' },
+        ],
+      ]) {
+        await expectCode(() => createAs(tags), 'Forbidden.RAM');
+      }
       // ListTagResources' Tag.N is a search, not a tag the caller sets.
       await callVia('vpc-v3', user, 'ListTagResources', {
         RegionId: REGION,
@@ -668,6 +705,29 @@ for (const storeKind of testStores()) {
       );
       assert.equal(deniedDetailOf(err).NoPermissionType, 'ExplicitDeny');
       await callVia('vpc-v3', user, 'ListTrafficMirrorFilters', { RegionId: REGION });
+    });
+
+    test('moving a session to another filter needs the right on that filter; re-sending its current filter does not', async () => {
+      const mine = await makeFilter();
+      const other = await makeFilter();
+      const session = await makeSession(mine);
+      const user = await ramUser([
+        {
+          custom: allow('vpc:UpdateTrafficMirrorSessionAttribute', [
+            `acs:vpc:${REGION}:${server.accountId}:trafficmirrorsession/*`,
+            `acs:vpc:${REGION}:${server.accountId}:trafficmirrorfilter/${mine}`,
+          ]),
+        },
+      ]);
+      const update = (filterId: string) =>
+        callVia('vpc-v3', user, 'UpdateTrafficMirrorSessionAttribute', {
+          RegionId: REGION,
+          TrafficMirrorSessionId: session,
+          TrafficMirrorFilterId: filterId,
+          DryRun: true,
+        });
+      await expectCode(() => update(other), 'Forbidden.RAM');
+      await expectCode(() => update(mine), 'DryRunOperation');
     });
 
     test('an explicit Deny in the session policy is ExplicitDeny even when the role policies deny implicitly', async () => {

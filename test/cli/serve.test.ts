@@ -12,6 +12,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
+import { SERVE_FLAGS } from '../../src/cli/serve.js';
 import {
   type CaptureServer,
   captureCall,
@@ -318,10 +319,11 @@ describe('vpcmirror serve', () => {
   test('serve --help and call --help print their flags and exit 0', async () => {
     const serveHelp = await runCli(['serve', '--help']);
     assert.equal(serveHelp.code, 0, serveHelp.err);
-    for (const flag of ['--port', '--data-dir', '--database', '--max-skew', '--nonce-ttl', 'VPCMIRROR_RAM=0'])
-      assert.ok(serveHelp.out.includes(flag), flag);
+    for (const flag of Object.keys(SERVE_FLAGS).filter((f) => f !== 'help'))
+      assert.ok(serveHelp.out.includes(`--${flag}`), flag);
     const callHelp = await runCli(['call', 'DescribeRegions', '--help']);
     assert.equal(callHelp.code, 0, callHelp.err);
+    assert.equal((await runCli(['call', '-h'])).code, 0);
     for (const flag of ['--wait', '--security-token', 'Exit status'])
       assert.ok(callHelp.out.includes(flag), flag);
   });

@@ -28,6 +28,14 @@ test('call refuses no action, two actions, a flag without its value and single-d
     /unexpected argument "ListTrafficMirrorSessions"/,
   );
   assert.throws(() => parseCallArgs(['DescribeRegions', '--RegionId']), /--RegionId needs a value/);
+  // -h and --help ask for help; -h as a parameter's value is that value.
+  assert.equal(parseCallArgs(['-h']).flags.help, true);
+  assert.equal(parseCallArgs(['DescribeRegions', '--help']).flags.help, true);
+  assert.equal(
+    parseCallArgs(['CreateTrafficMirrorFilter', '--TrafficMirrorFilterName', '-h']).params
+      .TrafficMirrorFilterName,
+    '-h',
+  );
   // A bare --DryRun would otherwise take the next flag as its value.
   assert.throws(
     () => parseCallArgs(['CreateTrafficMirrorFilter', '--DryRun', '--TrafficMirrorFilterName', 'x']),

@@ -329,6 +329,10 @@ describe('IP address conditions', () => {
     [['::/1'], '127.0.0.1', false],
     [['::ffff:0:0/96'], '10.0.0.1', false],
     [['::/0'], '::ffff:10.1.2.3', false],
+    // An IPv4-mapped block in a policy names IPv4 callers.
+    [['::ffff:10.0.0.0/104'], '10.0.0.5', true],
+    [['::ffff:10.0.0.0/104'], '11.0.0.5', false],
+    [['::FFFF:192.168.1.7'], '192.168.1.7', true],
   ];
   for (const [values, address, inside] of cases) {
     it(`${address} ${inside ? 'is' : 'is not'} in ${values.join(', ')}`, () => {
@@ -389,7 +393,15 @@ describe('condition logic', () => {
         { 'acs:AccessId': 'AK2' },
         'ImplicitDeny',
       ],
-      ['several request values: any may match', threeValues, { 'acs:AccessId': ['AK9', 'AK3'] }, 'Allowed'],
+      // A key with several request values (tags whose keys differ only in case): an Allow must hold
+      // for each of them.
+      [
+        'several request values: an Allow needs each',
+        threeValues,
+        { 'acs:AccessId': ['AK9', 'AK3'] },
+        'ImplicitDeny',
+      ],
+      ['several request values: each matching', threeValues, { 'acs:AccessId': ['AK2', 'AK3'] }, 'Allowed'],
       ['several keys: all hold', twoKeys, { 'acs:AccessId': 'AK1', 'acs:MFAPresent': 'true' }, 'Allowed'],
       [
         'several keys: one fails',
@@ -422,6 +434,28 @@ describe('condition logic', () => {
   for (const [name, p, context, outcome] of cases) {
     it(name, () => assert.equal(decide([p], 'vpc:DescribeRegions', ['*'], context), outcome));
   }
+
+  it('a Deny fires when any of several values of a key holds, an Allow only when all do, negated or not', () => {
+    const cond = (effect: string, operator: string) => ({
+      Effect: effect,
+      Action: 'vpc:*',
+      Resource: '*',
+      Condition: { [operator]: { 'acs:RequestTag/env': 'prod' } },
+    });
+    const allowAll = { Effect: 'Allow', Action: 'vpc:*', Resource: '*' };
+    const mixed = { 'acs:requesttag/env': ['dev', 'prod'] };
+    const run = (statements: unknown[], context: Record<string, string[]>) =>
+      decide([doc(...statements)], 'vpc:TagResources', ['*'], context);
+    assert.equal(run([cond('Allow', 'StringEquals')], mixed), 'ImplicitDeny');
+    assert.equal(run([cond('Allow', 'StringEquals')], { 'acs:requesttag/env': ['prod', 'prod'] }), 'Allowed');
+    assert.equal(run([cond('Allow', 'StringNotEquals')], mixed), 'ImplicitDeny');
+    assert.equal(run([allowAll, cond('Deny', 'StringEquals')], mixed), 'ExplicitDeny');
+    assert.equal(run([allowAll, cond('Deny', 'StringNotEquals')], mixed), 'ExplicitDeny');
+    assert.equal(
+      run([allowAll, cond('Deny', 'StringNotEquals')], { 'acs:requesttag/env': ['prod'] }),
+      'Allowed',
+    );
+  });
 });
 
 describe('system policies', () => {
@@ -666,6 +700,11 @@ describe('parsePolicyDocument errors', () => {
       'non-numeric prefix',
       withCondition({ IpAddress: { 'acs:SourceIp': '10.0.0.0/x' } }),
       'Statement[1].Condition.IpAddress["acs:SourceIp"] has an invalid prefix length in "10.0.0.0/x" (0-32 allowed)',
+    ],
+    [
+      'IPv4-mapped prefix shorter than the mapped space',
+      withCondition({ IpAddress: { 'acs:SourceIp': '::ffff:10.0.0.0/64' } }),
+      'Statement[1].Condition.IpAddress["acs:SourceIp"] has an invalid prefix length in "::ffff:10.0.0.0/64" (96-128 for an IPv4-mapped address allowed)',
     ],
   ];
   for (const [name, input, message] of cases) {

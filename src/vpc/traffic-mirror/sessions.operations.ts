@@ -27,6 +27,7 @@ import {
   listSessionPage,
   removeSessionSources,
   type SessionView,
+  sessionFilterOf,
   TARGET_TYPES,
   updateSession,
 } from './sessions.service.js';
@@ -207,7 +208,28 @@ export const sessionOperations = [
       Enabled: { type: 'boolean', doc: 'true starts mirroring, false stops it; omitted leaves it.' },
       TrafficMirrorSourceTruncateMode: { type: 'integer', doc: 'Historical; accepted and ignored.' },
     },
-    resource: SESSION_ARN,
+    // Moving the session to another filter also needs the right on that filter, as creating a
+    // session on it does. Terraform re-sends the current filter on every update: that one is not
+    // asked about again.
+    resources: async (input, scope) => {
+      const session = arn(
+        input.RegionId,
+        scope.accountId,
+        `trafficmirrorsession/${input.TrafficMirrorSessionId}`,
+      );
+      const filterId = input.TrafficMirrorFilterId;
+      if (filterId === undefined) return [session];
+      const current = await sessionFilterOf(
+        scope.db,
+        scope.accountId,
+        input.RegionId,
+        input.TrafficMirrorSessionId,
+      );
+      return current === undefined || current === filterId
+        ? [session]
+        : [session, arn(input.RegionId, scope.accountId, `trafficmirrorfilter/${filterId}`)];
+    },
+    resourceDoc: `${SESSION_ARN}, and acs:vpc:{RegionId}:{accountId}:trafficmirrorfilter/{TrafficMirrorFilterId} when that is not the session's current filter`,
     errors: [
       sessionErrors.notFound,
       sessionErrors.incorrectStatus,

@@ -269,6 +269,16 @@ export interface UpdateSessionRequest {
   readonly enabled: boolean | undefined;
 }
 
+/** The filter a session of the account uses now, for RAM (an Update that moves it elsewhere). */
+export async function sessionFilterOf(
+  db: OperationContext['tx'],
+  accountId: string,
+  regionId: string,
+  sessionId: string,
+): Promise<string | undefined> {
+  return (await findSession(db, accountId, regionId, sessionId))?.filter_id;
+}
+
 /**
  * Omitted fields stay as they are. Terraform re-sends target, filter and priority unchanged on
  * every update, so a value equal to the current one is never checked against itself.
