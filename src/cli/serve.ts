@@ -7,7 +7,7 @@ import { join, resolve } from 'node:path';
 import { ensureDefaultCredentials } from '../accounts/bootstrap.js';
 import { applySetupFile } from '../accounts/setup-file.js';
 import { createApp } from '../app.js';
-import { type Config, ConfigError, DEFAULT_DATA_DIR, loadConfig } from '../config.js';
+import { type Config, ConfigError, DEFAULT_DATA_DIR, DEFAULT_REGIONS, loadConfig } from '../config.js';
 import { createLogger, type Logger } from '../logger.js';
 import { listen, type RunningServer } from '../server.js';
 import { prepareNonces } from '../store/replay.repo.js';
@@ -92,6 +92,14 @@ export async function startServer(
           'Set VPCMIRROR_ACCESS_KEY_ID and VPCMIRROR_ACCESS_KEY_SECRET, or load accounts with --config, or listen on 127.0.0.1.',
       );
     }
+    // A private cloud may name its own regions; a typo of a public one is caught here instead of
+    // by every later call answering InvalidRegionId.NotFound.
+    const unknownRegions = config.regions.filter((r) => !DEFAULT_REGIONS.includes(r));
+    if (unknownRegions.length > 0)
+      log.warn(
+        { regions: unknownRegions },
+        'serving regions that are not traffic mirroring regions of Alibaba Cloud (a typo?)',
+      );
     const app = createApp(config, store, log);
     await app.start();
     const running = await listen(app, config.host, config.port);

@@ -16,6 +16,9 @@ import { ownTransactions, type TransactionRunner } from '../store/group-commit.j
 import { prepared } from '../store/prepared.js';
 
 export const RESOURCE_KINDS = ['session', 'filter', 'rule'] as const;
+
+/** A transition's delay when no setting names one, as the server's own default (`default=1s`). */
+const DEFAULT_DELAY_MS = 1000;
 export type ResourceKind = (typeof RESOURCE_KINDS)[number];
 export type TransitionKind = 'ready' | 'delete';
 export type TimedAction = 'create' | 'update' | 'delete';
@@ -144,8 +147,9 @@ export class Lifecycle {
     this.appliers.set(resourceType, appliers);
   }
 
+  /** The delays in force, the default included even when nobody set it. */
   getTiming(): TransitionTiming {
-    return { ...this.timing };
+    return { default: DEFAULT_DELAY_MS, ...this.timing };
   }
 
   /** Replaces some or all delays on this node (admin endpoint). */
@@ -154,7 +158,7 @@ export class Lifecycle {
   }
 
   delayFor(resourceType: ResourceKind, action: TimedAction): TransitionDelay {
-    return this.timing[`${resourceType}.${action}`] ?? this.timing.default ?? 1000;
+    return this.timing[`${resourceType}.${action}`] ?? this.timing.default ?? DEFAULT_DELAY_MS;
   }
 
   private applier(resourceType: string): Appliers {

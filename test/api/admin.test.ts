@@ -44,6 +44,9 @@ describe('admin endpoints on loopback', () => {
     assert.deepEqual(r.body.timing, { default: 0 });
     r = await admin(server, 'GET', 'transitions');
     assert.deepEqual(r.body, { timing: { default: 0 }, pending: [] });
+    // Replaced without a default, the delays read back show the one that then applies.
+    r = await admin(server, 'PUT', 'transitions/timing', JSON.stringify({ 'session.delete': 'manual' }));
+    assert.deepEqual(r.body.timing, { default: 1000, 'session.delete': 'manual' });
   });
 
   test('a bad timing is refused with 400 and says why', async () => {

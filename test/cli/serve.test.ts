@@ -316,6 +316,20 @@ describe('vpcmirror serve', () => {
     }
   });
 
+  test('--regions with a name that is no traffic mirroring region of Alibaba Cloud starts, and warns naming it', async () => {
+    const p = track(serve(['--port', '0', '--data-dir', tmp(), '--regions', 'cn-hangzhou,mars-1']));
+    const line = await p.waitFor(
+      'out',
+      /\{[^\n]*"msg":"serving regions that are not traffic mirroring regions[^\n]*/,
+    );
+    const entry = JSON.parse(line[0]) as { level: number; regions: string[] };
+    assert.deepEqual(entry.regions, ['mars-1']);
+    assert.equal(entry.level, 40, 'a warning');
+    await p.waitFor('err', /listening on/);
+    p.child.kill('SIGTERM');
+    assert.equal((await p.exitWithin(30_000)).code, 0);
+  });
+
   test('serve --help and call --help print their flags and exit 0', async () => {
     const serveHelp = await runCli(['serve', '--help']);
     assert.equal(serveHelp.code, 0, serveHelp.err);
