@@ -195,6 +195,12 @@ export function loadConfig(flags: ConfigInput, env: NodeJS.ProcessEnv = process.
       `${from('sqlite-checkpoints')} must be thread or inline, got "${sqliteCheckpoints}"`,
     );
   }
+  // One of the pair alone would be ignored, and the server would go on with another key unnoticed.
+  if (
+    ((env.VPCMIRROR_ACCESS_KEY_ID || undefined) === undefined) !==
+    ((env.VPCMIRROR_ACCESS_KEY_SECRET || undefined) === undefined)
+  )
+    throw new ConfigError('set both VPCMIRROR_ACCESS_KEY_ID and VPCMIRROR_ACCESS_KEY_SECRET, or neither');
   return Object.freeze({
     host: str('host', 'VPCMIRROR_HOST') ?? '127.0.0.1',
     port,

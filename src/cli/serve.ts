@@ -139,7 +139,7 @@ export async function startServer(
       `  store:            ${store.dialect} (${redactUrl(store.location)})`,
       `  account id:       ${creds.accountId}`,
       `  AccessKey id:     ${creds.accessKeyId}`,
-      !creds.generated && config.accessKeySecret !== undefined
+      !creds.generated && config.accessKeyId !== undefined && config.accessKeySecret !== undefined
         ? '  AccessKey secret: (the one you set in VPCMIRROR_ACCESS_KEY_SECRET)'
         : creds.generated && creds.created
           ? `  AccessKey secret: ${creds.accessKeySecret} (kept in ${credentialsFile})`

@@ -267,7 +267,20 @@ function conditionValues(value: unknown, path: string): string[] {
   });
 }
 
-const IPV4_MAPPED = /^::ffff:(\d{1,3}\.\d{1,3}\.\d{1,3}\.\d{1,3})$/i;
+/**
+ * The IPv4 address an IPv4-mapped IPv6 address stands for, however it is written
+ * (`::ffff:10.0.0.0`, `0:0:0:0:0:ffff:a00:0`, …); undefined for any other address.
+ */
+function ipv4Mapped(address: string): string | undefined {
+  if (isIP(address) !== 6) return undefined;
+  // The URL parser writes every IPv6 address one way: the mapped ones as [::ffff:hhhh:hhhh].
+  const canonical = new URL(`http://[${address}]/`).hostname;
+  const m = /^\[::ffff:([0-9a-f]{1,4}):([0-9a-f]{1,4})\]$/.exec(canonical);
+  if (!m?.[1] || !m[2]) return undefined;
+  const high = Number.parseInt(m[1], 16);
+  const low = Number.parseInt(m[2], 16);
+  return `${high >> 8}.${high & 255}.${low >> 8}.${low & 255}`;
+}
 
 function ipLists(
   values: readonly string[],
@@ -277,7 +290,7 @@ function ipLists(
   values.forEach((value, index) => {
     const [written = '', prefix, extra] = value.split('/');
     // `::ffff:10.0.0.0/104` names IPv4 callers (the server sees them as 10.x): kept as 10.0.0.0/8.
-    const mapped = IPV4_MAPPED.exec(written)?.[1];
+    const mapped = written.includes('%') ? undefined : ipv4Mapped(written);
     const address = mapped ?? written;
     const family = address.includes('%') ? 0 : isIP(address);
     const type = family === 6 ? 'ipv6' : 'ipv4';

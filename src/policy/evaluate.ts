@@ -96,10 +96,10 @@ function valueMatches(test: ConditionTest, value: string): boolean {
 
 /**
  * A negated operator is the exact complement of its positive form for each request value, and an
- * absent key satisfies it. A key can carry several values only as tags whose keys differ in case
- * (`env` and `Env`, one condition key): each value then stands for a tag of its own, so an Allow
- * must hold for every one of them and a Deny fires when it holds for any, whichever the caller
- * sends first or which one a policy names.
+ * absent key satisfies it. A key carries several values only as tags: keys that differ in case
+ * (`env` and `Env`, one condition key) on a request or a resource, or a key a request names twice
+ * (refused later by the operation). Each value then stands for a tag of its own, so an Allow must
+ * hold for every one of them and a Deny fires when it holds for any, whichever comes first.
  */
 function conditionHolds(condition: PolicyCondition, context: Context, deny: boolean): boolean {
   const values = context.get(condition.contextKey);

@@ -31,7 +31,8 @@ export async function findAccount(db: Executor, accountId: string): Promise<Acco
 }
 
 export async function listAccounts(db: Executor): Promise<AccountRow[]> {
-  return db.selectFrom('accounts').selectAll().orderBy('created_at').execute();
+  // Accounts of one set-up file share a creation time: the id breaks the tie the same way on every node.
+  return db.selectFrom('accounts').selectAll().orderBy('created_at').orderBy('id').execute();
 }
 
 export async function insertAccount(db: Executor, row: AccountRow): Promise<void> {

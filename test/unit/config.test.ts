@@ -51,6 +51,16 @@ describe('--sqlite-checkpoints', () => {
       'VPCMIRROR_SQLITE_CHECKPOINTS must be thread or inline, got "no"',
     );
     assert.equal(loadConfig({ 'max-skew': '1000', 'nonce-ttl': '2000' }, {}).maxSkewMs, 1000);
+    refuses(
+      {},
+      { VPCMIRROR_ACCESS_KEY_ID: 'only-the-id' },
+      'set both VPCMIRROR_ACCESS_KEY_ID and VPCMIRROR_ACCESS_KEY_SECRET, or neither',
+    );
+    refuses(
+      {},
+      { VPCMIRROR_ACCESS_KEY_SECRET: 'only-the-secret' },
+      'set both VPCMIRROR_ACCESS_KEY_ID and VPCMIRROR_ACCESS_KEY_SECRET, or neither',
+    );
   });
 
   test('the server asks its store for background checkpoints only with thread', () => {

@@ -327,12 +327,16 @@ describe('IP address conditions', () => {
     // An IPv6 block never holds an IPv4 caller, however wide (node compares IPv4 as ::ffff:a.b.c.d).
     [['::/0'], '10.1.1.1', false],
     [['::/1'], '127.0.0.1', false],
-    [['::ffff:0:0/96'], '10.0.0.1', false],
     [['::/0'], '::ffff:10.1.2.3', false],
     // An IPv4-mapped block in a policy names IPv4 callers.
     [['::ffff:10.0.0.0/104'], '10.0.0.5', true],
     [['::ffff:10.0.0.0/104'], '11.0.0.5', false],
     [['::FFFF:192.168.1.7'], '192.168.1.7', true],
+    // … however the mapped address is written.
+    [['0:0:0:0:0:ffff:10.0.0.0/104'], '10.0.0.5', true],
+    [['::ffff:a00:0/104'], '10.0.0.5', true],
+    [['::ffff:a00:0/104'], '11.0.0.1', false],
+    [['::ffff:0:0/96'], '10.0.0.1', true],
   ];
   for (const [values, address, inside] of cases) {
     it(`${address} ${inside ? 'is' : 'is not'} in ${values.join(', ')}`, () => {
