@@ -71,7 +71,15 @@ const RESOURCE_TABLES = [
   'service_status',
 ] as const;
 
-const ROUTES = ['GET /health', 'POST /reset', 'GET /transitions', 'POST /transitions/advance'];
+/** Every route the switch below answers, for the 405 that names a path's methods. */
+const ROUTES = [
+  'GET /health',
+  'POST /reset',
+  'GET /transitions',
+  'POST /transitions/advance',
+  'POST /transitions/timing',
+  'PUT /transitions/timing',
+];
 const RESOURCE_TYPES: ReadonlySet<string> = new Set(RESOURCE_KINDS);
 
 export async function handleAdmin(app: App, req: IncomingMessage, res: ServerResponse): Promise<void> {
@@ -139,9 +147,7 @@ export async function handleAdmin(app: App, req: IncomingMessage, res: ServerRes
       }
       default: {
         const path = route.slice(route.indexOf(' ') + 1);
-        const methods = [...ROUTES, 'POST /transitions/timing', 'PUT /transitions/timing']
-          .filter((r) => r.endsWith(` ${path}`))
-          .map((r) => r.slice(0, r.indexOf(' ')));
+        const methods = ROUTES.filter((r) => r.endsWith(` ${path}`)).map((r) => r.slice(0, r.indexOf(' ')));
         if (methods.length === 0) json(res, 404, { error: `no admin route ${route}` });
         else
           json(

@@ -48,13 +48,29 @@ function deniedDetailOf(err: Record<string, unknown>): Record<string, unknown> {
   return (data?.AccessDeniedDetail ?? {}) as Record<string, unknown>;
 }
 
-function allow(action: string | string[], resource: string | string[] = '*', condition?: unknown) {
+type Effect = 'Allow' | 'Deny';
+
+function statement(
+  effect: Effect,
+  action: string | string[],
+  resource: string | string[],
+  condition?: unknown,
+) {
   return {
-    Version: '1',
-    Statement: [
-      { Effect: 'Allow', Action: action, Resource: resource, ...(condition ? { Condition: condition } : {}) },
-    ],
+    Effect: effect,
+    Action: action,
+    Resource: resource,
+    ...(condition ? { Condition: condition } : {}),
   };
+}
+
+/** A policy of one statement. */
+function allow(action: string | string[], resource: string | string[] = '*', condition?: unknown) {
+  return { Version: '1', Statement: [statement('Allow', action, resource, condition)] };
+}
+
+function deny(action: string | string[], resource: string | string[] = '*', condition?: unknown) {
+  return { Version: '1', Statement: [statement('Deny', action, resource, condition)] };
 }
 
 for (const storeKind of testStores()) {
@@ -513,13 +529,10 @@ for (const storeKind of testStores()) {
           sessionPolicy: {
             Version: '1',
             Statement: [
-              { Effect: 'Allow', Action: 'vpc:*', Resource: '*' },
-              {
-                Effect: 'Deny',
-                Action: 'vpc:DeleteTrafficMirrorFilter',
-                Resource: '*',
-                Condition: { StringEquals: { 'acs:ResourceTag/env': 'prod' } },
-              },
+              statement('Allow', 'vpc:*', '*'),
+              statement('Deny', 'vpc:DeleteTrafficMirrorFilter', '*', {
+                StringEquals: { 'acs:ResourceTag/env': 'prod' },
+              }),
             ],
           },
         });
@@ -545,10 +558,7 @@ for (const storeKind of testStores()) {
 
     test('a Deny on vpc:Delete* beats AliyunVPCFullAccess: Forbidden.RAM with ExplicitDeny, while other actions stay allowed', async () => {
       const filter = await makeFilter();
-      const user = await ramUser([
-        { system: 'AliyunVPCFullAccess' },
-        { custom: { Version: '1', Statement: [{ Effect: 'Deny', Action: 'vpc:Delete*', Resource: '*' }] } },
-      ]);
+      const user = await ramUser([{ system: 'AliyunVPCFullAccess' }, { custom: deny('vpc:Delete*') }]);
       await expectForbidden(
         () =>
           callVia('vpc-v3', user, 'DeleteTrafficMirrorFilter', {
@@ -602,17 +612,9 @@ for (const storeKind of testStores()) {
       const user = await ramUser([
         { system: 'AliyunVPCFullAccess' },
         {
-          custom: {
-            Version: '1',
-            Statement: [
-              {
-                Effect: 'Deny',
-                Action: ['vpc:CreateTrafficMirrorFilter', 'vpc:TagResources', 'vpc:ListTagResources'],
-                Resource: '*',
-                Condition: { StringEquals: { 'acs:RequestTag/env': 'prod' } },
-              },
-            ],
-          },
+          custom: deny(['vpc:CreateTrafficMirrorFilter', 'vpc:TagResources', 'vpc:ListTagResources'], '*', {
+            StringEquals: { 'acs:RequestTag/env': 'prod' },
+          }),
         },
       ]);
       const create = (tags: Array<{ Key: string; Value: string }>) =>
@@ -636,17 +638,9 @@ for (const storeKind of testStores()) {
       const prodOnly = await ramUser([
         { system: 'AliyunVPCFullAccess' },
         {
-          custom: {
-            Version: '1',
-            Statement: [
-              {
-                Effect: 'Deny',
-                Action: 'vpc:CreateTrafficMirrorFilter',
-                Resource: '*',
-                Condition: { StringNotEquals: { 'acs:RequestTag/env': 'prod' } },
-              },
-            ],
-          },
+          custom: deny('vpc:CreateTrafficMirrorFilter', '*', {
+            StringNotEquals: { 'acs:RequestTag/env': 'prod' },
+          }),
         },
       ]);
       const createAs = (tags: Array<{ Key: string; Value: string }>) =>
@@ -681,17 +675,7 @@ for (const storeKind of testStores()) {
       const user = await ramUser([
         { system: 'AliyunVPCFullAccess' },
         {
-          custom: {
-            Version: '1',
-            Statement: [
-              {
-                Effect: 'Deny',
-                Action: 'vpc:Delete*',
-                Resource: '*',
-                Condition: { Bool: { 'acs:MFAPresent': 'false' } },
-              },
-            ],
-          },
+          custom: deny('vpc:Delete*', '*', { Bool: { 'acs:MFAPresent': 'false' } }),
         },
       ]);
       const filter = await makeFilter();
@@ -732,7 +716,7 @@ for (const storeKind of testStores()) {
 
     test('an explicit Deny in the session policy is ExplicitDeny even when the role policies deny implicitly', async () => {
       const creds = await roleCredentials(['AliyunVPCReadOnlyAccess'], {
-        sessionPolicy: { Version: '1', Statement: [{ Effect: 'Deny', Action: 'vpc:*', Resource: '*' }] },
+        sessionPolicy: deny('vpc:*'),
       });
       const err = await expectCode(
         () => callVia('vpc-v3', creds, 'CreateTrafficMirrorFilter', { RegionId: REGION, DryRun: true }),
