@@ -129,6 +129,8 @@ export async function runPipeline(deps: PipelineDeps, req: RpcRequest): Promise<
     // XML only for V1 requests that ask for it; V3 clients always read JSON (protocol.md A8).
     if (scheme !== 'V3' && params.all.get('Format')?.toUpperCase() === 'XML') format = 'XML';
     if (path !== '/') throw protocolErrors.actionNotFound();
+    // A request signed by neither scheme is refused before its action is looked at (step 3).
+    if (scheme === undefined) throw protocolErrors.missingAccessKeyId();
 
     // 3. Action and version: V3 signs them in headers, V1 in parameters, and a V1 request acts
     //    only on what it signed; a header a V1 client sends along must still agree.
@@ -148,6 +150,7 @@ export async function runPipeline(deps: PipelineDeps, req: RpcRequest): Promise<
       { method: req.method, header: req.header, params, body: req.body },
       deps.auth,
       now,
+      scheme,
     );
     record.accessKeyId = principal.accessKeyId;
 

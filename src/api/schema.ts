@@ -3,7 +3,7 @@
  * coercion of wire strings, the TypeScript type of a handler's input and the parameter docs all
  * derive from that declaration.
  */
-import type { ApiError } from '../protocol/api-error.js';
+import { type ApiError, isApiError } from '../protocol/api-error.js';
 import { protocolErrors } from '../protocol/errors.js';
 
 export interface StringSpec {
@@ -192,7 +192,37 @@ function specListOf(specs: ParamSpecs): readonly (readonly [string, ParamSpec])[
   return list;
 }
 
+/**
+ * The error for the first required parameter (in declaration order) the request lacks altogether.
+ * Checked only once another parameter has failed: the service reports a missing parameter before
+ * a malformed one (protocol.md 4, step 11), whatever order they are declared in.
+ */
+function firstMissing(specs: ParamSpecs, params: ReadonlyMap<string, string>): ApiError | undefined {
+  for (const [name, spec] of specListOf(specs)) {
+    if (!spec.required) continue;
+    if (spec.type === 'list' || spec.type === 'objectList') {
+      const head = `${name}.`;
+      let any = false;
+      for (const [key, value] of params) if (key.startsWith(head) && value !== '') any = true;
+      if (!any) return protocolErrors.missingParameter(`${name}.1`);
+    } else if (!present(params.get(name), spec)) return protocolErrors.missingParameterShort(name);
+  }
+  return undefined;
+}
+
 export function validateParams<P extends ParamSpecs>(
+  specs: P,
+  params: ReadonlyMap<string, string>,
+  ctx: ValidationContext,
+): InputOf<P> {
+  try {
+    return validateInOrder(specs, params, ctx);
+  } catch (e) {
+    throw (isApiError(e) && firstMissing(specs, params)) || e;
+  }
+}
+
+function validateInOrder<P extends ParamSpecs>(
   specs: P,
   params: ReadonlyMap<string, string>,
   ctx: ValidationContext,

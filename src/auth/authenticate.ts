@@ -229,8 +229,9 @@ export async function authenticate(
   req: AuthRequest,
   settings: AuthSettings,
   now: number,
+  /** detectScheme(req), when the caller has it already. */
+  scheme: SignatureScheme | undefined = detectScheme(req),
 ): Promise<AuthResult> {
-  const scheme = detectScheme(req);
   if (scheme === undefined) throw protocolErrors.missingAccessKeyId();
   const verify: Verifier = scheme === 'V3' ? verifyV3 : verifyV1;
   let view = src.credentials.cached();

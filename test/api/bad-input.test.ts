@@ -194,7 +194,7 @@ const RAW_CASES: readonly RawCase[] = [
         '{"Action":"DescribeRegions","Version":"2016-04-28"}'.slice(0, 48),
       ),
     status: 400,
-    code: 'InvalidVersion',
+    code: 'MissingAccessKeyId',
   },
   {
     name: 'a multipart/form-data body',
@@ -224,7 +224,8 @@ const RAW_CASES: readonly RawCase[] = [
   },
   {
     name: 'empty x-acs-action and x-acs-version headers',
-    data: () => http('GET / HTTP/1.1', ['x-acs-action: ', 'x-acs-version: ']),
+    data: () =>
+      http('GET / HTTP/1.1', ['Authorization: ACS3-HMAC-SHA256 x', 'x-acs-action: ', 'x-acs-version: ']),
     status: 400,
     code: 'InvalidVersion',
   },
@@ -353,7 +354,7 @@ const RAW_CASES: readonly RawCase[] = [
   },
   {
     name: 'an Action of 10 KB',
-    data: () => http(`GET /?Action=${'A'.repeat(10 * 1024)}&Version=2016-04-28 HTTP/1.1`),
+    data: () => http(`GET /?AccessKeyId=x&Action=${'A'.repeat(10 * 1024)}&Version=2016-04-28 HTTP/1.1`),
     status: 404,
     code: 'InvalidAction.NotFound',
   },

@@ -85,6 +85,11 @@ for (const storeKind of testStores()) {
           () => callVia('vpc-v3', server, 'DeleteTrafficMirrorSession', { RegionId: REGION }),
           'MissingTrafficMirrorSessionId',
         );
+        // Before the region is looked up: a missing parameter comes first (protocol.md 4, step 11).
+        await expectCode(
+          () => callVia('pop-get', server, 'DeleteTrafficMirrorSession', { RegionId: 'xx-nowhere-1' }),
+          'MissingTrafficMirrorSessionId',
+        );
       });
 
       test('Delete without RegionId is MissingRegionId and an unknown region is InvalidRegionId.NotFound', async () => {

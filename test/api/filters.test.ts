@@ -649,6 +649,8 @@ for (const storeKind of testStores()) {
       const ids = Array.from({ length: 101 }, (_, i) => `tmf-${String(i).padStart(21, '0')}`);
       await expectCode(() => list({ TrafficMirrorFilterIds: ids }, 'pop-post'), 'InvalidParameter');
       assert.equal((await list({ TrafficMirrorFilterIds: ids.slice(0, 100) })).TotalCount, '0');
+      // An unknown id is absent however long it is (filters.md 11).
+      assert.equal((await list({ TrafficMirrorFilterIds: [`tmf-${'z'.repeat(500)}`] })).TotalCount, '0');
       const tags = Array.from({ length: 21 }, (_, i) => ({ Key: `k${i}` }));
       await expectCode(() => list({ Tags: tags }), 'SizeLimitExceeded.TagNum');
     });

@@ -570,6 +570,22 @@ for (const storeKind of testStores()) {
           'MissingAccessKeyId',
         );
       });
+
+      test('an unsigned request is MissingAccessKeyId before its action or version is looked at (protocol.md 4, step 3)', async () => {
+        for (const query of [
+          'Action=NoSuchAction&Version=2016-04-28',
+          'Action=DescribeRegions',
+          'Action=DescribeRegions&Version=2014-01-01',
+          'Version=2016-04-28',
+          'SignatureType=BEARERTOKEN&BearerToken=abc&Action=DescribeRegions&Version=2016-04-28',
+        ]) {
+          const res = await rawExchange(
+            server.port,
+            `GET /?${query} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n`,
+          );
+          expectError({ ...res, status: res.status ?? 0 }, 400, 'MissingAccessKeyId');
+        }
+      });
     });
 
     describe('envelopes', () => {

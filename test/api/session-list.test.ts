@@ -151,6 +151,14 @@ for (const storeKind of testStores()) {
       assert.deepEqual(none.TrafficMirrorSessions, []);
       assert.equal(none.TotalCount, '0');
       assert.equal(none.NextToken, '');
+      // However long: an id longer than any the service issues names nothing, and is absent too.
+      const long = await list(server, {
+        TrafficMirrorSessionIds: [`tms-${'x'.repeat(300)}`, s.alpha],
+        TrafficMirrorFilterId: `tmf-${'y'.repeat(300)}`,
+      });
+      assert.deepEqual(idsOf(long), []);
+      const longId = await list(server, { TrafficMirrorSessionIds: [`tms-${'x'.repeat(300)}`, s.alpha] });
+      assert.deepEqual(idsOf(longId), [s.alpha]);
     });
 
     test('List takes up to 100 TrafficMirrorSessionIds; 101 is InvalidParameter', async () => {

@@ -311,6 +311,25 @@ for (const storeKind of testStores()) {
         }
       });
 
+      test('a missing required parameter is reported before a malformed one, whatever their order (protocol.md 4, step 11)', async () => {
+        const cases: Array<[Record<string, unknown>, string[], string]> = [
+          [{ TrafficMirrorSourceIds: ['bad'] }, ['TrafficMirrorTargetId'], 'MissingTrafficMirrorTargetId'],
+          [{ TrafficMirrorTargetType: 'nic' }, ['TrafficMirrorFilterId'], 'MissingTrafficMirrorFilterId'],
+          [{ RegionId: 'xx-nowhere-1', Priority: 'high' }, ['Priority'], 'MissingPriority'],
+          [{ Priority: 'high' }, ['TrafficMirrorSourceIds'], 'MissingParameter'],
+        ];
+        for (const [bad, absent, code] of cases) {
+          const p = { ...sessionParams(filter), ...bad };
+          for (const name of absent) delete p[name];
+          await expectCode(() => create(server, p, 'pop-get'), code);
+        }
+        // Malformed and nothing missing: the malformed parameter's own error, as before.
+        await invalid(
+          () => create(server, sessionParams(filter, { TrafficMirrorTargetType: 'nic' }), 'pop-get'),
+          'TrafficMirrorTargetType',
+        );
+      });
+
       test('Create takes TrafficMirrorTargetType in exact case only (NetworkInterface, SLB): InvalidParameter', async () => {
         for (const t of ['networkinterface', 'slb', 'GWLB', 'Eni']) {
           await invalid(

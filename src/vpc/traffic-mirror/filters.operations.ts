@@ -98,7 +98,8 @@ export const filterOperations = [
     access: 'list',
     params: {
       RegionId: REGION_ID,
-      TrafficMirrorFilterIds: { type: 'list', item: { type: 'string', maxLength: 64 }, maxItems: 100 },
+      // No length limit: an id of any length that names no filter is simply absent.
+      TrafficMirrorFilterIds: { type: 'list', item: { type: 'string' }, maxItems: 100 },
       TrafficMirrorFilterName: { type: 'string', maxLength: 128, doc: 'Exact name.' },
       ResourceGroupId: RESOURCE_GROUP_FILTER,
       Tags: TAG_FILTER,

@@ -308,13 +308,14 @@ export const sessionOperations = [
       TrafficMirrorSessionIds: {
         type: 'list',
         maxItems: 100,
-        item: { type: 'string', maxLength: 64 },
+        // No length limit: an id of any length that names no session is simply absent.
+        item: { type: 'string' },
         doc: 'Up to 100 ids; unknown ids are simply absent.',
       },
       TrafficMirrorSessionName: { type: 'string', maxLength: 128, doc: 'Exact name.' },
       TrafficMirrorSourceId: { type: 'string', maxLength: 128, doc: 'Sessions mirroring this ENI.' },
       TrafficMirrorTargetId: { type: 'string', maxLength: 128 },
-      TrafficMirrorFilterId: { type: 'string', maxLength: 64 },
+      TrafficMirrorFilterId: { type: 'string' },
       VirtualNetworkId: VNI_FILTER,
       Priority: PRIORITY,
       Enabled: { type: 'boolean', doc: 'Omitted: both.' },
