@@ -110,7 +110,7 @@ export const TRANSITION_KEYS = [
   'session.update',
   'session.delete',
   'filter.create',
-  'filter.update',
+  // No filter.update: UpdateTrafficMirrorFilterAttribute changes a filter at once.
   'filter.delete',
   'rule.create',
   'rule.update',

@@ -38,8 +38,10 @@ const CALL_HELP = `  vpcmirror call <Action> [--Param value …] [flags]
     --wait                           follow an asynchronous operation until Created or gone
     --timeout 300 --interval 0.5     --wait's limit and polling interval, seconds
     --endpoint host:port             VPCMIRROR_ENDPOINT   default: DIR/endpoint, else 127.0.0.1:8787
-    --data-dir DIR                   where credentials.json and endpoint are (default ./.vpcmirror)
+    --data-dir DIR                   VPCMIRROR_DATA_DIR   where credentials.json and endpoint are (./.vpcmirror)
     --access-key-id ID --access-key-secret SECRET [--security-token TOKEN]
+                                     VPCMIRROR_ACCESS_KEY_ID, _SECRET, VPCMIRROR_SECURITY_TOKEN
+                                     (default: the pair in DIR/credentials.json)
     --signature v3|v1                VPCMIRROR_SIGNATURE (v3)
     --method POST|GET                VPCMIRROR_METHOD (POST)
   Exit status: 0 success, 1 an error answer (DryRunOperation included; its HTTP status and code

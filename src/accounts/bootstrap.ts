@@ -17,6 +17,11 @@ export interface BootstrapResult {
   /** True when nobody chose these credentials: they were generated on first start. */
   readonly generated: boolean;
   readonly created: boolean;
+  /**
+   * The AccessKey id the data directory's credentials file named before, when this store has no
+   * such key (the file was written for another store served from this directory).
+   */
+  readonly replaced?: string;
 }
 
 export const CREDENTIALS_FILE = 'credentials.json';
@@ -64,6 +69,8 @@ export async function ensureDefaultCredentials(
   dataDir: string,
   explicit: { accessKeyId: string | undefined; accessKeySecret: string | undefined },
   now: number,
+  /** AccessKey ids someone chose (a set-up file's fixed pairs): never reported as generated. */
+  chosenKeys: ReadonlySet<string> = new Set(),
 ): Promise<BootstrapResult> {
   return store.db.transaction().execute(async (tx) => {
     // Several nodes may start together on one empty PostgreSQL database: one creates, others wait.
@@ -104,7 +111,11 @@ export async function ensureDefaultCredentials(
         created,
       };
     } else if (fromFile && (await findAccessKey(tx, fromFile.accessKeyId))) {
-      result = { ...fromFile, created };
+      result = {
+        ...fromFile,
+        generated: fromFile.generated && !chosenKeys.has(fromFile.accessKeyId),
+        created,
+      };
     } else {
       const existingRoot = await tx
         .selectFrom('access_keys')
@@ -120,7 +131,7 @@ export async function ensureDefaultCredentials(
           accountId: account.id,
           accessKeyId: existingRoot.access_key_id,
           accessKeySecret: existingRoot.secret,
-          generated: true,
+          generated: !chosenKeys.has(existingRoot.access_key_id),
           created,
         };
       } else {
@@ -141,6 +152,12 @@ export async function ensureDefaultCredentials(
       accessKeySecret: result.accessKeySecret,
       generated: result.generated,
     });
+    if (
+      fromFile &&
+      fromFile.accessKeyId !== result.accessKeyId &&
+      !(await findAccessKey(tx, fromFile.accessKeyId))
+    )
+      return { ...result, replaced: fromFile.accessKeyId };
     return result;
   });
 }

@@ -838,13 +838,26 @@ export async function applySetup(
     const ctx: Ctx = { tx, source, now, generated };
     for (const a of setup.accounts) await applyAccount(ctx, a);
   });
-  const definesCredentials = setup.accounts.some(
+  return { definesCredentials: definesCredentials(setup), generated };
+}
+
+/** The AccessKey ids of the pairs a set-up gives whole (root and user keys). */
+export function fixedKeyIds(setup: Setup | undefined): string[] {
+  const ids: string[] = [];
+  for (const a of setup?.accounts ?? [])
+    for (const k of [...a.accessKeys, ...a.users.flatMap((u) => u.accessKeys)])
+      if (k.accessKeyId !== undefined) ids.push(k.accessKeyId);
+  return ids;
+}
+
+/** The set-up gives at least one AccessKey or temporary credential. */
+export function definesCredentials(setup: Setup): boolean {
+  return setup.accounts.some(
     (a) =>
       a.accessKeys.length > 0 ||
       a.users.some((u) => u.accessKeys.length > 0) ||
       a.roles.some((r) => r.credentials.length > 0),
   );
-  return { definesCredentials, generated };
 }
 
 /** Where generated secrets are shown: the terminal of whoever started the server, never the log. */
@@ -866,7 +879,7 @@ export function describeGenerated(g: GeneratedCredentials): string {
 }
 
 /**
- * Loads, checks and applies a set-up file (`serve --config`). `definesCredentials` is what lets
+ * Loads (unless given it already loaded), checks and applies a set-up file (`serve --config`). `definesCredentials` is what lets
  * serve listen beyond loopback without generated defaults.
  */
 export async function applySetupFile(
@@ -874,8 +887,8 @@ export async function applySetupFile(
   path: string,
   now: number,
   report: Reporter = toStderr,
+  setup: Setup = loadSetupFile(path),
 ): Promise<{ definesCredentials: boolean; accounts: number; generated: number }> {
-  const setup = loadSetupFile(path);
   const result = await applySetup(store, setup, path, now);
   for (const g of result.generated) report(describeGenerated(g));
   return {

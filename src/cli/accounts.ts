@@ -4,7 +4,7 @@
  * request, so what these commands write applies to it at once. Output is for people by default
  * and JSON with `--json`; a secret is printed only by the command that creates it.
  */
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { type ParseArgsConfig, parseArgs } from 'node:util';
 import {
   AccountsError,
@@ -28,7 +28,7 @@ import {
 import { applySetup, describeGenerated, loadSetupFile } from '../accounts/setup-file.js';
 import { loadConfig } from '../config.js';
 import type { Executor } from '../store/database.js';
-import { openStore } from '../store/store.js';
+import { isPostgresUrl, openStore } from '../store/store.js';
 import { UsageError } from './call.js';
 
 export const ACCOUNT_COMMANDS = ['account', 'user', 'key', 'sts', 'policy', 'setup'] as const;
@@ -144,8 +144,17 @@ function json(value: unknown): string {
   return `${JSON.stringify(value, null, 2)}\n`;
 }
 
-async function withStore<T>(flags: Flags, fn: (db: Executor) => Promise<T>): Promise<T> {
+/**
+ * Opens the store the flags name. A command that creates something creates the store too; one
+ * that only lists refuses a store that does not exist, so that a mistyped --data-dir is reported
+ * instead of answered "(none)" from a new, empty store made on the spot.
+ */
+async function withStore<T>(flags: Flags, fn: (db: Executor) => Promise<T>, readOnly = false): Promise<T> {
   const config = loadConfig({ 'data-dir': str(flags, 'data-dir'), database: str(flags, 'database') });
+  if (readOnly && !isPostgresUrl(config.database) && !existsSync(config.database))
+    throw new AccountsError(
+      `no store at ${config.database}: nothing has been created there (give the --data-dir or --database the server uses)`,
+    );
   const store = await openStore({ location: config.database });
   try {
     return await fn(store.db);
@@ -207,7 +216,7 @@ async function account(sub: string | undefined, args: readonly string[], io: Io)
     }
     case 'list': {
       const { flags } = parse(args, {});
-      const views = await withStore(flags, (db) => accountViews(db));
+      const views = await withStore(flags, (db) => accountViews(db), true);
       if (flags.json) io.out(json(views));
       else
         io.out(
@@ -269,7 +278,7 @@ async function user(sub: string | undefined, args: readonly string[], io: Io): P
     case 'list': {
       const { flags } = parse(args, { account: { type: 'string' } });
       const accountId = str(flags, 'account');
-      const views = await withStore(flags, (db) => userViews(db, accountId));
+      const views = await withStore(flags, (db) => userViews(db, accountId), true);
       if (flags.json) io.out(json(views));
       else
         io.out(
@@ -338,7 +347,7 @@ async function key(sub: string | undefined, args: readonly string[], io: Io): Pr
         ...(str(flags, 'role') !== undefined ? { roleName: str(flags, 'role') ?? '' } : {}),
       };
       const now = Date.now();
-      const views = await withStore(flags, (db) => keyViews(db, filter, now));
+      const views = await withStore(flags, (db) => keyViews(db, filter, now), true);
       if (flags.json) io.out(json(views));
       else
         io.out(
@@ -488,7 +497,7 @@ async function policy(sub: string | undefined, args: readonly string[], io: Io):
     case 'list': {
       const { flags } = parse(args, { account: { type: 'string' } });
       const accountId = str(flags, 'account');
-      const views = await withStore(flags, (db) => policyViews(db, accountId));
+      const views = await withStore(flags, (db) => policyViews(db, accountId), true);
       if (flags.json) io.out(json(views));
       else
         io.out(

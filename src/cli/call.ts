@@ -238,12 +238,24 @@ export function clientOptions(
   };
 }
 
+/** A --timeout or --interval in seconds, as milliseconds: a positive number, or the default. */
+function seconds(value: string | true | undefined, flag: string, fallback: number): number {
+  if (value === undefined) return fallback * 1000;
+  const n = typeof value === 'string' && value.trim() !== '' ? Number(value) : Number.NaN;
+  if (!Number.isFinite(n) || n <= 0)
+    throw new UsageError(`--${flag} is a number of seconds greater than 0, got ${JSON.stringify(value)}`);
+  return n * 1000;
+}
+
 export async function callCommand(argv: readonly string[], help: string): Promise<number> {
   const parsed = parseCallArgs(argv);
   if (parsed.flags.help === true) {
     process.stdout.write(help);
     return 0;
   }
+  // Checked before the call is sent: a bad --timeout must not leave a change made and unwatched.
+  const timeout = seconds(parsed.flags.timeout, 'timeout', 300);
+  const interval = seconds(parsed.flags.interval, 'interval', 0.5);
   const opts = clientOptions(parsed.flags);
   const result = await call(opts, parsed.action, parsed.params);
   process.stdout.write(`${JSON.stringify(result.body, null, 2)}\n`);
@@ -259,8 +271,6 @@ export async function callCommand(argv: readonly string[], help: string): Promis
     }
     const id = spec.id(parsed.params, result.body);
     if (!id) throw new UsageError(`--wait: cannot tell which resource ${parsed.action} changed`);
-    const timeout = Number(parsed.flags.timeout ?? 300) * 1000;
-    const interval = Number(parsed.flags.interval ?? 0.5) * 1000;
     const ok = await waitFor(opts, spec, parsed.params.RegionId, id, timeout, interval, process.stderr);
     // The call itself succeeded; 3 says only that its outcome was not seen.
     return ok ? 0 : 3;

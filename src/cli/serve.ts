@@ -2,10 +2,10 @@
  * `vpcmirror serve`: open the store, make sure there is someone to call as, start the app and
  * listen. SIGTERM and SIGINT drain in-flight requests, stop the worker and exit 0.
  */
-import { writeFileSync } from 'node:fs';
+import { readFileSync, unlinkSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { ensureDefaultCredentials } from '../accounts/bootstrap.js';
-import { applySetupFile } from '../accounts/setup-file.js';
+import { CREDENTIALS_FILE, ensureDefaultCredentials, readCredentialsFile } from '../accounts/bootstrap.js';
+import { applySetupFile, definesCredentials, fixedKeyIds, loadSetupFile } from '../accounts/setup-file.js';
 import { createApp } from '../app.js';
 import { type Config, ConfigError, DEFAULT_DATA_DIR, DEFAULT_REGIONS, loadConfig } from '../config.js';
 import { createLogger, type Logger } from '../logger.js';
@@ -61,6 +61,22 @@ export function dialableEndpoint(host: string, port: number): string {
   return `${h.includes(':') ? `[${h}]` : h}:${port}`;
 }
 
+function refuseGeneratedOnly(host: string): ConfigError {
+  return new ConfigError(
+    `refusing to listen on ${host}: the only credentials are the ones generated on first start, which nobody chose. ` +
+      'Set VPCMIRROR_ACCESS_KEY_ID and VPCMIRROR_ACCESS_KEY_SECRET, or load accounts with --config, or listen on 127.0.0.1.',
+  );
+}
+
+/** The data directory's credentials file, or undefined when there is none or it cannot be read. */
+function readCredentialsFileIfValid(dataDir: string): ReturnType<typeof readCredentialsFile> {
+  try {
+    return readCredentialsFile(dataDir);
+  } catch {
+    return undefined;
+  }
+}
+
 export interface StartedServer {
   readonly running: RunningServer;
   stop(): Promise<void>;
@@ -71,6 +87,13 @@ export async function startServer(
   out: NodeJS.WritableStream = process.stdout,
 ): Promise<StartedServer> {
   const log = createLogger(config.logLevel, out);
+  // Refusals that need no store come before the store is opened (or created) and written to.
+  const setupFile = config.configFile ? loadSetupFile(config.configFile) : undefined;
+  const chosen =
+    (config.accessKeyId !== undefined && config.accessKeySecret !== undefined) ||
+    (setupFile !== undefined && definesCredentials(setupFile)) ||
+    readCredentialsFileIfValid(config.dataDir)?.generated === false;
+  if (!isLoopbackHost(config.host) && !chosen) throw refuseGeneratedOnly(config.host);
   const store = await openStore(serverStoreOptions(config, log));
   try {
     // First, before the set-up file or the default credentials write anything: a second server
@@ -78,20 +101,25 @@ export async function startServer(
     const loaded = config.checkNonce ? prepareNonces(store.db) : undefined;
     // A long replay window under load holds many nonces; a start that pauses to read them says so.
     if (loaded && loaded.nonces > 0) log.info(loaded, 'recent nonces loaded from the SQLite file');
-    const setup = config.configFile ? await applySetupFile(store, config.configFile, Date.now()) : undefined;
+    const setup =
+      config.configFile && setupFile
+        ? await applySetupFile(store, config.configFile, Date.now(), undefined, setupFile)
+        : undefined;
     if (setup) log.info({ file: config.configFile, ...setup }, 'set-up file applied');
     const creds = await ensureDefaultCredentials(
       store,
       config.dataDir,
       { accessKeyId: config.accessKeyId, accessKeySecret: config.accessKeySecret },
       Date.now(),
+      new Set(fixedKeyIds(setupFile)),
     );
-    if (!isLoopbackHost(config.host) && creds.generated && !setup?.definesCredentials) {
-      throw new ConfigError(
-        `refusing to listen on ${config.host}: the only credentials are the ones generated on first start, which nobody chose. ` +
-          'Set VPCMIRROR_ACCESS_KEY_ID and VPCMIRROR_ACCESS_KEY_SECRET, or load accounts with --config, or listen on 127.0.0.1.',
+    if (creds.replaced !== undefined)
+      log.warn(
+        { file: join(config.dataDir, CREDENTIALS_FILE), was: creds.replaced, now: creds.accessKeyId },
+        'the credentials file named a key this store does not have (another store served from this data directory?); it now names this store’s key',
       );
-    }
+    if (!isLoopbackHost(config.host) && creds.generated && !setup?.definesCredentials)
+      throw refuseGeneratedOnly(config.host);
     // A private cloud may name its own regions; a typo of a public one is caught here instead of
     // by every later call answering InvalidRegionId.NotFound.
     const unknownRegions = config.regions.filter((r) => !DEFAULT_REGIONS.includes(r));
@@ -104,9 +132,9 @@ export async function startServer(
     await app.start();
     const running = await listen(app, config.host, config.port);
     const endpoint = `${running.host.includes(':') ? `[${running.host}]` : running.host}:${running.port}`;
-    writeFileSync(join(config.dataDir, ENDPOINT_FILE), `${dialableEndpoint(running.host, running.port)}\n`, {
-      mode: 0o600,
-    });
+    const endpointPath = join(config.dataDir, ENDPOINT_FILE);
+    const endpointText = `${dialableEndpoint(running.host, running.port)}\n`;
+    writeFileSync(endpointPath, endpointText, { mode: 0o600 });
     log.info(
       {
         endpoint,
@@ -153,6 +181,11 @@ export async function startServer(
       running,
       async stop() {
         await running.close();
+        // A stopped server's address would send `call` to nothing, or to whatever takes the port
+        // next. Left alone when another server on this data directory has written its own since.
+        try {
+          if (readFileSync(endpointPath, 'utf8') === endpointText) unlinkSync(endpointPath);
+        } catch {}
         await app.stop();
         await store.close();
       },

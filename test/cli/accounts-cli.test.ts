@@ -151,6 +151,21 @@ describe('vpcmirror management commands [sqlite]', () => {
   let accountId: string;
   let aliceKey: { AccessKeyId: string; AccessKeySecret: string };
 
+  test('a list command on a data directory with no store exits 2 naming it, and creates nothing', async () => {
+    const missing = join(dir, 'no-such-dir');
+    for (const cmd of [
+      ['account', 'list'],
+      ['user', 'list'],
+      ['key', 'list'],
+      ['policy', 'list'],
+    ]) {
+      const r = await run([...cmd, '--data-dir', missing]);
+      assert.equal(r.code, 2, `${cmd.join(' ')}: ${r.stderr}`);
+      assert.match(r.stderr, /no store at .*no-such-dir/);
+    }
+    assert.equal(existsSync(missing), false);
+  });
+
   test('account create prints a 16-digit id, a default resource group and one root AccessKey', async () => {
     const r = ok(await run(['account', 'create', '--name', 'team-a', ...where]));
     assert.match(r.stdout, /Created account \d{16} \(team-a\)/);

@@ -236,4 +236,43 @@ describe('vpcmirror call', () => {
     assert.equal(bad.code, 2);
     assert.match(bad.err, /--signature is v1 or v3/);
   });
+
+  test('a --timeout or --interval that is not a positive number exits 2 before the call is sent', async () => {
+    for (const [flag, value] of [
+      ['--timeout', 'abc'],
+      ['--timeout', '0'],
+      ['--interval', '-1'],
+      ['--interval', ''],
+    ] as const) {
+      const r = await vpcmirror([
+        'call',
+        'CreateTrafficMirrorFilter',
+        '--RegionId',
+        'cn-hangzhou',
+        '--TrafficMirrorFilterName',
+        'never-made',
+        '--wait',
+        flag,
+        value,
+        '--endpoint',
+        server.endpoint,
+        ...keyFlags,
+      ]);
+      assert.equal(r.code, 2, `${flag} ${value}: ${r.err}`);
+      assert.match(r.err, new RegExp(`${flag} is a number of seconds`));
+    }
+    const listed = await vpcmirror([
+      'call',
+      'ListTrafficMirrorFilters',
+      '--RegionId',
+      'cn-hangzhou',
+      '--TrafficMirrorFilterName',
+      'never-made',
+      '--endpoint',
+      server.endpoint,
+      ...keyFlags,
+    ]);
+    assert.equal(listed.code, 0, listed.err);
+    assert.equal((JSON.parse(listed.out) as { TotalCount: unknown }).TotalCount, '0', 'nothing was created');
+  });
 });

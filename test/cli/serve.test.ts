@@ -6,7 +6,7 @@
  */
 import assert from 'node:assert/strict';
 import { type ChildProcess, spawn } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { connect, createServer, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -247,6 +247,7 @@ describe('vpcmirror serve', () => {
     const exit = await p.exitWithin(30_000);
     assert.deepEqual(exit, { code: 0, signal: null });
     assert.equal(await refused(port), true);
+    assert.equal(existsSync(join(dataDir, 'endpoint')), false, 'a stopped server takes its address back');
   });
 
   test('a second start on the same data directory keeps the account and key and does not print the secret again', async () => {
@@ -288,13 +289,58 @@ describe('vpcmirror serve', () => {
     assert.equal((await p.exitWithin(30_000)).code, 0);
   });
 
-  test('--host 0.0.0.0 with only generated credentials is refused with a clear message and exit code 2', async () => {
-    const p = track(serve(['--host', '0.0.0.0', '--port', '0', '--data-dir', tmp()]));
+  test('--host 0.0.0.0 with only generated credentials is refused with a clear message and exit code 2, before anything is written', async () => {
+    const dataDir = join(tmp(), 'data');
+    const p = track(serve(['--host', '0.0.0.0', '--port', '0', '--data-dir', dataDir]));
     const exit = await p.exitWithin(START_MS);
     assert.equal(exit.code, 2);
     assert.match(p.err, /refusing to listen on 0\.0\.0\.0/);
     assert.match(p.err, /VPCMIRROR_ACCESS_KEY_ID/);
     assert.ok(!/\n\s+at /.test(p.err), 'no stack trace');
+    assert.equal(existsSync(dataDir), false, 'no store, and no credentials nobody was shown');
+  });
+
+  test('a set-up file with a mistake is refused (exit 2) before a store is created', async () => {
+    const dir = tmp();
+    const file = join(dir, 'setup.yaml');
+    writeFileSync(file, 'accounts:\n  - id: "0123"\n');
+    const dataDir = join(dir, 'data');
+    const p = track(serve(['--port', '0', '--data-dir', dataDir, '--config', file]));
+    assert.equal((await p.exitWithin(START_MS)).code, 2);
+    assert.match(p.err, /setup\.yaml/);
+    assert.equal(existsSync(dataDir), false, p.err);
+  });
+
+  test('credentials.json says generated: false for a pair the set-up file gives, and a start on another store says it replaced the file', async () => {
+    const dir = tmp();
+    const file = join(dir, 'setup.yaml');
+    writeFileSync(
+      file,
+      'accounts:\n  - name: fixed\n    accessKeys:\n      - accessKeyId: LTAIfixedroot0001\n        accessKeySecret: fixed-root-secret\n',
+    );
+    const dataDir = join(dir, 'data');
+    const first = track(serve(['--port', '0', '--data-dir', dataDir, '--config', file]));
+    await first.waitFor('err', /listening on/);
+    assert.deepEqual(
+      { id: credentialsIn(dataDir).accessKeyId, generated: credentialsIn(dataDir).generated },
+      { id: 'LTAIfixedroot0001', generated: false },
+    );
+    assert.ok(!first.logLines().some((l) => l.level === 40), first.out);
+    first.child.kill('SIGTERM');
+    assert.equal((await first.exitWithin(30_000)).code, 0);
+
+    const other = track(
+      serve(['--port', '0', '--data-dir', dataDir, '--database', join(dir, 'other.sqlite')]),
+    );
+    await other.waitFor('err', /listening on/);
+    const now = credentialsIn(dataDir);
+    assert.notEqual(now.accessKeyId, 'LTAIfixedroot0001');
+    const warned = other.logLines().find((l) => l.level === 40 && String(l.msg).includes('credentials file'));
+    assert.ok(warned, other.out);
+    assert.equal(warned.was, 'LTAIfixedroot0001');
+    assert.equal(warned.now, now.accessKeyId);
+    other.child.kill('SIGTERM');
+    assert.equal((await other.exitWithin(30_000)).code, 0);
   });
 
   test('a port already in use is one line and exit code 2, not a stack trace', async () => {

@@ -74,3 +74,14 @@ describe('--sqlite-checkpoints', () => {
     assert.equal(inline.backgroundCheckpoints, undefined);
   });
 });
+
+describe('--transitions', () => {
+  test('takes a delay per timed action, and refuses a key no operation schedules (filter.update)', () => {
+    const c = loadConfig({ transitions: 'default=0,session.delete=manual,rule.update=2s' }, {});
+    assert.deepEqual(c.transitions, { default: 0, 'session.delete': 'manual', 'rule.update': 2000 });
+    assert.throws(
+      () => loadConfig({ transitions: 'filter.update=1s' }, {}),
+      (e: unknown) => e instanceof ConfigError && /unknown transition key "filter\.update"/.test(e.message),
+    );
+  });
+});
