@@ -6,9 +6,18 @@
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
+import Vpc from '@alicloud/vpc20160428';
 import { newAccessKeyId, newAccessKeySecret, newAccountId, newResourceId } from '../../src/ids.js';
 import { insertAccessKey, insertAccount } from '../../src/store/credentials.repo.js';
-import { CLIENT_MODES, type ClientMode, type Credentials, callVia, expectCode } from '../helpers/clients.js';
+import { REQUEST_ID } from '../helpers/capture.js';
+import {
+  CLIENT_MODES,
+  type ClientMode,
+  type Credentials,
+  callVia,
+  expectCode,
+  vpcClient,
+} from '../helpers/clients.js';
 import { startTestServer, type TestServer, testStores } from '../helpers/server.js';
 
 const REGION = 'cn-hangzhou';
@@ -259,6 +268,54 @@ for (const storeKind of testStores()) {
         assert.equal(after?.TrafficMirrorFilterStatus, 'Created');
       });
     }
+
+    test('the typed CreateTrafficMirrorFilterRules and UpdateTrafficMirrorFilterRuleAttribute models of @alicloud/vpc20160428 read the answers: rule ids per direction, then the RequestId', async () => {
+      const f = await filter();
+      const client = vpcClient(server);
+      const created = await client.createTrafficMirrorFilterRules(
+        new Vpc.CreateTrafficMirrorFilterRulesRequest({
+          regionId: REGION,
+          trafficMirrorFilterId: f,
+          ingressRules: [
+            new Vpc.CreateTrafficMirrorFilterRulesRequestIngressRules({
+              action: 'accept',
+              protocol: 'TCP',
+              priority: 4,
+              sourcePortRange: '1/65535',
+              destinationPortRange: '22/22',
+            }),
+          ],
+          egressRules: [
+            new Vpc.CreateTrafficMirrorFilterRulesRequestEgressRules({ action: 'drop', protocol: 'ALL' }),
+            new Vpc.CreateTrafficMirrorFilterRulesRequestEgressRules({ action: 'accept', protocol: 'ICMP' }),
+          ],
+        }),
+      );
+      const ingress = (created.body?.ingressRules ?? []).map((r) => r.instanceId ?? '');
+      const egress = (created.body?.egressRules ?? []).map((r) => r.instanceId ?? '');
+      assert.equal(ingress.length, 1);
+      assert.equal(egress.length, 2);
+      for (const id of [...ingress, ...egress]) assert.match(id, /^tmr-[a-z0-9]{21}$/);
+      assert.equal(new Set([...ingress, ...egress]).size, 3);
+      assert.equal((await rule(f, ingress[0] ?? ''))?.Priority, 4);
+      for (const id of [...ingress, ...egress]) await server.advance({ resourceId: id });
+
+      const updated = await client.updateTrafficMirrorFilterRuleAttribute(
+        new Vpc.UpdateTrafficMirrorFilterRuleAttributeRequest({
+          regionId: REGION,
+          trafficMirrorFilterRuleId: ingress[0],
+          ruleAction: 'drop',
+          priority: 9,
+        }),
+      );
+      assert.equal(updated.statusCode, 200);
+      assert.match(updated.body?.requestId ?? '', REQUEST_ID);
+      const changed = await rule(f, ingress[0] ?? '');
+      assert.deepEqual(
+        [changed?.Action, changed?.Priority, changed?.TrafficMirrorFilterRuleStatus],
+        ['drop', 9, 'Modifying'],
+      );
+    });
 
     test('CreateTrafficMirrorFilterRules without any rule is InvalidParameter', async () => {
       const f = await filter();

@@ -5,9 +5,17 @@
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
+import Vpc from '@alicloud/vpc20160428';
 import { newAccessKeyId, newAccessKeySecret, newAccountId, newResourceId } from '../../src/ids.js';
 import { insertAccessKey, insertAccount } from '../../src/store/credentials.repo.js';
-import { CLIENT_MODES, type ClientMode, type Credentials, callVia, expectCode } from '../helpers/clients.js';
+import {
+  CLIENT_MODES,
+  type ClientMode,
+  type Credentials,
+  callVia,
+  expectCode,
+  vpcClient,
+} from '../helpers/clients.js';
 import { startTestServer, type TestServer, testStores } from '../helpers/server.js';
 
 const REGION = 'cn-hangzhou';
@@ -440,6 +448,16 @@ for (const storeKind of testStores()) {
       await expectCode(() => create({ TrafficMirrorFilterName: 'x'.repeat(129) }), 'InvalidParameter');
     });
 
+    test('CreateTrafficMirrorFilter with a 257-character description is InvalidParameter naming TrafficMirrorFilterDescription; 256 characters are accepted (filters.md 3)', async () => {
+      const err = await expectCode(
+        () => create({ TrafficMirrorFilterDescription: 'd'.repeat(257) }),
+        'InvalidParameter',
+      );
+      assert.equal(messageOf(err), 'The specified parameter "TrafficMirrorFilterDescription" is not valid.');
+      const id = await create({ TrafficMirrorFilterDescription: 'd'.repeat(256) });
+      assert.equal((await find(id))?.TrafficMirrorFilterDescription, 'd'.repeat(256));
+    });
+
     test('CreateTrafficMirrorFilter without RegionId is MissingRegionId and with an unknown one InvalidRegionId.NotFound', async () => {
       await expectCode(() => callVia('pop-get', server, 'CreateTrafficMirrorFilter', {}), 'MissingRegionId');
       await expectCode(
@@ -632,6 +650,44 @@ for (const storeKind of testStores()) {
       assert.equal(all.Count, 10);
       assert.equal(all.TotalCount, '11');
       assert.notEqual(all.NextToken, '');
+    });
+
+    test('the typed ListTrafficMirrorFilters model of @alicloud/vpc20160428 reads the answer: plain arrays, TotalCount a string, Count, MaxResults and Priority numbers', async () => {
+      const id = await createReady({
+        TrafficMirrorFilterName: 'typed',
+        Tag: [{ Key: 'k', Value: 'v' }],
+        IngressRules: [
+          {
+            Action: 'accept',
+            Protocol: 'TCP',
+            Priority: 3,
+            SourcePortRange: '1/65535',
+            DestinationPortRange: '22/22',
+          },
+        ],
+        EgressRules: [{ Action: 'drop', Protocol: 'ALL' }],
+      });
+      const answer = await vpcClient(server).listTrafficMirrorFilters(
+        new Vpc.ListTrafficMirrorFiltersRequest({ regionId: REGION, trafficMirrorFilterIds: [id] }),
+      );
+      const body = answer.body;
+      assert.deepEqual([body?.totalCount, body?.count, body?.maxResults], ['1', 1, 10]);
+      const f = body?.trafficMirrorFilters?.[0];
+      assert.equal(f?.trafficMirrorFilterId, id);
+      assert.equal(f?.trafficMirrorFilterName, 'typed');
+      assert.equal(f?.trafficMirrorFilterStatus, 'Created');
+      assert.deepEqual(
+        f?.tags?.map((t) => [t.key, t.value]),
+        [['k', 'v']],
+      );
+      const ingress = f?.ingressRules?.[0];
+      assert.equal(ingress?.priority, 3);
+      assert.equal(ingress?.trafficDirection, 'ingress');
+      assert.equal(ingress?.destinationPortRange, '22/22');
+      assert.equal(ingress?.trafficMirrorFilterId, id);
+      const egress = f?.egressRules?.[0];
+      assert.equal(egress?.priority, 1);
+      assert.deepEqual([egress?.action, egress?.sourcePortRange], ['drop', '-1/-1']);
     });
 
     test('ListTrafficMirrorFilters with a NextToken it did not issue is IllegalParam.NextToken', async () => {

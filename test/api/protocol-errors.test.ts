@@ -9,6 +9,7 @@ import { createHash } from 'node:crypto';
 import { after, before, describe, test } from 'node:test';
 import * as $OpenApi from '@alicloud/openapi-core';
 import RPCClient from '@alicloud/pop-core';
+import Vpc from '@alicloud/vpc20160428';
 import { rootKey } from '../../src/accounts/bootstrap.js';
 import { defineOperation } from '../../src/api/operation.js';
 import { createApp } from '../../src/app.js';
@@ -27,6 +28,7 @@ import {
   paramsOf,
   queryOf,
   type RawRequest,
+  REQUEST_ID,
   rawExchange,
   replay,
   startCapture,
@@ -251,6 +253,25 @@ for (const storeKind of testStores()) {
         assert.match(String(body.Message), /"Action"/);
       });
 
+      test('a V3 request whose signed Action or Version query parameter disagrees with x-acs-action or x-acs-version is InvalidParameter naming it; agreeing ones are accepted (protocol.md 4, step 4)', async () => {
+        for (const [name, value] of [
+          ['Action', 'TagResources'],
+          ['Version', '2014-05-15'],
+        ] as const) {
+          // The SDK signs the parameter in the query: only the disagreement can refuse it.
+          const r = await signed('vpc-v3', 'DescribeRegions', { [name]: value });
+          assert.equal(paramsOf(r).get(name), value);
+          const body = expectError(await send(r), 400, 'InvalidParameter');
+          assert.equal(body.Message, `The specified parameter "${name}" is not valid.`);
+        }
+        const agreeing = await signed('vpc-v3', 'DescribeRegions', {
+          Action: 'DescribeRegions',
+          Version: '2016-04-28',
+        });
+        assert.equal(paramsOf(agreeing).get('Action'), 'DescribeRegions');
+        expectSuccess(await send(agreeing));
+      });
+
       test('CopyTrafficMirrorFilter (no such action) is InvalidAction.NotFound (404) through the SDK and on the wire', async () => {
         const err = await expectCode(
           () => callVia('vpc-v3', server, 'CopyTrafficMirrorFilter', { RegionId: 'cn-hangzhou' }),
@@ -334,6 +355,20 @@ for (const storeKind of testStores()) {
         });
       }
 
+      test('V3 with an x-acs-security-token header its SignedHeaders leave out is IncompleteSignature (protocol.md 6.4)', async () => {
+        const r = await signed('vpc-v3', 'DescribeRegions', {});
+        assert.ok(!signedHeadersOf(r).includes('x-acs-security-token'));
+        for (const token of ['vmst.unsigned-token', '']) {
+          const body = expectError(
+            await send(withHeader(r, 'x-acs-security-token', token)),
+            400,
+            'IncompleteSignature',
+          );
+          assert.equal(body.Message, 'The request signature does not conform to Aliyun standards.');
+        }
+        expectSuccess(await send(r));
+      });
+
       test('V3 with an unsupported algorithm (ACS3-HMAC-SM3) is IncompleteSignature', async () => {
         const r = await signed('vpc-v3', 'DescribeRegions', {});
         const auth = (headerOf(r, 'authorization') ?? '').replace('ACS3-HMAC-SHA256', 'ACS3-HMAC-SM3');
@@ -390,6 +425,20 @@ for (const storeKind of testStores()) {
         assert.match(r.url, /[?&]SignatureType=(&|$)/);
         expectError(await send(withQueryParam(r, 'SignatureType', undefined)), 400, 'SignatureDoesNotMatch');
         expectSuccess(await send(r));
+      });
+
+      test('V1 declaring a SignatureMethod other than HMAC-SHA1 or a SignatureVersion other than 1.0 is IncompleteSignature, though pop-core still signs it with HMAC-SHA1 (protocol.md 9)', async () => {
+        for (const mode of ['pop-get', 'pop-post'] as const) {
+          for (const [name, value] of [
+            ['SignatureMethod', 'HMAC-SHA256'],
+            ['SignatureVersion', '2.0'],
+          ] as const) {
+            const r = await signed(mode, 'DescribeRegions', { [name]: value });
+            assert.equal(paramsOf(r).get(name), value, mode);
+            const body = expectError(await send(r), 400, 'IncompleteSignature');
+            assert.equal(body.Message, 'The request signature does not conform to Aliyun standards.');
+          }
+        }
       });
 
       test('V1 signed 16 minutes in the past or the future is InvalidTimeStamp.Expired; 14 minutes is accepted', async () => {
@@ -669,6 +718,46 @@ for (const storeKind of testStores()) {
           'InvalidParameter',
         );
         assert.match(String(body.Message), /"ProductType"/);
+      });
+
+      test('DescribeRegions without AcceptLanguage answers the zh-CN LocalName and the RegionEndpoint protocol.md 12 gives each region', async () => {
+        const expected = [
+          { RegionId: 'cn-hangzhou', LocalName: '华东1（杭州）', RegionEndpoint: 'vpc.aliyuncs.com' },
+          { RegionId: 'cn-hongkong', LocalName: '中国香港', RegionEndpoint: 'vpc.aliyuncs.com' },
+          {
+            RegionId: 'cn-zhangjiakou',
+            LocalName: '华北3（张家口）',
+            RegionEndpoint: 'vpc.cn-zhangjiakou.aliyuncs.com',
+          },
+        ];
+        for (const mode of CLIENT_MODES) {
+          const regions = regionsOf(await callVia(mode, server, 'DescribeRegions', {}));
+          assert.deepEqual(
+            expected.map((e) => regions.find((r) => r.RegionId === e.RegionId)),
+            expected,
+            mode,
+          );
+        }
+      });
+
+      test('the typed DescribeRegions model of @alicloud/vpc20160428 reads the wrapped Regions.Region[] with string fields', async () => {
+        const answer = await vpcClient(server).describeRegions(
+          new Vpc.DescribeRegionsRequest({ acceptLanguage: 'en-US' }),
+        );
+        assert.match(answer.body?.requestId ?? '', REQUEST_ID);
+        const regions = answer.body?.regions?.region ?? [];
+        assert.equal(regions.length, server.app.config.regions.length);
+        const hongkong = regions.find((r) => r.regionId === 'cn-hongkong');
+        assert.equal(hongkong?.localName, 'China (Hong Kong)');
+        assert.equal(hongkong?.regionEndpoint, 'vpc.aliyuncs.com');
+        const zhangjiakou = regions.find((r) => r.regionId === 'cn-zhangjiakou');
+        assert.equal(zhangjiakou?.regionEndpoint, 'vpc.cn-zhangjiakou.aliyuncs.com');
+        for (const r of regions) {
+          assert.deepEqual(
+            [typeof r.regionId, typeof r.localName, typeof r.regionEndpoint],
+            ['string', 'string', 'string'],
+          );
+        }
       });
 
       test('a declared pattern and list item length are enforced, and booleans and integers are coerced', async () => {

@@ -294,6 +294,26 @@ for (const storeKind of testStores()) {
         assert.deepEqual([s.PacketLength, s.Priority, s.VirtualNetworkId], [64, 32766, 16777215]);
       });
 
+      test('Create checks the lengths: TrafficMirrorSessionName 1-128 and TrafficMirrorSessionDescription 1-256 characters, InvalidParameter naming the one too long (sessions.md 2, 3)', async () => {
+        await invalid(
+          () => create(server, sessionParams(filter, { TrafficMirrorSessionName: 'n'.repeat(129) })),
+          'TrafficMirrorSessionName',
+        );
+        await invalid(
+          () => create(server, sessionParams(filter, { TrafficMirrorSessionDescription: 'd'.repeat(257) })),
+          'TrafficMirrorSessionDescription',
+        );
+        const id = await makeSession(server, filter, {
+          TrafficMirrorSessionName: 'n'.repeat(128),
+          TrafficMirrorSessionDescription: 'd'.repeat(256),
+        });
+        const s = await must(server, id);
+        assert.deepEqual(
+          [s.TrafficMirrorSessionName, s.TrafficMirrorSessionDescription],
+          ['n'.repeat(128), 'd'.repeat(256)],
+        );
+      });
+
       test('Create requires RegionId, sources, target, target type, filter and priority', async () => {
         const full = sessionParams(filter);
         const missing: Array<[string, string]> = [

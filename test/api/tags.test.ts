@@ -6,10 +6,12 @@
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
+import Vpc from '@alicloud/vpc20160428';
 import { filterAppliers } from '../../src/vpc/traffic-mirror/filters.service.js';
 import { sessionAppliers } from '../../src/vpc/traffic-mirror/sessions.service.js';
 import { putTags } from '../../src/vpc/traffic-mirror/tags.repo.js';
-import { CLIENT_MODES, type ClientMode, callVia, expectCode } from '../helpers/clients.js';
+import { REQUEST_ID } from '../helpers/capture.js';
+import { CLIENT_MODES, type ClientMode, callVia, expectCode, vpcClient } from '../helpers/clients.js';
 import { untilWaiting } from '../helpers/pg-waits.js';
 import { startTestServer, type TestServer, testStores } from '../helpers/server.js';
 import { addAccount, deleteCall, getSession, makeFilter, makeSession, REGION } from './session-fixtures.js';
@@ -584,6 +586,39 @@ for (const storeKind of testStores()) {
         );
       });
     }
+
+    test('the typed ListTagResources and MoveResourceGroup models of @alicloud/vpc20160428 read the answers: TagResources.TagResource[] of strings, then the RequestId', async () => {
+      const id = await makeSession(server, filter, { Tag: [{ Key: 'typed', Value: '1' }] });
+      const client = vpcClient(server, 'v1');
+      const listed = await client.listTagResources(
+        new Vpc.ListTagResourcesRequest({
+          regionId: REGION,
+          resourceType: 'TRAFFICMIRRORSESSION',
+          resourceId: [id],
+        }),
+      );
+      assert.deepEqual(
+        listed.body?.tagResources?.tagResource?.map((t) => [
+          t.resourceId,
+          t.resourceType,
+          t.tagKey,
+          t.tagValue,
+        ]),
+        [[id, 'TRAFFICMIRRORSESSION', 'typed', '1']],
+      );
+      assert.equal(listed.body?.nextToken, '');
+      const moved = await client.moveResourceGroup(
+        new Vpc.MoveResourceGroupRequest({
+          regionId: REGION,
+          resourceType: 'TrafficMirrorSession',
+          resourceId: id,
+          newResourceGroupId: 'rg-typed12345',
+        }),
+      );
+      assert.equal(moved.statusCode, 200);
+      assert.match(moved.body?.requestId ?? '', REQUEST_ID);
+      assert.equal((await getSession(server, id))?.ResourceGroupId, 'rg-typed12345');
+    });
 
     test('MoveResourceGroup to a malformed group is InvalidResourceGroupId and moves nothing', async () => {
       const id = await makeSession(server, filter);

@@ -10,8 +10,11 @@ import type { RunningServer } from '../../src/server.js';
 import {
   type CaptureServer,
   captureCall,
+  expectError,
+  expectSuccess,
   type Keys,
   listenWith,
+  paramsOf,
   type RawResponse,
   replay,
   startCapture,
@@ -99,6 +102,18 @@ for (const storeKind of testStores()) {
       const r = await signed('pop-get', 'DescribeRegions', {});
       const res = await replay(server.port, r);
       assert.equal(res.headers['content-type'], 'application/json;charset=utf-8');
+    });
+
+    test('a V3 request signed with Format=XML is still answered JSON, success and error alike (protocol.md A8)', async () => {
+      const r = await signed('vpc-v3', 'DescribeRegions', { Format: 'XML', AcceptLanguage: 'en-US' });
+      assert.equal(paramsOf(r).get('Format'), 'XML');
+      const body = expectSuccess(await replay(server.port, r));
+      assert.deepEqual(
+        (body.Regions as { Region: Array<Record<string, unknown>> }).Region.map((x) => x.RegionId),
+        ['cn-hangzhou', 'cn-hongkong'],
+      );
+      const unknown = await signed('vpc-v3', 'CopyTrafficMirrorFilter', { Format: 'XML' });
+      expectError(await replay(server.port, unknown), 404, 'InvalidAction.NotFound');
     });
 
     test('a plain array repeats its element, a wrapped one keeps the wrapper, text is escaped, characters XML cannot carry are replaced', async () => {
