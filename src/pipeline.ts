@@ -187,6 +187,7 @@ export async function runPipeline(deps: PipelineDeps, req: RpcRequest): Promise<
     // Counted before the claim: a request that claimed must be seen as running here by any other
     // request on the token from the moment its claim exists.
     const running = tokenKey ? enterToken(deps.nodeId, tokenKey) : undefined;
+    const holder = tokenKey ? { owner: deps.nodeId, leaseUntil: now + TOKEN_LEASE_MS } : undefined;
     let body: Record<string, unknown>;
     try {
       if (tokenKey && running) {
@@ -221,12 +222,15 @@ export async function runPipeline(deps: PipelineDeps, req: RpcRequest): Promise<
       try {
         body = await execute(deps, op, principal, requestId, now, call.dryRun, (ctx) =>
           call.execute(ctx).then(async (result) => {
-            if (tokenKey) await completeToken(ctx.tx, tokenKey, result);
+            // Ran past its lease and a retry took the token over: roll back rather than do the
+            // work twice under one token.
+            if (tokenKey && !(await completeToken(ctx.tx, tokenKey, result, holder)))
+              throw protocolErrors.lastTokenProcessing();
             return result;
           }),
         );
       } catch (e) {
-        if (tokenKey) await releaseToken(deps.db, tokenKey).catch(() => undefined);
+        if (tokenKey) await releaseToken(deps.db, tokenKey, holder).catch(() => undefined);
         throw e;
       }
     } finally {

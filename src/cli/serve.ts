@@ -40,6 +40,8 @@ export const SERVE_FLAGS = {
 export function serverStoreOptions(config: Config, log: Logger): StoreOptions {
   return {
     location: config.database,
+    onConnectionError: (message: string) =>
+      log.warn({ error: message }, 'a PostgreSQL connection broke; the pool replaces it'),
     ...(config.sqliteCheckpoints === 'thread'
       ? {
           backgroundCheckpoints: {

@@ -79,6 +79,9 @@ export async function claimToken(
         response: null,
         lease_until: row.lease_until,
         expires_at: row.expires_at,
+        // The claim is this owner's now: its completion and release, and its node's restart
+        // clean-up, must find it as such, and the previous owner's must not.
+        owner,
       })
       .where('account_id', '=', key.accountId)
       .where('region_id', '=', key.regionId)
@@ -97,23 +100,48 @@ export async function claimToken(
   return { kind: 'processing' };
 }
 
+/**
+ * One claim of a token: who made it and the lease it was given (claimToken's `now + leaseMs`).
+ * A takeover gives the row a new lease, so a request whose claim was taken over no longer matches.
+ */
+export interface TokenHolder {
+  readonly owner: string;
+  readonly leaseUntil: number;
+}
+
+/**
+ * Records the answer of the request holding the claim. False when the claim is no longer held:
+ * the request ran past its lease and a retry took the token over. The caller must then roll back,
+ * or the work would be done twice under one token.
+ */
 export async function completeToken(
   tx: Executor,
   key: TokenKey,
   response: Record<string, unknown>,
-): Promise<void> {
-  await tx
+  holder?: TokenHolder,
+): Promise<boolean> {
+  const r = await tx
     .updateTable('client_tokens')
     .set({ state: 'done', response: JSON.stringify(response), owner: null })
     .where('account_id', '=', key.accountId)
     .where('region_id', '=', key.regionId)
     .where('action', '=', key.action)
     .where('client_token', '=', key.clientToken)
-    .execute();
+    .$if(holder !== undefined, (q) =>
+      q
+        .where('state', '=', 'processing')
+        .where('owner', '=', holder?.owner ?? '')
+        .where('lease_until', '=', holder?.leaseUntil ?? 0),
+    )
+    .executeTakeFirst();
+  return r.numUpdatedRows > 0n;
 }
 
-/** A failed first request frees its token, so a retry executes again (spec protocol.md 10). */
-export async function releaseToken(db: Executor, key: TokenKey): Promise<void> {
+/**
+ * A failed first request frees its token, so a retry executes again (spec protocol.md 10). Given
+ * the holder, only that claim is freed: not one a retry has taken over since.
+ */
+export async function releaseToken(db: Executor, key: TokenKey, holder?: TokenHolder): Promise<void> {
   await db
     .deleteFrom('client_tokens')
     .where('account_id', '=', key.accountId)
@@ -121,6 +149,9 @@ export async function releaseToken(db: Executor, key: TokenKey): Promise<void> {
     .where('action', '=', key.action)
     .where('client_token', '=', key.clientToken)
     .where('state', '=', 'processing')
+    .$if(holder !== undefined, (q) =>
+      q.where('owner', '=', holder?.owner ?? '').where('lease_until', '=', holder?.leaseUntil ?? 0),
+    )
     .execute();
 }
 

@@ -44,13 +44,17 @@ const UNAVAILABLE = new Set([
   '25006',
   '40P01',
   '40001',
+  '55P03',
+  '25P03',
+  '57014',
 ]);
 
 /**
  * True for a failure of the store that a later attempt may not meet: PostgreSQL refusing or cutting
  * connections (connection exceptions, class 08; shutting down or starting, 57P01-57P03; too many
  * connections, 53300; read-only right after a failover, 25006), a deadlock or serialization failure
- * left after the retries (40P01, 40001), a connection that ended under a query, a pool that found
+ * left after the retries (40P01, 40001), a lock not granted within the lock timeout (55P03), a
+ * transaction ended for idling (25P03), a statement cancelled (57014), a connection that ended under a query, a pool that found
  * no connection in time, or an SQLite file another process kept locked past the busy timeout.
  * Requests answer these with ServiceUnavailable, which clients retry, instead of InternalError.
  * A connection cut during COMMIT is one of them although the commit may have landed: a retry with

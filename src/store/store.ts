@@ -42,7 +42,18 @@ export interface StoreOptions {
    * reporting failures to `onError`. A server wants this; a short command does not.
    */
   backgroundCheckpoints?: { readonly intervalMs?: number; readonly onError: (message: string) => void };
+  /** PostgreSQL only: told about each pooled connection that broke (it is replaced, not fatal). */
+  onConnectionError?: (message: string) => void;
+  /** PostgreSQL only: the lock timeout instead of PG_LOCK_TIMEOUT_MS (tests). */
+  pgLockTimeoutMs?: number;
 }
+
+/** How long a PostgreSQL statement waits for a lock another transaction holds. */
+export const PG_LOCK_TIMEOUT_MS = 20_000;
+/** How long a PostgreSQL session may sit idle inside an open transaction before it is ended. */
+export const PG_IDLE_IN_TRANSACTION_MS = 60_000;
+/** How long a request waits to open a PostgreSQL connection, or for one of the pool's to be free. */
+export const PG_CONNECT_TIMEOUT_MS = 30_000;
 
 export interface Store {
   readonly db: Db;
@@ -116,11 +127,30 @@ export async function openStore(options: StoreOptions & { migrate?: boolean }): 
   let leave = () => {};
   let checkpointer: Checkpointer | undefined;
   if (dialect === 'postgres') {
+    const settings = [
+      ...(options.schema ? [`-c search_path=${options.schema}`] : []),
+      // A row lock held by a stuck or dead peer must not hold every connection of the pool, and
+      // with them every request of this node: such a wait ends as ServiceUnavailable instead.
+      `-c lock_timeout=${options.pgLockTimeoutMs ?? PG_LOCK_TIMEOUT_MS}`,
+      // A node that dies inside a transaction releases its locks when PostgreSQL notices, not
+      // when TCP keepalive does (hours by default).
+      `-c idle_in_transaction_session_timeout=${PG_IDLE_IN_TRANSACTION_MS}`,
+    ];
     const pool = new pg.Pool({
       connectionString: options.location,
       max: options.poolSize ?? 10,
-      ...(options.schema ? { options: `-c search_path=${options.schema}` } : {}),
+      options: settings.join(' '),
+      connectionTimeoutMillis: PG_CONNECT_TIMEOUT_MS,
+      keepAlive: true,
+      keepAliveInitialDelayMillis: 10_000,
     });
+    // A connection that breaks (PostgreSQL restarting or failing over, a peer killing it) is an
+    // 'error' event on the pool when idle and on the client while checked out; unheard, either
+    // would end the process. The query it was running, if any, fails by itself and its request
+    // answers ServiceUnavailable; the pool opens a new connection for the next one.
+    const connectionError = (err: Error) => options.onConnectionError?.(err.message);
+    pool.on('error', connectionError);
+    pool.on('connect', (client) => client.on('error', connectionError));
     db = new Kysely<Database>({ dialect: new PostgresDialect({ pool: namingPool(pool) }) });
     if (options.schema) {
       try {
@@ -244,10 +274,10 @@ async function currentSchema(store: Store): Promise<string | undefined> {
   return r.rows[0]?.schema ?? 'public';
 }
 
-function migrator(store: Store, schema: string | undefined): Migrator {
+function migrator(store: Store, schema: string | undefined, db: Db = store.db): Migrator {
   const all: Record<string, Migration> = migrations(store.dialect);
   return new Migrator({
-    db: store.db,
+    db,
     provider: { getMigrations: async () => all },
     ...(schema ? { migrationTableSchema: schema } : {}),
   });
@@ -297,7 +327,19 @@ async function migrateOnce(store: Store): Promise<MigrationResultSet> {
       `The database at ${redactUrl(store.location)} was migrated by a newer vpcmirror (unknown migrations: ${newer.join(', ')}). Upgrade vpcmirror or point it at another database.`,
     );
   }
-  const result = await migrator(store, schema).migrateToLatest();
+  // A node starting beside another that is migrating a large database waits for it as long as
+  // that takes: on the migrating connection alone, locks have no timeout.
+  const result =
+    store.dialect === 'postgres'
+      ? await store.db.connection().execute(async (conn) => {
+          await sql`set lock_timeout = 0`.execute(conn);
+          try {
+            return await migrator(store, schema, conn).migrateToLatest();
+          } finally {
+            await sql`reset lock_timeout`.execute(conn);
+          }
+        })
+      : await migrator(store, schema).migrateToLatest();
   if (result.error) {
     const reason = result.error instanceof Error ? result.error.message : String(result.error);
     throw new StoreError('MigrationFailed', `Migrating ${redactUrl(store.location)} failed: ${reason}`);

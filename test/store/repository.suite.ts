@@ -383,6 +383,40 @@ export function repositorySuite(engine: string, factory: StoreFactory): void {
         });
       });
 
+      test("a takeover makes the claim its owner's: the first holder can neither complete nor release it, and its node's restart clean-up leaves it", async () => {
+        const key = tokenKey();
+        const first = { owner: 'takeover-a', leaseUntil: 1_000 + LEASE };
+        await claimToken(store.db, key, 'h1', 1_000, LEASE, TTL, 'takeover-a');
+        const retry = { owner: 'takeover-b', leaseUntil: 1_000 + LEASE + LEASE };
+        assert.deepEqual(await claimToken(second.db, key, 'h1', 1_000 + LEASE, LEASE, TTL, 'takeover-b'), {
+          kind: 'claimed',
+        });
+        const row = () =>
+          store.db
+            .selectFrom('client_tokens')
+            .select(['state', 'owner', 'lease_until'])
+            .where('client_token', '=', key.clientToken)
+            .executeTakeFirst();
+        assert.deepEqual(await row(), {
+          state: 'processing',
+          owner: 'takeover-b',
+          lease_until: retry.leaseUntil,
+        });
+        assert.equal(await releaseOrphanedTokens(store.db, 'takeover-a'), 0);
+        assert.equal(await completeToken(store.db, key, { Id: 'first' }, first), false);
+        await releaseToken(store.db, key, first);
+        assert.deepEqual(await row(), {
+          state: 'processing',
+          owner: 'takeover-b',
+          lease_until: retry.leaseUntil,
+        });
+        assert.equal(await completeToken(store.db, key, { Id: 'retry' }, retry), true);
+        assert.deepEqual(await claimToken(store.db, key, 'h1', 1_000 + LEASE + 1, LEASE, TTL, 'takeover-a'), {
+          kind: 'replay',
+          response: { Id: 'retry' },
+        });
+      });
+
       test('claimToken lets exactly one of two concurrent takeovers of a dead lease win', async () => {
         const key = tokenKey();
         await claimToken(store.db, key, 'h1', 1_000, LEASE, TTL, 'node-a');

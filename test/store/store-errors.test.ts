@@ -9,8 +9,10 @@ import { join } from 'node:path';
 import { after, describe, test } from 'node:test';
 import { setTimeout as delay } from 'node:timers/promises';
 import SqliteDatabase from 'better-sqlite3';
+import { sql } from 'kysely';
 import pg from 'pg';
 import { isStoreUnavailable, isUniqueViolation } from '../../src/store/errors.js';
+import { openStore } from '../../src/store/store.js';
 import { pgUrl, testStores } from '../helpers/server.js';
 
 async function caught(work: () => Promise<unknown> | unknown): Promise<unknown> {
@@ -84,7 +86,18 @@ describe('isStoreUnavailable', () => {
 
   test('PostgreSQL codes: failover, leftover deadlocks and serialization failures are unavailable, a protocol violation is not', () => {
     const withCode = (code: string) => Object.assign(new Error(code), { code });
-    for (const code of ['57P03', '53300', '25006', '40P01', '40001', '08006', 'ENOTFOUND'])
+    for (const code of [
+      '57P03',
+      '53300',
+      '25006',
+      '40P01',
+      '40001',
+      '08006',
+      '55P03',
+      '25P03',
+      '57014',
+      'ENOTFOUND',
+    ])
       assert.equal(isStoreUnavailable(withCode(code)), true, code);
     assert.equal(isStoreUnavailable(withCode('08P01')), false);
   });
@@ -94,5 +107,59 @@ describe('isStoreUnavailable', () => {
     assert.equal(isStoreUnavailable(Object.assign(new Error('x'), { code: '23505' })), false);
     assert.equal(isStoreUnavailable('ECONNREFUSED'), false);
     assert.equal(isStoreUnavailable(undefined), false);
+  });
+});
+
+describe('a PostgreSQL store when connections break or locks are held', {
+  skip: !testStores().includes('postgres') && 'the PostgreSQL leg is not selected',
+}, () => {
+  const schema = `vpcmirror_breaks_${process.pid}`;
+
+  test('a pooled connection the server ends is reported and replaced; the process goes on', async () => {
+    const broke: string[] = [];
+    const store = await openStore({ location: pgUrl(), schema, onConnectionError: (m) => broke.push(m) });
+    const admin = new pg.Client({ connectionString: pgUrl() });
+    await admin.connect();
+    try {
+      // The pool holds the connection idle after this query: ending it is an 'error' on the pool,
+      // which without a listener would end the test process.
+      const r = await sql<{ pid: number }>`select pg_backend_pid() as pid`.execute(store.db);
+      const pid = r.rows[0]?.pid;
+      await admin.query('select pg_terminate_backend($1)', [pid]);
+      for (let i = 0; broke.length === 0; i++) {
+        assert.ok(i < 200, 'the broken connection was not reported within 10 s');
+        await delay(50);
+      }
+      assert.match(broke[0] ?? '', /terminat/i);
+      const again = await sql<{ one: number }>`select 1 as one`.execute(store.db);
+      assert.equal(again.rows[0]?.one, 1);
+    } finally {
+      await admin.end();
+      await sql`drop schema if exists ${sql.id(schema)} cascade`.execute(store.db);
+      await store.close();
+    }
+  });
+
+  test('a row lock held past the lock timeout ends the wait as unavailable, not a hang', async () => {
+    const store = await openStore({ location: pgUrl(), schema, pgLockTimeoutMs: 300 });
+    const holder = new pg.Client({ connectionString: pgUrl(), options: `-c search_path=${schema}` });
+    await holder.connect();
+    try {
+      await sql`insert into accounts (id, name, default_resource_group_id, created_at) values ('1000000000000777', 'locked', 'rg-x', 0)`.execute(
+        store.db,
+      );
+      await holder.query('begin');
+      await holder.query(`select * from accounts where id = '1000000000000777' for update`);
+      const waited = await caught(() =>
+        sql`select * from accounts where id = '1000000000000777' for update`.execute(store.db),
+      );
+      assert.equal((waited as { code?: string }).code, '55P03', String(waited));
+      assert.equal(isStoreUnavailable(waited), true);
+      await holder.query('rollback');
+    } finally {
+      await holder.end();
+      await sql`drop schema if exists ${sql.id(schema)} cascade`.execute(store.db);
+      await store.close();
+    }
   });
 });
