@@ -306,9 +306,14 @@ function checkSentForms(input: UpdateRuleInput): void {
 
 export async function updateRule(ctx: OperationContext, input: UpdateRuleInput): Promise<void> {
   checkSentForms(input);
+  const found = await findRule(ctx.tx, ctx.accountId, input.RegionId, input.TrafficMirrorFilterRuleId);
+  if (!found) throw ruleErrors.notFound();
+  await lockFilterForRuleChange(ctx, input.RegionId, found.filter_id);
+  // Read again under the filter's lock: an update that committed while this one waited for it
+  // (and, with a zero delay, already made the rule Created again) must not be written over with
+  // the values read before.
   const rule = await findRule(ctx.tx, ctx.accountId, input.RegionId, input.TrafficMirrorFilterRuleId);
   if (!rule) throw ruleErrors.notFound();
-  await lockFilterForRuleChange(ctx, input.RegionId, rule.filter_id);
   if (rule.status !== 'Created') throw ruleErrors.incorrectStatus();
   await requireSessionsStable(ctx, rule.filter_id);
 
