@@ -2,7 +2,9 @@
  * Configuration: command-line flags and VPCMIRROR_* environment variables, parsed and checked
  * once at start into a frozen object. Defaults give a server that needs no other service.
  */
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { createSecureContext } from 'node:tls';
 
 /** Regions where Alibaba Cloud documents traffic mirroring (spec protocol.md section 12). */
 export const DEFAULT_REGIONS: readonly string[] = [
@@ -83,6 +85,13 @@ export interface Config {
    * it survives restarts (see releaseOrphanedTokens).
    */
   readonly nodeId: string | undefined;
+  /** Serve HTTPS with this certificate chain and private key (PEM) instead of plain HTTP. */
+  readonly tls: TlsFiles | undefined;
+}
+
+export interface TlsFiles {
+  readonly cert: Buffer;
+  readonly key: Buffer;
 }
 
 export class ConfigError extends Error {
@@ -195,6 +204,35 @@ export function loadConfig(flags: ConfigInput, env: NodeJS.ProcessEnv = process.
       `${from('sqlite-checkpoints')} must be thread or inline, got "${sqliteCheckpoints}"`,
     );
   }
+  const certFile = str('tls-cert', 'VPCMIRROR_TLS_CERT');
+  const keyFile = str('tls-key', 'VPCMIRROR_TLS_KEY');
+  if ((certFile === undefined) !== (keyFile === undefined))
+    throw new ConfigError(
+      `${certFile === undefined ? from('tls-key') : from('tls-cert')} needs ${certFile === undefined ? '--tls-cert' : '--tls-key'} too: give both the certificate and its key, or neither for plain HTTP`,
+    );
+  const readPem = (file: string, flag: string): Buffer => {
+    try {
+      return readFileSync(file);
+    } catch (e) {
+      throw new ConfigError(
+        `${from(flag)}: cannot read ${file}: ${e instanceof Error ? e.message : String(e)}`,
+      );
+    }
+  };
+  const tls =
+    certFile !== undefined && keyFile !== undefined
+      ? { cert: readPem(certFile, 'tls-cert'), key: readPem(keyFile, 'tls-key') }
+      : undefined;
+  if (tls) {
+    // Checked here, so that a wrong file or a key of another certificate is one line at start.
+    try {
+      createSecureContext(tls);
+    } catch (e) {
+      throw new ConfigError(
+        `${from('tls-cert')} and ${from('tls-key')}: not a PEM certificate and its private key (${e instanceof Error ? e.message : String(e)})`,
+      );
+    }
+  }
   // One of the pair alone would be ignored, and the server would go on with another key unnoticed.
   if (
     ((env.VPCMIRROR_ACCESS_KEY_ID || undefined) === undefined) !==
@@ -233,5 +271,6 @@ export function loadConfig(flags: ConfigInput, env: NodeJS.ProcessEnv = process.
     configFile: str('config', 'VPCMIRROR_CONFIG'),
     nodeId: str('node-id', 'VPCMIRROR_NODE_ID'),
     sqliteCheckpoints,
+    tls,
   });
 }

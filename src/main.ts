@@ -25,6 +25,7 @@ const SERVE_HELP = `  vpcmirror serve [flags]          (each flag also as an env
     --sqlite-checkpoints thread      VPCMIRROR_SQLITE_CHECKPOINTS   or inline
     --max-skew 900000                VPCMIRROR_MAX_SKEW_MS          accepted request clock distance, ms
     --nonce-ttl 900000               VPCMIRROR_NONCE_TTL_MS         how long a nonce stays used, ms (at least)
+    --tls-cert cert.pem --tls-key key.pem  VPCMIRROR_TLS_CERT, _KEY   serve HTTPS with this certificate (PEM)
     --client-token-ttl 86400000      VPCMIRROR_CLIENT_TOKEN_TTL_MS  how long a ClientToken answer is kept, ms
     --worker-interval 200            VPCMIRROR_WORKER_INTERVAL_MS   how often due transitions are looked for, ms
     --body-limit 1048576             VPCMIRROR_BODY_LIMIT           largest request body, bytes
@@ -34,10 +35,22 @@ const SERVE_HELP = `  vpcmirror serve [flags]          (each flag also as an env
   VPCMIRROR_CHECK_TIMESTAMP=0 and VPCMIRROR_CHECK_NONCE=0 turn those request checks off.
 `;
 
+/** What node's TLS client reports for a certificate it cannot verify. */
+const TLS_TRUST_CODES = new Set([
+  'DEPTH_ZERO_SELF_SIGNED_CERT',
+  'SELF_SIGNED_CERT_IN_CHAIN',
+  'UNABLE_TO_VERIFY_LEAF_SIGNATURE',
+  'UNABLE_TO_GET_ISSUER_CERT_LOCALLY',
+  'CERT_HAS_EXPIRED',
+  'ERR_TLS_CERT_ALTNAME_INVALID',
+]);
+
 const CALL_HELP = `  vpcmirror call <Action> [--Param value …] [flags]
     --wait                           follow an asynchronous operation until Created or gone
     --timeout 300 --interval 0.5     --wait's limit and polling interval, seconds
     --endpoint host:port             VPCMIRROR_ENDPOINT   default: DIR/endpoint, else 127.0.0.1:8787
+                                     (https://host:port for a server started with --tls-cert)
+    --ca cert.pem                    VPCMIRROR_CA         a certificate to trust for https
     --data-dir DIR                   VPCMIRROR_DATA_DIR   where credentials.json and endpoint are (./.vpcmirror)
     --access-key-id ID --access-key-secret SECRET [--security-token TOKEN]
                                      VPCMIRROR_ACCESS_KEY_ID, _SECRET, VPCMIRROR_SECURITY_TOKEN
@@ -118,6 +131,11 @@ main(process.argv.slice(2)).then(
     } else if (err instanceof Error && 'code' in err && err.code === 'ECONNREFUSED') {
       process.stderr.write(
         `vpcmirror: nothing is listening there (${err.message}); start it with \`vpcmirror serve\`\n`,
+      );
+      process.exitCode = 1;
+    } else if (err instanceof Error && 'code' in err && TLS_TRUST_CODES.has(String(err.code))) {
+      process.stderr.write(
+        `vpcmirror: the server's certificate is not trusted (${err.message}); pass --ca with the certificate it serves (or set NODE_EXTRA_CA_CERTS)\n`,
       );
       process.exitCode = 1;
     } else {

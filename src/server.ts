@@ -1,6 +1,7 @@
 /**
- * The node:http adapter: reads the body under a size limit, hands a transport-neutral request to
- * the pipeline, writes the answer and one access-log line. Admin routes live under /_vpcmirror/.
+ * The node:http adapter (node:https when given a certificate): reads the body under a size limit,
+ * hands a transport-neutral request to the pipeline, writes the answer and one access-log line.
+ * Admin routes live under /_vpcmirror/.
  * Shutdown stops accepting, lets in-flight requests finish, then stops background work.
  */
 import { randomUUID } from 'node:crypto';
@@ -11,6 +12,7 @@ import {
   type ServerResponse,
   STATUS_CODES,
 } from 'node:http';
+import { createServer as createHttpsServer } from 'node:https';
 import type { AddressInfo, Socket } from 'node:net';
 import { ADMIN_PREFIX, handleAdmin } from './admin/admin.js';
 import type { App } from './app.js';
@@ -96,7 +98,7 @@ function send(res: ServerResponse, r: WireResponse, close = false): void {
   res.end(r.body);
 }
 
-function rpcRequest(req: IncomingMessage, body: Buffer): RpcRequest {
+function rpcRequest(req: IncomingMessage, body: Buffer, secure: boolean): RpcRequest {
   const distinct = req.headersDistinct;
   return {
     method: req.method ?? 'GET',
@@ -104,7 +106,8 @@ function rpcRequest(req: IncomingMessage, body: Buffer): RpcRequest {
     header: (name) => distinct[name] ?? [],
     body,
     remoteAddress: (req.socket.remoteAddress ?? '').replace(/^::ffff:/, ''),
-    secure: false,
+    // What acs:SecureTransport reads: the request came over TLS.
+    secure,
   };
 }
 
@@ -133,64 +136,71 @@ export function listen(app: App, host: string, port: number): Promise<RunningSer
   // Once closing, every answer says `connection: close`: a keep-alive client would otherwise hold
   // its idle connection, and with it the shutdown, until keepAliveTimeout.
   let closing = false;
-  const server = createServer(
-    // Host is checked below instead of by node, so that its absence gets the JSON envelope too.
-    { keepAliveTimeout: 65_000, requestTimeout: 30_000, headersTimeout: 20_000, requireHostHeader: false },
-    (req, res) => {
-      const started = process.hrtime.bigint();
-      void (async () => {
-        if (req.url?.startsWith(ADMIN_PREFIX)) {
-          await handleAdmin(app, req, res);
-          return;
-        }
-        let body: Buffer;
-        try {
-          if (req.httpVersion === '1.1' && req.headers.host === undefined) throw new MissingHost();
-          body = await readBody(req, config.bodyLimitBytes);
-        } catch (e) {
-          const err =
-            e instanceof BodyTooLarge
-              ? protocolErrors.requestMalformed(`request body exceeds ${config.bodyLimitBytes} bytes`)
-              : e instanceof MissingHost
-                ? protocolErrors.requestMalformed('request has no Host header')
-                : protocolErrors.requestMalformed('request body could not be read');
-          const requestId = newRequestId();
-          if (!res.destroyed) send(res, errorResponse(err, 'JSON', requestId, config.hostId), true);
-          access.info(
-            {
-              requestId,
-              action: undefined,
-              accessKeyId: undefined,
-              code: err.code,
-              status: err.httpStatus,
-              latencyMs: Number(process.hrtime.bigint() - started) / 1e6,
-            },
-            'request refused before parsing',
-          );
-          return;
-        }
-        const { response, record } = await app.handle(rpcRequest(req, body));
-        send(res, response, closing);
+  // Host is checked below instead of by node, so that its absence gets the JSON envelope too.
+  const httpOptions = {
+    keepAliveTimeout: 65_000,
+    requestTimeout: 30_000,
+    headersTimeout: 20_000,
+    requireHostHeader: false,
+  };
+  const secure = config.tls !== undefined;
+  const handler = (req: IncomingMessage, res: ServerResponse): void => {
+    const started = process.hrtime.bigint();
+    void (async () => {
+      if (req.url?.startsWith(ADMIN_PREFIX)) {
+        await handleAdmin(app, req, res);
+        return;
+      }
+      let body: Buffer;
+      try {
+        if (req.httpVersion === '1.1' && req.headers.host === undefined) throw new MissingHost();
+        body = await readBody(req, config.bodyLimitBytes);
+      } catch (e) {
+        const err =
+          e instanceof BodyTooLarge
+            ? protocolErrors.requestMalformed(`request body exceeds ${config.bodyLimitBytes} bytes`)
+            : e instanceof MissingHost
+              ? protocolErrors.requestMalformed('request has no Host header')
+              : protocolErrors.requestMalformed('request body could not be read');
+        const requestId = newRequestId();
+        if (!res.destroyed) send(res, errorResponse(err, 'JSON', requestId, config.hostId), true);
         access.info(
           {
-            requestId: record.requestId,
-            action: record.action,
-            accessKeyId: record.accessKeyId,
-            code: record.code ?? 'OK',
-            status: response.status,
+            requestId,
+            action: undefined,
+            accessKeyId: undefined,
+            code: err.code,
+            status: err.httpStatus,
             latencyMs: Number(process.hrtime.bigint() - started) / 1e6,
           },
-          'request',
+          'request refused before parsing',
         );
-      })().catch((err: unknown) => {
-        const requestId = newRequestId();
-        log.error({ err, requestId }, 'request handling failed');
-        if (!res.headersSent)
-          send(res, errorResponse(protocolErrors.internalError(), 'JSON', requestId, config.hostId), true);
-        else res.destroy();
-      });
-    },
-  );
+        return;
+      }
+      const { response, record } = await app.handle(rpcRequest(req, body, secure));
+      send(res, response, closing);
+      access.info(
+        {
+          requestId: record.requestId,
+          action: record.action,
+          accessKeyId: record.accessKeyId,
+          code: record.code ?? 'OK',
+          status: response.status,
+          latencyMs: Number(process.hrtime.bigint() - started) / 1e6,
+        },
+        'request',
+      );
+    })().catch((err: unknown) => {
+      const requestId = newRequestId();
+      log.error({ err, requestId }, 'request handling failed');
+      if (!res.headersSent)
+        send(res, errorResponse(protocolErrors.internalError(), 'JSON', requestId, config.hostId), true);
+      else res.destroy();
+    });
+  };
+  const server: Server = config.tls
+    ? createHttpsServer({ ...httpOptions, cert: config.tls.cert, key: config.tls.key }, handler)
+    : createServer(httpOptions, handler);
   server.on('clientError', (err: NodeJS.ErrnoException, socket: Socket) => {
     // Unparseable HTTP (bad request line or framing, unknown method, oversized headers): the
     // usual JSON envelope, then close. A response already under way on this socket is left alone.
@@ -220,7 +230,7 @@ export function listen(app: App, host: string, port: number): Promise<RunningSer
         server,
         port: addr.port,
         host: addr.address,
-        url: `http://${shownHost}:${addr.port}`,
+        url: `${secure ? 'https' : 'http'}://${shownHost}:${addr.port}`,
         close: () =>
           new Promise<void>((done) => {
             closing = true;

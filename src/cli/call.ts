@@ -20,6 +20,7 @@ const OWN_FLAGS = new Set([
   'wait',
   'timeout',
   'interval',
+  'ca',
 ]);
 
 export interface ParsedCall {
@@ -228,8 +229,18 @@ export function clientOptions(
   if (signature !== 'v1' && signature !== 'v3') throw new UsageError('--signature is v1 or v3');
   const method = (str('method', 'VPCMIRROR_METHOD') ?? 'POST').toUpperCase();
   if (method !== 'GET' && method !== 'POST') throw new UsageError('--method is GET or POST');
+  const caFile = str('ca', 'VPCMIRROR_CA');
+  let ca: Buffer | undefined;
+  if (caFile !== undefined) {
+    try {
+      ca = readFileSync(caFile);
+    } catch (e) {
+      throw new UsageError(`--ca: cannot read ${caFile}: ${e instanceof Error ? e.message : String(e)}`);
+    }
+  }
   return {
     endpoint: str('endpoint', 'VPCMIRROR_ENDPOINT') ?? endpointFile(dataDir) ?? '127.0.0.1:8787',
+    ca,
     accessKeyId,
     accessKeySecret,
     securityToken: str('security-token', 'VPCMIRROR_SECURITY_TOKEN'),

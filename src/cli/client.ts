@@ -5,6 +5,7 @@
  */
 import { randomBytes, randomUUID } from 'node:crypto';
 import { request } from 'node:http';
+import { request as httpsRequest } from 'node:https';
 import {
   canonicalQuery,
   EMPTY_SHA256,
@@ -17,8 +18,10 @@ import {
 import { pct } from '../protocol/encoding.js';
 
 export interface ClientOptions {
-  /** `host:port` or `http://host:port`. */
+  /** `host:port`, `http://host:port`, or `https://host:port` for a server serving TLS. */
   readonly endpoint: string;
+  /** Certificates (PEM) to trust for an https endpoint, besides the system's. */
+  readonly ca?: Buffer | undefined;
   readonly accessKeyId: string;
   readonly accessKeySecret: string;
   readonly securityToken?: string | undefined;
@@ -100,13 +103,21 @@ export function signRequest(
   return { method, path: query ? `/?${query}` : '/', headers, body: '' };
 }
 
-export function send(endpoint: string, req: SignedRequest, timeoutMs = 30_000): Promise<CallResult> {
+export function send(
+  endpoint: string,
+  req: SignedRequest,
+  timeoutMs = 30_000,
+  ca?: Buffer,
+): Promise<CallResult> {
+  const tls = endpoint.startsWith('https://');
   const host = hostOf(endpoint);
   const colon = host.lastIndexOf(':');
-  const hostname = colon > 0 ? host.slice(0, colon).replace(/^\[|\]$/g, '') : host;
-  const port = colon > 0 ? Number(host.slice(colon + 1)) : 80;
+  const bracket = host.lastIndexOf(']');
+  const hasPort = colon > 0 && colon > bracket;
+  const hostname = (hasPort ? host.slice(0, colon) : host).replace(/^\[|\]$/g, '');
+  const port = hasPort ? Number(host.slice(colon + 1)) : tls ? 443 : 80;
   return new Promise((resolve, reject) => {
-    const r = request(
+    const r = (tls ? httpsRequest : request)(
       {
         hostname,
         port,
@@ -114,6 +125,7 @@ export function send(endpoint: string, req: SignedRequest, timeoutMs = 30_000): 
         path: req.path,
         headers: { ...req.headers, 'content-length': Buffer.byteLength(req.body) },
         timeout: timeoutMs,
+        ...(tls && ca !== undefined ? { ca } : {}),
       },
       (res) => {
         const chunks: Buffer[] = [];
@@ -139,5 +151,5 @@ export async function call(
   action: string,
   params: Readonly<Record<string, string>>,
 ): Promise<CallResult> {
-  return send(opts.endpoint, signRequest(opts, action, params));
+  return send(opts.endpoint, signRequest(opts, action, params), undefined, opts.ca);
 }

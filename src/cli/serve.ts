@@ -33,6 +33,8 @@ export const SERVE_FLAGS = {
   'sqlite-checkpoints': { type: 'string' },
   'max-skew': { type: 'string' },
   'nonce-ttl': { type: 'string' },
+  'tls-cert': { type: 'string' },
+  'tls-key': { type: 'string' },
   help: { type: 'boolean', short: 'h' },
 } as const;
 
@@ -135,11 +137,14 @@ export async function startServer(
     const running = await listen(app, config.host, config.port);
     const endpoint = `${running.host.includes(':') ? `[${running.host}]` : running.host}:${running.port}`;
     const endpointPath = join(config.dataDir, ENDPOINT_FILE);
-    const endpointText = `${dialableEndpoint(running.host, running.port)}\n`;
+    const scheme = config.tls ? 'https' : 'http';
+    // `call` reads the scheme from here: an HTTPS server is dialled as such.
+    const endpointText = `${config.tls ? 'https://' : ''}${dialableEndpoint(running.host, running.port)}\n`;
     writeFileSync(endpointPath, endpointText, { mode: 0o600 });
     log.info(
       {
         endpoint,
+        scheme,
         store: store.dialect,
         database: redactUrl(store.location),
         accountId: creds.accountId,
@@ -165,7 +170,7 @@ export async function startServer(
       resolve(config.dataDir) === resolve(DEFAULT_DATA_DIR) ? '' : ` --data-dir ${config.dataDir}`;
     const banner = [
       '',
-      `  vpcmirror is listening on http://${endpoint}`,
+      `  vpcmirror is listening on ${scheme}://${endpoint}`,
       `  store:            ${store.dialect} (${redactUrl(store.location)})`,
       `  account id:       ${creds.accountId}`,
       `  AccessKey id:     ${creds.accessKeyId}`,

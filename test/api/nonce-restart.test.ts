@@ -5,10 +5,11 @@
  * while the first runs, and starts once the first is gone.
  */
 import assert from 'node:assert/strict';
-import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, test } from 'node:test';
+import SqliteDatabase from 'better-sqlite3';
 import { newAccessKeyId, newAccessKeySecret } from '../../src/ids.js';
 import { captureCall, expectError, expectSuccess, replay, startCapture } from '../helpers/capture.js';
 import { freshPgSchema, ServerProcess } from '../helpers/process.js';
@@ -89,11 +90,19 @@ describe('replay protection across a crash of a real server process', { concurre
     skip: !testStores().includes('sqlite') && 'VPCMIRROR_TEST_STORES does not list sqlite',
   }, async () => {
     await withServer('sqlite', async (first, serve, _keys, dataDir) => {
-      // Refused before it reads a set-up file, which would otherwise change the running server's accounts.
+      // Refused before it applies a set-up file, which would otherwise change the running server's accounts.
+      const setup = join(dataDir, 'intruder.yaml');
+      writeFileSync(setup, 'accounts:\n  - name: intruder\n');
       await assert.rejects(
-        serve(['--config', join(tmpdir(), 'vpcmirror-no-such-setup-file.yaml')]),
+        serve(['--config', setup]),
         /exited \(2\) before listening[\s\S]*vpcmirror: another process records nonces in/,
       );
+      const file = new SqliteDatabase(join(dataDir, 'vpcmirror.sqlite'), { readonly: true });
+      try {
+        assert.deepEqual(file.prepare(`select id from accounts where name = 'intruder'`).all(), []);
+      } finally {
+        file.close();
+      }
       await assert.rejects(
         serve(),
         /exited \(2\) before listening[\s\S]*vpcmirror: another process records nonces in \S+vpcmirror\.sqlite: one SQLite file serves one server process \(run several nodes on PostgreSQL\)/,

@@ -300,6 +300,41 @@ describe('vpcmirror serve', () => {
     assert.equal(existsSync(dataDir), false, 'no store, and no credentials nobody was shown');
   });
 
+  test('--tls-cert and --tls-key serve HTTPS: the banner and the endpoint file say https, and call trusts the certificate given with --ca', async () => {
+    const dataDir = tmp();
+    const tlsDir = join(ROOT, 'test', 'fixtures', 'tls');
+    const p = track(
+      serve([
+        '--port',
+        '0',
+        '--data-dir',
+        dataDir,
+        '--tls-cert',
+        join(tlsDir, 'cert.pem'),
+        '--tls-key',
+        join(tlsDir, 'key.pem'),
+      ]),
+    );
+    await p.waitFor('err', /listening on https:\/\/127\.0\.0\.1:\d+/);
+    assert.match(readFileSync(join(dataDir, 'endpoint'), 'utf8'), /^https:\/\/127\.0\.0\.1:\d+\n$/);
+    const trusted = await runCli([
+      'call',
+      'DescribeRegions',
+      '--data-dir',
+      dataDir,
+      '--ca',
+      join(tlsDir, 'cert.pem'),
+    ]);
+    assert.equal(trusted.code, 0, trusted.err);
+    assert.ok('Regions' in (JSON.parse(trusted.out) as Record<string, unknown>));
+    const untrusted = await runCli(['call', 'DescribeRegions', '--data-dir', dataDir]);
+    assert.equal(untrusted.code, 1);
+    assert.match(untrusted.err, /certificate is not trusted .*--ca/);
+    assert.ok(!/\n\s+at /.test(untrusted.err), 'no stack trace');
+    p.child.kill('SIGTERM');
+    assert.equal((await p.exitWithin(30_000)).code, 0);
+  });
+
   test('a set-up file with a mistake is refused (exit 2) before a store is created', async () => {
     const dir = tmp();
     const file = join(dir, 'setup.yaml');

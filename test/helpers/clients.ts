@@ -3,6 +3,7 @@
  * signatureAlgorithm 'v2') and @alicloud/pop-core (GET by default, or POST). Tests of the server
  * talk through these, never through the project's own signer.
  */
+import { Agent as HttpsAgent } from 'node:https';
 import * as $OpenApi from '@alicloud/openapi-core';
 import RPCClient from '@alicloud/pop-core';
 import Vpc from '@alicloud/vpc20160428';
@@ -12,6 +13,8 @@ export interface Credentials {
   readonly accessKeyId: string;
   readonly accessKeySecret: string;
   readonly securityToken?: string;
+  /** Set for a server serving HTTPS: the certificate (PEM) to trust; the clients then speak TLS. */
+  readonly ca?: string;
 }
 
 export type VpcClient = InstanceType<typeof Vpc.default>;
@@ -22,7 +25,8 @@ export function vpcClient(c: Credentials, signature: 'v3' | 'v1' = 'v3'): VpcCli
     accessKeySecret: c.accessKeySecret,
     ...(c.securityToken ? { securityToken: c.securityToken } : {}),
     endpoint: c.endpoint,
-    protocol: 'http',
+    protocol: c.ca === undefined ? 'http' : 'https',
+    ...(c.ca === undefined ? {} : { ca: c.ca }),
     regionId: 'cn-hangzhou',
     ...(signature === 'v1' ? { signatureAlgorithm: 'v2' } : {}),
   });
@@ -36,9 +40,14 @@ export function popClient(c: Credentials): PopClient {
     accessKeyId: c.accessKeyId,
     accessKeySecret: c.accessKeySecret,
     ...(c.securityToken ? { securityToken: c.securityToken } : {}),
-    endpoint: `http://${c.endpoint}`,
+    endpoint: `${c.ca === undefined ? 'http' : 'https'}://${c.endpoint}`,
     apiVersion: '2016-04-28',
   });
+}
+
+/** pop-core's request options: over TLS, an agent that trusts the test certificate. */
+function popOptions(c: Credentials, method: 'GET' | 'POST'): Record<string, unknown> {
+  return c.ca === undefined ? { method } : { method, agent: new HttpsAgent({ ca: c.ca }) };
 }
 
 /** How the official SDK sends a VPC operation: RPC style, form body, JSON answer. */
@@ -90,9 +99,9 @@ export async function callVia(
     case 'vpc-v1':
       return sdkCall(vpcClient(c, 'v1'), action, params);
     case 'pop-get':
-      return plain(await popClient(c).request(action, params, { method: 'GET' }));
+      return plain(await popClient(c).request(action, params, popOptions(c, 'GET')));
     case 'pop-post':
-      return plain(await popClient(c).request(action, params, { method: 'POST' }));
+      return plain(await popClient(c).request(action, params, popOptions(c, 'POST')));
   }
 }
 

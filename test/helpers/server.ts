@@ -105,7 +105,7 @@ export async function startTestServer(options: TestServerOptions = {}): Promise<
   const endpoint = `127.0.0.1:${running.port}`;
   return {
     endpoint,
-    url: `http://${endpoint}`,
+    url: `${config.tls ? 'https' : 'http'}://${endpoint}`,
     port: running.port,
     accountId: creds.accountId,
     accessKeyId: creds.accessKeyId,
