@@ -320,6 +320,12 @@ export async function updateSession(ctx: OperationContext, req: UpdateSessionReq
     throw priorityRace(e);
   }
   if (!changed) throw sessionErrors.incorrectStatus();
+  if (req.targetId !== undefined && req.targetId !== session.target_id) {
+    // Again now that this transaction holds the session's row: a source added by a change that
+    // committed since the check above (with a zero delay, already Created again) counts too.
+    const sources = (await sourcesOf(ctx.tx, [session.id])).get(session.id) ?? [];
+    if (sources.includes(req.targetId)) throw protocolErrors.invalidParameter('TrafficMirrorTargetId');
+  }
   await ctx.services.lifecycle.schedule(ctx.tx, 'session', session.id, 'ready', 'update', ctx.now);
 }
 

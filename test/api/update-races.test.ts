@@ -1,0 +1,145 @@
+/**
+ * Two changes of one resource that overlap, on PostgreSQL with transitions that complete inside the
+ * request (`default=0`): the second change must see what the first committed while it waited.
+ * The overlap is made certain, not hoped for: a transaction of the test holds the row both
+ * requests need, both are seen waiting on it in pg_stat_activity, then it lets go. PostgreSQL
+ * grants a row lock to its waiters in the order they came.
+ */
+import assert from 'node:assert/strict';
+import { after, before, describe, test } from 'node:test';
+import { setTimeout as delay } from 'node:timers/promises';
+import pg from 'pg';
+import { callVia, expectCode } from '../helpers/clients.js';
+import { pgUrl, startTestServer, type TestServer, testStores } from '../helpers/server.js';
+import { eni, makeFilter, makeSession, REGION } from './session-fixtures.js';
+
+describe('overlapping changes of one resource [postgres]', {
+  skip: !testStores().includes('postgres') && 'the PostgreSQL leg is not selected',
+}, () => {
+  let server: TestServer;
+  let holder: pg.Client;
+  let watcher: pg.Client;
+  before(async () => {
+    server = await startTestServer({ store: 'postgres', flags: { transitions: 'default=0' } });
+    await callVia('vpc-v3', server, 'OpenTrafficMirrorService', { RegionId: REGION });
+    const options = `-c search_path=${server.database.schema ?? 'public'}`;
+    holder = new pg.Client({ connectionString: pgUrl(), options });
+    watcher = new pg.Client({ connectionString: pgUrl() });
+    await holder.connect();
+    await watcher.connect();
+  });
+  after(async () => {
+    await holder?.end();
+    await watcher?.end();
+    await server?.close();
+  });
+
+  /**
+   * Waits (bounded) until `n` sessions wait behind the holder: directly, or behind one that does
+   * (the second waiter of a row waits for the first).
+   */
+  async function waiting(n: number): Promise<void> {
+    const holderPid = (await holder.query<{ pid: number }>('select pg_backend_pid() as pid')).rows[0]?.pid;
+    for (let i = 0; ; i++) {
+      const r = await watcher.query<{ pid: number; blockers: number[] }>(
+        'select pid, pg_blocking_pids(pid) as blockers from pg_stat_activity where cardinality(pg_blocking_pids(pid)) > 0',
+      );
+      const behind = new Set<number>([holderPid ?? -1]);
+      for (let grew = true; grew; ) {
+        grew = false;
+        for (const row of r.rows)
+          if (!behind.has(row.pid) && row.blockers.some((b) => behind.has(b))) {
+            behind.add(row.pid);
+            grew = true;
+          }
+      }
+      if (behind.size - 1 >= n) return;
+      assert.ok(i < 400, `${n} requests did not come to wait for the held row within 20 s`);
+      await delay(25);
+    }
+  }
+
+  test('a rule update that waited for the filter keeps the fields another update committed meanwhile', async () => {
+    const filter = await makeFilter(server);
+    const created = await callVia('vpc-v3', server, 'CreateTrafficMirrorFilterRules', {
+      RegionId: REGION,
+      TrafficMirrorFilterId: filter,
+      IngressRules: [
+        {
+          Action: 'accept',
+          Protocol: 'ALL',
+          Priority: 1,
+          SourceCidrBlock: '10.0.0.0/8',
+          DestinationCidrBlock: '0.0.0.0/0',
+        },
+      ],
+    });
+    const rule = (created.IngressRules as Array<{ InstanceId: string }>)[0]?.InstanceId ?? '';
+    await holder.query('begin');
+    await holder.query('select id from traffic_mirror_filters where id = $1 for update', [filter]);
+    const first = callVia('vpc-v3', server, 'UpdateTrafficMirrorFilterRuleAttribute', {
+      RegionId: REGION,
+      TrafficMirrorFilterRuleId: rule,
+      SourceCidrBlock: '192.168.0.0/16',
+    });
+    await waiting(1);
+    const second = callVia('vpc-v3', server, 'UpdateTrafficMirrorFilterRuleAttribute', {
+      RegionId: REGION,
+      TrafficMirrorFilterRuleId: rule,
+      Priority: 7,
+    });
+    await waiting(2);
+    await holder.query('rollback');
+    await Promise.all([first, second]);
+    const listed = await callVia('vpc-v3', server, 'ListTrafficMirrorFilters', {
+      RegionId: REGION,
+      TrafficMirrorFilterIds: [filter],
+    });
+    const [after] =
+      (listed.TrafficMirrorFilters as Array<{ IngressRules: Array<Record<string, unknown>> }>)[0]
+        ?.IngressRules ?? [];
+    assert.deepEqual(
+      {
+        source: after?.SourceCidrBlock,
+        priority: after?.Priority,
+        status: after?.TrafficMirrorFilterRuleStatus,
+      },
+      { source: '192.168.0.0/16', priority: 7, status: 'Created' },
+    );
+  });
+
+  test('a session update that waited for the session refuses a target that a source added meanwhile has become', async () => {
+    const filter = await makeFilter(server);
+    const session = await makeSession(server, filter);
+    const source = eni();
+    await holder.query('begin');
+    await holder.query('select id from traffic_mirror_sessions where id = $1 for update', [session]);
+    const added = callVia('vpc-v3', server, 'AddSourcesToTrafficMirrorSession', {
+      RegionId: REGION,
+      TrafficMirrorSessionId: session,
+      TrafficMirrorSourceIds: [source],
+    });
+    await waiting(1);
+    const retarget = expectCode(
+      () =>
+        callVia('vpc-v3', server, 'UpdateTrafficMirrorSessionAttribute', {
+          RegionId: REGION,
+          TrafficMirrorSessionId: session,
+          TrafficMirrorTargetId: source,
+          TrafficMirrorTargetType: 'NetworkInterface',
+        }),
+      'InvalidParameter',
+    );
+    await waiting(2);
+    await holder.query('rollback');
+    await added;
+    await retarget;
+    const listed = await callVia('vpc-v3', server, 'ListTrafficMirrorSessions', {
+      RegionId: REGION,
+      TrafficMirrorSessionIds: [session],
+    });
+    const [s] = listed.TrafficMirrorSessions as Array<Record<string, unknown>>;
+    assert.notEqual(s?.TrafficMirrorTargetId, source);
+    assert.ok(((s?.TrafficMirrorSourceIds ?? []) as string[]).includes(source));
+  });
+});
