@@ -7,6 +7,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import SqliteDatabase from 'better-sqlite3';
+import { sql } from 'kysely';
 import {
   type CaptureServer,
   captureCall,
@@ -15,6 +16,7 @@ import {
   replay,
   startCapture,
 } from '../helpers/capture.js';
+import { callVia } from '../helpers/clients.js';
 import { startTestServer, type TestServer, testStores } from '../helpers/server.js';
 
 const skip = testStores().includes('sqlite') ? false : 'VPCMIRROR_TEST_STORES does not list sqlite';
@@ -55,5 +57,51 @@ describe('a store that cannot be written for now [sqlite]', { skip }, () => {
     expectSuccess(await replay(server.port, second));
     // The refused request's nonce was taken back with its failed write: it is not a replay now.
     expectSuccess(await replay(server.port, first));
+  });
+
+  test('a full disk is ServiceUnavailable (503) with nothing half written, and the same ClientToken succeeds once there is room', async () => {
+    const db = server.store.db;
+    const pages = (await sql<{ page_count: number }>`pragma page_count`.execute(db)).rows[0]?.page_count ?? 0;
+    // The server's own connection may not grow the file any more: what a full disk does to it.
+    await sql.raw(`pragma max_page_count = ${pages}`).execute(db);
+    let refused: Record<string, unknown> | undefined;
+    let token = '';
+    try {
+      for (let i = 0; i < 200 && refused === undefined; i++) {
+        token = `disk-full-${i}`;
+        try {
+          await callVia('vpc-v3', server, 'CreateTrafficMirrorFilter', {
+            RegionId: 'cn-hangzhou',
+            TrafficMirrorFilterName: 'disk-full',
+            TrafficMirrorFilterDescription: 'x'.repeat(256),
+            ClientToken: token,
+          });
+        } catch (e) {
+          refused = e as Record<string, unknown>;
+        }
+      }
+    } finally {
+      await sql.raw('pragma max_page_count = 1073741823').execute(db);
+    }
+    assert.ok(refused, 'the file never filled');
+    assert.equal(refused.code, 'ServiceUnavailable', String(refused.message));
+    assert.equal(refused.statusCode, 503);
+    const count = async () =>
+      Number(
+        (
+          await sql<{
+            n: number;
+          }>`select count(*) as n from traffic_mirror_filters where name = 'disk-full'`.execute(db)
+        ).rows[0]?.n,
+      );
+    const before = await count();
+    const retried = await callVia('vpc-v3', server, 'CreateTrafficMirrorFilter', {
+      RegionId: 'cn-hangzhou',
+      TrafficMirrorFilterName: 'disk-full',
+      TrafficMirrorFilterDescription: 'x'.repeat(256),
+      ClientToken: token,
+    });
+    assert.match(String(retried.TrafficMirrorFilterId), /^tmf-/);
+    assert.equal(await count(), before + 1);
   });
 });

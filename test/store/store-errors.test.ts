@@ -51,6 +51,28 @@ describe('isStoreUnavailable', () => {
     }
   });
 
+  test('an SQLite file that cannot grow (disk full) is unavailable', () => {
+    const file = new SqliteDatabase(join(dir, 'full.sqlite'));
+    try {
+      file.exec('create table t (v blob)');
+      // A file held to its current size stands in for a full disk: SQLite reports both as SQLITE_FULL.
+      const pages = Number(file.pragma('page_count', { simple: true }));
+      file.pragma(`max_page_count = ${pages + 2}`);
+      const full = (() => {
+        try {
+          file.prepare('insert into t values (zeroblob(100000))').run();
+        } catch (e) {
+          return e;
+        }
+        return assert.fail('expected an error');
+      })();
+      assert.equal((full as { code?: string }).code, 'SQLITE_FULL');
+      assert.equal(isStoreUnavailable(full), true);
+    } finally {
+      file.close();
+    }
+  });
+
   test('a PostgreSQL server nobody listens for is unavailable', async () => {
     const client = new pg.Client({ host: '127.0.0.1', port: 1, user: 'nobody', database: 'none' });
     const refused = await caught(() => client.connect());
