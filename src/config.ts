@@ -143,6 +143,11 @@ export function parseTransitions(text: string): TransitionTiming {
   return out;
 }
 
+/** A listening address only this machine can reach. */
+export function isLoopbackHost(host: string): boolean {
+  return host === 'localhost' || host === '::1' || host.startsWith('127.');
+}
+
 /** Where state lives unless told otherwise: relative to the directory the server starts in. */
 export const DEFAULT_DATA_DIR = './.vpcmirror';
 

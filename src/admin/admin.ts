@@ -7,7 +7,7 @@
 import { timingSafeEqual } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { App } from '../app.js';
-import { ConfigError, parseTransitions } from '../config.js';
+import { ConfigError, isLoopbackHost, parseTransitions } from '../config.js';
 import { RESOURCE_KINDS } from '../lifecycle/lifecycle.js';
 import { ownTransactions } from '../store/group-commit.js';
 
@@ -93,11 +93,17 @@ export async function handleAdmin(app: App, req: IncomingMessage, res: ServerRes
     const auth = req.headers['x-vpcmirror-admin-token'];
     const token = Array.isArray(auth) ? auth[0] : auth;
     const expected = app.config.adminToken;
-    if (expected ? !tokenMatches(expected, token) : !isLoopback(req.socket.remoteAddress)) {
+    // A server reachable from elsewhere may sit behind a proxy on this machine, for which every
+    // caller is loopback: there, only a token opens the endpoints that reset or move everyone's
+    // resources.
+    const exposed = !isLoopbackHost(app.config.host);
+    if (expected ? !tokenMatches(expected, token) : exposed || !isLoopback(req.socket.remoteAddress)) {
       json(res, 403, {
         error: expected
           ? 'this server was started with --admin-token: send it in the x-vpcmirror-admin-token header'
-          : 'admin endpoints answer loopback callers only; start the server with --admin-token to let others in',
+          : exposed
+            ? `admin endpoints are off on a server listening on ${app.config.host}; start it with --admin-token to use them`
+            : 'admin endpoints answer loopback callers only; start the server with --admin-token to let others in',
       });
       return;
     }

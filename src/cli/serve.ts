@@ -7,7 +7,14 @@ import { join, resolve } from 'node:path';
 import { CREDENTIALS_FILE, ensureDefaultCredentials, readCredentialsFile } from '../accounts/bootstrap.js';
 import { applySetupFile, definesCredentials, fixedKeyIds, loadSetupFile } from '../accounts/setup-file.js';
 import { createApp } from '../app.js';
-import { type Config, ConfigError, DEFAULT_DATA_DIR, DEFAULT_REGIONS, loadConfig } from '../config.js';
+import {
+  type Config,
+  ConfigError,
+  DEFAULT_DATA_DIR,
+  DEFAULT_REGIONS,
+  isLoopbackHost,
+  loadConfig,
+} from '../config.js';
 import { createLogger, type Logger } from '../logger.js';
 import { listen, type RunningServer } from '../server.js';
 import { prepareNonces } from '../store/replay.repo.js';
@@ -53,10 +60,6 @@ export function serverStoreOptions(config: Config, log: Logger): StoreOptions {
         }
       : {}),
   };
-}
-
-export function isLoopbackHost(host: string): boolean {
-  return host === 'localhost' || host === '::1' || host.startsWith('127.');
 }
 
 /** The address a local client dials: a wildcard listener is reached through loopback. */

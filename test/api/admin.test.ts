@@ -80,6 +80,36 @@ describe('admin endpoints on loopback', () => {
   });
 });
 
+describe('admin endpoints of a server listening beyond loopback', () => {
+  // The test server binds loopback whatever the host says; the admin routes go by the configured host.
+  test('are off without a token, even for a loopback caller (a local proxy would make every caller one); health stays open', async () => {
+    const server = await startTestServer({ flags: { host: '0.0.0.0' } });
+    try {
+      for (const [method, path] of [
+        ['POST', 'reset'],
+        ['GET', 'transitions'],
+        ['POST', 'transitions/advance'],
+      ] as const) {
+        const refused = await admin(server, method, path);
+        assert.equal(refused.status, 403, path);
+        assert.match(String(refused.body.error), /off on a server listening on 0\.0\.0\.0.*--admin-token/);
+      }
+      assert.equal((await admin(server, 'GET', 'health')).status, 200);
+    } finally {
+      await server.close();
+    }
+    const withToken = await startTestServer({ flags: { host: '0.0.0.0', 'admin-token': 'tok-9' } });
+    try {
+      const r = await admin(withToken, 'GET', 'transitions', undefined, {
+        'x-vpcmirror-admin-token': 'tok-9',
+      });
+      assert.equal(r.status, 200);
+    } finally {
+      await withToken.close();
+    }
+  });
+});
+
 describe('admin endpoints with an admin token', () => {
   let server: TestServer;
   before(async () => {

@@ -9,17 +9,100 @@
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import { after, before, describe, test } from 'node:test';
+import {
+  type CaptureServer,
+  captureCall,
+  expectSuccess,
+  paramsOf,
+  queryOf,
+  type RawRequest,
+  replay,
+  startCapture,
+  withBodyParam,
+  withQueryParam,
+} from '../helpers/capture.js';
 import { type ClientMode, callVia, expectCode } from '../helpers/clients.js';
 import { startTestServer, type TestServer, testStores } from '../helpers/server.js';
 import { makeFilter, REGION, type Session } from './session-fixtures.js';
 
+/** The parameters tea-rpc (the provider's wire client) puts in the query; the rest go in the body. */
+const TEA_RPC_QUERY = [
+  'Action',
+  'Format',
+  'Version',
+  'Timestamp',
+  'SignatureNonce',
+  'SignatureMethod',
+  'SignatureVersion',
+  'AccessKeyId',
+  'Signature',
+];
+
+/**
+ * A pop-core form POST rearranged into tea-rpc's shape (clients.md, Terraform): system parameters
+ * in the query, the call's own in the form body, one V1 signature over both. The signature stays
+ * valid: V1 signs the parameters, wherever they travel.
+ */
+function asTeaRpc(r: RawRequest): RawRequest {
+  const params = paramsOf(r);
+  let out = r;
+  for (const name of TEA_RPC_QUERY) {
+    const value = params.get(name);
+    assert.ok(value !== undefined, `pop-core sent ${name}`);
+    out = withQueryParam(withBodyParam(out, name, undefined), name, value);
+  }
+  return out;
+}
+
 for (const storeKind of testStores()) {
   describe(`Terraform's traffic mirror session sequence [${storeKind}]`, () => {
     let server: TestServer;
+    let cap: CaptureServer;
     before(async () => {
       server = await startTestServer({ store: storeKind, flags: { transitions: 'manual' } });
+      cap = await startCapture();
     });
-    after(() => server.close());
+    after(async () => {
+      await cap?.close();
+      await server.close();
+    });
+
+    test("tea-rpc's wire shape (system parameters in the query, the call's in a form body, one V1 signature) creates, reads and deletes a session", async () => {
+      const keys = { accessKeyId: server.accessKeyId, accessKeySecret: server.accessKeySecret };
+      const send = async (action: string, params: Record<string, unknown>) => {
+        const r = asTeaRpc(
+          await captureCall(cap, 'pop-post', keys, action, {
+            RegionId: REGION,
+            ClientToken: randomUUID(),
+            ...params,
+          }),
+        );
+        assert.match(queryOf(r), /(^|&)Signature=/);
+        assert.doesNotMatch(r.body.toString('latin1'), /(^|&)(Signature|AccessKeyId|Action)=/);
+        assert.match(r.body.toString('latin1'), /(^|&)RegionId=/);
+        return expectSuccess(await replay(server.port, r));
+      };
+      const filter = await makeFilter(server);
+      const created = await send('CreateTrafficMirrorSession', {
+        TrafficMirrorSourceIds: ['eni-tearpc1', 'eni-tearpc2'],
+        TrafficMirrorTargetId: 'eni-tearpctarget',
+        TrafficMirrorTargetType: 'NetworkInterface',
+        TrafficMirrorFilterId: filter,
+        Priority: 9,
+        Enabled: true,
+      });
+      const id = String(created.TrafficMirrorSessionId);
+      assert.match(id, /^tms-/);
+      const listed = await send('ListTrafficMirrorSessions', { 'TrafficMirrorSessionIds.1': id });
+      const [session] = listed.TrafficMirrorSessions as Session[];
+      assert.deepEqual(session?.TrafficMirrorSourceIds, ['eni-tearpc1', 'eni-tearpc2']);
+      assert.equal(session?.Enabled, true);
+      await server.advance({ resourceId: id });
+      await send('DeleteTrafficMirrorSession', { TrafficMirrorSessionId: id });
+      await server.advance({ resourceId: id });
+      const gone = await send('ListTrafficMirrorSessions', { 'TrafficMirrorSessionIds.1': id });
+      assert.deepEqual(gone.TrafficMirrorSessions, []);
+    });
 
     for (const mode of ['pop-post', 'vpc-v3'] as const satisfies readonly ClientMode[]) {
       test(`the whole resource life cycle as Terraform calls it succeeds through ${mode}`, async () => {
