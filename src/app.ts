@@ -6,6 +6,7 @@ import { randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { RegisteredOperation } from './api/operation.js';
+import { PageTokens } from './api/page-tokens.js';
 import { ALL_OPERATION_GROUPS, buildRegistry } from './api/registry.js';
 import { CredentialCache } from './auth/credential-cache.js';
 import { NonceBatcher } from './auth/nonce-batcher.js';
@@ -69,7 +70,7 @@ export function createApp(config: Config, store: Store, log: Logger, clock: () =
     db: store.db,
     writes,
     operations,
-    services: { lifecycle, limits: config.limits, regions: config.regions },
+    services: { lifecycle, limits: config.limits, regions: config.regions, pageTokens: new PageTokens() },
     auth: {
       maxSkewMs: config.maxSkewMs,
       checkTimestamp: config.checkTimestamp,

@@ -32,6 +32,8 @@ export interface OperationContext {
 /** Cross-cutting services handed to handlers (filled in by the app). */
 export interface OperationServices {
   readonly lifecycle: import('../lifecycle/lifecycle.js').Lifecycle;
+  /** Seals and opens the NextTokens of List operations. */
+  readonly pageTokens: import('./page-tokens.js').PageTokens;
   readonly limits: import('../config.js').ResourceLimits;
   readonly regions: readonly string[];
 }

@@ -174,6 +174,12 @@ export interface SessionCountsTable {
   n: number;
 }
 
+/** Secrets of the deployment, one row each (migration 0006). */
+export interface ServerSecretsTable {
+  name: string;
+  value: string;
+}
+
 export interface Database {
   accounts: AccountsTable;
   ram_users: RamUsersTable;
@@ -192,6 +198,7 @@ export interface Database {
   service_status: ServiceStatusTable;
   change_counters: ChangeCountersTable;
   session_counts: SessionCountsTable;
+  server_secrets: ServerSecretsTable;
 }
 
 export type Db = Kysely<Database>;

@@ -239,6 +239,36 @@ for (const storeKind of testStores()) {
       }
     });
 
+    test('a NextToken says nothing readable, and works only for the account and the list it came from', async () => {
+      const first = await list(server, { MaxResults: 1 });
+      const again = await list(server, { MaxResults: 1 });
+      const token = String(first.NextToken);
+      assert.notEqual(token, '');
+      // Sealed with a fresh IV each time: the same position gives different tokens, both good.
+      assert.notEqual(again.NextToken, token);
+      assert.doesNotMatch(Buffer.from(token, 'base64url').toString('latin1'), /tm1|^\d+$/);
+      const second = idsOf(await list(server, { MaxResults: 1, NextToken: token }));
+      assert.deepEqual(
+        idsOf(await list(server, { MaxResults: 1, NextToken: String(again.NextToken) })),
+        second,
+      );
+      assert.equal(second.length, 1);
+      assert.notDeepEqual(second, idsOf(first));
+      // Another account, or another list of the same account, cannot use it.
+      const other = await addAccount(server);
+      await expectCode(
+        () => callVia('vpc-v3', other, 'ListTrafficMirrorSessions', { RegionId: REGION, NextToken: token }),
+        'IllegalParam.NextToken',
+      );
+      await expectCode(
+        () => callVia('vpc-v3', server, 'ListTrafficMirrorFilters', { RegionId: REGION, NextToken: token }),
+        'IllegalParam.NextToken',
+      );
+      // One changed character is a token that does not open.
+      const flipped = `${token.slice(0, 10)}${token[10] === 'A' ? 'B' : 'A'}${token.slice(11)}`;
+      await expectCode(() => list(server, { MaxResults: 1, NextToken: flipped }), 'IllegalParam.NextToken');
+    });
+
     test('List with more than 20 Tags.N is SizeLimitExceeded.TagNum', async () => {
       const tags = Array.from({ length: 21 }, (_, i) => ({ Key: `k${i}` }));
       await expectCode(() => list(server, { Tags: tags }), 'SizeLimitExceeded.TagNum');

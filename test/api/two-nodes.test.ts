@@ -269,6 +269,25 @@ describe('two nodes on one PostgreSQL database', { skip }, () => {
     assert.equal(same.length, 1);
   });
 
+  test('a NextToken one node gave pages on the other (one sealing key for all nodes of a database)', async () => {
+    await createdFilter();
+    await createdFilter();
+    const first = await call(a, 'ListTrafficMirrorFilters', { RegionId: REGION, MaxResults: 1 });
+    const token = String(first.NextToken);
+    assert.notEqual(token, '');
+    const onB = await call(b, 'ListTrafficMirrorFilters', {
+      RegionId: REGION,
+      MaxResults: 1,
+      NextToken: token,
+    });
+    const ids = (body: Record<string, unknown>) =>
+      (body.TrafficMirrorFilters as Array<{ TrafficMirrorFilterId: string }>).map(
+        (f) => f.TrafficMirrorFilterId,
+      );
+    assert.equal(ids(onB).length, 1);
+    assert.notDeepEqual(ids(onB), ids(first));
+  });
+
   test('a signed request replayed to the other node is SignatureNonceUsed', async () => {
     const capture = await startCapture();
     try {

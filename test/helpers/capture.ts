@@ -13,6 +13,7 @@ import { connect } from 'node:net';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { RegisteredOperation } from '../../src/api/operation.js';
+import { PageTokens } from '../../src/api/page-tokens.js';
 import type { App } from '../../src/app.js';
 import type { AuthRequest } from '../../src/auth/authenticate.js';
 import { CredentialCache } from '../../src/auth/credential-cache.js';
@@ -381,7 +382,12 @@ export async function listenWith(
     writes: writesFor(server.store.db, server.store.dialect),
     nodeId: app.nodeId,
     operations,
-    services: { lifecycle: app.lifecycle, limits: config.limits, regions: config.regions },
+    services: {
+      lifecycle: app.lifecycle,
+      limits: config.limits,
+      regions: config.regions,
+      pageTokens: new PageTokens(),
+    },
     auth: {
       maxSkewMs: config.maxSkewMs,
       checkTimestamp: config.checkTimestamp,

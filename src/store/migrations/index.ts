@@ -9,6 +9,7 @@ import { ownersAndIndexes } from './2026_11_26_0002_owners_and_indexes.js';
 import { ramGeneration } from './2026_11_26_0003_ram_generation.js';
 import { sessionCounts } from './2026_11_26_0004_session_counts.js';
 import { sqliteNonceLog } from './2026_11_26_0005_sqlite_nonce_log.js';
+import { serverSecrets } from './2026_11_27_0006_server_secrets.js';
 
 export function migrations(dialect: Dialect): Record<string, Migration> {
   return {
@@ -17,5 +18,6 @@ export function migrations(dialect: Dialect): Record<string, Migration> {
     '2026_11_26_0003_ram_generation': ramGeneration(dialect),
     '2026_11_26_0004_session_counts': sessionCounts(dialect),
     '2026_11_26_0005_sqlite_nonce_log': sqliteNonceLog(dialect),
+    '2026_11_27_0006_server_secrets': serverSecrets,
   };
 }

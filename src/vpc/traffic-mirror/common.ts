@@ -2,6 +2,7 @@
  * Pieces every traffic mirror operation shares: parameter declarations, the CreationTime format,
  * keyset pagination tokens, tag and resource-group checks.
  */
+import type { OperationContext } from '../../api/operation.js';
 import type { ParamSpec } from '../../api/schema.js';
 import { prepared } from '../../store/prepared.js';
 import { listErrors, resourceGroupErrors, tagErrors } from './errors.js';
@@ -138,19 +139,26 @@ export function formatCreationTime(ms: number): string {
 }
 
 /**
- * NextToken is the creation sequence number of the last item of the page: the next page starts
- * after it, so creating or deleting resources between pages neither repeats nor skips one.
+ * NextToken holds the creation sequence number of the last item of the page: the next page starts
+ * after it, so creating or deleting resources between pages neither repeats nor skips one. The
+ * number is sealed for the caller's account and the list (api/page-tokens.ts).
  */
-export function encodeNextToken(lastSeq: number): string {
-  return Buffer.from(`tm1:${lastSeq}`).toString('base64url');
+export function encodeNextToken(ctx: OperationContext, list: PagedList, lastSeq: number): Promise<string> {
+  return ctx.services.pageTokens.seal(ctx.tx, { accountId: ctx.accountId, list }, lastSeq);
 }
 
-export function decodeNextToken(token: string | undefined): number | undefined {
+export async function decodeNextToken(
+  ctx: OperationContext,
+  list: PagedList,
+  token: string | undefined,
+): Promise<number | undefined> {
   if (token === undefined) return undefined;
-  const m = /^tm1:(\d{1,15})$/.exec(Buffer.from(token, 'base64url').toString('utf8'));
-  if (!m || Buffer.from(`tm1:${m[1]}`).toString('base64url') !== token) throw listErrors.nextToken();
-  return Number(m[1]);
+  const seq = await ctx.services.pageTokens.open(ctx.tx, { accountId: ctx.accountId, list }, token);
+  if (seq === undefined) throw listErrors.nextToken();
+  return seq;
 }
+
+export type PagedList = 'sessions' | 'filters';
 
 /** The account's default resource group. */
 const accountGroup = prepared((db, p: { accountId: string }) =>

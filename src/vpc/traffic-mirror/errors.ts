@@ -168,7 +168,7 @@ export const listErrors = {
     code: 'IllegalParam.NextToken',
     httpStatus: 400,
     message: () => 'The specified NextToken is invalid.',
-    when: 'NextToken is not in the form this server issues. A token of another List call is well formed and is taken as a position in this list.',
+    when: 'NextToken is not one this server issued to this account for this List operation (altered, made up, of another account, or of the other List operation). A token of the same operation given with other filters is taken as a position in this list.',
     sample: [],
   }),
 };

@@ -169,7 +169,7 @@ export async function listFilters(
   input: ListFiltersInput,
 ): Promise<Record<string, unknown>> {
   const limit = input.MaxResults ?? 10;
-  const afterSeq = decodeNextToken(input.NextToken);
+  const afterSeq = await decodeNextToken(ctx, 'filters', input.NextToken);
   const { rows, total } = await listFilterRows(ctx.tx, {
     accountId: ctx.accountId,
     regionId: input.RegionId,
@@ -188,7 +188,7 @@ export async function listFilters(
     TotalCount: String(total),
     Count: page.length,
     MaxResults: limit,
-    NextToken: rows.length > limit && last ? encodeNextToken(last.seq) : '',
+    NextToken: rows.length > limit && last ? await encodeNextToken(ctx, 'filters', last.seq) : '',
     TrafficMirrorFilters: page.map((f) => {
       const mine = rules.get(f.id) ?? [];
       return {

@@ -343,7 +343,7 @@ export const sessionOperations = [
         nextToken: input.NextToken,
       });
       return {
-        NextToken: page.lastSeq === undefined ? '' : encodeNextToken(page.lastSeq),
+        NextToken: page.lastSeq === undefined ? '' : await encodeNextToken(ctx, 'sessions', page.lastSeq),
         TotalCount: String(page.total),
         TrafficMirrorSessions: page.items.map(toWire),
       };

@@ -416,7 +416,7 @@ export async function listSessionPage(
 ): Promise<{ items: SessionView[]; total: number; lastSeq: number | undefined }> {
   const { rows, more, total } = await listSessions(ctx.tx, req, {
     accountId: ctx.accountId,
-    afterSeq: decodeNextToken(req.nextToken),
+    afterSeq: await decodeNextToken(ctx, 'sessions', req.nextToken),
     limit: req.maxResults,
   });
   const last = rows[rows.length - 1];

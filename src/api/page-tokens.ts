@@ -1,0 +1,76 @@
+/**
+ * NextTokens of the List operations. A token holds a position in creation order: the store's
+ * sequence number, which every account's resources share, so a readable one would tell an account
+ * how many resources all the others made in between. It is sealed (AES-256-GCM) under the
+ * deployment's key and bound to the account and to the list it came from: a client can neither
+ * read nor forge one, nor use it for another account or list. Every token that does not open is
+ * refused alike.
+ */
+import { createCipheriv, createDecipheriv, randomBytes } from 'node:crypto';
+import type { Executor } from '../store/database.js';
+import { readSecret } from '../store/secrets.repo.js';
+
+export interface PageScope {
+  readonly accountId: string;
+  /** Which list the token pages through, e.g. `sessions`. */
+  readonly list: string;
+}
+
+const IV_BYTES = 12;
+const SEQ_BYTES = 8;
+const TAG_BYTES = 16;
+const TOKEN_BYTES = IV_BYTES + SEQ_BYTES + TAG_BYTES;
+
+export class PageTokens {
+  private key: Promise<Buffer> | undefined;
+
+  /**
+   * The deployment's key, read once, through the caller's connection or transaction (on SQLite a
+   * read on another would wait for that transaction); a failed read is tried again by the next call.
+   */
+  private loadKey(db: Executor): Promise<Buffer> {
+    if (!this.key) {
+      const loading = readSecret(db, 'page_token_key').then((hex) => {
+        if (!hex) throw new Error('the store holds no page_token_key (migration 0006)');
+        return Buffer.from(hex, 'hex');
+      });
+      loading.catch(() => {
+        if (this.key === loading) this.key = undefined;
+      });
+      this.key = loading;
+    }
+    return this.key;
+  }
+
+  async seal(db: Executor, scope: PageScope, seq: number): Promise<string> {
+    const key = await this.loadKey(db);
+    const iv = randomBytes(IV_BYTES);
+    const cipher = createCipheriv('aes-256-gcm', key, iv);
+    cipher.setAAD(Buffer.from(`${scope.list}\n${scope.accountId}`));
+    const plain = Buffer.alloc(SEQ_BYTES);
+    plain.writeBigUInt64BE(BigInt(seq));
+    const sealed = Buffer.concat([iv, cipher.update(plain), cipher.final(), cipher.getAuthTag()]);
+    return sealed.toString('base64url');
+  }
+
+  /** The position a token holds, or undefined when it is not a token of this list and account. */
+  async open(db: Executor, scope: PageScope, token: string): Promise<number | undefined> {
+    const bytes = Buffer.from(token, 'base64url');
+    // base64url decoding skips what it cannot read; only the exact form of a sealed token counts.
+    if (bytes.length !== TOKEN_BYTES || bytes.toString('base64url') !== token) return undefined;
+    const key = await this.loadKey(db);
+    const decipher = createDecipheriv('aes-256-gcm', key, bytes.subarray(0, IV_BYTES));
+    decipher.setAAD(Buffer.from(`${scope.list}\n${scope.accountId}`));
+    decipher.setAuthTag(bytes.subarray(IV_BYTES + SEQ_BYTES));
+    try {
+      const plain = Buffer.concat([
+        decipher.update(bytes.subarray(IV_BYTES, IV_BYTES + SEQ_BYTES)),
+        decipher.final(),
+      ]);
+      const seq = plain.readBigUInt64BE();
+      return seq <= BigInt(Number.MAX_SAFE_INTEGER) ? Number(seq) : undefined;
+    } catch {
+      return undefined;
+    }
+  }
+}
