@@ -85,6 +85,7 @@ export class SqliteFileDialect extends SqliteDialect {
   override createDriver(): Driver {
     const inner = super.createDriver();
     const lock = this.lock;
+    const file = this.file;
     const releases: Array<() => void> = [];
     return {
       init: () => inner.init(),
@@ -111,7 +112,11 @@ export class SqliteFileDialect extends SqliteDialect {
         await connection.executeQuery(CompiledQuery.raw('begin immediate'));
       },
       commitTransaction: (c) => inner.commitTransaction(c),
-      rollbackTransaction: (c) => inner.rollbackTransaction(c),
+      // SQLite rolls a transaction back by itself on some errors (SQLITE_FULL, SQLITE_IOERR, …);
+      // a ROLLBACK then fails and its error would hide the one that ended the transaction.
+      rollbackTransaction: async (c) => {
+        if (file.inTransaction) await inner.rollbackTransaction(c);
+      },
       savepoint: (c, name, compile) => inner.savepoint?.(c, name, compile) ?? Promise.resolve(),
       rollbackToSavepoint: (c, name, compile) =>
         inner.rollbackToSavepoint?.(c, name, compile) ?? Promise.resolve(),
