@@ -9,9 +9,9 @@ import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { setTimeout as delay } from 'node:timers/promises';
 import pg from 'pg';
-import { callVia, expectCode } from '../helpers/clients.js';
+import { callVia } from '../helpers/clients.js';
 import { pgUrl, startTestServer, type TestServer, testStores } from '../helpers/server.js';
-import { eni, makeFilter, makeSession, REGION } from './session-fixtures.js';
+import { eni as eni0, makeFilter, makeSession, REGION } from './session-fixtures.js';
 
 describe('overlapping changes of one resource [postgres]', {
   skip: !testStores().includes('postgres') && 'the PostgreSQL leg is not selected',
@@ -108,38 +108,86 @@ describe('overlapping changes of one resource [postgres]', {
     );
   });
 
-  test('a session update that waited for the session refuses a target that a source added meanwhile has become', async () => {
-    const filter = await makeFilter(server);
-    const session = await makeSession(server, filter);
-    const source = eni();
+  /**
+   * Holds the session's row, sends `first` and then `second` (each seen waiting before the next),
+   * lets go, and returns how each ended: 'OK' or the error code.
+   */
+  async function overlap(
+    session: string,
+    first: [string, Record<string, unknown>],
+    second: [string, Record<string, unknown>],
+  ): Promise<[string, string]> {
+    const outcome = (p: Promise<unknown>) =>
+      p.then(
+        () => 'OK',
+        (e: unknown) => String((e as { code?: unknown }).code),
+      );
     await holder.query('begin');
     await holder.query('select id from traffic_mirror_sessions where id = $1 for update', [session]);
-    const added = callVia('vpc-v3', server, 'AddSourcesToTrafficMirrorSession', {
-      RegionId: REGION,
-      TrafficMirrorSessionId: session,
-      TrafficMirrorSourceIds: [source],
-    });
+    const a = outcome(
+      callVia('vpc-v3', server, first[0], { RegionId: REGION, TrafficMirrorSessionId: session, ...first[1] }),
+    );
     await waiting(1);
-    const retarget = expectCode(
-      () =>
-        callVia('vpc-v3', server, 'UpdateTrafficMirrorSessionAttribute', {
-          RegionId: REGION,
-          TrafficMirrorSessionId: session,
-          TrafficMirrorTargetId: source,
-          TrafficMirrorTargetType: 'NetworkInterface',
-        }),
-      'InvalidParameter',
+    const b = outcome(
+      callVia('vpc-v3', server, second[0], {
+        RegionId: REGION,
+        TrafficMirrorSessionId: session,
+        ...second[1],
+      }),
     );
     await waiting(2);
     await holder.query('rollback');
-    await added;
-    await retarget;
+    return [await a, await b];
+  }
+
+  async function sessionNow(session: string): Promise<Record<string, unknown>> {
     const listed = await callVia('vpc-v3', server, 'ListTrafficMirrorSessions', {
       RegionId: REGION,
       TrafficMirrorSessionIds: [session],
     });
     const [s] = listed.TrafficMirrorSessions as Array<Record<string, unknown>>;
-    assert.notEqual(s?.TrafficMirrorTargetId, source);
-    assert.ok(((s?.TrafficMirrorSourceIds ?? []) as string[]).includes(source));
+    assert.ok(s);
+    return s;
+  }
+
+  const retarget = (to: string): [string, Record<string, unknown>] => [
+    'UpdateTrafficMirrorSessionAttribute',
+    { TrafficMirrorTargetId: to, TrafficMirrorTargetType: 'NetworkInterface' },
+  ];
+  const add = (eni: string): [string, Record<string, unknown>] => [
+    'AddSourcesToTrafficMirrorSession',
+    { TrafficMirrorSourceIds: [eni] },
+  ];
+
+  test('a change that waited for the session while another changed it is refused as made during a change: a session never mirrors to one of its sources', async () => {
+    const filter = await makeFilter(server);
+    for (const [label, order] of [
+      ['add, then retarget to the added ENI', (eni: string) => [add(eni), retarget(eni)] as const],
+      ['retarget, then add the new target', (eni: string) => [retarget(eni), add(eni)] as const],
+    ] as const) {
+      const session = await makeSession(server, filter);
+      const eni = `eni-race${session.slice(-6)}`;
+      const [first, second] = order(eni);
+      assert.deepEqual(
+        await overlap(session, first, second),
+        ['OK', 'IncorrectStatus.TrafficMirrorSession'],
+        label,
+      );
+      const s = await sessionNow(session);
+      assert.ok(!(s.TrafficMirrorSourceIds as string[]).includes(String(s.TrafficMirrorTargetId)), label);
+      assert.equal(s.TrafficMirrorSessionStatus, 'Created', label);
+    }
+  });
+
+  test('the same source added twice at once: one succeeds, the other is IncorrectStatus, not an internal error', async () => {
+    const filter = await makeFilter(server);
+    const session = await makeSession(server, filter);
+    const eni = eni0();
+    assert.deepEqual(await overlap(session, add(eni), add(eni)), [
+      'OK',
+      'IncorrectStatus.TrafficMirrorSession',
+    ]);
+    const sources = (await sessionNow(session)).TrafficMirrorSourceIds as string[];
+    assert.equal(sources.filter((s) => s === eni).length, 1);
   });
 });

@@ -94,6 +94,42 @@ async function requireCreated(
   return session;
 }
 
+/** What a change of a session may depend on, besides its status. */
+const SESSION_FIELDS = [
+  'name',
+  'description',
+  'target_id',
+  'target_type',
+  'filter_id',
+  'virtual_network_id',
+  'priority',
+  'packet_length',
+  'enabled',
+  'resource_group_id',
+] as const satisfies readonly (keyof SessionRow)[];
+
+/**
+ * Run once this request's conditional status change holds the session's row. Its checks used the
+ * session and sources read before: when transitions complete within their call (a zero delay),
+ * another change may have committed in between and left the session Created again, so the status
+ * condition alone passes. Then the session is not as checked, and the change is refused as one
+ * made while the session was changing.
+ */
+async function requireUnchangedSince(
+  ctx: OperationContext,
+  before: SessionRow,
+  sourcesBefore: readonly string[],
+  own: { readonly fields?: SessionFields; readonly sources?: readonly string[] },
+): Promise<void> {
+  const now = await findSession(ctx.tx, ctx.accountId, before.region_id, before.id);
+  const changed =
+    !now ||
+    SESSION_FIELDS.some((f) => !(own.fields && f in own.fields) && now[f] !== before[f]) ||
+    ((await sourcesOf(ctx.tx, [before.id])).get(before.id) ?? []).join('\n') !==
+      (own.sources ?? sourcesBefore).join('\n');
+  if (changed) throw sessionErrors.incorrectStatus();
+}
+
 /** The filter a session is to use must exist for this account and region and be idle. */
 function requireUsableFilter(filter: FilterState | undefined): void {
   if (!filter) throw filterErrors.notFound();
@@ -291,10 +327,9 @@ export async function updateSession(ctx: OperationContext, req: UpdateSessionReq
   const session = await requireCreated(ctx, req.regionId, req.sessionId);
   if (!wholeTarget && (req.targetId !== undefined || req.targetType !== undefined))
     checkTarget(req.targetId ?? session.target_id, req.targetType ?? session.target_type);
-  if (req.targetId !== undefined && req.targetId !== session.target_id) {
-    const sources = (await sourcesOf(ctx.tx, [session.id])).get(session.id) ?? [];
-    if (sources.includes(req.targetId)) throw protocolErrors.invalidParameter('TrafficMirrorTargetId');
-  }
+  const sources = (await sourcesOf(ctx.tx, [session.id])).get(session.id) ?? [];
+  if (req.targetId !== undefined && req.targetId !== session.target_id && sources.includes(req.targetId))
+    throw protocolErrors.invalidParameter('TrafficMirrorTargetId');
   const newFilter =
     req.filterId !== undefined && req.filterId !== session.filter_id ? req.filterId : undefined;
   if (newFilter !== undefined) await holdUsableFilter(ctx, req.regionId, newFilter);
@@ -320,12 +355,7 @@ export async function updateSession(ctx: OperationContext, req: UpdateSessionReq
     throw priorityRace(e);
   }
   if (!changed) throw sessionErrors.incorrectStatus();
-  if (req.targetId !== undefined && req.targetId !== session.target_id) {
-    // Again now that this transaction holds the session's row: a source added by a change that
-    // committed since the check above (with a zero delay, already Created again) counts too.
-    const sources = (await sourcesOf(ctx.tx, [session.id])).get(session.id) ?? [];
-    if (sources.includes(req.targetId)) throw protocolErrors.invalidParameter('TrafficMirrorTargetId');
-  }
+  await requireUnchangedSince(ctx, session, sources, { fields });
   await ctx.services.lifecycle.schedule(ctx.tx, 'session', session.id, 'ready', 'update', ctx.now);
 }
 
@@ -375,6 +405,7 @@ export async function addSessionSources(
   // The session's row first, the region's session counter last (see createSession); a failed
   // capacity check after the status change rolls both back.
   if (!(await changeCreatedSession(ctx.tx, session.id, 'Modifying'))) throw sessionErrors.incorrectStatus();
+  await requireUnchangedSince(ctx, session, current, {});
   await lockSessionQuota(ctx.tx, ctx.accountId, regionId);
   await requireSourceCapacity(ctx, regionId, sourceIds);
   await addSources(ctx.tx, session.id, sourceIds);
@@ -389,13 +420,15 @@ export async function removeSessionSources(
 ): Promise<void> {
   checkDistinct(sourceIds);
   const session = await requireCreated(ctx, regionId, sessionId);
-  const present = new Set((await sourcesOf(ctx.tx, [session.id])).get(session.id) ?? []);
+  const current = (await sourcesOf(ctx.tx, [session.id])).get(session.id) ?? [];
+  const present = new Set(current);
   sourceIds.forEach((id, i) => {
     if (!present.has(id)) throw protocolErrors.invalidParameter(wireName(SOURCES_PARAM, sourceIds, i));
   });
   if (ctx.dryRun) throw protocolErrors.dryRunOperation();
 
   if (!(await changeCreatedSession(ctx.tx, session.id, 'Modifying'))) throw sessionErrors.incorrectStatus();
+  await requireUnchangedSince(ctx, session, current, {});
   await removeSources(ctx.tx, session.id, sourceIds);
   await ctx.services.lifecycle.schedule(ctx.tx, 'session', session.id, 'ready', 'update', ctx.now);
 }
