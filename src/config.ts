@@ -172,8 +172,15 @@ function bool(v: string | boolean | undefined, fallback: boolean): boolean {
 
 /**
  * Builds the config from flags (already parsed, kebab-case names) and the environment. Flags win.
+ * A command that only opens the store (`for: 'store'`) skips what only a server needs: its TLS
+ * files are not read, its key pair not checked.
  */
-export function loadConfig(flags: ConfigInput, env: NodeJS.ProcessEnv = process.env): Config {
+export function loadConfig(
+  flags: ConfigInput,
+  env: NodeJS.ProcessEnv = process.env,
+  options: { readonly for: 'serve' | 'store' } = { for: 'serve' },
+): Config {
+  const serving = options.for === 'serve';
   // Where each value came from, so that a refusal names what the user actually set.
   const sources = new Map<string, string>();
   const str = (flag: string, envName: string): string | undefined => {
@@ -209,8 +216,8 @@ export function loadConfig(flags: ConfigInput, env: NodeJS.ProcessEnv = process.
       `${from('sqlite-checkpoints')} must be thread or inline, got "${sqliteCheckpoints}"`,
     );
   }
-  const certFile = str('tls-cert', 'VPCMIRROR_TLS_CERT');
-  const keyFile = str('tls-key', 'VPCMIRROR_TLS_KEY');
+  const certFile = serving ? str('tls-cert', 'VPCMIRROR_TLS_CERT') : undefined;
+  const keyFile = serving ? str('tls-key', 'VPCMIRROR_TLS_KEY') : undefined;
   if ((certFile === undefined) !== (keyFile === undefined))
     throw new ConfigError(
       `${certFile === undefined ? from('tls-key') : from('tls-cert')} needs ${certFile === undefined ? '--tls-cert' : '--tls-key'} too: give both the certificate and its key, or neither for plain HTTP`,
@@ -240,8 +247,9 @@ export function loadConfig(flags: ConfigInput, env: NodeJS.ProcessEnv = process.
   }
   // One of the pair alone would be ignored, and the server would go on with another key unnoticed.
   if (
+    serving &&
     ((env.VPCMIRROR_ACCESS_KEY_ID || undefined) === undefined) !==
-    ((env.VPCMIRROR_ACCESS_KEY_SECRET || undefined) === undefined)
+      ((env.VPCMIRROR_ACCESS_KEY_SECRET || undefined) === undefined)
   )
     throw new ConfigError('set both VPCMIRROR_ACCESS_KEY_ID and VPCMIRROR_ACCESS_KEY_SECRET, or neither');
   return Object.freeze({

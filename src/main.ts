@@ -42,7 +42,6 @@ const TLS_TRUST_CODES = new Set([
   'UNABLE_TO_VERIFY_LEAF_SIGNATURE',
   'UNABLE_TO_GET_ISSUER_CERT_LOCALLY',
   'CERT_HAS_EXPIRED',
-  'ERR_TLS_CERT_ALTNAME_INVALID',
 ]);
 
 const CALL_HELP = `  vpcmirror call <Action> [--Param value …] [flags]
@@ -131,6 +130,11 @@ main(process.argv.slice(2)).then(
     } else if (err instanceof Error && 'code' in err && err.code === 'ECONNREFUSED') {
       process.stderr.write(
         `vpcmirror: nothing is listening there (${err.message}); start it with \`vpcmirror serve\`\n`,
+      );
+      process.exitCode = 1;
+    } else if (err instanceof Error && 'code' in err && err.code === 'ERR_TLS_CERT_ALTNAME_INVALID') {
+      process.stderr.write(
+        `vpcmirror: the server's certificate is not for the address dialled (${err.message}); use --endpoint with a name or address the certificate lists\n`,
       );
       process.exitCode = 1;
     } else if (err instanceof Error && 'code' in err && TLS_TRUST_CODES.has(String(err.code))) {

@@ -199,13 +199,26 @@ function specListOf(specs: ParamSpecs): readonly (readonly [string, ParamSpec])[
  */
 function firstMissing(specs: ParamSpecs, params: ReadonlyMap<string, string>): ApiError | undefined {
   for (const [name, spec] of specListOf(specs)) {
-    if (!spec.required) continue;
     if (spec.type === 'list' || spec.type === 'objectList') {
       const head = `${name}.`;
       let any = false;
-      for (const [key, value] of params) if (key.startsWith(head) && value !== '') any = true;
-      if (!any) return protocolErrors.missingParameter(`${name}.1`);
-    } else if (!present(params.get(name), spec)) return protocolErrors.missingParameterShort(name);
+      const items = new Set<string>();
+      for (const [key, value] of params) {
+        if (!key.startsWith(head)) continue;
+        if (value !== '') any = true;
+        // Items sent with fields (`Name.2.Field`); a bare `Name.2` is malformed, not incomplete.
+        const m = /^([1-9]\d{0,3})\./.exec(key.slice(head.length));
+        if (m?.[1]) items.add(m[1]);
+      }
+      if (spec.required && !any) return protocolErrors.missingParameter(`${name}.1`);
+      // Each item's own required fields, items in index order.
+      if (spec.type === 'objectList')
+        for (const index of [...items].sort((a, b) => Number(a) - Number(b)))
+          for (const [field, fieldSpec] of Object.entries(spec.fields))
+            if (fieldSpec.required && !present(params.get(`${name}.${index}.${field}`), fieldSpec))
+              return protocolErrors.missingParameter(`${name}.${index}.${field}`);
+    } else if (spec.required && !present(params.get(name), spec))
+      return protocolErrors.missingParameterShort(name);
   }
   return undefined;
 }

@@ -150,7 +150,13 @@ function json(value: unknown): string {
  * instead of answered "(none)" from a new, empty store made on the spot.
  */
 async function withStore<T>(flags: Flags, fn: (db: Executor) => Promise<T>, readOnly = false): Promise<T> {
-  const config = loadConfig({ 'data-dir': str(flags, 'data-dir'), database: str(flags, 'database') });
+  const config = loadConfig(
+    { 'data-dir': str(flags, 'data-dir'), database: str(flags, 'database') },
+    process.env,
+    {
+      for: 'store',
+    },
+  );
   if (readOnly && !isPostgresUrl(config.database) && !existsSync(config.database))
     throw new AccountsError(
       `no store at ${config.database}: nothing has been created there (give the --data-dir or --database the server uses)`,
@@ -539,7 +545,13 @@ async function setup(sub: string | undefined, args: readonly string[], io: Io): 
       );
     return 0;
   }
-  const config = loadConfig({ 'data-dir': str(flags, 'data-dir'), database: str(flags, 'database') });
+  const config = loadConfig(
+    { 'data-dir': str(flags, 'data-dir'), database: str(flags, 'database') },
+    process.env,
+    {
+      for: 'store',
+    },
+  );
   const store = await openStore({ location: config.database });
   try {
     const result = await applySetup(store, parsed, file, Date.now());

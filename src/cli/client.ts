@@ -6,6 +6,7 @@
 import { randomBytes, randomUUID } from 'node:crypto';
 import { request } from 'node:http';
 import { request as httpsRequest } from 'node:https';
+import { rootCertificates } from 'node:tls';
 import {
   canonicalQuery,
   EMPTY_SHA256,
@@ -125,7 +126,8 @@ export function send(
         path: req.path,
         headers: { ...req.headers, 'content-length': Buffer.byteLength(req.body) },
         timeout: timeoutMs,
-        ...(tls && ca !== undefined ? { ca } : {}),
+        // Node trusts only the given certificates when any are given: keep the system's with them.
+        ...(tls && ca !== undefined ? { ca: [...rootCertificates, ca] } : {}),
       },
       (res) => {
         const chunks: Buffer[] = [];

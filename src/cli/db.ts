@@ -13,7 +13,7 @@ export async function dbCommand(argv: readonly string[]): Promise<number> {
     options: { database: { type: 'string' }, 'data-dir': { type: 'string' } },
     strict: true,
   });
-  const config = loadConfig(values);
+  const config = loadConfig(values, process.env, { for: 'store' });
   const store = await openStore({ location: config.database, migrate: false });
   try {
     const result = await migrateToLatest(store);

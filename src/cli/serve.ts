@@ -2,7 +2,7 @@
  * `vpcmirror serve`: open the store, make sure there is someone to call as, start the app and
  * listen. SIGTERM and SIGINT drain in-flight requests, stop the worker and exit 0.
  */
-import { readFileSync, unlinkSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, unlinkSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { CREDENTIALS_FILE, ensureDefaultCredentials, readCredentialsFile } from '../accounts/bootstrap.js';
 import { applySetupFile, definesCredentials, fixedKeyIds, loadSetupFile } from '../accounts/setup-file.js';
@@ -18,7 +18,7 @@ import {
 import { createLogger, type Logger } from '../logger.js';
 import { listen, type RunningServer } from '../server.js';
 import { prepareNonces } from '../store/replay.repo.js';
-import { openStore, redactUrl, type StoreOptions } from '../store/store.js';
+import { isPostgresUrl, openStore, redactUrl, type StoreOptions } from '../store/store.js';
 import { ENDPOINT_FILE } from './call.js';
 
 export const SERVE_FLAGS = {
@@ -75,6 +75,10 @@ function refuseGeneratedOnly(host: string): ConfigError {
   );
 }
 
+function storeExists(database: string): boolean {
+  return isPostgresUrl(database) || existsSync(database);
+}
+
 /** The data directory's credentials file, or undefined when there is none or it cannot be read. */
 function readCredentialsFileIfValid(dataDir: string): ReturnType<typeof readCredentialsFile> {
   try {
@@ -99,7 +103,8 @@ export async function startServer(
   const chosen =
     (config.accessKeyId !== undefined && config.accessKeySecret !== undefined) ||
     (setupFile !== undefined && definesCredentials(setupFile)) ||
-    readCredentialsFileIfValid(config.dataDir)?.generated === false;
+    // A pair chosen for a store that exists already; a new store would get a generated one.
+    (storeExists(config.database) && readCredentialsFileIfValid(config.dataDir)?.generated === false);
   if (!isLoopbackHost(config.host) && !chosen) throw refuseGeneratedOnly(config.host);
   const store = await openStore(serverStoreOptions(config, log));
   try {

@@ -19,6 +19,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import * as $OpenApi from '@alicloud/openapi-core';
+import { PageTokens } from '../../src/api/page-tokens.js';
 import { OPERATIONS } from '../../src/api/registry.js';
 import type { ParamSpec, ScalarSpec } from '../../src/api/schema.js';
 import {
@@ -188,7 +189,7 @@ const ODD_PIECES = [
   'aliyun',
   'acs:',
 ];
-/** NextTokens: garbage, and well-formed tokens of both kinds carrying odd positions. */
+/** NextTokens: garbage, and tokens of the earlier form and of ListTagResources' form around odd contents. */
 const ODD_TOKENS = [
   '',
   ' ',
@@ -235,6 +236,8 @@ interface World {
   readonly deleted: { readonly session: string; readonly filter: string; readonly rule: string };
   readonly resourceGroupId: string;
   readonly nextTokens: string[];
+  /** Tokens the server would accept from A, sealed for odd positions (none it ever issued). */
+  readonly sealedTokens: readonly string[];
   readonly enis: string[];
   readonly b: Foreign;
 }
@@ -277,7 +280,9 @@ function nextToken(w: World): string {
   const roll = rng.float();
   if (roll < 0.35) return rng.pick([w.b.nextToken, ...w.nextTokens]);
   if (roll < 0.6) return rng.pick(ODD_TOKENS);
+  if (roll < 0.7) return rng.pick(w.sealedTokens);
   if (roll < 0.8) {
+    // The token form of an earlier version: refused as any other made-up token.
     const seq = rng.pick(['', '-1', '0', '1.5', ' 1', '9'.repeat(16), String(rng.int(1000)), oddString(rng)]);
     return b64(`tm1:${seq}`);
   }
@@ -1099,6 +1104,13 @@ for (const storeKind of testStores()) {
         deleted: { session: doomedSession, filter: doomedFilter, rule: doomedRule },
         resourceGroupId: String(s1View.ResourceGroupId),
         nextTokens: [],
+        sealedTokens: await Promise.all(
+          (['sessions', 'filters'] as const).flatMap((list) =>
+            [0, 1, 2 ** 31, Number.MAX_SAFE_INTEGER].map((seq) =>
+              new PageTokens().seal(server.store.db, { accountId: server.accountId, list }, seq),
+            ),
+          ),
+        ),
         enis: ['eni-fz1', 'eni-fz2', 'eni-fz3', 'eni-fz4', 'eni-fz5'],
         b: {
           caller: bCaller,

@@ -481,6 +481,12 @@ for (const storeKind of testStores()) {
       const id = await makeSession(server, filter, {
         Tag: Array.from({ length: 5 }, (_, i) => ({ Key: `p${i}`, Value: `${i}` })),
       });
+      // An id of any length that names nothing matches nothing: a search, not a reference.
+      const unknown = await call(server, 'ListTagResources', {
+        ResourceType: 'TRAFFICMIRRORSESSION',
+        ResourceId: [`tms-${'u'.repeat(300)}`],
+      });
+      assert.deepEqual(tagResources(unknown), []);
       const seen: string[] = [];
       let token = '';
       let pages = 0;

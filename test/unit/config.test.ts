@@ -85,3 +85,12 @@ describe('--transitions', () => {
     );
   });
 });
+
+describe('a command that only opens the store', () => {
+  test('reads neither the TLS files nor checks the server key pair that the environment holds for serve', () => {
+    const env = { VPCMIRROR_TLS_CERT: '/nonexistent/cert.pem', VPCMIRROR_ACCESS_KEY_ID: 'only-the-id' };
+    assert.throws(() => loadConfig({}, env), ConfigError);
+    const config = loadConfig({}, env, { for: 'store' });
+    assert.equal(config.tls, undefined);
+  });
+});

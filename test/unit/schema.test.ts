@@ -230,6 +230,31 @@ describe('lists of objects', () => {
     });
   });
 
+  test('a required field missing from a later item is reported before a malformed field of an earlier one', () => {
+    const rules: ParamSpecs = {
+      Rule: {
+        type: 'objectList',
+        maxItems: 3,
+        fields: {
+          Priority: { type: 'integer', min: 1 },
+          Action: { type: 'string', required: true },
+        },
+      },
+      Name: { type: 'string', required: true },
+    };
+    assert.equal(
+      failure(rules, { 'Rule.1.Priority': 'x', 'Rule.1.Action': 'a', 'Rule.2.Priority': '1', Name: 'n' })
+        .message,
+      'The input parameter "Rule.2.Action" that is mandatory for processing this request is not supplied.',
+    );
+    // A missing top-level parameter declared later still comes first among the missing ones in order.
+    assert.equal(failure(rules, { 'Rule.1.Priority': 'x', 'Rule.1.Action': 'a' }).code, 'MissingName');
+    assert.deepEqual(
+      failure(rules, { 'Rule.1.Priority': 'x', 'Rule.1.Action': 'a', Name: 'n' }),
+      invalid('Rule.1.Priority'),
+    );
+  });
+
   test('an unknown field, or an item without a field, is InvalidParameter naming it', () => {
     assert.deepEqual(failure(specs, { 'Tag.1.Key': 'a', 'Tag.1.Colour': 'red' }), invalid('Tag.1.Colour'));
     assert.deepEqual(failure(specs, { 'Tag.1': 'a' }), invalid('Tag.1'));

@@ -160,7 +160,8 @@ export const tagOperations = [
     params: {
       RegionId: REGION_ID,
       ResourceType: RESOURCE_TYPE,
-      ResourceId: RESOURCE_IDS,
+      // A search: an id of any length that names nothing simply matches nothing.
+      ResourceId: { ...RESOURCE_IDS, item: { type: 'string' } },
       Tag: {
         ...TAG_LIST,
         fields: {
