@@ -9,7 +9,9 @@ import { callCommand, UsageError } from './cli/call.js';
 import { dbCommand } from './cli/db.js';
 import { SERVE_FLAGS, serveCommand } from './cli/serve.js';
 import { ConfigError } from './config.js';
+import { API_VERSION } from './pipeline.js';
 import { StoreError } from './store/store.js';
+import { VERSION } from './version.js';
 
 const SERVE_HELP = `  vpcmirror serve [flags]          (each flag also as an environment variable)
     --host 127.0.0.1                 VPCMIRROR_HOST
@@ -25,7 +27,8 @@ const SERVE_HELP = `  vpcmirror serve [flags]          (each flag also as an env
     --sqlite-checkpoints thread      VPCMIRROR_SQLITE_CHECKPOINTS   or inline
     --max-skew 900000                VPCMIRROR_MAX_SKEW_MS          accepted request clock distance, ms
     --nonce-ttl 900000               VPCMIRROR_NONCE_TTL_MS         how long a nonce stays used, ms (at least)
-    --tls-cert cert.pem --tls-key key.pem  VPCMIRROR_TLS_CERT, _KEY   serve HTTPS with this certificate (PEM)
+    --tls-cert cert.pem              VPCMIRROR_TLS_CERT             serve HTTPS with this certificate (PEM)
+    --tls-key key.pem                VPCMIRROR_TLS_KEY              and its private key (PEM); both or neither
     --client-token-ttl 86400000      VPCMIRROR_CLIENT_TOKEN_TTL_MS  how long a ClientToken answer is kept, ms
     --worker-interval 200            VPCMIRROR_WORKER_INTERVAL_MS   how often due transitions are looked for, ms
     --body-limit 1048576             VPCMIRROR_BODY_LIMIT           largest request body, bytes
@@ -67,6 +70,7 @@ Usage:
 ${SERVE_HELP}
 ${CALL_HELP}
   vpcmirror db migrate [--database URL | --data-dir DIR]
+  vpcmirror --version
 
 ${ACCOUNTS_HELP}`;
 
@@ -98,6 +102,11 @@ async function main(argv: readonly string[]): Promise<number> {
     case 'policy':
     case 'setup':
       return accountsCommand(command, rest);
+    case '--version':
+    case '-V':
+    case 'version':
+      process.stdout.write(`vpcmirror ${VERSION} (Alibaba Cloud VPC API ${API_VERSION})\n`);
+      return 0;
     case undefined:
     case 'help':
     case '--help':

@@ -19,6 +19,7 @@ import { createLogger, type Logger } from '../logger.js';
 import { listen, type RunningServer } from '../server.js';
 import { prepareNonces } from '../store/replay.repo.js';
 import { isPostgresUrl, openStore, redactUrl, type StoreOptions } from '../store/store.js';
+import { VERSION } from '../version.js';
 import { ENDPOINT_FILE } from './call.js';
 
 export const SERVE_FLAGS = {
@@ -153,6 +154,7 @@ export async function startServer(
       {
         endpoint,
         scheme,
+        version: VERSION,
         store: store.dialect,
         database: redactUrl(store.location),
         accountId: creds.accountId,
@@ -178,7 +180,7 @@ export async function startServer(
       resolve(config.dataDir) === resolve(DEFAULT_DATA_DIR) ? '' : ` --data-dir ${config.dataDir}`;
     const banner = [
       '',
-      `  vpcmirror is listening on ${scheme}://${endpoint}`,
+      `  vpcmirror ${VERSION} is listening on ${scheme}://${endpoint}`,
       `  store:            ${store.dialect} (${redactUrl(store.location)})`,
       `  account id:       ${creds.accountId}`,
       `  AccessKey id:     ${creds.accessKeyId}`,

@@ -419,8 +419,23 @@ describe('vpcmirror serve', () => {
     const callHelp = await runCli(['call', 'DescribeRegions', '--help']);
     assert.equal(callHelp.code, 0, callHelp.err);
     assert.equal((await runCli(['call', '-h'])).code, 0);
-    for (const flag of ['--wait', '--security-token', 'Exit status'])
+    for (const flag of ['--wait', '--security-token', '--ca', 'Exit status'])
       assert.ok(callHelp.out.includes(flag), flag);
+  });
+
+  test('--version prints the package version and the API version, and the start-up says it too', async () => {
+    const { version } = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as { version: string };
+    for (const arg of ['--version', '-V', 'version']) {
+      const r = await runCli([arg]);
+      assert.equal(r.code, 0, r.err);
+      assert.equal(r.out, `vpcmirror ${version} (Alibaba Cloud VPC API 2016-04-28)\n`);
+    }
+    const p = track(serve(['--port', '0', '--data-dir', tmp()]));
+    await p.waitFor('err', new RegExp(`vpcmirror ${version.replace(/\./g, '\\.')} is listening on http://`));
+    const listening = p.logLines().find((l) => l.msg === 'vpcmirror listening');
+    assert.equal(listening?.version, version);
+    p.child.kill('SIGTERM');
+    assert.equal((await p.exitWithin(30_000)).code, 0);
   });
 
   test('VPCMIRROR_HOST, _PORT, _DATA_DIR and _LOG_LEVEL are read from the environment, and a flag wins over its variable', async () => {
