@@ -172,8 +172,8 @@ function bool(v: string | boolean | undefined, fallback: boolean): boolean {
 
 /**
  * Builds the config from flags (already parsed, kebab-case names) and the environment. Flags win.
- * A command that only opens the store (`for: 'store'`) skips what only a server needs: its TLS
- * files are not read, its key pair not checked.
+ * A command that only opens the store (`for: 'store'`) reads its data directory and database
+ * alone; the server's settings keep their defaults, unread and unchecked.
  */
 export function loadConfig(
   flags: ConfigInput,
@@ -195,29 +195,33 @@ export function loadConfig(
     return e;
   };
   const from = (flag: string): string => sources.get(flag) ?? `--${flag}`;
+  // A server's own settings: a command that only opens the store neither reads nor checks them,
+  // so a server's environment (a port, TLS files, …) cannot stop it.
+  const serve = (flag: string, envName: string): string | undefined =>
+    serving ? str(flag, envName) : undefined;
   const dataDir = str('data-dir', 'VPCMIRROR_DATA_DIR') ?? DEFAULT_DATA_DIR;
-  const port = num(str('port', 'VPCMIRROR_PORT'), () => from('port'), 8787);
+  const port = num(serve('port', 'VPCMIRROR_PORT'), () => from('port'), 8787);
   if (!Number.isInteger(port) || port > 65535)
     throw new ConfigError(`${from('port')} must be 0-65535, got ${port}`);
-  const regions = str('regions', 'VPCMIRROR_REGIONS')
+  const regions = serve('regions', 'VPCMIRROR_REGIONS')
     ?.split(',')
     .map((r) => r.trim())
     .filter(Boolean);
-  const logLevel = str('log-level', 'VPCMIRROR_LOG_LEVEL') ?? 'info';
+  const logLevel = serve('log-level', 'VPCMIRROR_LOG_LEVEL') ?? 'info';
   if (!['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'].includes(logLevel)) {
     throw new ConfigError(
       `${from('log-level')} must be one of trace, debug, info, warn, error, fatal, silent`,
     );
   }
   const ramFlag = flags['no-ram'] === true ? false : undefined;
-  const sqliteCheckpoints = str('sqlite-checkpoints', 'VPCMIRROR_SQLITE_CHECKPOINTS') ?? 'thread';
+  const sqliteCheckpoints = serve('sqlite-checkpoints', 'VPCMIRROR_SQLITE_CHECKPOINTS') ?? 'thread';
   if (sqliteCheckpoints !== 'thread' && sqliteCheckpoints !== 'inline') {
     throw new ConfigError(
       `${from('sqlite-checkpoints')} must be thread or inline, got "${sqliteCheckpoints}"`,
     );
   }
-  const certFile = serving ? str('tls-cert', 'VPCMIRROR_TLS_CERT') : undefined;
-  const keyFile = serving ? str('tls-key', 'VPCMIRROR_TLS_KEY') : undefined;
+  const certFile = serve('tls-cert', 'VPCMIRROR_TLS_CERT');
+  const keyFile = serve('tls-key', 'VPCMIRROR_TLS_KEY');
   if ((certFile === undefined) !== (keyFile === undefined))
     throw new ConfigError(
       `${certFile === undefined ? from('tls-key') : from('tls-cert')} needs ${certFile === undefined ? '--tls-cert' : '--tls-key'} too: give both the certificate and its key, or neither for plain HTTP`,
@@ -253,36 +257,36 @@ export function loadConfig(
   )
     throw new ConfigError('set both VPCMIRROR_ACCESS_KEY_ID and VPCMIRROR_ACCESS_KEY_SECRET, or neither');
   return Object.freeze({
-    host: str('host', 'VPCMIRROR_HOST') ?? '127.0.0.1',
+    host: serve('host', 'VPCMIRROR_HOST') ?? '127.0.0.1',
     port,
     dataDir,
     database: str('database', 'VPCMIRROR_DATABASE_URL') ?? join(dataDir, 'vpcmirror.sqlite'),
     logLevel,
     regions: regions && regions.length > 0 ? regions : DEFAULT_REGIONS,
-    hostId: str('host-id', 'VPCMIRROR_HOST_ID') ?? 'vpc.aliyuncs.com',
-    bodyLimitBytes: num(str('body-limit', 'VPCMIRROR_BODY_LIMIT'), () => from('body-limit'), 1024 * 1024),
-    maxSkewMs: num(str('max-skew', 'VPCMIRROR_MAX_SKEW_MS'), () => from('max-skew'), 15 * 60 * 1000),
-    nonceTtlMs: num(str('nonce-ttl', 'VPCMIRROR_NONCE_TTL_MS'), () => from('nonce-ttl'), 15 * 60 * 1000),
+    hostId: serve('host-id', 'VPCMIRROR_HOST_ID') ?? 'vpc.aliyuncs.com',
+    bodyLimitBytes: num(serve('body-limit', 'VPCMIRROR_BODY_LIMIT'), () => from('body-limit'), 1024 * 1024),
+    maxSkewMs: num(serve('max-skew', 'VPCMIRROR_MAX_SKEW_MS'), () => from('max-skew'), 15 * 60 * 1000),
+    nonceTtlMs: num(serve('nonce-ttl', 'VPCMIRROR_NONCE_TTL_MS'), () => from('nonce-ttl'), 15 * 60 * 1000),
     checkTimestamp: bool(env.VPCMIRROR_CHECK_TIMESTAMP, true),
     checkNonce: bool(env.VPCMIRROR_CHECK_NONCE, true),
     ramEnforced: ramFlag ?? bool(env.VPCMIRROR_RAM, true),
     clientTokenTtlMs: num(
-      str('client-token-ttl', 'VPCMIRROR_CLIENT_TOKEN_TTL_MS'),
+      serve('client-token-ttl', 'VPCMIRROR_CLIENT_TOKEN_TTL_MS'),
       () => from('client-token-ttl'),
       24 * 3600 * 1000,
     ),
-    transitions: parseTransitions(str('transitions', 'VPCMIRROR_TRANSITIONS') ?? 'default=1s'),
+    transitions: parseTransitions(serve('transitions', 'VPCMIRROR_TRANSITIONS') ?? 'default=1s'),
     workerIntervalMs: num(
-      str('worker-interval', 'VPCMIRROR_WORKER_INTERVAL_MS'),
+      serve('worker-interval', 'VPCMIRROR_WORKER_INTERVAL_MS'),
       () => from('worker-interval'),
       200,
     ),
     limits: DEFAULT_LIMITS,
-    adminToken: str('admin-token', 'VPCMIRROR_ADMIN_TOKEN'),
+    adminToken: serve('admin-token', 'VPCMIRROR_ADMIN_TOKEN'),
     accessKeyId: env.VPCMIRROR_ACCESS_KEY_ID || undefined,
     accessKeySecret: env.VPCMIRROR_ACCESS_KEY_SECRET || undefined,
-    configFile: str('config', 'VPCMIRROR_CONFIG'),
-    nodeId: str('node-id', 'VPCMIRROR_NODE_ID'),
+    configFile: serve('config', 'VPCMIRROR_CONFIG'),
+    nodeId: serve('node-id', 'VPCMIRROR_NODE_ID'),
     sqliteCheckpoints,
     tls,
   });

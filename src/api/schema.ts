@@ -208,7 +208,8 @@ function firstMissing(specs: ParamSpecs, params: ReadonlyMap<string, string>): A
         if (value !== '') any = true;
         // Items sent with fields (`Name.2.Field`); a bare `Name.2` is malformed, not incomplete.
         const m = /^([1-9]\d{0,3})\./.exec(key.slice(head.length));
-        if (m?.[1]) items.add(m[1]);
+        // An item past maxItems is refused as such (a quota, or InvalidParameter), not as incomplete.
+        if (m?.[1] && Number(m[1]) <= spec.maxItems) items.add(m[1]);
       }
       if (spec.required && !any) return protocolErrors.missingParameter(`${name}.1`);
       // Each item's own required fields, items in index order.

@@ -4,6 +4,7 @@
  * official SDKs.
  */
 import { randomBytes, randomUUID } from 'node:crypto';
+import { readFileSync } from 'node:fs';
 import { request } from 'node:http';
 import { request as httpsRequest } from 'node:https';
 import { rootCertificates } from 'node:tls';
@@ -21,7 +22,7 @@ import { pct } from '../protocol/encoding.js';
 export interface ClientOptions {
   /** `host:port`, `http://host:port`, or `https://host:port` for a server serving TLS. */
   readonly endpoint: string;
-  /** Certificates (PEM) to trust for an https endpoint, besides the system's. */
+  /** Certificates (PEM) to trust for an https endpoint, besides those Node trusts by default. */
   readonly ca?: Buffer | undefined;
   readonly accessKeyId: string;
   readonly accessKeySecret: string;
@@ -104,6 +105,17 @@ export function signRequest(
   return { method, path: query ? `/?${query}` : '/', headers, body: '' };
 }
 
+/** The certificates NODE_EXTRA_CA_CERTS names, which Node adds to its own only when no `ca` is given. */
+function extraCertificates(): Buffer[] {
+  const file = process.env.NODE_EXTRA_CA_CERTS;
+  if (!file) return [];
+  try {
+    return [readFileSync(file)];
+  } catch {
+    return [];
+  }
+}
+
 export function send(
   endpoint: string,
   req: SignedRequest,
@@ -126,8 +138,9 @@ export function send(
         path: req.path,
         headers: { ...req.headers, 'content-length': Buffer.byteLength(req.body) },
         timeout: timeoutMs,
-        // Node trusts only the given certificates when any are given: keep the system's with them.
-        ...(tls && ca !== undefined ? { ca: [...rootCertificates, ca] } : {}),
+        // Node trusts only the given certificates when any are given: keep the ones it trusts by
+        // default (its bundled roots and NODE_EXTRA_CA_CERTS) with them.
+        ...(tls && ca !== undefined ? { ca: [...rootCertificates, ...extraCertificates(), ca] } : {}),
       },
       (res) => {
         const chunks: Buffer[] = [];

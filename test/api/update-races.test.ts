@@ -179,6 +179,31 @@ describe('overlapping changes of one resource [postgres]', {
     }
   });
 
+  test('a resource group move does not make a change that waited behind it fail: the group is a label', async () => {
+    const filter = await makeFilter(server);
+    const session = await makeSession(server, filter);
+    const moved = await callVia('vpc-v3', server, 'ListTrafficMirrorSessions', {
+      RegionId: REGION,
+      TrafficMirrorSessionIds: [session],
+    });
+    const group = String((moved.TrafficMirrorSessions as Array<Record<string, unknown>>)[0]?.ResourceGroupId);
+    const move: [string, Record<string, unknown>] = [
+      'MoveResourceGroup',
+      { ResourceId: session, ResourceType: 'TRAFFICMIRRORSESSION', NewResourceGroupId: 'rg-aek2racemove' },
+    ];
+    // overlap() sends TrafficMirrorSessionId too; MoveResourceGroup does not know it and ignores it.
+    assert.deepEqual(
+      await overlap(session, move, [
+        'UpdateTrafficMirrorSessionAttribute',
+        { TrafficMirrorSessionName: 'after-move' },
+      ]),
+      ['OK', 'OK'],
+    );
+    const s = await sessionNow(session);
+    assert.deepEqual([s.ResourceGroupId, s.TrafficMirrorSessionName], ['rg-aek2racemove', 'after-move']);
+    assert.notEqual(group, 'rg-aek2racemove');
+  });
+
   test('the same source added twice at once: one succeeds, the other is IncorrectStatus, not an internal error', async () => {
     const filter = await makeFilter(server);
     const session = await makeSession(server, filter);

@@ -92,5 +92,20 @@ describe('a command that only opens the store', () => {
     assert.throws(() => loadConfig({}, env), ConfigError);
     const config = loadConfig({}, env, { for: 'store' });
     assert.equal(config.tls, undefined);
+    // Nor any other server setting it would refuse.
+    for (const [name, value] of [
+      ['VPCMIRROR_PORT', '99999'],
+      ['VPCMIRROR_TRANSITIONS', 'bogus'],
+      ['VPCMIRROR_LOG_LEVEL', 'verbose'],
+      ['VPCMIRROR_SQLITE_CHECKPOINTS', 'sometimes'],
+      ['VPCMIRROR_BODY_LIMIT', '-1'],
+    ] as const) {
+      assert.throws(() => loadConfig({}, { [name]: value }), ConfigError, name);
+      assert.doesNotThrow(() => loadConfig({}, { [name]: value }, { for: 'store' }), name);
+    }
+    assert.equal(
+      loadConfig({}, { VPCMIRROR_DATA_DIR: '/d' }, { for: 'store' }).database,
+      '/d/vpcmirror.sqlite',
+    );
   });
 });

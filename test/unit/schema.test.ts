@@ -262,5 +262,7 @@ describe('lists of objects', () => {
 
   test('a list of objects past maxItems is refused', () => {
     assert.deepEqual(failure(specs, { 'Tag.3.Key': 'c' }), invalid('Tag.3.Key'));
+    // As past maxItems, not as an item without its required field.
+    assert.deepEqual(failure(specs, { 'Tag.3.Value': 'v' }), invalid('Tag.3.Value'));
   });
 });

@@ -105,7 +105,8 @@ const SESSION_FIELDS = [
   'priority',
   'packet_length',
   'enabled',
-  'resource_group_id',
+  // Not resource_group_id: MoveResourceGroup relabels a session in any status, and nothing a change
+  // checks depends on the group.
 ] as const satisfies readonly (keyof SessionRow)[];
 
 /**
