@@ -92,6 +92,8 @@ export interface Config {
 export interface TlsFiles {
   readonly cert: Buffer;
   readonly key: Buffer;
+  /** Where the certificate came from, for the hint that tells clients to trust it. */
+  readonly certFile: string;
 }
 
 export class ConfigError extends Error {
@@ -237,12 +239,12 @@ export function loadConfig(
   };
   const tls =
     certFile !== undefined && keyFile !== undefined
-      ? { cert: readPem(certFile, 'tls-cert'), key: readPem(keyFile, 'tls-key') }
+      ? { cert: readPem(certFile, 'tls-cert'), key: readPem(keyFile, 'tls-key'), certFile }
       : undefined;
   if (tls) {
     // Checked here, so that a wrong file or a key of another certificate is one line at start.
     try {
-      createSecureContext(tls);
+      createSecureContext({ cert: tls.cert, key: tls.key });
     } catch (e) {
       throw new ConfigError(
         `${from('tls-cert')} and ${from('tls-key')}: not a PEM certificate and its private key (${e instanceof Error ? e.message : String(e)})`,

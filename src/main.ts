@@ -141,6 +141,11 @@ main(process.argv.slice(2)).then(
         `vpcmirror: nothing is listening there (${err.message}); start it with \`vpcmirror serve\`\n`,
       );
       process.exitCode = 1;
+    } else if (err instanceof Error && 'code' in err && err.code === 'ECONNRESET') {
+      process.stderr.write(
+        `vpcmirror: the server closed the connection without an answer (${err.message}); a server started with --tls-cert is dialled as https://host:port\n`,
+      );
+      process.exitCode = 1;
     } else if (err instanceof Error && 'code' in err && err.code === 'ERR_TLS_CERT_ALTNAME_INVALID') {
       process.stderr.write(
         `vpcmirror: the server's certificate is not for the address dialled (${err.message}); use --endpoint with a name or address the certificate lists\n`,

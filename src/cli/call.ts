@@ -7,6 +7,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { readCredentialsFile } from '../accounts/bootstrap.js';
 import { DEFAULT_DATA_DIR } from '../config.js';
+import { VERSION } from '../version.js';
 import { type ClientOptions, call } from './client.js';
 
 const OWN_FLAGS = new Set([
@@ -55,7 +56,7 @@ export function parseCallArgs(argv: readonly string[]): ParsedCall {
       value = name.slice(eq + 1);
       name = name.slice(0, eq);
     }
-    if (name === 'wait' || name === 'help') {
+    if (name === 'wait' || name === 'help' || name === 'version') {
       flags[name] = true;
       continue;
     }
@@ -70,7 +71,7 @@ export function parseCallArgs(argv: readonly string[]): ParsedCall {
     if (OWN_FLAGS.has(name)) flags[name] = value;
     else params[name] = value;
   }
-  if (action === undefined && flags.help !== true) throw new UsageError(usage);
+  if (action === undefined && flags.help !== true && flags.version !== true) throw new UsageError(usage);
   return { action: action ?? '', params, flags };
 }
 
@@ -262,6 +263,10 @@ export async function callCommand(argv: readonly string[], help: string): Promis
   const parsed = parseCallArgs(argv);
   if (parsed.flags.help === true) {
     process.stdout.write(help);
+    return 0;
+  }
+  if (parsed.flags.version === true) {
+    process.stdout.write(`vpcmirror ${VERSION}\n`);
     return 0;
   }
   // Checked before the call is sent: a bad --timeout must not leave a change made and unwatched.

@@ -4,6 +4,7 @@
  */
 import { existsSync, readFileSync, unlinkSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { CREDENTIALS_FILE, ensureDefaultCredentials, readCredentialsFile } from '../accounts/bootstrap.js';
 import { applySetupFile, definesCredentials, fixedKeyIds, loadSetupFile } from '../accounts/setup-file.js';
 import { createApp } from '../app.js';
@@ -74,6 +75,16 @@ function refuseGeneratedOnly(host: string): ConfigError {
     `refusing to listen on ${host}: the only credentials are the ones generated on first start, which nobody chose. ` +
       'Set VPCMIRROR_ACCESS_KEY_ID and VPCMIRROR_ACCESS_KEY_SECRET, or load accounts with --config, or listen on 127.0.0.1.',
   );
+}
+
+/** How to run this project's command from where the server was started. */
+function cliCommand(): string {
+  const root = fileURLToPath(new URL('../..', import.meta.url));
+  // npx finds the project's own command only inside the project; elsewhere it would ask the
+  // registry for a package of that name.
+  return `${resolve(process.cwd())}/`.startsWith(root)
+    ? 'npx vpcmirror'
+    : `node ${join(root, 'bin', 'vpcmirror.js')}`;
 }
 
 function storeExists(database: string): boolean {
@@ -178,6 +189,8 @@ export async function startServer(
     // `call` finds the endpoint and the key in the data directory; the default one is found by itself.
     const dataDirFlag =
       resolve(config.dataDir) === resolve(DEFAULT_DATA_DIR) ? '' : ` --data-dir ${config.dataDir}`;
+    // Over HTTPS the example must trust the server's certificate.
+    const caFlag = config.tls ? ` --ca ${config.tls.certFile}` : '';
     const banner = [
       '',
       `  vpcmirror ${VERSION} is listening on ${scheme}://${endpoint}`,
@@ -190,7 +203,7 @@ export async function startServer(
           ? `  AccessKey secret: ${creds.accessKeySecret} (kept in ${credentialsFile})`
           : `  AccessKey secret: in ${credentialsFile}`,
       `  RAM enforcement:  ${config.ramEnforced ? 'on' : 'OFF'}`,
-      `  try:              npx vpcmirror call DescribeRegions${dataDirFlag}`,
+      `  try:              ${cliCommand()} call DescribeRegions${dataDirFlag}${caFlag}`,
       '',
     ];
     process.stderr.write(`${banner.join('\n')}\n`);

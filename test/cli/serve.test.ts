@@ -316,6 +316,13 @@ describe('vpcmirror serve', () => {
       ]),
     );
     await p.waitFor('err', /listening on https:\/\/127\.0\.0\.1:\d+/);
+    await p.waitFor('err', /try: .*\n/);
+    assert.ok(
+      p.err.includes(
+        `try:              npx vpcmirror call DescribeRegions --data-dir ${dataDir} --ca ${join(tlsDir, 'cert.pem')}\n`,
+      ),
+      p.err,
+    );
     assert.match(readFileSync(join(dataDir, 'endpoint'), 'utf8'), /^https:\/\/127\.0\.0\.1:\d+\n$/);
     const trusted = await runCli([
       'call',
@@ -331,6 +338,19 @@ describe('vpcmirror serve', () => {
     assert.equal(untrusted.code, 1);
     assert.match(untrusted.err, /certificate is not trusted .*--ca/);
     assert.ok(!/\n\s+at /.test(untrusted.err), 'no stack trace');
+    // Dialled as plain HTTP, the TLS server hangs up: one line saying how to dial it.
+    const port = /:(\d+)/.exec(readFileSync(join(dataDir, 'endpoint'), 'utf8'))?.[1];
+    const plain = await runCli([
+      'call',
+      'DescribeRegions',
+      '--data-dir',
+      dataDir,
+      '--endpoint',
+      `127.0.0.1:${port}`,
+    ]);
+    assert.equal(plain.code, 1);
+    assert.match(plain.err, /closed the connection without an answer .*https:\/\/host:port/);
+    assert.ok(!/\n\s+at /.test(plain.err), 'no stack trace');
     p.child.kill('SIGTERM');
     assert.equal((await p.exitWithin(30_000)).code, 0);
   });
@@ -425,6 +445,8 @@ describe('vpcmirror serve', () => {
 
   test('--version prints the package version and the API version, and the start-up says it too', async () => {
     const { version } = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as { version: string };
+    const fromCall = await runCli(['call', '--version']);
+    assert.deepEqual([fromCall.code, fromCall.out], [0, `vpcmirror ${version}\n`]);
     for (const arg of ['--version', '-V', 'version']) {
       const r = await runCli([arg]);
       assert.equal(r.code, 0, r.err);
@@ -432,6 +454,8 @@ describe('vpcmirror serve', () => {
     }
     const p = track(serve(['--port', '0', '--data-dir', tmp()]));
     await p.waitFor('err', new RegExp(`vpcmirror ${version.replace(/\./g, '\\.')} is listening on http://`));
+    // The log line goes to stdout before the banner to stderr, but the two pipes are read apart.
+    await p.waitFor('out', /"msg":"vpcmirror listening"[^\n]*\n/);
     const listening = p.logLines().find((l) => l.msg === 'vpcmirror listening');
     assert.equal(listening?.version, version);
     p.child.kill('SIGTERM');
