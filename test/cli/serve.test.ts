@@ -355,6 +355,22 @@ describe('vpcmirror serve', () => {
     assert.equal((await p.exitWithin(30_000)).code, 0);
   });
 
+  test("started outside the project, the start-up example runs the project's command with node, not npx", async () => {
+    const elsewhere = tmp();
+    const p = track(
+      new Proc(
+        spawn(process.execPath, [BIN, 'serve', '--port', '0', '--data-dir', join(elsewhere, 'd')], {
+          cwd: elsewhere,
+          env: cleanEnv(),
+        }),
+      ),
+    );
+    await p.waitFor('err', /try: .*\n/);
+    assert.ok(p.err.includes(`try:              node ${BIN} call DescribeRegions --data-dir `), p.err);
+    p.child.kill('SIGTERM');
+    assert.equal((await p.exitWithin(30_000)).code, 0);
+  });
+
   test('a set-up file with a mistake is refused (exit 2) before a store is created', async () => {
     const dir = tmp();
     const file = join(dir, 'setup.yaml');
