@@ -160,6 +160,7 @@ export async function runPipeline(deps: PipelineDeps, req: RpcRequest): Promise<
     // 6. RAM: the operation's action on the operation's resource names. DryRun calls included.
     //    An account's own key may do anything in it: its resource names, which may need a read
     //    (a rule's parent filter, a session's current filter), are not worked out at all.
+    let authorized: ReadonlySet<string> | undefined;
     if (deps.ramEnforced && principal.type !== 'Account') {
       const resources = await call.resources({ accountId: principal.accountId, db: deps.db });
       await authorize(deps.db, credentials, {
@@ -171,6 +172,7 @@ export async function runPipeline(deps: PipelineDeps, req: RpcRequest): Promise<
         now,
         requestTags: call.requestTags,
       });
+      authorized = new Set(resources);
     }
 
     // 7. ClientToken: replay a finished call, refuse a different or a running one. DryRun calls
@@ -220,7 +222,7 @@ export async function runPipeline(deps: PipelineDeps, req: RpcRequest): Promise<
       // 8. The operation itself, in one transaction with the token's completion. A DryRun ends in
       //    DryRunOperation thrown by the service after its checks, which rolls everything back.
       try {
-        body = await execute(deps, op, principal, requestId, now, call.dryRun, (ctx) =>
+        body = await execute(deps, op, principal, requestId, now, call.dryRun, authorized, (ctx) =>
           call.execute(ctx).then(async (result) => {
             // Ran past its lease and a retry took the token over: roll back rather than do the
             // work twice under one token.
@@ -284,6 +286,7 @@ async function execute(
   requestId: string,
   now: number,
   dryRun: boolean,
+  authorized: ReadonlySet<string> | undefined,
   run: (ctx: OperationContext) => Promise<Record<string, unknown>>,
 ): Promise<Record<string, unknown>> {
   const context = (tx: Executor): OperationContext => ({
@@ -294,6 +297,7 @@ async function execute(
     now,
     dryRun,
     services: deps.services,
+    authorized,
   });
   if (op.readOnly) return run(context(deps.db));
   return deps.writes((tx) => run(context(tx)));

@@ -27,6 +27,13 @@ export interface OperationContext {
   readonly now: number;
   readonly dryRun: boolean;
   readonly services: OperationServices;
+  /**
+   * The resource names RAM allowed this call, as the operation's `resources` named them before it
+   * ran; undefined when RAM did not judge the call (an account's own key, or RAM off). A handler
+   * that finds it must act on a resource RAM was not asked about (the store changed in between)
+   * refuses instead.
+   */
+  readonly authorized: ReadonlySet<string> | undefined;
 }
 
 /** Cross-cutting services handed to handlers (filled in by the app). */

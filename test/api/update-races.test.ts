@@ -11,7 +11,7 @@ import { setTimeout as delay } from 'node:timers/promises';
 import pg from 'pg';
 import { callVia } from '../helpers/clients.js';
 import { pgUrl, startTestServer, type TestServer, testStores } from '../helpers/server.js';
-import { eni as eni0, makeFilter, makeSession, REGION } from './session-fixtures.js';
+import { addRamUser, eni as eni0, makeFilter, makeSession, REGION } from './session-fixtures.js';
 
 describe('overlapping changes of one resource [postgres]', {
   skip: !testStores().includes('postgres') && 'the PostgreSQL leg is not selected',
@@ -202,6 +202,48 @@ describe('overlapping changes of one resource [postgres]', {
     const s = await sessionNow(session);
     assert.deepEqual([s.ResourceGroupId, s.TrafficMirrorSessionName], ['rg-aek2racemove', 'after-move']);
     assert.notEqual(group, 'rg-aek2racemove');
+  });
+
+  test('a session moved after RAM judged an update is not moved back by it: the filter RAM was not asked about is refused', async () => {
+    const a = await makeFilter(server);
+    const b = await makeFilter(server);
+    const session = await makeSession(server, a);
+    // May update sessions, and use no filter: the session's current one is not asked about again.
+    const user = await addRamUser(server, [
+      {
+        Effect: 'Allow',
+        Action: 'vpc:UpdateTrafficMirrorSessionAttribute',
+        Resource: 'acs:vpc:*:*:trafficmirrorsession/*',
+      },
+    ]);
+    const token = `move-race-${session}`;
+    // The user's request stops between RAM and the operation: its ClientToken row is being written
+    // by the holder's open transaction.
+    await holder.query('begin');
+    await holder.query(
+      `insert into client_tokens (account_id, region_id, action, client_token, params_hash, state, response, lease_until, expires_at, owner)
+       values ($1, $2, 'UpdateTrafficMirrorSessionAttribute', $3, 'x', 'processing', null, 0, 0, 'holder')`,
+      [server.accountId, REGION, token],
+    );
+    const back = callVia('vpc-v3', user, 'UpdateTrafficMirrorSessionAttribute', {
+      RegionId: REGION,
+      TrafficMirrorSessionId: session,
+      TrafficMirrorFilterId: a,
+      ClientToken: token,
+    }).then(
+      () => 'OK',
+      (e: unknown) => String((e as { code?: unknown }).code),
+    );
+    await waiting(1);
+    // Meanwhile the account moves the session to the other filter.
+    await callVia('vpc-v3', server, 'UpdateTrafficMirrorSessionAttribute', {
+      RegionId: REGION,
+      TrafficMirrorSessionId: session,
+      TrafficMirrorFilterId: b,
+    });
+    await holder.query('rollback');
+    assert.equal(await back, 'IncorrectStatus.TrafficMirrorSession');
+    assert.equal((await sessionNow(session)).TrafficMirrorFilterId, b);
   });
 
   test('the same source added twice at once: one succeeds, the other is IncorrectStatus, not an internal error', async () => {

@@ -250,6 +250,13 @@ export const sessionOperations = [
         priority: input.Priority,
         packetLength: input.PacketLength,
         enabled: input.Enabled,
+        ...(ctx.authorized
+          ? {
+              mayMoveTo: (filterId: string) =>
+                ctx.authorized?.has(arn(input.RegionId, ctx.accountId, `trafficmirrorfilter/${filterId}`)) ===
+                true,
+            }
+          : {}),
       });
       return {};
     },

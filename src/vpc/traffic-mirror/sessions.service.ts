@@ -304,6 +304,11 @@ export interface UpdateSessionRequest {
   readonly packetLength: number | undefined;
   /** Omitted means unchanged (Terraform sends it only when it changed). */
   readonly enabled: boolean | undefined;
+  /**
+   * Whether the caller was allowed to move the session to this filter; absent when nothing limits
+   * it. RAM was asked about the filter only if it was not the session's filter then.
+   */
+  readonly mayMoveTo?: (filterId: string) => boolean;
 }
 
 /** The filter a session of the account uses now, for RAM (an Update that moves it elsewhere). */
@@ -333,6 +338,9 @@ export async function updateSession(ctx: OperationContext, req: UpdateSessionReq
     throw protocolErrors.invalidParameter('TrafficMirrorTargetId');
   const newFilter =
     req.filterId !== undefined && req.filterId !== session.filter_id ? req.filterId : undefined;
+  // The session moved to another filter after RAM looked, so this is a move RAM did not judge.
+  if (newFilter !== undefined && req.mayMoveTo && !req.mayMoveTo(newFilter))
+    throw sessionErrors.incorrectStatus();
   if (newFilter !== undefined) await holdUsableFilter(ctx, req.regionId, newFilter);
   if (req.priority !== undefined && req.priority !== session.priority)
     await requireFreePriority(ctx, req.regionId, req.priority, session.id);
