@@ -160,7 +160,7 @@ export async function runPipeline(deps: PipelineDeps, req: RpcRequest): Promise<
     // 6. RAM: the operation's action on the operation's resource names. DryRun calls included.
     //    An account's own key may do anything in it: its resource names, which may need a read
     //    (a rule's parent filter, a session's current filter), are not worked out at all.
-    let authorized: ReadonlySet<string> | undefined;
+    let authorized: readonly string[] | undefined;
     if (deps.ramEnforced && principal.type !== 'Account') {
       const resources = await call.resources({ accountId: principal.accountId, db: deps.db });
       await authorize(deps.db, credentials, {
@@ -172,7 +172,7 @@ export async function runPipeline(deps: PipelineDeps, req: RpcRequest): Promise<
         now,
         requestTags: call.requestTags,
       });
-      authorized = new Set(resources);
+      authorized = resources;
     }
 
     // 7. ClientToken: replay a finished call, refuse a different or a running one. DryRun calls
@@ -286,7 +286,7 @@ async function execute(
   requestId: string,
   now: number,
   dryRun: boolean,
-  authorized: ReadonlySet<string> | undefined,
+  authorized: readonly string[] | undefined,
   run: (ctx: OperationContext) => Promise<Record<string, unknown>>,
 ): Promise<Record<string, unknown>> {
   const context = (tx: Executor): OperationContext => ({

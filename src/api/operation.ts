@@ -33,7 +33,7 @@ export interface OperationContext {
    * that finds it must act on a resource RAM was not asked about (the store changed in between)
    * refuses instead.
    */
-  readonly authorized: ReadonlySet<string> | undefined;
+  readonly authorized: readonly string[] | undefined;
 }
 
 /** Cross-cutting services handed to handlers (filled in by the app). */

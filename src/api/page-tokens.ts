@@ -21,6 +21,11 @@ const SEQ_BYTES = 8;
 const TAG_BYTES = 16;
 const TOKEN_BYTES = IV_BYTES + SEQ_BYTES + TAG_BYTES;
 
+/** What a token is bound to: authenticated with it, though not inside it. */
+function boundTo(scope: PageScope): Buffer {
+  return Buffer.from(`${scope.list}\n${scope.accountId}`);
+}
+
 export class PageTokens {
   private key: Promise<Buffer> | undefined;
 
@@ -46,7 +51,7 @@ export class PageTokens {
     const key = await this.loadKey(db);
     const iv = randomBytes(IV_BYTES);
     const cipher = createCipheriv('aes-256-gcm', key, iv);
-    cipher.setAAD(Buffer.from(`${scope.list}\n${scope.accountId}`));
+    cipher.setAAD(boundTo(scope));
     const plain = Buffer.alloc(SEQ_BYTES);
     plain.writeBigUInt64BE(BigInt(seq));
     const sealed = Buffer.concat([iv, cipher.update(plain), cipher.final(), cipher.getAuthTag()]);
@@ -60,7 +65,7 @@ export class PageTokens {
     if (bytes.length !== TOKEN_BYTES || bytes.toString('base64url') !== token) return undefined;
     const key = await this.loadKey(db);
     const decipher = createDecipheriv('aes-256-gcm', key, bytes.subarray(0, IV_BYTES));
-    decipher.setAAD(Buffer.from(`${scope.list}\n${scope.accountId}`));
+    decipher.setAAD(boundTo(scope));
     decipher.setAuthTag(bytes.subarray(IV_BYTES + SEQ_BYTES));
     try {
       const plain = Buffer.concat([

@@ -4,7 +4,7 @@
  * request, so what these commands write applies to it at once. Output is for people by default
  * and JSON with `--json`; a secret is printed only by the command that creates it.
  */
-import { existsSync, readFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { type ParseArgsConfig, parseArgs } from 'node:util';
 import {
   AccountsError,
@@ -28,7 +28,7 @@ import {
 import { applySetup, describeGenerated, loadSetupFile } from '../accounts/setup-file.js';
 import { loadConfig } from '../config.js';
 import type { Executor } from '../store/database.js';
-import { isPostgresUrl, openStore } from '../store/store.js';
+import { openStore, storeExists } from '../store/store.js';
 import { UsageError } from './call.js';
 
 export const ACCOUNT_COMMANDS = ['account', 'user', 'key', 'sts', 'policy', 'setup'] as const;
@@ -144,20 +144,21 @@ function json(value: unknown): string {
   return `${JSON.stringify(value, null, 2)}\n`;
 }
 
+/** The store the flags (or VPCMIRROR_DATA_DIR / _DATABASE_URL) name; no server setting is read. */
+function storeConfig(flags: Flags) {
+  return loadConfig({ 'data-dir': str(flags, 'data-dir'), database: str(flags, 'database') }, process.env, {
+    for: 'store',
+  });
+}
+
 /**
  * Opens the store the flags name. A command that creates something creates the store too; one
  * that only lists refuses a store that does not exist, so that a mistyped --data-dir is reported
  * instead of answered "(none)" from a new, empty store made on the spot.
  */
 async function withStore<T>(flags: Flags, fn: (db: Executor) => Promise<T>, readOnly = false): Promise<T> {
-  const config = loadConfig(
-    { 'data-dir': str(flags, 'data-dir'), database: str(flags, 'database') },
-    process.env,
-    {
-      for: 'store',
-    },
-  );
-  if (readOnly && !isPostgresUrl(config.database) && !existsSync(config.database))
+  const config = storeConfig(flags);
+  if (readOnly && !storeExists(config.database))
     throw new AccountsError(
       `no store at ${config.database}: nothing has been created there (give the --data-dir or --database the server uses)`,
     );
@@ -545,13 +546,7 @@ async function setup(sub: string | undefined, args: readonly string[], io: Io): 
       );
     return 0;
   }
-  const config = loadConfig(
-    { 'data-dir': str(flags, 'data-dir'), database: str(flags, 'database') },
-    process.env,
-    {
-      for: 'store',
-    },
-  );
+  const config = storeConfig(flags);
   const store = await openStore({ location: config.database });
   try {
     const result = await applySetup(store, parsed, file, Date.now());

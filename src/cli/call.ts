@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { readCredentialsFile } from '../accounts/bootstrap.js';
 import { DEFAULT_DATA_DIR } from '../config.js';
 import { VERSION } from '../version.js';
-import { type ClientOptions, call } from './client.js';
+import { type ClientOptions, call, trustingAlso } from './client.js';
 
 const OWN_FLAGS = new Set([
   'endpoint',
@@ -231,10 +231,10 @@ export function clientOptions(
   const method = (str('method', 'VPCMIRROR_METHOD') ?? 'POST').toUpperCase();
   if (method !== 'GET' && method !== 'POST') throw new UsageError('--method is GET or POST');
   const caFile = str('ca', 'VPCMIRROR_CA');
-  let ca: Buffer | undefined;
+  let ca: (string | Buffer)[] | undefined;
   if (caFile !== undefined) {
     try {
-      ca = readFileSync(caFile);
+      ca = trustingAlso(readFileSync(caFile));
     } catch (e) {
       throw new UsageError(`--ca: cannot read ${caFile}: ${e instanceof Error ? e.message : String(e)}`);
     }

@@ -22,8 +22,8 @@ import { pct } from '../protocol/encoding.js';
 export interface ClientOptions {
   /** `host:port`, `http://host:port`, or `https://host:port` for a server serving TLS. */
   readonly endpoint: string;
-  /** Certificates (PEM) to trust for an https endpoint, besides those Node trusts by default. */
-  readonly ca?: Buffer | undefined;
+  /** Every certificate (PEM) to trust for an https endpoint (trustingAlso); absent: Node's defaults. */
+  readonly ca?: readonly (string | Buffer)[] | undefined;
   readonly accessKeyId: string;
   readonly accessKeySecret: string;
   readonly securityToken?: string | undefined;
@@ -105,22 +105,26 @@ export function signRequest(
   return { method, path: query ? `/?${query}` : '/', headers, body: '' };
 }
 
-/** The certificates NODE_EXTRA_CA_CERTS names, which Node adds to its own only when no `ca` is given. */
-function extraCertificates(): Buffer[] {
-  const file = process.env.NODE_EXTRA_CA_CERTS;
-  if (!file) return [];
+/**
+ * What Node trusts by default (its bundled roots and NODE_EXTRA_CA_CERTS), and `cert` too: given any
+ * `ca`, Node trusts only those, so the defaults have to come along.
+ */
+export function trustingAlso(cert: Buffer): (string | Buffer)[] {
+  const extraFile = process.env.NODE_EXTRA_CA_CERTS;
+  let extra: Buffer[] = [];
   try {
-    return [readFileSync(file)];
+    if (extraFile) extra = [readFileSync(extraFile)];
   } catch {
-    return [];
+    // Node itself goes on without an unreadable NODE_EXTRA_CA_CERTS.
   }
+  return [...rootCertificates, ...extra, cert];
 }
 
 export function send(
   endpoint: string,
   req: SignedRequest,
   timeoutMs = 30_000,
-  ca?: Buffer,
+  ca?: readonly (string | Buffer)[],
 ): Promise<CallResult> {
   const tls = endpoint.startsWith('https://');
   const host = hostOf(endpoint);
@@ -138,9 +142,7 @@ export function send(
         path: req.path,
         headers: { ...req.headers, 'content-length': Buffer.byteLength(req.body) },
         timeout: timeoutMs,
-        // Node trusts only the given certificates when any are given: keep the ones it trusts by
-        // default (its bundled roots and NODE_EXTRA_CA_CERTS) with them.
-        ...(tls && ca !== undefined ? { ca: [...rootCertificates, ...extraCertificates(), ca] } : {}),
+        ...(tls && ca !== undefined ? { ca: [...ca] } : {}),
       },
       (res) => {
         const chunks: Buffer[] = [];

@@ -2,7 +2,7 @@
  * `vpcmirror serve`: open the store, make sure there is someone to call as, start the app and
  * listen. SIGTERM and SIGINT drain in-flight requests, stop the worker and exit 0.
  */
-import { existsSync, readFileSync, unlinkSync, writeFileSync } from 'node:fs';
+import { readFileSync, unlinkSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { CREDENTIALS_FILE, ensureDefaultCredentials, readCredentialsFile } from '../accounts/bootstrap.js';
@@ -19,7 +19,7 @@ import {
 import { createLogger, type Logger } from '../logger.js';
 import { listen, type RunningServer } from '../server.js';
 import { prepareNonces } from '../store/replay.repo.js';
-import { isPostgresUrl, openStore, redactUrl, type StoreOptions } from '../store/store.js';
+import { openStore, redactUrl, type StoreOptions, storeExists } from '../store/store.js';
 import { VERSION } from '../version.js';
 import { ENDPOINT_FILE } from './call.js';
 
@@ -87,10 +87,6 @@ function cliCommand(): string {
     : `node ${join(root, 'bin', 'vpcmirror.js')}`;
 }
 
-function storeExists(database: string): boolean {
-  return isPostgresUrl(database) || existsSync(database);
-}
-
 /** The data directory's credentials file, or undefined when there is none or it cannot be read. */
 function readCredentialsFileIfValid(dataDir: string): ReturnType<typeof readCredentialsFile> {
   try {
@@ -137,9 +133,10 @@ export async function startServer(
       Date.now(),
       new Set(fixedKeyIds(setupFile)),
     );
+    const credentialsFile = join(config.dataDir, CREDENTIALS_FILE);
     if (creds.replaced !== undefined)
       log.warn(
-        { file: join(config.dataDir, CREDENTIALS_FILE), was: creds.replaced, now: creds.accessKeyId },
+        { file: credentialsFile, was: creds.replaced, now: creds.accessKeyId },
         'the credentials file named a key this store does not have (another store served from this data directory?); it now names this store’s key',
       );
     if (!isLoopbackHost(config.host) && creds.generated && !setup?.definesCredentials)
@@ -185,7 +182,6 @@ export async function startServer(
         resolve();
       });
     });
-    const credentialsFile = join(config.dataDir, 'credentials.json');
     // `call` finds the endpoint and the key in the data directory; the default one is found by itself.
     const dataDirFlag =
       resolve(config.dataDir) === resolve(DEFAULT_DATA_DIR) ? '' : ` --data-dir ${config.dataDir}`;

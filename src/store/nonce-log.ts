@@ -21,6 +21,7 @@ import {
   NONCE_ROWS_PER_STATEMENT,
   type NonceRow,
   type NonceRowParams,
+  type NonceUse,
   nonceExpiry,
   nonceRowParams,
   nonceRowValues,
@@ -154,11 +155,7 @@ const appendRows = preparedShapes(String, (db, p: NonceRowParams, rows: number) 
  * decides at once, in order, so that of two uses of one nonce the first wins; each first use is
  * then written, and an error leaves memory as if those uses never came.
  */
-export async function logNonces(
-  db: Executor,
-  uses: readonly { accessKeyId: string; nonce: string; now: number; keepUntil?: number }[],
-  ttlMs: number,
-): Promise<boolean[]> {
+export async function logNonces(db: Executor, uses: readonly NonceUse[], ttlMs: number): Promise<boolean[]> {
   const recent = recentOf(db);
   const fresh: NonceRow[] = [];
   const results = uses.map((u) => {

@@ -17,8 +17,20 @@ export function keyOf(accessKeyId: string, nonce: string): string {
  */
 export const NONCE_ROWS_PER_STATEMENT = 64;
 
+export interface NonceUse {
+  readonly accessKeyId: string;
+  readonly nonce: string;
+  /** When the request arrived: the nonce stays used until now + ttl at least. */
+  readonly now: number;
+  /**
+   * Later than now + ttl when the request's own timestamp stays acceptable longer (a request dated
+   * ahead of the server clock): the nonce must outlive every moment the request could be replayed.
+   */
+  readonly keepUntil?: number;
+}
+
 /** When a use of a nonce stops counting: the later of now + ttl and what the use asks for. */
-export function nonceExpiry(u: { readonly now: number; readonly keepUntil?: number }, ttlMs: number): number {
+export function nonceExpiry(u: Pick<NonceUse, 'now' | 'keepUntil'>, ttlMs: number): number {
   return Math.max(u.now + ttlMs, u.keepUntil ?? 0);
 }
 

@@ -11,23 +11,14 @@ import {
   keyOf,
   NONCE_ROWS_PER_STATEMENT,
   type NonceRowParams,
+  type NonceUse,
   nonceExpiry,
   nonceRowParams,
   nonceRowValues,
 } from './nonce-rows.js';
 import { preparedShapes } from './prepared.js';
 
-export interface NonceUse {
-  readonly accessKeyId: string;
-  readonly nonce: string;
-  /** When the request arrived: the nonce stays used until now + ttl at least. */
-  readonly now: number;
-  /**
-   * Later than now + ttl when the request's own timestamp stays acceptable longer (a request dated
-   * ahead of the server clock): the nonce must outlive every moment the request could be replayed.
-   */
-  readonly keepUntil?: number;
-}
+export type { NonceUse };
 
 const insertNonces = preparedShapes(String, (db, p: NonceRowParams, rows: number) =>
   db

@@ -3,7 +3,7 @@
  * nodes, behind one Kysely instance. Migrations run here, and a database that is newer than this
  * code is refused rather than silently misread.
  */
-import { chmodSync, closeSync, mkdirSync, openSync } from 'node:fs';
+import { chmodSync, closeSync, existsSync, mkdirSync, openSync } from 'node:fs';
 import { dirname } from 'node:path';
 import SqliteDatabase from 'better-sqlite3';
 import {
@@ -66,6 +66,11 @@ export interface Store {
 
 // int8 columns (bigint times, bigserial seq) come back from pg as strings; all our values fit a double.
 pg.types.setTypeParser(20, (v) => Number(v));
+
+/** Whether a store is there: an SQLite file that exists, or any PostgreSQL database (not looked at). */
+export function storeExists(location: string): boolean {
+  return isPostgresUrl(location) || existsSync(location);
+}
 
 export function isPostgresUrl(location: string): boolean {
   return /^postgres(ql)?:\/\//.test(location);

@@ -617,8 +617,9 @@ for (const storeKind of testStores()) {
           }),
         },
       ]);
-      const create = (tags: Array<{ Key: string; Value: string }>) =>
-        callVia('vpc-v3', user, 'CreateTrafficMirrorFilter', { RegionId: REGION, Tag: tags, DryRun: true });
+      const dryCreate = (caller: Credentials, tags: Array<{ Key: string; Value: string }>) =>
+        callVia('vpc-v3', caller, 'CreateTrafficMirrorFilter', { RegionId: REGION, Tag: tags, DryRun: true });
+      const create = (tags: Array<{ Key: string; Value: string }>) => dryCreate(user, tags);
       for (const tags of [
         [{ Key: 'env', Value: 'prod' }],
         [
@@ -643,12 +644,7 @@ for (const storeKind of testStores()) {
           }),
         },
       ]);
-      const createAs = (tags: Array<{ Key: string; Value: string }>) =>
-        callVia('vpc-v3', prodOnly, 'CreateTrafficMirrorFilter', {
-          RegionId: REGION,
-          Tag: tags,
-          DryRun: true,
-        });
+      const createAs = (tags: Array<{ Key: string; Value: string }>) => dryCreate(prodOnly, tags);
       await expectCode(() => createAs([{ Key: 'env', Value: 'prod' }]), 'DryRunOperation');
       for (const tags of [
         [{ Key: 'env', Value: 'dev' }],

@@ -6,13 +6,7 @@
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { after, before, describe, test } from 'node:test';
-import {
-  attachPolicy,
-  createAccessKey,
-  createPolicy,
-  createUser,
-} from '../../src/accounts/accounts.service.js';
-import { getSession, REGION } from '../api/session-fixtures.js';
+import { addRamUser, getSession, REGION } from '../api/session-fixtures.js';
 import { callVia } from '../helpers/clients.js';
 import { startTestServer, type TestServer, testStores } from '../helpers/server.js';
 
@@ -140,30 +134,10 @@ for (const storeKind of testStores()) {
           body: JSON.stringify({ 'filter.create': '300ms' }),
         });
       }
-      const db = server.store.db;
-      await createUser(db, { accountId: server.accountId, name: 'waitless' }, Date.now());
-      await createPolicy(
-        db,
-        {
-          accountId: server.accountId,
-          name: 'create-only',
-          document: {
-            Version: '1',
-            Statement: [{ Effect: 'Allow', Action: 'vpc:CreateTrafficMirrorFilter', Resource: '*' }],
-          },
-        },
-        Date.now(),
-      );
-      await attachPolicy(db, {
-        accountId: server.accountId,
-        principal: { type: 'User', name: 'waitless' },
-        policyName: 'create-only',
-      });
-      const key = await createAccessKey(
-        db,
-        { accountId: server.accountId, userName: 'waitless' },
-        Date.now(),
-      );
+      // May create filters, not list them: --wait cannot see the outcome.
+      const key = await addRamUser(server, [
+        { Effect: 'Allow', Action: 'vpc:CreateTrafficMirrorFilter', Resource: '*' },
+      ]);
       const blind = await createFilter(['--interval', '0.1'], key);
       assert.equal(blind.code, 3, `blind: ${blind.stderr}`);
       assert.match(JSON.parse(blind.stdout).TrafficMirrorFilterId, /^tmf-/);

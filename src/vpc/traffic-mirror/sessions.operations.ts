@@ -238,6 +238,7 @@ export const sessionOperations = [
       protocolErrors.operationConflict,
     ],
     handler: async (ctx, input) => {
+      const { authorized } = ctx;
       await updateSession(ctx, {
         regionId: input.RegionId,
         sessionId: input.TrafficMirrorSessionId,
@@ -250,11 +251,10 @@ export const sessionOperations = [
         priority: input.Priority,
         packetLength: input.PacketLength,
         enabled: input.Enabled,
-        ...(ctx.authorized
+        ...(authorized
           ? {
               mayMoveTo: (filterId: string) =>
-                ctx.authorized?.has(arn(input.RegionId, ctx.accountId, `trafficmirrorfilter/${filterId}`)) ===
-                true,
+                authorized.includes(arn(input.RegionId, ctx.accountId, `trafficmirrorfilter/${filterId}`)),
             }
           : {}),
       });
