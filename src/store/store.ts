@@ -80,6 +80,29 @@ export function redactUrl(location: string): string {
   return isPostgresUrl(location) ? location.replace(/\/\/([^:@/]+):[^@/]*@/, '//$1:***@') : location;
 }
 
+/**
+ * Connects once as the store opens, so that a database that is not there or turns us away is
+ * reported as that, in one line, instead of as whatever the first query happened to be doing. The
+ * connection goes back to the pool for the first request.
+ */
+async function firstConnection(pool: pg.Pool, location: string): Promise<void> {
+  let client: pg.PoolClient;
+  try {
+    client = await pool.connect();
+  } catch (e) {
+    const reason = e instanceof Error ? e.message : String(e);
+    // PgBouncer answers so for the `options` that carries the timeouts above.
+    const pooler = /unsupported startup parameter/.test(reason)
+      ? '; a connection pooler in between must let it through or ignore it (PgBouncer: ignore_startup_parameters = options, with the timeouts set on the role; see docs/architecture.md)'
+      : '';
+    throw new StoreError(
+      'DatabaseUnavailable',
+      `cannot connect to ${redactUrl(location)}: ${reason}${pooler}`,
+    );
+  }
+  client.release();
+}
+
 async function createSchema(db: Db, schema: string): Promise<void> {
   try {
     await sql`create schema if not exists ${sql.id(schema)}`.execute(db);
@@ -157,13 +180,12 @@ export async function openStore(options: StoreOptions & { migrate?: boolean }): 
     pool.on('error', connectionError);
     pool.on('connect', (client) => client.on('error', connectionError));
     db = new Kysely<Database>({ dialect: new PostgresDialect({ pool: namingPool(pool) }) });
-    if (options.schema) {
-      try {
-        await createSchema(db, options.schema);
-      } catch (e) {
-        await db.destroy();
-        throw e;
-      }
+    try {
+      await firstConnection(pool, options.location);
+      if (options.schema) await createSchema(db, options.schema);
+    } catch (e) {
+      await db.destroy();
+      throw e;
     }
   } else {
     if (options.location !== ':memory:') ownerOnlyFile(options.location);

@@ -22,6 +22,7 @@ import {
   startCapture,
 } from '../helpers/capture.js';
 import { callVia } from '../helpers/clients.js';
+import { pgUrl, testStores } from '../helpers/server.js';
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 const BIN = join(ROOT, 'bin', 'vpcmirror.js');
@@ -430,6 +431,42 @@ describe('vpcmirror serve', () => {
       assert.ok(!/\n\s+at /.test(p.err), 'no stack trace');
     } finally {
       await new Promise<void>((r) => holder.close(() => r()));
+    }
+  });
+
+  test('a PostgreSQL that is not there, or has no such database, is one line naming the database and exit code 2, before anything is written', async () => {
+    // A port nothing listens on: the one a server just let go of.
+    const probe = createServer();
+    await new Promise<void>((r) => probe.listen(0, '127.0.0.1', r));
+    const address = probe.address();
+    const closedPort = typeof address === 'object' && address ? address.port : 0;
+    await new Promise<void>((r) => probe.close(() => r()));
+    const cases: [string, RegExp][] = [
+      [
+        `postgres://vpcmirror:hunter2@127.0.0.1:${closedPort}/test`,
+        new RegExp(
+          `^vpcmirror: cannot connect to postgres://vpcmirror:\\*\\*\\*@127\\.0\\.0\\.1:${closedPort}/test: connect ECONNREFUSED`,
+        ),
+      ],
+    ];
+    if (testStores().includes('postgres')) {
+      const missing = new URL(pgUrl());
+      missing.pathname = '/vpcmirror_no_such_database';
+      cases.push([
+        missing.href,
+        /^vpcmirror: cannot connect to .*: database "vpcmirror_no_such_database" does not exist/,
+      ]);
+    }
+    for (const [url, message] of cases) {
+      const dataDir = join(tmp(), 'fresh');
+      const p = track(serve(['--data-dir', dataDir, '--database', url]));
+      const exit = await p.exitWithin(START_MS);
+      assert.equal(exit.code, 2, p.err);
+      assert.match(p.err, message);
+      assert.equal(p.err.trim().split('\n').length, 1, p.err);
+      assert.ok(!p.err.includes('hunter2'), 'the password is not printed');
+      assert.ok(!/vpcmirror serve/.test(p.err), 'not the hint meant for call');
+      assert.ok(!existsSync(dataDir), 'nothing written');
     }
   });
 
