@@ -153,6 +153,8 @@ function listEntries(
     const dot = rest.indexOf('.');
     const indexText = dot < 0 ? rest : rest.slice(0, dot);
     if (!/^[1-9]\d{0,3}$/.test(indexText)) throw invalid(key);
+    // `Name.1.` would otherwise read as `Name.1`, and the later of the two replace the other.
+    if (dot === rest.length - 1) throw invalid(key);
     const index = Number(indexText);
     if (index > maxItems) throw overflow ? overflow() : invalid(key);
     let item = items.get(index);
@@ -262,7 +264,8 @@ function validateInOrder<P extends ParamSpecs>(
       for (const [index, item] of listEntries(params, name, spec.maxItems, spec.overflow)) {
         const obj: Record<string, unknown> = {};
         for (const field of item.keys()) {
-          if (!(field in spec.fields)) throw invalid(`${name}.${index}${field ? `.${field}` : ''}`);
+          if (!Object.hasOwn(spec.fields, field))
+            throw invalid(`${name}.${index}${field ? `.${field}` : ''}`);
         }
         for (const [field, fieldSpec] of Object.entries(spec.fields)) {
           const raw = item.get(field);

@@ -505,6 +505,8 @@ for (const storeKind of testStores()) {
       assert.equal(body.ResourceGroupId, 'rg-aek2abcdefg1234');
       assert.equal((await find(String(body.TrafficMirrorFilterId)))?.ResourceGroupId, 'rg-aek2abcdefg1234');
       await expectCode(() => create({ ResourceGroupId: 'group-1' }), 'InvalidResourceGroupId');
+      // Past the 64 characters of the parameter itself: still not a group id, not InvalidParameter.
+      await expectCode(() => create({ ResourceGroupId: `rg-${'a'.repeat(62)}` }), 'InvalidResourceGroupId');
     });
 
     test('CreateTrafficMirrorFilter beyond the per-region filter quota is QuotaExceeded.TrafficMirrorFilter, also under DryRun', async () => {

@@ -489,6 +489,10 @@ for (const storeKind of testStores()) {
           () => create(server, sessionParams(filter, { ResourceGroupId: 'group-1' })),
           'InvalidResourceGroupId',
         );
+        await expectCode(
+          () => create(server, sessionParams(filter, { ResourceGroupId: `rg-${'a'.repeat(62)}` })),
+          'InvalidResourceGroupId',
+        );
       });
 
       test('Create with DryRun=true is DryRunOperation and creates nothing', async () => {

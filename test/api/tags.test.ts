@@ -629,7 +629,7 @@ for (const storeKind of testStores()) {
     test('MoveResourceGroup to a malformed group is InvalidResourceGroupId and moves nothing', async () => {
       const id = await makeSession(server, filter);
       const before = (await getSession(server, id))?.ResourceGroupId;
-      for (const group of ['group1', 'rg-', 'rg-UPPER', 'rg-x']) {
+      for (const group of ['group1', 'rg-', 'rg-UPPER', 'rg-x', `rg-${'a'.repeat(62)}`]) {
         await expectCode(
           () =>
             call(server, 'MoveResourceGroup', {

@@ -187,6 +187,12 @@ describe('lists', () => {
     assert.deepEqual(failure(specs, { 'Ids.1.Field': 'a' }), invalid('Ids.1'));
   });
 
+  test('an index with a trailing dot is InvalidParameter naming the key, alone or beside the same index', () => {
+    assert.deepEqual(failure(specs, { 'Ids.1.': 'a' }), invalid('Ids.1.'));
+    assert.deepEqual(failure(specs, { 'Ids.1': 'a', 'Ids.1.': 'b' }), invalid('Ids.1.'));
+    assert.deepEqual(failure(specs, { 'Ids.1.': 'b', 'Ids.1': 'a' }), invalid('Ids.1.'));
+  });
+
   test('an index past maxItems is InvalidParameter, or the declared overflow error', () => {
     assert.deepEqual(failure(specs, { 'Ids.4': 'a' }), invalid('Ids.4'));
     const quota: ParamSpecs = {
@@ -258,6 +264,14 @@ describe('lists of objects', () => {
   test('an unknown field, or an item without a field, is InvalidParameter naming it', () => {
     assert.deepEqual(failure(specs, { 'Tag.1.Key': 'a', 'Tag.1.Colour': 'red' }), invalid('Tag.1.Colour'));
     assert.deepEqual(failure(specs, { 'Tag.1': 'a' }), invalid('Tag.1'));
+    assert.deepEqual(failure(specs, { 'Tag.1.Key': 'a', 'Tag.1.': 'b' }), invalid('Tag.1.'));
+    // Names every object inherits are no more a field than any other unknown name.
+    for (const field of ['constructor', '__proto__', 'toString', 'hasOwnProperty'])
+      assert.deepEqual(
+        failure(specs, { 'Tag.1.Key': 'a', [`Tag.1.${field}`]: '1' }),
+        invalid(`Tag.1.${field}`),
+        field,
+      );
   });
 
   test('a list of objects past maxItems is refused', () => {

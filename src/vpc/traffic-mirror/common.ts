@@ -32,12 +32,15 @@ export const DESCRIPTION = {
 export const RESOURCE_GROUP_ID = {
   type: 'string',
   maxLength: 64,
+  // Too long to be an rg-… id is the same mistake as any other id that is not one.
+  invalid: () => resourceGroupErrors.invalid(),
   doc: 'rg-…; the account default when omitted.',
 } as const satisfies ParamSpec;
 
-/** The same parameter as a List filter. */
+/** The same parameter as a List filter, where an id that is no resource group's matches nothing. */
 export const RESOURCE_GROUP_FILTER = {
-  ...RESOURCE_GROUP_ID,
+  type: 'string',
+  maxLength: 64,
   doc: 'rg-…; only resources in this resource group.',
 } as const satisfies ParamSpec;
 

@@ -6,7 +6,14 @@
 import { defineOperation } from '../../api/operation.js';
 import { protocolErrors } from '../../protocol/errors.js';
 import type { Executor } from '../../store/database.js';
-import { checkResourceGroup, checkTags, NEXT_TOKEN, REGION_ID, TAG_LIST } from './common.js';
+import {
+  checkResourceGroup,
+  checkTags,
+  NEXT_TOKEN,
+  REGION_ID,
+  RESOURCE_GROUP_ID,
+  TAG_LIST,
+} from './common.js';
 import { filterErrors, listErrors, resourceGroupErrors, sessionErrors, tagErrors } from './errors.js';
 import { countTags, putTags, removeTags } from './tags.repo.js';
 
@@ -253,7 +260,7 @@ export const tagOperations = [
       // The operation's own error table has a code for this, unlike the tag operations'.
       ResourceType: { ...RESOURCE_TYPE, invalid: () => resourceGroupErrors.resourceType() },
       ResourceId: { type: 'string', required: true, maxLength: 64 },
-      NewResourceGroupId: { type: 'string', required: true, maxLength: 64 },
+      NewResourceGroupId: { ...RESOURCE_GROUP_ID, required: true, doc: 'rg-…' },
     },
     resource: 'acs:vpc:{RegionId}:{accountId}:{ResourceKind}/{ResourceId}',
     lookups: RESOURCE_KIND,
