@@ -2,7 +2,7 @@
  * One request, every step in order. This function is the whole life of an RPC call; each step
  * names the spec section whose order it copies (spec protocol.md section 4).
  */
-import { hash, randomUUID } from 'node:crypto';
+import { randomUUID } from 'node:crypto';
 import type { OperationContext, OperationServices, RegisteredOperation } from './api/operation.js';
 import { type AuthSettings, authenticate, detectScheme } from './auth/authenticate.js';
 import { authorize } from './auth/authorize.js';
@@ -84,28 +84,6 @@ function leaveToken(key: string): void {
   const left = (tokensRunning.get(key) ?? 1) - 1;
   if (left > 0) tokensRunning.set(key, left);
   else tokensRunning.delete(key);
-}
-
-/** Parameters that describe the request's signing rather than the call (spec protocol.md A9). */
-const NOT_BUSINESS = new Set([
-  'Action',
-  'Version',
-  'Format',
-  'AccessKeyId',
-  'Signature',
-  'SignatureMethod',
-  'SignatureVersion',
-  'SignatureNonce',
-  'SignatureType',
-  'Timestamp',
-  'SecurityToken',
-  'ClientToken',
-  'DryRun',
-]);
-
-function businessHash(params: ReadonlyMap<string, string>): string {
-  const pairs = [...params].filter(([k]) => !NOT_BUSINESS.has(k)).sort((a, b) => (a[0] < b[0] ? -1 : 1));
-  return hash('sha256', JSON.stringify(pairs), 'hex');
 }
 
 function single(req: RpcRequest, name: string): string | undefined {
@@ -196,7 +174,7 @@ export async function runPipeline(deps: PipelineDeps, req: RpcRequest): Promise<
         const claim = await claimToken(
           deps.db,
           tokenKey,
-          businessHash(params.all),
+          call.fingerprint(),
           now,
           TOKEN_LEASE_MS,
           deps.clientTokenTtlMs,

@@ -3,6 +3,7 @@
  * access level, documented errors and the handler. The pipeline only ever sees the erased form
  * (`RegisteredOperation`); the typed input stays inside the closure built by defineOperation.
  */
+import { hash } from 'node:crypto';
 import type { Principal } from '../auth/principal.js';
 import type { ErrorFactory } from '../protocol/define-error.js';
 import type { Executor } from '../store/database.js';
@@ -98,6 +99,12 @@ export interface OperationDefinition<P extends ParamSpecs> {
 export interface PreparedCall {
   readonly regionId: string | undefined;
   readonly clientToken: string | undefined;
+  /**
+   * What a ClientToken compares (protocol.md 10): the validated parameters but ClientToken,
+   * DryRun and RegionId. So a retry that says the same in other words (`Priority=07`, an empty value for one
+   * left out, OwnerId and the other parameters the service ignores) is the same request.
+   */
+  fingerprint(): string;
   readonly dryRun: boolean;
   /**
    * The tags the request attaches (acs:RequestTag/<key>). A read attaches none: the `Tag.N` of
@@ -208,12 +215,23 @@ export function defineOperation<P extends ParamSpecs>(def: OperationDefinition<P
     errors: def.errors,
     prepare(raw, vctx) {
       const all = validateParams(params, raw, vctx) as Record<string, unknown>;
+      // An optional RegionId left out is the server's first region (the default endpoint's), for
+      // the handler and for the key its ClientToken is kept under alike.
+      if (all.RegionId === undefined && params.RegionId !== undefined) {
+        const first = vctx.regions.values().next();
+        if (!first.done) all.RegionId = first.value;
+      }
       const input = all as InputOf<P>;
       const regionId = typeof all.RegionId === 'string' ? all.RegionId : undefined;
       const clientToken = typeof all.ClientToken === 'string' ? all.ClientToken : undefined;
       return {
         regionId,
         clientToken,
+        fingerprint: () => {
+          // The region is part of the token's key already.
+          const { ClientToken: _token, DryRun: _dryRun, RegionId: _region, ...business } = all;
+          return hash('sha256', JSON.stringify(business), 'hex');
+        },
         dryRun: all.DryRun === true,
         requestTags: def.access === 'read' || def.access === 'list' ? [] : tagsOf(all),
         resources: async (scope) =>

@@ -533,6 +533,31 @@ for (const storeKind of testStores()) {
         );
       });
 
+      test('a retry that says the same in other words replays the first answer; one that differs is still a mismatch', async () => {
+        const params = sessionParams(filter, { ClientToken: 'create-same-meaning' });
+        const a = await create(server, params, 'pop-post');
+        for (const retry of [
+          // Parameters the service accepts and ignores (sessions.md 1.2).
+          {
+            ...params,
+            OwnerId: '123456',
+            OwnerAccount: 'x',
+            ResourceOwnerId: '7',
+            ResourceOwnerAccount: 'y',
+          },
+          { ...params, Priority: `0${String(params.Priority)}` },
+          // An empty optional parameter is one left out.
+          { ...params, TrafficMirrorSessionDescription: '' },
+        ]) {
+          const b = await create(server, retry, 'pop-post');
+          assert.equal(b.TrafficMirrorSessionId, a.TrafficMirrorSessionId, JSON.stringify(retry));
+        }
+        await expectCode(
+          () => create(server, { ...params, PacketLength: 1400 }, 'pop-post'),
+          'IdempotentParameterMismatch',
+        );
+      });
+
       test('Create does not depend on OpenTrafficMirrorService having been called', async () => {
         const status = await callVia('vpc-v3', server, 'GetTrafficMirrorServiceStatus', {
           RegionId: 'cn-beijing',
@@ -1051,6 +1076,14 @@ for (const storeKind of testStores()) {
         ClientToken: 'open-1',
       });
       assert.deepEqual([a.Code, b.Code, b.Message], ['200', '200', 'successful']);
+      // Left out, RegionId is the default region: the same token naming that region is the same call.
+      const other = await addAccount(server);
+      await callVia('pop-post', other, 'OpenTrafficMirrorService', { ClientToken: 'open-2' });
+      const again = await callVia('vpc-v3', other, 'OpenTrafficMirrorService', {
+        RegionId: 'cn-hangzhou',
+        ClientToken: 'open-2',
+      });
+      assert.equal(again.Code, '200');
       const g1 = await callVia('vpc-v3', server, 'GetTrafficMirrorServiceStatus', {
         RegionId: 'me-central-1',
         ClientToken: 'g',
