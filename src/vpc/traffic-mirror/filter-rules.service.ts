@@ -185,8 +185,17 @@ export function buildRuleRows(
   const rows: NewRule[] = [];
   for (const direction of ['ingress', 'egress'] as const) {
     const mine = rules.filter((r) => r.direction === direction);
-    const taken = new Set(existing.filter((e) => e.direction === direction).map((e) => e.priority));
-    const priorities = assignPriorities(mine, taken);
+    const held = existing.filter((e) => e.direction === direction);
+    // A rule being deleted keeps its priority and its place in the quota until it is gone. A
+    // request that only such rules stand in the way of is told to wait, with a code Terraform
+    // retries (it does not wait for a rule delete to finish), not that it is wrong.
+    assignPriorities(mine, new Set(held.filter((e) => e.status !== 'Deleting').map((e) => e.priority)));
+    let priorities: number[];
+    try {
+      priorities = assignPriorities(mine, new Set(held.map((e) => e.priority)));
+    } catch {
+      throw filterErrors.incorrectStatus();
+    }
     mine.forEach((r, i) => {
       rows.push({
         id: newResourceId('TrafficMirrorFilterRule', now),
@@ -334,8 +343,12 @@ export async function updateRule(ctx: OperationContext, input: UpdateRuleInput):
   const priority = input.Priority ?? rule.priority;
   if (priority !== rule.priority) {
     const siblings = (await rulesOf(ctx.tx, [rule.filter_id])).get(rule.filter_id) ?? [];
-    if (siblings.some((s) => s.id !== rule.id && s.direction === rule.direction && s.priority === priority))
-      throw protocolErrors.invalidParameter('Priority');
+    const holder = siblings.find(
+      (s) => s.id !== rule.id && s.direction === rule.direction && s.priority === priority,
+    );
+    // Held only until a delete finishes: as when creating rules (buildRuleRows).
+    if (holder?.status === 'Deleting') throw filterErrors.incorrectStatus();
+    if (holder) throw protocolErrors.invalidParameter('Priority');
   }
   if (ctx.dryRun) throw protocolErrors.dryRunOperation();
   const fields: RuleFields = {
