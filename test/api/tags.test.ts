@@ -539,6 +539,46 @@ for (const storeKind of testStores()) {
       }
     });
 
+    test('a ListTagResources NextToken says nothing readable, and works only for the account and ResourceType it came from', async () => {
+      const id = await makeSession(server, filter, {
+        Tag: [
+          { Key: 'sealed-a', Value: '1' },
+          { Key: 'sealed-b', Value: '2' },
+        ],
+      });
+      const ask = { ResourceType: 'TRAFFICMIRRORSESSION', ResourceId: [id], MaxResults: 1 };
+      const first = await call(server, 'ListTagResources', ask);
+      const token = String(first.NextToken);
+      assert.notEqual(token, '');
+      assert.doesNotMatch(Buffer.from(token, 'base64url').toString('latin1'), /tg1|sealed-a|tms-/);
+      const second = await call(server, 'ListTagResources', { ...ask, NextToken: token });
+      assert.deepEqual(
+        tagResources(second).map((t) => t.TagKey),
+        ['sealed-b'],
+      );
+      const other = await addAccount(server);
+      await expectCode(
+        () => callVia('vpc-v3', other, 'ListTagResources', { RegionId: REGION, ...ask, NextToken: token }),
+        'IllegalParam.NextToken',
+      );
+      await expectCode(
+        () =>
+          call(server, 'ListTagResources', { ...ask, ResourceType: 'TRAFFICMIRRORFILTER', NextToken: token }),
+        'IllegalParam.NextToken',
+      );
+      // The readable form of earlier versions, naming a position of this very list, is made up.
+      const madeUp = Buffer.from(JSON.stringify(['tg1', id, 'sealed-a'])).toString('base64url');
+      await expectCode(
+        () => call(server, 'ListTagResources', { ...ask, NextToken: madeUp }),
+        'IllegalParam.NextToken',
+      );
+      const flipped = `${token.slice(0, 10)}${token[10] === 'A' ? 'B' : 'A'}${token.slice(11)}`;
+      await expectCode(
+        () => call(server, 'ListTagResources', { ...ask, NextToken: flipped }),
+        'IllegalParam.NextToken',
+      );
+    });
+
     test('ListTagResources walks past tags whose keys make a long NextToken (128 characters of 3 UTF-8 bytes)', async () => {
       const keys = ['标'.repeat(128), '签'.repeat(128), '键'.repeat(128)];
       const id = await makeSession(server, filter, { Tag: keys.map((Key) => ({ Key, Value: 'v' })) });

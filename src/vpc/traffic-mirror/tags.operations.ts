@@ -178,7 +178,7 @@ export const tagOperations = [
       },
       MaxResults: { type: 'integer', min: 1, max: 50 },
       // A token holds a resource id and a tag key of up to 128 characters, each control character
-      // of which JSON spells in 6 bytes: about 1,150 characters of base64url at most.
+      // of which JSON spells in 6 bytes, sealed: about 1,200 characters of base64url at most.
       NextToken: { ...NEXT_TOKEN, maxLength: 2048 },
     },
     resource: 'acs:vpc:{RegionId}:{accountId}:{ResourceKind}/*',
@@ -189,7 +189,11 @@ export const tagOperations = [
       if (input.ResourceId.length === 0 && input.Tag.length === 0)
         throw protocolErrors.missingParameter('ResourceId.1');
       const limit = input.MaxResults ?? 50;
-      const after = decodeTagToken(input.NextToken);
+      const scope = { accountId: ctx.accountId, list: `tags:${type}` };
+      const after =
+        input.NextToken === undefined
+          ? undefined
+          : decodeTagPosition(await ctx.services.pageTokens.openBytes(ctx.tx, scope, input.NextToken));
       let q = ctx.tx
         .selectFrom('tags')
         .select(['resource_id', 'resource_type', 'tag_key', 'tag_value'])
@@ -239,7 +243,14 @@ export const tagOperations = [
       const page = rows.slice(0, limit);
       const last = page[page.length - 1];
       return {
-        NextToken: rows.length > limit && last ? encodeTagToken(last.resource_id, last.tag_key) : '',
+        NextToken:
+          rows.length > limit && last
+            ? await ctx.services.pageTokens.sealBytes(
+                ctx.tx,
+                scope,
+                Buffer.from(JSON.stringify([last.resource_id, last.tag_key])),
+              )
+            : '',
         TagResources: {
           TagResource: page.map((r) => ({
             ResourceId: r.resource_id,
@@ -285,33 +296,32 @@ export const tagOperations = [
   }),
 ];
 
-function encodeTagToken(resourceId: string, key: string): string {
-  return Buffer.from(JSON.stringify(['tg1', resourceId, key])).toString('base64url');
-}
-
 /**
  * Text a token may carry into a query: no longer than the column's values, and text the stores
- * can hold. The token's JSON can spell what no request parameter may carry (a NUL, which
- * PostgreSQL refuses to take, or half a surrogate pair), so this checks again what the door did.
+ * can hold. Only tokens this server sealed open, and those hold stored values; but JSON can spell
+ * what no request parameter may carry (a NUL, which PostgreSQL refuses, or half a surrogate pair),
+ * and a deployment key that leaked would let anyone seal it, so the door's checks are made again.
  */
 function storable(s: string, maxLength: number): boolean {
   return s.length <= maxLength && !s.includes('\u0000') && Buffer.from(s, 'utf8').toString('utf8') === s;
 }
 
-function decodeTagToken(token: string | undefined): { id: string; key: string } | undefined {
-  if (token === undefined) return undefined;
+/**
+ * The resource id and key a tag list's token holds (sealed for the account and resource type,
+ * api/page-tokens.ts): the page goes on after that tag.
+ */
+function decodeTagPosition(position: Buffer | undefined): { id: string; key: string } {
   try {
-    const v: unknown = JSON.parse(Buffer.from(token, 'base64url').toString('utf8'));
+    const v: unknown = position === undefined ? undefined : JSON.parse(position.toString('utf8'));
     if (
       Array.isArray(v) &&
-      v.length === 3 &&
-      v[0] === 'tg1' &&
+      v.length === 2 &&
+      typeof v[0] === 'string' &&
       typeof v[1] === 'string' &&
-      typeof v[2] === 'string' &&
-      storable(v[1], 64) &&
-      storable(v[2], 128)
+      storable(v[0], 64) &&
+      storable(v[1], 128)
     ) {
-      return { id: v[1], key: v[2] };
+      return { id: v[0], key: v[1] };
     }
   } catch {
     // fall through to the error below
