@@ -119,6 +119,10 @@ export function operationsMarkdown(operations: ReadonlyMap<string, RegisteredOpe
     if (op.async) lines.push(`Asynchronous: ${op.async}.`, '');
     lines.push('| Parameter | Required | Type and constraints | Notes |', '|---|---|---|---|');
     for (const [name, spec] of Object.entries(op.params)) lines.push(...paramRows(name, spec));
+    if (op.oneOf.length > 0) {
+      const named = op.oneOf.map((n) => (op.params[n]?.type === 'string' ? `\`${n}\`` : `\`${n}.N\``));
+      lines.push('', `At least one of ${named.join(' and ')} must be given.`);
+    }
     lines.push(
       '',
       `Errors of its own (beyond the [common ones](errors.md#every-operation)): ${

@@ -5,6 +5,7 @@
  */
 import { hash } from 'node:crypto';
 import type { Principal } from '../auth/principal.js';
+import type { ApiError } from '../protocol/api-error.js';
 import type { ErrorFactory } from '../protocol/define-error.js';
 import type { Executor } from '../store/database.js';
 import {
@@ -67,6 +68,11 @@ export interface OperationDefinition<P extends ParamSpecs> {
   readonly summary: string;
   readonly access: AccessLevel;
   readonly params: P;
+  /**
+   * Parameters of which the call must give at least one, and the error when it gives none:
+   * checked with the parameters, so before RAM (errors.md, order of checks).
+   */
+  readonly oneOf?: { readonly params: readonly (keyof P & string)[]; readonly error: () => ApiError };
   /** Accepts ClientToken (idempotence). */
   readonly clientToken?: boolean;
   /** Accepts DryRun. */
@@ -127,6 +133,8 @@ export interface RegisteredOperation {
   readonly dryRun: boolean;
   readonly async: string | undefined;
   readonly params: ParamSpecs;
+  /** Parameters of which a call gives at least one (the docs name them). */
+  readonly oneOf: readonly string[];
   readonly errors: readonly ErrorFactory<never>[];
   prepare(params: ReadonlyMap<string, string>, ctx: ValidationContext): PreparedCall;
 }
@@ -212,9 +220,13 @@ export function defineOperation<P extends ParamSpecs>(def: OperationDefinition<P
     dryRun: def.dryRun === true,
     async: def.async,
     params,
+    oneOf: def.oneOf?.params ?? [],
     errors: def.errors,
     prepare(raw, vctx) {
       const all = validateParams(params, raw, vctx) as Record<string, unknown>;
+      const oneOf = def.oneOf;
+      if (oneOf?.params.every((n) => all[n] === undefined || (Array.isArray(all[n]) && all[n].length === 0)))
+        throw oneOf.error();
       // An optional RegionId left out is the server's first region (the default endpoint's), for
       // the handler and for the key its ClientToken is kept under alike.
       if (all.RegionId === undefined && params.RegionId !== undefined) {

@@ -14,7 +14,15 @@ import { REQUEST_ID } from '../helpers/capture.js';
 import { CLIENT_MODES, type ClientMode, callVia, expectCode, vpcClient } from '../helpers/clients.js';
 import { untilWaiting } from '../helpers/pg-waits.js';
 import { startTestServer, type TestServer, testStores } from '../helpers/server.js';
-import { addAccount, deleteCall, getSession, makeFilter, makeSession, REGION } from './session-fixtures.js';
+import {
+  addAccount,
+  addRamUser,
+  deleteCall,
+  getSession,
+  makeFilter,
+  makeSession,
+  REGION,
+} from './session-fixtures.js';
 
 type TagResource = { ResourceId: string; ResourceType: string; TagKey: string; TagValue: string };
 
@@ -476,6 +484,16 @@ for (const storeKind of testStores()) {
     test('ListTagResources needs ResourceId.N or Tag.N, pages with MaxResults 1-50, and refuses a bad NextToken', async () => {
       await expectCode(
         () => call(server, 'ListTagResources', { ResourceType: 'TRAFFICMIRRORSESSION' }),
+        'MissingParameter',
+      );
+      // A parameter mistake, answered before RAM: also to a caller RAM would refuse.
+      const denied = await addRamUser(server, [{ Effect: 'Deny', Action: '*', Resource: '*' }]);
+      await expectCode(
+        () =>
+          callVia('vpc-v3', denied, 'ListTagResources', {
+            RegionId: REGION,
+            ResourceType: 'TRAFFICMIRRORSESSION',
+          }),
         'MissingParameter',
       );
       const id = await makeSession(server, filter, {

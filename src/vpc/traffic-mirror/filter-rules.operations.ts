@@ -70,6 +70,10 @@ export const filterRuleOperations = [
       IngressRules: RULE_LIST,
       EgressRules: RULE_LIST,
     },
+    oneOf: {
+      params: ['IngressRules', 'EgressRules'],
+      error: () => protocolErrors.invalidParameter('IngressRules'),
+    },
     resource: THE_FILTER,
     errors: [...RULE_CHANGE_ERRORS, ruleErrors.quota],
     handler: (ctx, input) => createRules(ctx, input),

@@ -257,7 +257,6 @@ export async function createRules(
     ...checkRules('IngressRules', input.IngressRules),
     ...checkRules('EgressRules', input.EgressRules),
   ];
-  if (checked.length === 0) throw protocolErrors.invalidParameter('IngressRules');
   const filter = await lockFilterForRuleChange(ctx, input.RegionId, input.TrafficMirrorFilterId);
   await requireSessionsStable(ctx, filter.id);
   const existing = (await rulesOf(ctx.tx, [filter.id])).get(filter.id) ?? [];

@@ -181,13 +181,12 @@ export const tagOperations = [
       // of which JSON spells in 6 bytes, sealed: about 1,200 characters of base64url at most.
       NextToken: { ...NEXT_TOKEN, maxLength: 2048 },
     },
+    oneOf: { params: ['ResourceId', 'Tag'], error: () => protocolErrors.missingParameter('ResourceId.1') },
     resource: 'acs:vpc:{RegionId}:{accountId}:{ResourceKind}/*',
     lookups: RESOURCE_KIND,
     errors: [tagErrors.tooManyInRequest, tagErrors.tooManyResources, listErrors.nextToken],
     handler: async (ctx, input) => {
       const type = input.ResourceType.toUpperCase();
-      if (input.ResourceId.length === 0 && input.Tag.length === 0)
-        throw protocolErrors.missingParameter('ResourceId.1');
       const limit = input.MaxResults ?? 50;
       const scope = { accountId: ctx.accountId, list: `tags:${type}` };
       const after =
