@@ -106,9 +106,9 @@ export interface PreparedCall {
   readonly regionId: string | undefined;
   readonly clientToken: string | undefined;
   /**
-   * What a ClientToken compares (protocol.md 10): the validated parameters but ClientToken,
-   * DryRun and RegionId. So a retry that says the same in other words (`Priority=07`, an empty value for one
-   * left out, OwnerId and the other parameters the service ignores) is the same request.
+   * What a ClientToken compares (protocol.md 10): the validated parameters but ClientToken, DryRun
+   * and RegionId. So a retry that says the same in other words (`Priority=07`, an empty value for
+   * one left out, OwnerId and the other parameters the service ignores) is the same request.
    */
   fingerprint(): string;
   readonly dryRun: boolean;
