@@ -119,6 +119,10 @@ export function listen(app: App, host: string, port: number): Promise<RunningSer
   const access = accessLogger(log);
   const refuseSocket = (socket: Socket, err: ApiError, reason: string | undefined): void => {
     const requestId = newRequestId();
+    // A peer that resets the connection meanwhile is an 'error' on the socket: node keeps its own
+    // listener on it only up to 'clientError', and not at all for CONNECT, where an unheard error
+    // would end the process.
+    socket.on('error', () => socket.destroy());
     socket.end(rawErrorResponse(err, requestId, config.hostId));
     access.info(
       {
@@ -201,20 +205,34 @@ export function listen(app: App, host: string, port: number): Promise<RunningSer
   const server: Server = config.tls
     ? createHttpsServer({ ...httpOptions, cert: config.tls.cert, key: config.tls.key }, handler)
     : createServer(httpOptions, handler);
+  // Sockets whose unparseable bytes have had their answer, or wait for the answer before them.
+  const refused = new WeakSet<Socket>();
   server.on('clientError', (err: NodeJS.ErrnoException, socket: Socket) => {
     // Unparseable HTTP (bad request line or framing, unknown method, oversized headers): the
-    // usual JSON envelope, then close. A response already under way on this socket is left alone.
-    const pending = (socket as Socket & { _httpMessage?: { headersSent?: boolean } })._httpMessage;
-    if (!socket.writable || pending?.headersSent) {
+    // usual JSON envelope, then close. The parser reports every later chunk again: one answer.
+    if (refused.has(socket)) return;
+    refused.add(socket);
+    const running = () => (socket as Socket & { _httpMessage?: ServerResponse | null })._httpMessage;
+    if (!socket.writable || running()?.headersSent) {
       socket.destroy();
       return;
     }
     if (err.code === 'ERR_HTTP_REQUEST_TIMEOUT') {
+      // About the request running itself, which waits for a body that is not coming.
       socket.end('HTTP/1.1 408 Request Timeout\r\nconnection: close\r\ncontent-length: 0\r\n\r\n');
       return;
     }
-    const apiErr = clientErrorOf(err.code);
-    refuseSocket(socket, apiErr, err.code);
+    // Bytes that do not parse after requests still running (pipelined, or past a body): those run
+    // on and their answers go out first (node hands the socket to the next one as each finishes),
+    // or the client would read this refusal as the answer to a call that was carried out. Bytes
+    // that break a request's own body are that request's answer, at once: it waits for them.
+    const refuseWhenAnswered = (): void => {
+      const pending = running();
+      if (pending && !pending.writableFinished && pending.req.complete)
+        pending.once('finish', refuseWhenAnswered);
+      else if (socket.writable) refuseSocket(socket, clientErrorOf(err.code), err.code);
+    };
+    refuseWhenAnswered();
   });
   // CONNECT never reaches the request handler; without this node drops the connection unanswered.
   server.on('connect', (_req: IncomingMessage, socket: Socket) => {

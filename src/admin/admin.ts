@@ -34,6 +34,31 @@ function isLoopback(address: string | undefined): boolean {
   return a === '::1' || a.startsWith('127.');
 }
 
+/** The host name of a Host header: `[::1]:8787` → `::1`, `localhost:8787` → `localhost`. */
+function hostName(header: string | undefined): string {
+  if (!header) return '';
+  const bracketed = /^\[([^\]]*)\]/.exec(header);
+  return (bracketed ? (bracketed[1] ?? '') : (header.split(':')[0] ?? '')).toLowerCase();
+}
+
+/**
+ * Why a request looks sent by a web browser for some page, if it does. Without a token, loopback
+ * is all that guards these endpoints, and a page the developer opens can make the browser send a
+ * POST here (a simple cross-site request needs no CORS consent) or, through a name of its own that
+ * resolves to 127.0.0.1, read the answers as same-origin. No tool of ours sends an Origin or a
+ * Sec-Fetch-Site other than none (an address typed in the browser), or names the server other
+ * than by a loopback name.
+ */
+function fromBrowserPage(req: IncomingMessage): string | undefined {
+  if (req.headers.origin !== undefined) return 'it carries an Origin header';
+  const site = req.headers['sec-fetch-site'];
+  if (site !== undefined && site !== 'none') return `it was sent for a web page (Sec-Fetch-Site: ${site})`;
+  const host = hostName(req.headers.host);
+  if (host !== '' && !isLoopbackHost(host) && !host.endsWith('.localhost'))
+    return `it names the server as ${host}, not a loopback name or address`;
+  return undefined;
+}
+
 function tokenMatches(expected: string, given: string | undefined): boolean {
   if (!given) return false;
   const x = Buffer.from(expected);
@@ -104,6 +129,13 @@ export async function handleAdmin(app: App, req: IncomingMessage, res: ServerRes
           : exposed
             ? `admin endpoints are off on a server listening on ${app.config.host}; start it with --admin-token to use them`
             : 'admin endpoints answer loopback callers only; start the server with --admin-token to let others in',
+      });
+      return;
+    }
+    const browser = expected ? undefined : fromBrowserPage(req);
+    if (browser) {
+      json(res, 403, {
+        error: `admin endpoints refuse this request because ${browser}; without --admin-token they answer local tools only`,
       });
       return;
     }

@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import { request } from 'node:http';
 import { after, before, describe, test } from 'node:test';
 import { startTestServer, type TestServer, testStores } from '../helpers/server.js';
 
@@ -77,6 +78,82 @@ describe('admin endpoints on loopback', () => {
     const bogus = await admin(server, 'POST', 'transitions/advance?resourceType=bogus');
     assert.equal(bogus.status, 400);
     assert.match(String(bogus.body.error), /session, filter or rule/);
+  });
+});
+
+describe('admin endpoints and web browsers', () => {
+  let server: TestServer;
+  before(async () => {
+    server = await startTestServer({ flags: { transitions: 'manual' } });
+  });
+  after(() => server.close());
+
+  /** A request as node:http sends it, with a Host header of our choosing. */
+  function raw(method: string, path: string, headers: Record<string, string>) {
+    return new Promise<{ status: number; body: Record<string, unknown> }>((resolve, reject) => {
+      const r = request(
+        { host: '127.0.0.1', port: server.port, method, path: `/_vpcmirror/${path}`, headers },
+        (res) => {
+          let text = '';
+          res.setEncoding('utf8');
+          res.on('data', (c: string) => {
+            text += c;
+          });
+          res.on('end', () =>
+            resolve({ status: res.statusCode ?? 0, body: JSON.parse(text) as Record<string, unknown> }),
+          );
+        },
+      );
+      r.on('error', reject);
+      r.end();
+    });
+  }
+
+  test('without a token, what a web page makes a browser send is refused: an Origin, a cross-site fetch, a Host that is no loopback name (DNS rebinding); local tools and a typed address are served', async () => {
+    for (const [headers, why] of [
+      [{ origin: 'http://evil.example' }, /Origin/],
+      [{ 'sec-fetch-site': 'cross-site' }, /Sec-Fetch-Site: cross-site/],
+      [{ 'sec-fetch-site': 'same-site' }, /Sec-Fetch-Site: same-site/],
+      [{ host: 'rebound.example:8787' }, /rebound\.example/],
+    ] as const) {
+      for (const [method, path] of [
+        ['POST', 'reset'],
+        ['GET', 'transitions'],
+        ['POST', 'transitions/advance'],
+      ] as const) {
+        const r = await raw(method, path, headers);
+        assert.equal(r.status, 403, `${method} ${path} ${JSON.stringify(headers)}`);
+        assert.match(String(r.body.error), why);
+        assert.match(String(r.body.error), /--admin-token/);
+      }
+    }
+    for (const headers of [
+      {},
+      { host: 'localhost:8787' },
+      { host: `[::1]:${server.port}` },
+      { host: '127.0.0.2' },
+      { 'sec-fetch-site': 'none' },
+    ]) {
+      assert.equal((await raw('GET', 'transitions', headers)).status, 200, JSON.stringify(headers));
+    }
+    // Health says nothing of anyone's resources: a browser may read it.
+    assert.equal((await raw('GET', 'health', { origin: 'http://evil.example' })).status, 200);
+  });
+
+  test('with a token, the token decides, whatever the browser headers', async () => {
+    const guarded = await startTestServer({ flags: { 'admin-token': 't0ken' } });
+    try {
+      const r = await fetch(`${guarded.url}/_vpcmirror/transitions`, {
+        headers: {
+          'x-vpcmirror-admin-token': 't0ken',
+          origin: 'http://tool.example',
+          'sec-fetch-site': 'cross-site',
+        },
+      });
+      assert.equal(r.status, 200);
+    } finally {
+      await guarded.close();
+    }
   });
 });
 

@@ -1,0 +1,103 @@
+/**
+ * What happens on a connection around requests: a peer that resets it as it is answered, bytes
+ * that do not parse after a request that is still running. Against a server process, so that a
+ * crash shows as one instead of taking the test runner with it.
+ */
+import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { connect } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, describe, test } from 'node:test';
+import { signRequest } from '../../src/cli/client.js';
+import { ServerProcess } from '../helpers/process.js';
+
+const KEY = { accessKeyId: 'LTAIconnections00001', accessKeySecret: 'connectionsSecret0000000000001' };
+
+describe('connections', () => {
+  let dir: string;
+  let server: ServerProcess;
+  before(async () => {
+    dir = mkdtempSync(join(tmpdir(), 'vpcmirror-connections-'));
+    server = await ServerProcess.start({
+      args: ['--data-dir', dir, '--transitions', 'default=0'],
+      env: { VPCMIRROR_ACCESS_KEY_ID: KEY.accessKeyId, VPCMIRROR_ACCESS_KEY_SECRET: KEY.accessKeySecret },
+    });
+  });
+  after(async () => {
+    await server?.stop();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  /** A signed V3 request as raw HTTP/1.1. */
+  function signed(
+    action: string,
+    params: Record<string, string>,
+    connection: 'keep-alive' | 'close',
+  ): string {
+    const r = signRequest({ endpoint: server.endpoint, ...KEY }, action, params);
+    const head = [
+      `${r.method} ${r.path} HTTP/1.1`,
+      ...Object.entries(r.headers).map(([k, v]) => `${k}: ${v}`),
+    ];
+    head.push(`content-length: ${Buffer.byteLength(r.body)}`, `connection: ${connection}`);
+    return `${head.join('\r\n')}\r\n\r\n${r.body}`;
+  }
+
+  /** Writes the bytes and reads until the server closes the connection. */
+  function exchange(bytes: string): Promise<string> {
+    return new Promise((resolve, reject) => {
+      const chunks: Buffer[] = [];
+      const s = connect(server.port, '127.0.0.1', () => s.write(bytes));
+      s.on('data', (c: Buffer) => chunks.push(c));
+      s.on('error', reject);
+      s.on('close', () => resolve(Buffer.concat(chunks).toString('utf8')));
+    });
+  }
+
+  /** Status lines and bodies of the answers in a read, in order. */
+  function answers(raw: string): Array<{ status: number; body: Record<string, unknown> }> {
+    return raw
+      .split(/(?=HTTP\/1\.1 \d{3} )/)
+      .filter((part) => part.startsWith('HTTP/1.1 '))
+      .map((part) => {
+        const [head = '', body = ''] = part.split('\r\n\r\n');
+        return { status: Number(head.slice(9, 12)), body: JSON.parse(body) as Record<string, unknown> };
+      });
+  }
+
+  async function stillServes(): Promise<void> {
+    const [answer] = answers(await exchange(signed('DescribeRegions', {}, 'close')));
+    assert.equal(answer?.status, 200, 'the server answers a signed call');
+  }
+
+  test('a CONNECT whose client resets the connection as it is refused leaves the server running', async () => {
+    for (let i = 0; i < 5; i++) {
+      await new Promise<void>((resolve) => {
+        const s = connect(server.port, '127.0.0.1', () =>
+          s.write('CONNECT example.com:443 HTTP/1.1\r\nHost: example.com:443\r\n\r\n', () =>
+            s.resetAndDestroy(),
+          ),
+        );
+        s.on('error', () => undefined);
+        s.on('close', () => resolve());
+      });
+    }
+    await stillServes();
+    await stillServes();
+  });
+
+  test('bytes that do not parse after a request still running wait for its answer, then get their own refusal', async () => {
+    const name = `pipelined-${Date.now()}`;
+    const raw = await exchange(
+      `${signed('CreateTrafficMirrorFilter', { RegionId: 'cn-hangzhou', TrafficMirrorFilterName: name }, 'keep-alive')}GARBAGE\r\n\r\n`,
+    );
+    const [created, refused, ...more] = answers(raw);
+    assert.equal(created?.status, 200, raw);
+    assert.match(String(created?.body.TrafficMirrorFilterId), /^tmf-/);
+    assert.equal(refused?.status, 403, raw);
+    assert.equal(refused?.body.Code, 'UnsupportedHTTPMethod');
+    assert.equal(more.length, 0);
+    await stillServes();
+  });
+});
