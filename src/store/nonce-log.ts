@@ -102,7 +102,8 @@ export function joinNonceLog(db: Db, location: string, file: SqliteDatabase.Data
   const path = location === ':memory:' ? undefined : realpathSync(location);
   let shared = path === undefined ? undefined : byFile.get(path);
   if (!shared) {
-    shared = new SharedLog(path === undefined ? undefined : location);
+    // The lock goes by the real path too, or a second process could open the file by another name.
+    shared = new SharedLog(path);
     if (path !== undefined) byFile.set(path, shared);
   }
   shared.users++;

@@ -127,7 +127,9 @@ describe('the SQLite nonce log', { skip }, () => {
   test('another process cannot record nonces in the file while a store of this one does, and can once it closes', async () => {
     const location = freshFile();
     const store = await openStore({ location });
-    const other = () =>
+    const alias = join(dirname(location), 'alias.sqlite');
+    symlinkSync(location, alias);
+    const other = (at = location) =>
       spawnSync(
         process.execPath,
         [
@@ -137,7 +139,7 @@ describe('the SQLite nonce log', { skip }, () => {
           '-e',
           `import { openStore } from './src/store/store.ts';
            import { prepareNonces } from './src/store/replay.repo.ts';
-           const store = await openStore({ location: ${JSON.stringify(location)} });
+           const store = await openStore({ location: ${JSON.stringify(at)} });
            try { prepareNonces(store.db); console.log('recording'); }
            catch (e) { console.log(e.code, e.message); }
            finally { await store.close(); }`,
@@ -155,6 +157,9 @@ describe('the SQLite nonce log', { skip }, () => {
         /^StoreLocked another process records nonces in .*vpcmirror\.sqlite: one SQLite file serves one server process/,
         refused.stderr,
       );
+      // Nor through another name of the file: it would replay what this process has seen.
+      const throughLink = other(alias);
+      assert.match(throughLink.stdout, /^StoreLocked /, throughLink.stderr);
       // A second store of this process on the same file shares the first one's nonces instead.
       const second = await openStore({ location });
       try {
