@@ -6,6 +6,7 @@
 import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { sql } from 'kysely';
+import { ConfigError } from '../config.js';
 import { newAccessKeyId, newAccessKeySecret, newAccountId, newResourceId } from '../ids.js';
 import { findAccessKey, insertAccessKey, insertAccount, listAccounts } from '../store/credentials.repo.js';
 import type { Store } from '../store/store.js';
@@ -22,6 +23,10 @@ export interface BootstrapResult {
    * such key (the file was written for another store served from this directory).
    */
   readonly replaced?: string;
+  /** The chosen pair named a key of the store with another secret, which it now has. */
+  readonly secretReplaced?: boolean;
+  /** The chosen pair names a key someone disabled: it stays so until `key enable`. */
+  readonly inactive?: boolean;
 }
 
 export const CREDENTIALS_FILE = 'credentials.json';
@@ -92,10 +97,21 @@ export async function ensureDefaultCredentials(
     let result: BootstrapResult;
     if (explicit.accessKeyId && explicit.accessKeySecret) {
       const existing = await findAccessKey(tx, explicit.accessKeyId);
-      if (existing && existing.secret !== explicit.accessKeySecret) {
+      // The same variables are the credentials `vpcmirror call` reads: a shell set up to call as a
+      // RAM user must not make the server hand that user's key out as the account's, with a new
+      // secret. Nor does a start undo a `key disable`.
+      if (
+        existing &&
+        (existing.user_name !== null || existing.role_name !== null || existing.security_token !== null)
+      )
+        throw new ConfigError(
+          `VPCMIRROR_ACCESS_KEY_ID names ${existing.user_name !== null ? `a key of RAM user ${existing.user_name}` : 'temporary credentials'}, not an account's own key, which the server's default pair must be; name one, or unset VPCMIRROR_ACCESS_KEY_ID and VPCMIRROR_ACCESS_KEY_SECRET for the server`,
+        );
+      const secretReplaced = existing !== undefined && existing.secret !== explicit.accessKeySecret;
+      if (secretReplaced) {
         await tx
           .updateTable('access_keys')
-          .set({ secret: explicit.accessKeySecret, status: 'Active' })
+          .set({ secret: explicit.accessKeySecret })
           .where('access_key_id', '=', explicit.accessKeyId)
           .execute();
       }
@@ -109,6 +125,8 @@ export async function ensureDefaultCredentials(
         accessKeySecret: explicit.accessKeySecret,
         generated: false,
         created,
+        ...(secretReplaced ? { secretReplaced } : {}),
+        ...(existing !== undefined && existing.status !== 'Active' ? { inactive: true } : {}),
       };
     } else if (fromFile && (await findAccessKey(tx, fromFile.accessKeyId))) {
       result = {

@@ -139,6 +139,16 @@ export async function startServer(
         { file: credentialsFile, was: creds.replaced, now: creds.accessKeyId },
         'the credentials file named a key this store does not have (another store served from this data directory?); it now names this store’s key',
       );
+    if (creds.secretReplaced)
+      log.warn(
+        { accessKeyId: creds.accessKeyId },
+        'VPCMIRROR_ACCESS_KEY_SECRET replaced the secret this store held for the AccessKey: clients with the old one are now refused',
+      );
+    if (creds.inactive)
+      log.warn(
+        { accessKeyId: creds.accessKeyId },
+        `the default AccessKey is disabled and stays so; turn it on with \`vpcmirror key enable --id ${creds.accessKeyId}\``,
+      );
     if (!isLoopbackHost(config.host) && creds.generated && !setup?.definesCredentials)
       throw refuseGeneratedOnly(config.host);
     // A private cloud may name its own regions; a typo of a public one is caught here instead of

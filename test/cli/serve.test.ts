@@ -21,7 +21,7 @@ import {
   REQUEST_ID,
   startCapture,
 } from '../helpers/capture.js';
-import { callVia } from '../helpers/clients.js';
+import { callVia, expectCode } from '../helpers/clients.js';
 import { pgUrl, testStores } from '../helpers/server.js';
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
@@ -288,6 +288,75 @@ describe('vpcmirror serve', () => {
     await callVia('vpc-v1', { endpoint: `127.0.0.1:${port}`, ...keys }, 'DescribeRegions', {});
     p.child.kill('SIGINT');
     assert.equal((await p.exitWithin(30_000)).code, 0);
+  });
+
+  test("VPCMIRROR_ACCESS_KEY_ID/SECRET naming a RAM user's key is refused and changes nothing; naming a disabled root key leaves it disabled, with a warning", async () => {
+    const dataDir = tmp();
+    const made = await runCli(['account', 'create', '--name', 'owner', '--data-dir', dataDir]);
+    assert.equal(made.code, 0, made.err);
+    const account = /Created account (\d{16})/.exec(made.out)?.[1] ?? '';
+    const rootKey = /root AccessKey id:\s+(\S+)/.exec(made.out)?.[1] ?? '';
+    const rootSecret = /root AccessKey secret:\s+(\S+)/.exec(made.out)?.[1] ?? '';
+    assert.equal(
+      (await runCli(['user', 'create', '--account', account, '--name', 'bob', '--data-dir', dataDir])).code,
+      0,
+    );
+    const userKey = await runCli([
+      'key',
+      'create',
+      '--account',
+      account,
+      '--user',
+      'bob',
+      '--data-dir',
+      dataDir,
+    ]);
+    const bobKey = /AccessKey id:\s+(\S+)/.exec(userKey.out)?.[1] ?? '';
+    const bobSecret = /AccessKey secret:\s+(\S+)/.exec(userKey.out)?.[1] ?? '';
+    const keyList = async () =>
+      (await runCli(['key', 'list', '--account', account, '--data-dir', dataDir])).out.replace(/\s+/g, ' ');
+
+    const asBob = track(
+      serve(['--port', '0', '--data-dir', dataDir], {
+        VPCMIRROR_ACCESS_KEY_ID: bobKey,
+        VPCMIRROR_ACCESS_KEY_SECRET: 'a-typo-of-the-secret',
+      }),
+    );
+    const exit = await asBob.exitWithin(START_MS);
+    assert.equal(exit.code, 2, asBob.err);
+    assert.match(
+      asBob.err,
+      /^vpcmirror: VPCMIRROR_ACCESS_KEY_ID names a key of RAM user bob, not an account's own key/,
+    );
+    assert.ok(!/\n\s+at /.test(asBob.err), 'no stack trace');
+
+    assert.equal((await runCli(['key', 'disable', '--id', rootKey, '--data-dir', dataDir])).code, 0);
+    const disabled = track(
+      serve(['--port', '0', '--data-dir', dataDir], {
+        VPCMIRROR_ACCESS_KEY_ID: rootKey,
+        VPCMIRROR_ACCESS_KEY_SECRET: rootSecret,
+      }),
+    );
+    await disabled.waitFor('out', /the default AccessKey is disabled and stays so/);
+    const [, port] = await disabled.waitFor('err', /listening on http:\/\/127\.0\.0\.1:(\d+)/);
+    // Bob's secret is still his: his call is judged by RAM (he has no policy), not refused as a bad signature.
+    await expectCode(
+      () =>
+        callVia(
+          'vpc-v1',
+          { endpoint: `127.0.0.1:${port}`, accessKeyId: bobKey, accessKeySecret: bobSecret },
+          'ListTrafficMirrorSessions',
+          {
+            RegionId: 'cn-hangzhou',
+          },
+        ),
+      'Forbidden.RAM',
+    );
+    disabled.child.kill('SIGTERM');
+    assert.equal((await disabled.exitWithin(30_000)).code, 0);
+    const keys = await keyList();
+    assert.match(keys, new RegExp(`${rootKey} ${account} root Permanent Inactive`));
+    assert.match(keys, new RegExp(`${bobKey} ${account} user:bob Permanent Active`));
   });
 
   test('--host 0.0.0.0 with only generated credentials is refused with a clear message and exit code 2, before anything is written', async () => {
