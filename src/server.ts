@@ -234,6 +234,14 @@ export function listen(app: App, host: string, port: number): Promise<RunningSer
     };
     refuseWhenAnswered();
   });
+  // Expect: 100-continue asks whether to send the body: not when it is declared too large (the
+  // refusal comes at once instead of after the upload). Any other expectation is ignored rather
+  // than answered with node's bare 417.
+  server.on('checkContinue', (req: IncomingMessage, res: ServerResponse) => {
+    if (Number(req.headers['content-length'] ?? '0') <= config.bodyLimitBytes) res.writeContinue();
+    handler(req, res);
+  });
+  server.on('checkExpectation', handler);
   // CONNECT never reaches the request handler; without this node drops the connection unanswered.
   server.on('connect', (_req: IncomingMessage, socket: Socket) => {
     refuseSocket(socket, protocolErrors.unsupportedHttpMethod(), 'CONNECT');

@@ -4,6 +4,7 @@
  * client afterwards. Requests are written as raw bytes, or are client-signed captures changed.
  */
 import assert from 'node:assert/strict';
+import { connect } from 'node:net';
 import { after, before, describe, test } from 'node:test';
 import {
   type CaptureServer,
@@ -521,6 +522,34 @@ for (const storeKind of testStores()) {
       assert.equal(body.Message, 'The request body exceeds 2048 bytes.');
       const at = await rawExchange(server.port, form(`A=${'x'.repeat(2046)}`));
       expectError({ status: at.status ?? 0, headers: at.headers, text: at.text }, 400, 'MissingAccessKeyId');
+    });
+
+    test('Expect: 100-continue with a declared body over the limit is refused at once, without 100 Continue; within it the body is asked for; another Expect is ignored', async () => {
+      /** Sends the bytes, then `more` once the server has said anything; reads until it closes. */
+      const talk = (first: string, more = '') =>
+        new Promise<string>((resolve, reject) => {
+          let got = '';
+          const s = connect(server.port, '127.0.0.1', () => s.write(first));
+          s.setEncoding('latin1');
+          s.on('data', (c: string) => {
+            if (got === '' && more !== '') s.write(more);
+            got += c;
+          });
+          s.on('error', reject);
+          s.on('close', () => resolve(got));
+        });
+      const head = (length: number, expect: string) =>
+        `POST / HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\nContent-Type: application/x-www-form-urlencoded\r\nContent-Length: ${length}\r\nExpect: ${expect}\r\n\r\n`;
+      const over = await talk(head(4096, '100-continue'));
+      assert.match(over, /^HTTP\/1\.1 400 /);
+      assert.match(over, /The request body exceeds 2048 bytes/);
+      const body = `Action=DescribeRegions&A=${'x'.repeat(20)}`;
+      const within = await talk(head(body.length, '100-continue'), body);
+      assert.match(within, /^HTTP\/1\.1 100 Continue\r\n\r\nHTTP\/1\.1 400 /);
+      assert.match(within, /MissingAccessKeyId/);
+      const other = await talk(`${head(body.length, 'something-else')}${body}`);
+      assert.match(other, /^HTTP\/1\.1 400 /);
+      assert.match(other, /MissingAccessKeyId/);
     });
 
     test('requests refused before the pipeline (body too large, unparseable HTTP) are access-logged with their RequestId', async () => {
