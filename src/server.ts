@@ -148,6 +148,8 @@ export function listen(app: App, host: string, port: number): Promise<RunningSer
     requireHostHeader: false,
   };
   const secure = config.tls !== undefined;
+  // Sockets whose unparseable bytes have had their answer, or wait for the answer before them.
+  const refused = new WeakSet<Socket>();
   const handler = (req: IncomingMessage, res: ServerResponse): void => {
     const started = process.hrtime.bigint();
     void (async () => {
@@ -166,8 +168,15 @@ export function listen(app: App, host: string, port: number): Promise<RunningSer
             : e instanceof MissingHost
               ? protocolErrors.requestMalformed('request has no Host header')
               : protocolErrors.requestMalformed('request body could not be read');
+        // Its broken bytes were refused, and logged, as unparseable HTTP (clientError below).
+        if (refused.has(req.socket)) return;
         const requestId = newRequestId();
-        if (!res.destroyed) send(res, errorResponse(err, 'JSON', requestId, config.hostId), true);
+        const latencyMs = Number(process.hrtime.bigint() - started) / 1e6;
+        if (res.destroyed || !req.socket.writable) {
+          access.info({ requestId, latencyMs }, 'the client went away before its request was complete');
+          return;
+        }
+        send(res, errorResponse(err, 'JSON', requestId, config.hostId), true);
         access.info(
           {
             requestId,
@@ -175,7 +184,7 @@ export function listen(app: App, host: string, port: number): Promise<RunningSer
             accessKeyId: undefined,
             code: err.code,
             status: err.httpStatus,
-            latencyMs: Number(process.hrtime.bigint() - started) / 1e6,
+            latencyMs,
           },
           'request refused before parsing',
         );
@@ -205,21 +214,22 @@ export function listen(app: App, host: string, port: number): Promise<RunningSer
   const server: Server = config.tls
     ? createHttpsServer({ ...httpOptions, cert: config.tls.cert, key: config.tls.key }, handler)
     : createServer(httpOptions, handler);
-  // Sockets whose unparseable bytes have had their answer, or wait for the answer before them.
-  const refused = new WeakSet<Socket>();
   server.on('clientError', (err: NodeJS.ErrnoException, socket: Socket) => {
     // Unparseable HTTP (bad request line or framing, unknown method, oversized headers): the
     // usual JSON envelope, then close. The parser reports every later chunk again: one answer.
     if (refused.has(socket)) return;
-    refused.add(socket);
     const running = () => (socket as Socket & { _httpMessage?: ServerResponse | null })._httpMessage;
-    if (!socket.writable || running()?.headersSent) {
+    // A client that reset the connection reads no answer; a request of it that was running is
+    // logged as gone by the handler.
+    if (!socket.writable || running()?.headersSent || err.code === 'ECONNRESET') {
       socket.destroy();
       return;
     }
+    refused.add(socket);
     if (err.code === 'ERR_HTTP_REQUEST_TIMEOUT') {
       // About the request running itself, which waits for a body that is not coming.
       socket.end('HTTP/1.1 408 Request Timeout\r\nconnection: close\r\ncontent-length: 0\r\n\r\n');
+      access.info({ status: 408, reason: err.code }, 'request timed out before it was complete');
       return;
     }
     // Bytes that do not parse after requests still running (pipelined, or past a body): those run

@@ -552,6 +552,59 @@ for (const storeKind of testStores()) {
       assert.match(other, /MissingAccessKeyId/);
     });
 
+    test('a request cut off in its body is access-logged once: whether the client half-closes or resets', async () => {
+      const ACCESS =
+        /^(request|request refused before parsing|unparseable request refused|the client went away before its request was complete)$/;
+      const access = () =>
+        logLines
+          .map((l) => JSON.parse(l) as Record<string, unknown>)
+          .filter((l) => ACCESS.test(String(l.msg)));
+      const partial =
+        'POST / HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/x-www-form-urlencoded\r\nContent-Length: 100\r\nExpect: 100-continue\r\n\r\n';
+      /** Sends headers, waits for 100 Continue (the request is being read), then part of the body and `cut`. */
+      const cutOff = (cut: 'end' | 'reset') =>
+        new Promise<string>((resolve) => {
+          let got = '';
+          const s = connect(server.port, '127.0.0.1', () => s.write(partial));
+          s.setEncoding('latin1');
+          s.on('data', (c: string) => {
+            const first = got === '';
+            got += c;
+            if (!first) return;
+            if (cut === 'end') s.end('Action=Describe');
+            else s.write('Action=Describe', () => s.resetAndDestroy());
+          });
+          s.on('error', () => undefined);
+          s.on('close', () => resolve(got));
+        });
+      const stillAnswers = async () => {
+        const res = await rawExchange(server.port, http(`GET ${BASE} HTTP/1.1`));
+        assert.equal(res.status, 400);
+      };
+
+      const before = access().length;
+      const ended = await cutOff('end');
+      assert.match(ended, /^HTTP\/1\.1 100 Continue\r\n\r\nHTTP\/1\.1 400 /);
+      await stillAnswers();
+      const afterEnd = access().slice(before);
+      assert.deepEqual(
+        afterEnd.map((l) => l.msg),
+        ['unparseable request refused', 'request'],
+      );
+
+      await cutOff('reset');
+      await stillAnswers();
+      // The reset reaches the server as the end of the stream mid-body (refused, the answer lost)
+      // or as a read error (gone): either way one line.
+      const afterReset = access().slice(before + afterEnd.length);
+      assert.equal(afterReset.length, 2, JSON.stringify(afterReset));
+      assert.match(
+        String(afterReset[0]?.msg),
+        /^(unparseable request refused|the client went away before its request was complete)$/,
+      );
+      assert.equal(afterReset[1]?.msg, 'request');
+    });
+
     test('requests refused before the pipeline (body too large, unparseable HTTP) are access-logged with their RequestId', async () => {
       const logged = (requestId: unknown) =>
         logLines
