@@ -111,6 +111,9 @@ function rpcRequest(req: IncomingMessage, body: Buffer, secure: boolean): RpcReq
   };
 }
 
+/** How long a connection may stay after its refusal was written: time enough to read it. */
+const REFUSED_LINGER_MS = 5_000;
+
 /** How long a shutdown waits for in-flight requests before it cuts the remaining connections. */
 const DRAIN_GRACE_MS = 10_000;
 
@@ -123,6 +126,10 @@ export function listen(app: App, host: string, port: number): Promise<RunningSer
     // listener on it only up to 'clientError', and not at all for CONNECT, where an unheard error
     // would end the process.
     socket.on('error', () => socket.destroy());
+    // The answer, then our end of the connection. A client that keeps its own end open would
+    // otherwise hold the socket, and a shutdown (node counts a CONNECT socket as no HTTP
+    // connection, so nothing closes it), for as long as it likes.
+    socket.setTimeout(REFUSED_LINGER_MS, () => socket.destroy());
     socket.end(rawErrorResponse(err, requestId, config.hostId));
     access.info(
       {
@@ -219,9 +226,9 @@ export function listen(app: App, host: string, port: number): Promise<RunningSer
     // usual JSON envelope, then close. The parser reports every later chunk again: one answer.
     if (refused.has(socket)) return;
     const running = () => (socket as Socket & { _httpMessage?: ServerResponse | null })._httpMessage;
-    // A client that reset the connection reads no answer; a request of it that was running is
-    // logged as gone by the handler.
-    if (!socket.writable || running()?.headersSent || err.code === 'ECONNRESET') {
+    // A client that reset the connection reads no answer; a request of it whose body was still
+    // being read is logged as gone by the handler.
+    if (!socket.writable || err.code === 'ECONNRESET') {
       socket.destroy();
       return;
     }
@@ -234,11 +241,12 @@ export function listen(app: App, host: string, port: number): Promise<RunningSer
     }
     // Bytes that do not parse after requests still running (pipelined, or past a body): those run
     // on and their answers go out first (node hands the socket to the next one as each finishes),
-    // or the client would read this refusal as the answer to a call that was carried out. Bytes
-    // that break a request's own body are that request's answer, at once: it waits for them.
+    // or the client would read this refusal as the answer to a call that was carried out, or in
+    // the middle of one. Bytes that break a request's own body, before its answer began, are that
+    // request's answer, at once: it waits for them.
     const refuseWhenAnswered = (): void => {
       const pending = running();
-      if (pending && !pending.writableFinished && pending.req.complete)
+      if (pending && !pending.writableFinished && (pending.req.complete || pending.headersSent))
         pending.once('finish', refuseWhenAnswered);
       else if (socket.writable) refuseSocket(socket, clientErrorOf(err.code), err.code);
     };

@@ -5,7 +5,7 @@
  */
 import { hash } from 'node:crypto';
 import type { Principal } from '../auth/principal.js';
-import type { ApiError } from '../protocol/api-error.js';
+import { type ApiError, isApiError } from '../protocol/api-error.js';
 import type { ErrorFactory } from '../protocol/define-error.js';
 import type { Executor } from '../store/database.js';
 import {
@@ -153,6 +153,13 @@ function tagsOf(input: Record<string, unknown>): Array<readonly [string, string]
   return tags;
 }
 
+/** Whether the request gives a value to any of these parameters, or to an item of one. */
+function sentAny(raw: ReadonlyMap<string, string>, names: readonly string[]): boolean {
+  for (const [key, value] of raw)
+    if (value !== '' && names.some((n) => key === n || key.startsWith(`${n}.`))) return true;
+  return false;
+}
+
 /** A resource template cut at its placeholders: text, then the key that follows it (if any). */
 type TemplatePart = readonly [text: string, key: string | undefined];
 
@@ -223,8 +230,16 @@ export function defineOperation<P extends ParamSpecs>(def: OperationDefinition<P
     oneOf: def.oneOf?.params ?? [],
     errors: def.errors,
     prepare(raw, vctx) {
-      const all = validateParams(params, raw, vctx) as Record<string, unknown>;
       const oneOf = def.oneOf;
+      let all: Record<string, unknown>;
+      try {
+        all = validateParams(params, raw, vctx) as Record<string, unknown>;
+      } catch (e) {
+        // Missing before malformed (errors.md): a pair of which neither was sent is missing too.
+        if (oneOf && isApiError(e) && !e.code.startsWith('Missing') && !sentAny(raw, oneOf.params))
+          throw oneOf.error();
+        throw e;
+      }
       if (oneOf?.params.every((n) => all[n] === undefined || (Array.isArray(all[n]) && all[n].length === 0)))
         throw oneOf.error();
       // An optional RegionId left out is the server's first region (the default endpoint's), for

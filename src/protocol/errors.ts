@@ -184,7 +184,7 @@ export const protocolErrors = {
     code: 'OperationConflict',
     httpStatus: 400,
     message: () => 'Request was denied due to conflict with a previous request.',
-    when: 'A concurrent write on the same resource won a race (e.g. the same priority taken at the same moment on another node).',
+    when: 'A concurrent write on the same resource won a race (e.g. the same priority taken at the same moment on another node), or a filter rule still being deleted holds the priority or the place a rule change asks for.',
     sample: [],
   }),
   internalError: defineError({

@@ -115,6 +115,7 @@ describe('admin endpoints and web browsers', () => {
       [{ 'sec-fetch-site': 'cross-site' }, /Sec-Fetch-Site: cross-site/],
       [{ 'sec-fetch-site': 'same-site' }, /Sec-Fetch-Site: same-site/],
       [{ host: 'rebound.example:8787' }, /rebound\.example/],
+      [{ host: '127.rebound.example' }, /127\.rebound\.example/],
     ] as const) {
       for (const [method, path] of [
         ['POST', 'reset'],

@@ -87,6 +87,31 @@ describe('connections', () => {
     await stillServes();
   });
 
+  test('a client that keeps its end of a refused CONNECT open does not hold up a shutdown', async () => {
+    const own = await ServerProcess.start({
+      args: ['--data-dir', join(dir, 'half-open')],
+      env: { VPCMIRROR_ACCESS_KEY_ID: KEY.accessKeyId, VPCMIRROR_ACCESS_KEY_SECRET: KEY.accessKeySecret },
+    });
+    const s = connect({ port: own.port, host: '127.0.0.1', allowHalfOpen: true });
+    s.on('error', () => undefined);
+    let refusal = '';
+    s.setEncoding('latin1');
+    s.on('data', (c: string) => {
+      refusal += c;
+    });
+    await new Promise((resolve) => s.once('connect', resolve));
+    s.write('CONNECT example.com:443 HTTP/1.1\r\nHost: example.com:443\r\n\r\n');
+    // The refusal and the server's end of the stream; this client never ends its own.
+    await new Promise((resolve) => s.once('end', resolve));
+    assert.match(refusal, /^HTTP\/1\.1 403 /);
+    try {
+      await own.stop(30_000);
+      assert.deepEqual(own.exitStatus(), { code: 0, signal: null }, own.recentOutput());
+    } finally {
+      s.destroy();
+    }
+  });
+
   test('bytes that do not parse after a request still running wait for its answer, then get their own refusal', async () => {
     const name = `pipelined-${Date.now()}`;
     const raw = await exchange(

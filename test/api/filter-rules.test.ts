@@ -452,7 +452,7 @@ for (const storeKind of testStores()) {
       );
     });
 
-    test('a rule being deleted holds its priority and its place until it is gone: a create or update only it stands in the way of is IncorrectStatus.TrafficMirrorFilter (Terraform retries it), and goes through once it is gone', async () => {
+    test('a rule being deleted holds its priority and its place until it is gone: a create or update only it stands in the way of is OperationConflict (Terraform retries it on both), and goes through once it is gone', async () => {
       const f = await filter();
       const [held] = (await addRules(f, { IngressRules: [{ ...ALL, Priority: 1 }] })).ingress;
       const [kept] = (await addRules(f, { IngressRules: [{ ...ALL, Priority: 2 }] })).ingress;
@@ -461,17 +461,17 @@ for (const storeKind of testStores()) {
       assert.equal((await rule(f, held))?.TrafficMirrorFilterRuleStatus, 'Deleting');
       await expectCode(
         () => addRules(f, { IngressRules: [{ ...ALL, Priority: 1 }] }, 'vpc-v1'),
-        'IncorrectStatus.TrafficMirrorFilter',
+        'OperationConflict',
       );
       await expectCode(
         () => updateRule({ TrafficMirrorFilterRuleId: kept, Priority: 1 }),
-        'IncorrectStatus.TrafficMirrorFilter',
+        'OperationConflict',
       );
       // A priority that a rule which stays holds is a mistake, as ever.
       await expectCode(() => addRules(f, { IngressRules: [{ ...ALL, Priority: 2 }] }), 'InvalidParameter');
       // Eight more fill the direction to ten with the rule being deleted: one more must wait.
       await addRules(f, { IngressRules: Array.from({ length: 8 }, () => ALL) });
-      await expectCode(() => addRules(f, { IngressRules: [ALL] }), 'IncorrectStatus.TrafficMirrorFilter');
+      await expectCode(() => addRules(f, { IngressRules: [ALL] }), 'OperationConflict');
       assert.equal(await server.advance({ resourceId: held }), 1);
       assert.equal(await rule(f, held), undefined);
       const [again] = (await addRules(f, { IngressRules: [{ ...ALL, Priority: 1 }] })).ingress;

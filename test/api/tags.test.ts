@@ -486,6 +486,17 @@ for (const storeKind of testStores()) {
         () => call(server, 'ListTagResources', { ResourceType: 'TRAFFICMIRRORSESSION' }),
         'MissingParameter',
       );
+      // Missing before malformed.
+      await expectCode(
+        () =>
+          call(
+            server,
+            'ListTagResources',
+            { ResourceType: 'TRAFFICMIRRORSESSION', MaxResults: 'abc' },
+            'pop-post',
+          ),
+        'MissingParameter',
+      );
       // A parameter mistake, answered before RAM: also to a caller RAM would refuse.
       const denied = await addRamUser(server, [{ Effect: 'Deny', Action: '*', Resource: '*' }]);
       await expectCode(

@@ -156,6 +156,13 @@ export class ServerProcess {
     });
   }
 
+  /** How the last run ended, once it has: an exit code, or the signal that ended it. */
+  exitStatus(): { code: number | null; signal: NodeJS.Signals | null } | undefined {
+    const child = this.child;
+    if (!child || (child.exitCode === null && child.signalCode === null)) return undefined;
+    return { code: child.exitCode, signal: child.signalCode };
+  }
+
   /** SIGKILL: no shutdown code runs, in-flight requests are cut, nothing is flushed by us. */
   async kill(): Promise<void> {
     const child = this.child;

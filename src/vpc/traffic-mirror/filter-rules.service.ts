@@ -187,14 +187,15 @@ export function buildRuleRows(
     const mine = rules.filter((r) => r.direction === direction);
     const held = existing.filter((e) => e.direction === direction);
     // A rule being deleted keeps its priority and its place in the quota until it is gone. A
-    // request that only such rules stand in the way of is told to wait, with a code Terraform
-    // retries (it does not wait for a rule delete to finish), not that it is wrong.
+    // request that only such rules stand in the way of is told it conflicts with that delete,
+    // which Terraform retries on rule create and update (it does not wait for a rule delete to
+    // finish), not that it is wrong.
     assignPriorities(mine, new Set(held.filter((e) => e.status !== 'Deleting').map((e) => e.priority)));
     let priorities: number[];
     try {
       priorities = assignPriorities(mine, new Set(held.map((e) => e.priority)));
     } catch {
-      throw filterErrors.incorrectStatus();
+      throw protocolErrors.operationConflict();
     }
     mine.forEach((r, i) => {
       rows.push({
@@ -346,7 +347,7 @@ export async function updateRule(ctx: OperationContext, input: UpdateRuleInput):
       (s) => s.id !== rule.id && s.direction === rule.direction && s.priority === priority,
     );
     // Held only until a delete finishes: as when creating rules (buildRuleRows).
-    if (holder?.status === 'Deleting') throw filterErrors.incorrectStatus();
+    if (holder?.status === 'Deleting') throw protocolErrors.operationConflict();
     if (holder) throw protocolErrors.invalidParameter('Priority');
   }
   if (ctx.dryRun) throw protocolErrors.dryRunOperation();
