@@ -46,6 +46,8 @@ export interface StoreOptions {
   onConnectionError?: (message: string) => void;
   /** PostgreSQL only: the lock timeout instead of PG_LOCK_TIMEOUT_MS (tests). */
   pgLockTimeoutMs?: number;
+  /** PostgreSQL only: the statement deadline instead of PG_STATEMENT_DEADLINE_MS (tests). */
+  pgStatementDeadlineMs?: number;
 }
 
 /** How long a PostgreSQL statement waits for a lock another transaction holds. */
@@ -54,6 +56,17 @@ export const PG_LOCK_TIMEOUT_MS = 20_000;
 export const PG_IDLE_IN_TRANSACTION_MS = 60_000;
 /** How long a request waits to open a PostgreSQL connection, or for one of the pool's to be free. */
 export const PG_CONNECT_TIMEOUT_MS = 30_000;
+/**
+ * How long a statement may go unanswered before its connection is given up. Longer than the lock
+ * timeout, so that a wait for a lock ends as PostgreSQL's own error first; what this catches is a
+ * connection that went silent (a failover, a host gone, a network path dropped), on which the
+ * answer never comes and TCP would notice only after about fifteen minutes.
+ */
+export const PG_STATEMENT_DEADLINE_MS = 30_000;
+
+/** The statements that lift, and put back, the lock timeout for a migration (migrateOnce). */
+const UNLIMITED_LOCK_WAIT = 'set lock_timeout = 0';
+const LIMITED_LOCK_WAIT = 'reset lock_timeout';
 
 export interface Store {
   readonly db: Db;
@@ -118,23 +131,62 @@ async function createSchema(db: Db, schema: string): Promise<void> {
  * statements: node-postgres then has each connection parse and plan them once, and later calls
  * send only the values. Any other SQL runs as before.
  */
-function namingPool(pool: pg.Pool): PostgresPool {
+function namingPool(pool: pg.Pool, deadlineMs: number): PostgresPool {
   // One wrapper per pooled connection: Kysely keeps its own connection object per client it is
   // handed, so a new wrapper at every checkout would make it build a new one each time.
   const wrappers = new WeakMap<pg.PoolClient, PostgresPoolClient>();
+  // Connections migrating (no deadline: a migration of a large table takes what it takes), and
+  // connections given up on (destroyed, and not handed out again).
+  const unlimited = new WeakSet<pg.PoolClient>();
+  const givenUp = new WeakSet<pg.PoolClient>();
   const wrap = (client: pg.PoolClient): PostgresPoolClient => {
     function query<R>(text: string, values: readonly unknown[]): Promise<PostgresQueryResult<R>>;
     function query<R>(cursor: PostgresCursor<R>): PostgresCursor<R>;
     function query(text: string | PostgresCursor<unknown>, values?: readonly unknown[]): unknown {
       // Kysely passes a cursor only to stream, which this store never does; it goes through as is.
       if (typeof text !== 'string') return client.query(text as unknown as pg.Submittable);
+      if (text === UNLIMITED_LOCK_WAIT) unlimited.add(client);
+      else if (text === LIMITED_LOCK_WAIT) unlimited.delete(client);
       const name = namedStatement(text);
       // Kysely hands over a fresh array, which node-postgres only reads.
       const args = (values ?? []) as unknown[];
-      return client.query(name === undefined ? { text, values: args } : { name, text, values: args });
+      const running = client.query(
+        name === undefined ? { text, values: args } : { name, text, values: args },
+      );
+      return unlimited.has(client) ? running : withDeadline(client, running);
     }
-    return { query, release: (destroy?: boolean) => client.release(destroy) };
+    return { query, release: (destroy?: boolean) => client.release(destroy === true || givenUp.has(client)) };
   };
+  function withDeadline<T>(client: pg.PoolClient, running: Promise<T>): Promise<T> {
+    return new Promise<T>((resolve, reject) => {
+      const timer = setTimeout(() => {
+        givenUp.add(client);
+        // The answer is not coming on this connection: close it, which also fails at once what
+        // the transaction would still send on it (its rollback).
+        (
+          client as unknown as { connection?: { stream?: { destroy(): void } } }
+        ).connection?.stream?.destroy();
+        reject(
+          Object.assign(
+            new Error(`PostgreSQL did not answer within ${deadlineMs} ms; the connection was dropped`),
+            {
+              code: 'ETIMEDOUT',
+            },
+          ),
+        );
+      }, deadlineMs);
+      running.then(
+        (r) => {
+          clearTimeout(timer);
+          resolve(r);
+        },
+        (e: unknown) => {
+          clearTimeout(timer);
+          reject(e);
+        },
+      );
+    });
+  }
   return {
     connect: async () => {
       const client = await pool.connect();
@@ -164,10 +216,15 @@ export async function openStore(options: StoreOptions & { migrate?: boolean }): 
       // when TCP keepalive does (hours by default).
       `-c idle_in_transaction_session_timeout=${PG_IDLE_IN_TRANSACTION_MS}`,
     ];
+    // node-postgres takes the URL's own `options` over the one given here: both are sent, the
+    // URL's last, so that a setting the URL names (a search_path, a longer lock timeout) wins.
+    const url = new URL(options.location);
+    const fromUrl = url.searchParams.get('options');
+    if (fromUrl !== null) url.searchParams.delete('options');
     const pool = new pg.Pool({
-      connectionString: options.location,
+      connectionString: fromUrl === null ? options.location : url.href,
       max: options.poolSize ?? 10,
-      options: settings.join(' '),
+      options: [...settings, ...(fromUrl ? [fromUrl] : [])].join(' '),
       connectionTimeoutMillis: PG_CONNECT_TIMEOUT_MS,
       keepAlive: true,
       keepAliveInitialDelayMillis: 10_000,
@@ -179,7 +236,8 @@ export async function openStore(options: StoreOptions & { migrate?: boolean }): 
     const connectionError = (err: Error) => options.onConnectionError?.(err.message);
     pool.on('error', connectionError);
     pool.on('connect', (client) => client.on('error', connectionError));
-    db = new Kysely<Database>({ dialect: new PostgresDialect({ pool: namingPool(pool) }) });
+    const deadline = options.pgStatementDeadlineMs ?? PG_STATEMENT_DEADLINE_MS;
+    db = new Kysely<Database>({ dialect: new PostgresDialect({ pool: namingPool(pool, deadline) }) });
     try {
       await firstConnection(pool, options.location);
       if (options.schema) await createSchema(db, options.schema);
@@ -359,11 +417,11 @@ async function migrateOnce(store: Store): Promise<MigrationResultSet> {
   const result =
     store.dialect === 'postgres'
       ? await store.db.connection().execute(async (conn) => {
-          await sql`set lock_timeout = 0`.execute(conn);
+          await sql.raw(UNLIMITED_LOCK_WAIT).execute(conn);
           try {
             return await migrator(store, schema, conn).migrateToLatest();
           } finally {
-            await sql`reset lock_timeout`.execute(conn);
+            await sql.raw(LIMITED_LOCK_WAIT).execute(conn);
           }
         })
       : await migrator(store, schema).migrateToLatest();

@@ -4,6 +4,7 @@
  */
 import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync } from 'node:fs';
+import { connect, createServer, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, test } from 'node:test';
@@ -157,6 +158,88 @@ describe('a PostgreSQL store when connections break or locks are held', {
       assert.equal(again.rows[0]?.one, 1);
     } finally {
       await admin.end();
+      await sql`drop schema if exists ${sql.id(schema)} cascade`.execute(store.db);
+      await store.close();
+    }
+  });
+
+  // Without the deadline this test would hang: the bound makes that a failure.
+  test('a connection that goes silent is given up after the statement deadline: the statement and its transaction fail as unavailable, and the next work gets a new connection', {
+    timeout: 30_000,
+  }, async () => {
+    // A proxy to PostgreSQL that can stop passing bytes on the connections it carries, as a
+    // failover or a vanished host does, while new connections still go through.
+    const frozen = new Set<Socket>();
+    const carried: Socket[] = [];
+    const target = new URL(pgUrl());
+    const proxy = createServer((client) => {
+      const upstream = connect(Number(target.port || 5432), target.hostname);
+      carried.push(client, upstream);
+      client.on('error', () => upstream.destroy());
+      upstream.on('error', () => client.destroy());
+      client.on('data', (c: Buffer) => {
+        if (!frozen.has(client)) upstream.write(c);
+      });
+      upstream.on('data', (c: Buffer) => {
+        if (!frozen.has(client)) client.write(c);
+      });
+    });
+    await new Promise<void>((resolve) => proxy.listen(0, '127.0.0.1', resolve));
+    const address = proxy.address();
+    const port = typeof address === 'object' && address ? address.port : 0;
+    const through = new URL(pgUrl());
+    through.host = `127.0.0.1:${port}`;
+    const store = await openStore({
+      location: through.href,
+      schema,
+      poolSize: 1,
+      pgLockTimeoutMs: 100,
+      pgStatementDeadlineMs: 500,
+    });
+    try {
+      await sql`select 1`.execute(store.db);
+      for (const c of carried) frozen.add(c);
+      const lost = await caught(() => sql`select 1`.execute(store.db));
+      assert.equal(isStoreUnavailable(lost), true, String(lost));
+      assert.match(String(lost), /did not answer within 500 ms/);
+      // The one pooled connection is the silent one: given up, it is not handed out again.
+      const r = await sql<{ one: number }>`select 1 as one`.execute(store.db);
+      assert.equal(r.rows[0]?.one, 1);
+      // A transaction on a connection that goes silent fails too, rollback included, and promptly.
+      const tx = await caught(() =>
+        store.db.transaction().execute(async (t) => {
+          await sql`select 1`.execute(t);
+          for (const c of carried) frozen.add(c);
+          await sql`select 2`.execute(t);
+        }),
+      );
+      assert.equal(isStoreUnavailable(tx), true, String(tx));
+      assert.equal((await sql<{ one: number }>`select 1 as one`.execute(store.db)).rows[0]?.one, 1);
+    } finally {
+      await sql`drop schema if exists ${sql.id(schema)} cascade`.execute(store.db).catch(() => undefined);
+      await store.close();
+      for (const c of carried) c.destroy();
+      await new Promise<void>((resolve) => proxy.close(() => resolve()));
+    }
+  });
+
+  test("the database URL's own options add to the store's timeouts instead of replacing them; a setting it names wins", async () => {
+    const withPath = new URL(pgUrl());
+    withPath.searchParams.set(
+      'options',
+      `-c search_path=${schema} -c idle_in_transaction_session_timeout=5min`,
+    );
+    const store = await openStore({ location: withPath.href, schema });
+    try {
+      const r = await sql<{
+        path: string;
+        lock: string;
+        idle: string;
+      }>`select current_setting('search_path') as path, current_setting('lock_timeout') as lock, current_setting('idle_in_transaction_session_timeout') as idle`.execute(
+        store.db,
+      );
+      assert.deepEqual(r.rows[0], { path: schema, lock: '20s', idle: '5min' });
+    } finally {
       await sql`drop schema if exists ${sql.id(schema)} cascade`.execute(store.db);
       await store.close();
     }
