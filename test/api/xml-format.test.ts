@@ -167,6 +167,7 @@ for (const storeKind of testStores()) {
         Format: 'XML',
         RegionId: 'cn-hangzhou',
         ResourceType: 'TRAFFICMIRRORSESSION',
+        'ResourceId.1': 'tms-anything',
         MaxResults: 0,
       });
       const xml = xmlOf(await replay(server.port, r), 400);
