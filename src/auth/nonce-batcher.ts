@@ -10,6 +10,7 @@
  */
 import { readRamGeneration } from '../store/credentials.repo.js';
 import type { Executor } from '../store/database.js';
+import { isStoreUnavailable } from '../store/errors.js';
 import { NONCE_ROWS_PER_STATEMENT } from '../store/nonce-rows.js';
 import { type NonceUse, recordNonces } from '../store/replay.repo.js';
 import { TurnBatcher } from '../turn-batcher.js';
@@ -92,8 +93,11 @@ export class NonceBatcher implements NonceRecorder {
       },
       (err: unknown) => {
         // One bad row fails the whole statement: write the batch again one nonce at a time, so
-        // that an error reaches only the request it belongs to.
-        if (batch.length === 1) batch[0]?.reject(err);
+        // that an error reaches only the request it belongs to. Not when the store itself failed
+        // (a connection lost, a deadline passed): the batch may have been committed all the same,
+        // and written again each nonce would come back as used, a first use refused as a replay.
+        // Each request answers ServiceUnavailable instead, which clients retry with a new nonce.
+        if (batch.length === 1 || isStoreUnavailable(err)) for (const w of batch) w.reject(err);
         else for (const w of batch) this.alone(w);
       },
     );

@@ -116,6 +116,22 @@ describe('NonceBatcher', () => {
     assert.deepEqual(await b.record(use('d')), { fresh: true, ramGeneration: 7 }, 'the batcher goes on');
   });
 
+  test('a batch the store failed (the connection lost: perhaps committed) is not written again: each caller gets the failure', async () => {
+    const writes: string[][] = [];
+    const b = new NonceBatcher(async (uses) => {
+      writes.push(uses.map((u) => u.nonce));
+      if (writes.length === 1) throw new Error('Connection terminated unexpectedly');
+      return { fresh: uses.map(() => true), ramGeneration: 7 };
+    });
+    const results = await Promise.allSettled([b.record(use('a')), b.record(use('b'))]);
+    assert.deepEqual(
+      results.map((r) => r.status),
+      ['rejected', 'rejected'],
+    );
+    assert.deepEqual(writes, [['a', 'b']]);
+    assert.deepEqual(await b.record(use('c')), { fresh: true, ramGeneration: 7 }, 'the batcher goes on');
+  });
+
   test('a failed write of a single nonce rejects its caller', async () => {
     const b = new NonceBatcher(async () => {
       throw new Error('disk full');
