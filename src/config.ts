@@ -3,6 +3,7 @@
  * once at start into a frozen object. Defaults give a server that needs no other service.
  */
 import { readFileSync } from 'node:fs';
+import { isIP } from 'node:net';
 import { join } from 'node:path';
 import { createSecureContext } from 'node:tls';
 
@@ -145,9 +146,12 @@ export function parseTransitions(text: string): TransitionTiming {
   return out;
 }
 
-/** A listening address only this machine can reach. */
+/**
+ * A host only this machine can reach: localhost, ::1, or an IPv4 address in 127/8. An address, not
+ * any name that starts like one (127.example.com resolves where it likes).
+ */
 export function isLoopbackHost(host: string): boolean {
-  return host === 'localhost' || host === '::1' || host.startsWith('127.');
+  return host === 'localhost' || host === '::1' || (isIP(host) === 4 && host.startsWith('127.'));
 }
 
 /** Where state lives unless told otherwise: relative to the directory the server starts in. */

@@ -169,12 +169,6 @@ export function listen(app: App, host: string, port: number): Promise<RunningSer
         if (req.httpVersion === '1.1' && req.headers.host === undefined) throw new MissingHost();
         body = await readBody(req, config.bodyLimitBytes);
       } catch (e) {
-        const err =
-          e instanceof BodyTooLarge
-            ? protocolErrors.requestMalformed(`request body exceeds ${config.bodyLimitBytes} bytes`)
-            : e instanceof MissingHost
-              ? protocolErrors.requestMalformed('request has no Host header')
-              : protocolErrors.requestMalformed('request body could not be read');
         // Its broken bytes were refused, and logged, as unparseable HTTP (clientError below).
         if (refused.has(req.socket)) return;
         const requestId = newRequestId();
@@ -183,6 +177,12 @@ export function listen(app: App, host: string, port: number): Promise<RunningSer
           access.info({ requestId, latencyMs }, 'the client went away before its request was complete');
           return;
         }
+        const err =
+          e instanceof BodyTooLarge
+            ? protocolErrors.requestMalformed(`request body exceeds ${config.bodyLimitBytes} bytes`)
+            : e instanceof MissingHost
+              ? protocolErrors.requestMalformed('request has no Host header')
+              : protocolErrors.requestMalformed('request body could not be read');
         send(res, errorResponse(err, 'JSON', requestId, config.hostId), true);
         access.info(
           {

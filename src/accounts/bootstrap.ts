@@ -94,6 +94,9 @@ export async function ensureDefaultCredentials(
       created = true;
     }
     const fromFile = readCredentialsFile(dataDir);
+    // The file may name a key of another store served from this data directory.
+    const fileKeyHere =
+      fromFile !== undefined && (await findAccessKey(tx, fromFile.accessKeyId)) !== undefined;
     let result: BootstrapResult;
     if (explicit.accessKeyId && explicit.accessKeySecret) {
       const existing = await findAccessKey(tx, explicit.accessKeyId);
@@ -128,7 +131,7 @@ export async function ensureDefaultCredentials(
         ...(secretReplaced ? { secretReplaced } : {}),
         ...(existing !== undefined && existing.status !== 'Active' ? { inactive: true } : {}),
       };
-    } else if (fromFile && (await findAccessKey(tx, fromFile.accessKeyId))) {
+    } else if (fromFile && fileKeyHere) {
       result = {
         ...fromFile,
         generated: fromFile.generated && !chosenKeys.has(fromFile.accessKeyId),
@@ -170,11 +173,7 @@ export async function ensureDefaultCredentials(
       accessKeySecret: result.accessKeySecret,
       generated: result.generated,
     });
-    if (
-      fromFile &&
-      fromFile.accessKeyId !== result.accessKeyId &&
-      !(await findAccessKey(tx, fromFile.accessKeyId))
-    )
+    if (fromFile && !fileKeyHere && fromFile.accessKeyId !== result.accessKeyId)
       return { ...result, replaced: fromFile.accessKeyId };
     return result;
   });

@@ -6,7 +6,6 @@
 
 import { timingSafeEqual } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { isIP } from 'node:net';
 import type { App } from '../app.js';
 import { ConfigError, isLoopbackHost, parseTransitions } from '../config.js';
 import { RESOURCE_KINDS } from '../lifecycle/lifecycle.js';
@@ -30,9 +29,7 @@ function json(
 }
 
 function isLoopback(address: string | undefined): boolean {
-  if (!address) return false;
-  const a = address.replace(/^::ffff:/, '');
-  return a === '::1' || a.startsWith('127.');
+  return address !== undefined && isLoopbackHost(address.replace(/^::ffff:/, ''));
 }
 
 /** The host name of a Host header: `[::1]:8787` → `::1`, `localhost:8787` → `localhost`. */
@@ -55,13 +52,8 @@ function fromBrowserPage(req: IncomingMessage): string | undefined {
   const site = req.headers['sec-fetch-site'];
   if (site !== undefined && site !== 'none') return `it was sent for a web page (Sec-Fetch-Site: ${site})`;
   const host = hostName(req.headers.host);
-  // An address, not any name that starts like one (127.attacker.example resolves where it likes).
-  const loopback =
-    host === 'localhost' ||
-    host.endsWith('.localhost') ||
-    host === '::1' ||
-    (isIP(host) === 4 && host.startsWith('127.'));
-  if (host !== '' && !loopback) return `it names the server as ${host}, not a loopback name or address`;
+  if (host !== '' && !isLoopbackHost(host) && !host.endsWith('.localhost'))
+    return `it names the server as ${host}, not a loopback name or address`;
   return undefined;
 }
 

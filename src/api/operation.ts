@@ -230,18 +230,16 @@ export function defineOperation<P extends ParamSpecs>(def: OperationDefinition<P
     oneOf: def.oneOf?.params ?? [],
     errors: def.errors,
     prepare(raw, vctx) {
-      const oneOf = def.oneOf;
+      const noneOf = def.oneOf && !sentAny(raw, def.oneOf.params) ? def.oneOf.error : undefined;
       let all: Record<string, unknown>;
       try {
         all = validateParams(params, raw, vctx) as Record<string, unknown>;
       } catch (e) {
         // Missing before malformed (errors.md): a pair of which neither was sent is missing too.
-        if (oneOf && isApiError(e) && !e.code.startsWith('Missing') && !sentAny(raw, oneOf.params))
-          throw oneOf.error();
+        if (noneOf && isApiError(e) && !e.code.startsWith('Missing')) throw noneOf();
         throw e;
       }
-      if (oneOf?.params.every((n) => all[n] === undefined || (Array.isArray(all[n]) && all[n].length === 0)))
-        throw oneOf.error();
+      if (noneOf) throw noneOf();
       // An optional RegionId left out is the server's first region (the default endpoint's), for
       // the handler and for the key its ClientToken is kept under alike.
       if (all.RegionId === undefined && params.RegionId !== undefined) {

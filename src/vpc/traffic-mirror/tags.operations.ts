@@ -3,7 +3,8 @@
  * (spec sessions.md section 10). ResourceType is matched case-insensitively: Terraform sends
  * `TrafficMirrorSession` while the SDK documents `TRAFFICMIRRORSESSION`.
  */
-import { defineOperation } from '../../api/operation.js';
+import { defineOperation, type OperationContext } from '../../api/operation.js';
+import type { PageScope } from '../../api/page-tokens.js';
 import { protocolErrors } from '../../protocol/errors.js';
 import type { Executor } from '../../store/database.js';
 import {
@@ -188,11 +189,7 @@ export const tagOperations = [
     handler: async (ctx, input) => {
       const type = input.ResourceType.toUpperCase();
       const limit = input.MaxResults ?? 50;
-      const scope = { accountId: ctx.accountId, list: `tags:${type}` };
-      const after =
-        input.NextToken === undefined
-          ? undefined
-          : decodeTagPosition(await ctx.services.pageTokens.openBytes(ctx.tx, scope, input.NextToken));
+      const after = await openTagToken(ctx, type, input.NextToken);
       let q = ctx.tx
         .selectFrom('tags')
         .select(['resource_id', 'resource_type', 'tag_key', 'tag_value'])
@@ -242,14 +239,7 @@ export const tagOperations = [
       const page = rows.slice(0, limit);
       const last = page[page.length - 1];
       return {
-        NextToken:
-          rows.length > limit && last
-            ? await ctx.services.pageTokens.sealBytes(
-                ctx.tx,
-                scope,
-                Buffer.from(JSON.stringify([last.resource_id, last.tag_key])),
-              )
-            : '',
+        NextToken: rows.length > limit && last ? await sealTagToken(ctx, type, last) : '',
         TagResources: {
           TagResource: page.map((r) => ({
             ResourceId: r.resource_id,
@@ -305,11 +295,29 @@ function storable(s: string, maxLength: number): boolean {
   return s.length <= maxLength && !s.includes('\u0000') && Buffer.from(s, 'utf8').toString('utf8') === s;
 }
 
-/**
- * The resource id and key a tag list's token holds (sealed for the account and resource type,
- * api/page-tokens.ts): the page goes on after that tag.
- */
-function decodeTagPosition(position: Buffer | undefined): { id: string; key: string } {
+/** The tag lists of one account and resource type page through their own tokens. */
+function tagScope(ctx: OperationContext, type: string): PageScope {
+  return { accountId: ctx.accountId, list: `tags:${type}` };
+}
+
+/** A NextToken holding the last tag of a page (sealed, api/page-tokens.ts): the next goes on after it. */
+function sealTagToken(
+  ctx: OperationContext,
+  type: string,
+  last: { readonly resource_id: string; readonly tag_key: string },
+): Promise<string> {
+  const position = Buffer.from(JSON.stringify([last.resource_id, last.tag_key]));
+  return ctx.services.pageTokens.sealBytes(ctx.tx, tagScope(ctx, type), position);
+}
+
+/** The resource id and key a tag list's NextToken holds; undefined without a token. */
+async function openTagToken(
+  ctx: OperationContext,
+  type: string,
+  token: string | undefined,
+): Promise<{ id: string; key: string } | undefined> {
+  if (token === undefined) return undefined;
+  const position = await ctx.services.pageTokens.openBytes(ctx.tx, tagScope(ctx, type), token);
   try {
     const v: unknown = position === undefined ? undefined : JSON.parse(position.toString('utf8'));
     if (
