@@ -18,6 +18,34 @@ async function admin(
   return { status: r.status, body: (await r.json()) as Record<string, unknown> };
 }
 
+/** An admin request as node:http sends it, with a Host header of our choosing (fetch sets its own). */
+function raw(server: TestServer, method: string, path: string, headers: Record<string, string>) {
+  return new Promise<{ status: number; body: Record<string, unknown> }>((resolve, reject) => {
+    const r = request(
+      { host: '127.0.0.1', port: server.port, method, path: `/_vpcmirror/${path}`, headers },
+      (res) => {
+        let text = '';
+        res.setEncoding('utf8');
+        res.on('data', (c: string) => {
+          text += c;
+        });
+        res.on('end', () =>
+          resolve({ status: res.statusCode ?? 0, body: JSON.parse(text) as Record<string, unknown> }),
+        );
+      },
+    );
+    r.on('error', reject);
+    r.end();
+  });
+}
+
+/** The routes that need loopback or the token (health needs neither). */
+const GUARDED = [
+  ['POST', 'reset'],
+  ['GET', 'transitions'],
+  ['POST', 'transitions/advance'],
+] as const;
+
 describe('admin endpoints on loopback', () => {
   let server: TestServer;
   before(async () => {
@@ -88,27 +116,6 @@ describe('admin endpoints and web browsers', () => {
   });
   after(() => server.close());
 
-  /** A request as node:http sends it, with a Host header of our choosing. */
-  function raw(method: string, path: string, headers: Record<string, string>) {
-    return new Promise<{ status: number; body: Record<string, unknown> }>((resolve, reject) => {
-      const r = request(
-        { host: '127.0.0.1', port: server.port, method, path: `/_vpcmirror/${path}`, headers },
-        (res) => {
-          let text = '';
-          res.setEncoding('utf8');
-          res.on('data', (c: string) => {
-            text += c;
-          });
-          res.on('end', () =>
-            resolve({ status: res.statusCode ?? 0, body: JSON.parse(text) as Record<string, unknown> }),
-          );
-        },
-      );
-      r.on('error', reject);
-      r.end();
-    });
-  }
-
   test('without a token, what a web page makes a browser send is refused: an Origin, a cross-site fetch, a Host that is no loopback name (DNS rebinding); local tools and a typed address are served', async () => {
     for (const [headers, why] of [
       [{ origin: 'http://evil.example' }, /Origin/],
@@ -117,12 +124,8 @@ describe('admin endpoints and web browsers', () => {
       [{ host: 'rebound.example:8787' }, /rebound\.example/],
       [{ host: '127.rebound.example' }, /127\.rebound\.example/],
     ] as const) {
-      for (const [method, path] of [
-        ['POST', 'reset'],
-        ['GET', 'transitions'],
-        ['POST', 'transitions/advance'],
-      ] as const) {
-        const r = await raw(method, path, headers);
+      for (const [method, path] of GUARDED) {
+        const r = await raw(server, method, path, headers);
         assert.equal(r.status, 403, `${method} ${path} ${JSON.stringify(headers)}`);
         assert.match(String(r.body.error), why);
         assert.match(String(r.body.error), /--admin-token/);
@@ -135,21 +138,20 @@ describe('admin endpoints and web browsers', () => {
       { host: '127.0.0.2' },
       { 'sec-fetch-site': 'none' },
     ]) {
-      assert.equal((await raw('GET', 'transitions', headers)).status, 200, JSON.stringify(headers));
+      assert.equal((await raw(server, 'GET', 'transitions', headers)).status, 200, JSON.stringify(headers));
     }
     // Health says nothing of anyone's resources: a browser may read it.
-    assert.equal((await raw('GET', 'health', { origin: 'http://evil.example' })).status, 200);
+    assert.equal((await raw(server, 'GET', 'health', { origin: 'http://evil.example' })).status, 200);
   });
 
   test('with a token, the token decides, whatever the browser headers', async () => {
     const guarded = await startTestServer({ flags: { 'admin-token': 't0ken' } });
     try {
-      const r = await fetch(`${guarded.url}/_vpcmirror/transitions`, {
-        headers: {
-          'x-vpcmirror-admin-token': 't0ken',
-          origin: 'http://tool.example',
-          'sec-fetch-site': 'cross-site',
-        },
+      const r = await raw(guarded, 'GET', 'transitions', {
+        'x-vpcmirror-admin-token': 't0ken',
+        origin: 'http://tool.example',
+        'sec-fetch-site': 'cross-site',
+        host: 'admin.example:8787',
       });
       assert.equal(r.status, 200);
     } finally {
@@ -163,11 +165,7 @@ describe('admin endpoints of a server listening beyond loopback', () => {
   test('are off without a token, even for a loopback caller (a local proxy would make every caller one); health stays open', async () => {
     const server = await startTestServer({ flags: { host: '0.0.0.0' } });
     try {
-      for (const [method, path] of [
-        ['POST', 'reset'],
-        ['GET', 'transitions'],
-        ['POST', 'transitions/advance'],
-      ] as const) {
+      for (const [method, path] of GUARDED) {
         const refused = await admin(server, method, path);
         assert.equal(refused.status, 403, path);
         assert.match(String(refused.body.error), /off on a server listening on 0\.0\.0\.0.*--admin-token/);

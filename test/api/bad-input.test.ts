@@ -6,6 +6,7 @@
 import assert from 'node:assert/strict';
 import { connect } from 'node:net';
 import { after, before, describe, test } from 'node:test';
+import { setTimeout as delay } from 'node:timers/promises';
 import {
   type CaptureServer,
   captureCall,
@@ -189,13 +190,14 @@ const RAW_CASES: readonly RawCase[] = [
   {
     name: 'parameters sent as a JSON body',
     data: () =>
+      // Signed as V1 as far as the parameters go: the JSON body's Version is not read either.
       http(
-        'POST / HTTP/1.1',
+        'POST /?AccessKeyId=x HTTP/1.1',
         ['Content-Type: application/json', 'Content-Length: 48'],
         '{"Action":"DescribeRegions","Version":"2016-04-28"}'.slice(0, 48),
       ),
     status: 400,
-    code: 'MissingAccessKeyId',
+    code: 'InvalidVersion',
   },
   {
     name: 'a multipart/form-data body',
@@ -594,15 +596,20 @@ for (const storeKind of testStores()) {
 
       await cutOff('reset');
       await stillAnswers();
+      // The server may take the reset after the next connection's request: wait for its line
+      // (bounded), in whichever order the two come.
+      const since = before + afterEnd.length;
+      for (let i = 0; access().length < since + 2 && i < 500; i++) await delay(10);
       // The reset reaches the server as the end of the stream mid-body (refused, the answer lost)
       // or as a read error (gone): either way one line.
-      const afterReset = access().slice(before + afterEnd.length);
+      const afterReset = access().slice(since);
       assert.equal(afterReset.length, 2, JSON.stringify(afterReset));
+      const [cut, next] = afterReset[0]?.msg === 'request' ? [afterReset[1], afterReset[0]] : afterReset;
       assert.match(
-        String(afterReset[0]?.msg),
+        String(cut?.msg),
         /^(unparseable request refused|the client went away before its request was complete)$/,
       );
-      assert.equal(afterReset[1]?.msg, 'request');
+      assert.equal(next?.msg, 'request');
     });
 
     test('requests refused before the pipeline (body too large, unparseable HTTP) are access-logged with their RequestId', async () => {

@@ -9,7 +9,8 @@ import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { signRequest } from '../../src/cli/client.js';
+import { type CaptureServer, captureCall, startCapture, wireBytes } from '../helpers/capture.js';
+import { callVia } from '../helpers/clients.js';
 import { ServerProcess } from '../helpers/process.js';
 
 const KEY = { accessKeyId: 'LTAIconnections00001', accessKeySecret: 'connectionsSecret0000000000001' };
@@ -17,7 +18,9 @@ const KEY = { accessKeyId: 'LTAIconnections00001', accessKeySecret: 'connections
 describe('connections', () => {
   let dir: string;
   let server: ServerProcess;
+  let cap: CaptureServer;
   before(async () => {
+    cap = await startCapture();
     dir = mkdtempSync(join(tmpdir(), 'vpcmirror-connections-'));
     server = await ServerProcess.start({
       args: ['--data-dir', dir, '--transitions', 'default=0'],
@@ -25,30 +28,17 @@ describe('connections', () => {
     });
   });
   after(async () => {
+    await cap?.close();
     await server?.stop();
     rmSync(dir, { recursive: true, force: true });
   });
 
-  /** A signed V3 request as raw HTTP/1.1. */
-  function signed(
-    action: string,
-    params: Record<string, string>,
-    connection: 'keep-alive' | 'close',
-  ): string {
-    const r = signRequest({ endpoint: server.endpoint, ...KEY }, action, params);
-    const head = [
-      `${r.method} ${r.path} HTTP/1.1`,
-      ...Object.entries(r.headers).map(([k, v]) => `${k}: ${v}`),
-    ];
-    head.push(`content-length: ${Buffer.byteLength(r.body)}`, `connection: ${connection}`);
-    return `${head.join('\r\n')}\r\n\r\n${r.body}`;
-  }
-
-  /** Writes the bytes and reads until the server closes the connection. */
-  function exchange(bytes: string): Promise<string> {
+  /** Writes the bytes and reads until the server closes the connection (bounded: a hang fails). */
+  function exchange(bytes: Buffer): Promise<string> {
     return new Promise((resolve, reject) => {
       const chunks: Buffer[] = [];
       const s = connect(server.port, '127.0.0.1', () => s.write(bytes));
+      s.setTimeout(10_000, () => s.destroy(new Error('no end of the exchange within 10 s')));
       s.on('data', (c: Buffer) => chunks.push(c));
       s.on('error', reject);
       s.on('close', () => resolve(Buffer.concat(chunks).toString('utf8')));
@@ -67,8 +57,8 @@ describe('connections', () => {
   }
 
   async function stillServes(): Promise<void> {
-    const [answer] = answers(await exchange(signed('DescribeRegions', {}, 'close')));
-    assert.equal(answer?.status, 200, 'the server answers a signed call');
+    const body = await callVia('vpc-v3', { endpoint: server.endpoint, ...KEY }, 'DescribeRegions', {});
+    assert.ok(body.RequestId, 'the server answers a signed call');
   }
 
   test('a CONNECT whose client resets the connection as it is refused leaves the server running', async () => {
@@ -93,29 +83,36 @@ describe('connections', () => {
       env: { VPCMIRROR_ACCESS_KEY_ID: KEY.accessKeyId, VPCMIRROR_ACCESS_KEY_SECRET: KEY.accessKeySecret },
     });
     const s = connect({ port: own.port, host: '127.0.0.1', allowHalfOpen: true });
-    s.on('error', () => undefined);
-    let refusal = '';
-    s.setEncoding('latin1');
-    s.on('data', (c: string) => {
-      refusal += c;
-    });
-    await new Promise((resolve) => s.once('connect', resolve));
-    s.write('CONNECT example.com:443 HTTP/1.1\r\nHost: example.com:443\r\n\r\n');
-    // The refusal and the server's end of the stream; this client never ends its own.
-    await new Promise((resolve) => s.once('end', resolve));
-    assert.match(refusal, /^HTTP\/1\.1 403 /);
     try {
+      s.on('error', () => undefined);
+      let refusal = '';
+      s.setEncoding('latin1');
+      s.on('data', (c: string) => {
+        refusal += c;
+      });
+      await new Promise((resolve) => s.once('connect', resolve));
+      s.write('CONNECT example.com:443 HTTP/1.1\r\nHost: example.com:443\r\n\r\n');
+      // The refusal and the server's end of the stream; this client never ends its own.
+      await new Promise((resolve) => s.once('end', resolve));
+      assert.match(refusal, /^HTTP\/1\.1 403 /);
       await own.stop(30_000);
       assert.deepEqual(own.exitStatus(), { code: 0, signal: null }, own.recentOutput());
     } finally {
       s.destroy();
+      // Whatever failed above, the server process does not outlive the test.
+      await own.kill();
     }
   });
 
   test('bytes that do not parse after a request still running wait for its answer, then get their own refusal', async () => {
     const name = `pipelined-${Date.now()}`;
+    // Signed by an official client (recorded, not sent to us), then written with bytes after it.
+    const create = await captureCall(cap, 'vpc-v3', KEY, 'CreateTrafficMirrorFilter', {
+      RegionId: 'cn-hangzhou',
+      TrafficMirrorFilterName: name,
+    });
     const raw = await exchange(
-      `${signed('CreateTrafficMirrorFilter', { RegionId: 'cn-hangzhou', TrafficMirrorFilterName: name }, 'keep-alive')}GARBAGE\r\n\r\n`,
+      Buffer.concat([wireBytes(create, 'keep-alive'), Buffer.from('GARBAGE\r\n\r\n')]),
     );
     const [created, refused, ...more] = answers(raw);
     assert.equal(created?.status, 200, raw);

@@ -19,7 +19,6 @@ import {
   vpcClient,
 } from '../helpers/clients.js';
 import { startTestServer, type TestServer, testStores } from '../helpers/server.js';
-import { addRamUser } from './session-fixtures.js';
 
 const REGION = 'cn-hangzhou';
 type Rule = Record<string, unknown>;
@@ -333,7 +332,10 @@ for (const storeKind of testStores()) {
         assert.match(messageOf(err), /IngressRules/);
       }
       // A parameter mistake, answered before RAM: also to a caller RAM would refuse.
-      const denied = await addRamUser(server, [{ Effect: 'Deny', Action: '*', Resource: '*' }]);
+      const denied = await ramUser(server, {
+        Version: '1',
+        Statement: [{ Effect: 'Deny', Action: '*', Resource: '*' }],
+      });
       await expectCode(
         () =>
           callVia('vpc-v3', denied, 'CreateTrafficMirrorFilterRules', {

@@ -654,7 +654,7 @@ for (const storeKind of testStores()) {
       assert.notEqual(all.NextToken, '');
     });
 
-    test('the typed ListTrafficMirrorFilters model of @alicloud/vpc20160428 reads the answer: plain arrays, TotalCount a string, Count, MaxResults and Priority numbers', async () => {
+    test('the typed ListTrafficMirrorFilters model of @alicloud/vpc20160428 reads the answer: plain arrays of filters, tags and rules, and their values (the model casts scalar types itself; the wire types are checked on raw answers)', async () => {
       const id = await createReady({
         TrafficMirrorFilterName: 'typed',
         Tag: [{ Key: 'k', Value: 'v' }],

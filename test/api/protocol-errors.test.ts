@@ -740,7 +740,7 @@ for (const storeKind of testStores()) {
         }
       });
 
-      test('the typed DescribeRegions model of @alicloud/vpc20160428 reads the wrapped Regions.Region[] with string fields', async () => {
+      test('the typed DescribeRegions model of @alicloud/vpc20160428 reads the wrapped Regions.Region[] and its values', async () => {
         const answer = await vpcClient(server).describeRegions(
           new Vpc.DescribeRegionsRequest({ acceptLanguage: 'en-US' }),
         );

@@ -335,7 +335,7 @@ for (const storeKind of testStores()) {
         const cases: Array<[Record<string, unknown>, string[], string]> = [
           [{ TrafficMirrorSourceIds: ['bad'] }, ['TrafficMirrorTargetId'], 'MissingTrafficMirrorTargetId'],
           [{ TrafficMirrorTargetType: 'nic' }, ['TrafficMirrorFilterId'], 'MissingTrafficMirrorFilterId'],
-          [{ RegionId: 'xx-nowhere-1', Priority: 'high' }, ['Priority'], 'MissingPriority'],
+          [{ RegionId: 'xx-nowhere-1' }, ['Priority'], 'MissingPriority'],
           [{ Priority: 'high' }, ['TrafficMirrorSourceIds'], 'MissingParameter'],
         ];
         for (const [bad, absent, code] of cases) {

@@ -662,7 +662,7 @@ for (const storeKind of testStores()) {
       });
     }
 
-    test('the typed ListTagResources and MoveResourceGroup models of @alicloud/vpc20160428 read the answers: TagResources.TagResource[] of strings, then the RequestId', async () => {
+    test('the typed ListTagResources and MoveResourceGroup models of @alicloud/vpc20160428 read the answers: the wrapped TagResources.TagResource[] and its values, then the RequestId', async () => {
       const id = await makeSession(server, filter, { Tag: [{ Key: 'typed', Value: '1' }] });
       const client = vpcClient(server, 'v1');
       const listed = await client.listTagResources(

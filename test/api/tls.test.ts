@@ -5,7 +5,6 @@
  */
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
-import { connect } from 'node:net';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import {
@@ -15,6 +14,7 @@ import {
   createUser,
 } from '../../src/accounts/accounts.service.js';
 import { ConfigError, loadConfig } from '../../src/config.js';
+import { rawExchange } from '../helpers/capture.js';
 import { CLIENT_MODES, type Credentials, callVia, expectCode } from '../helpers/clients.js';
 import { startTestServer, type TestServer, testStores } from '../helpers/server.js';
 
@@ -23,20 +23,6 @@ const CERT = join(FIXTURES, 'cert.pem');
 const KEY = join(FIXTURES, 'key.pem');
 const TRUSTED = readFileSync(CERT, 'utf8');
 const REGION = 'cn-hangzhou';
-
-/** Writes a plain-HTTP request to the port and resolves with whatever comes back before close. */
-function plainHttp(port: number): Promise<string> {
-  return new Promise((resolve) => {
-    const socket = connect(port, '127.0.0.1');
-    let got = '';
-    socket.on('data', (c: Buffer) => {
-      got += c.toString('latin1');
-    });
-    socket.on('close', () => resolve(got));
-    socket.on('error', () => undefined);
-    socket.write('GET /?Action=DescribeRegions HTTP/1.1\r\nHost: x\r\n\r\n');
-  });
-}
 
 for (const storeKind of testStores()) {
   describe(`HTTPS [${storeKind}]`, () => {
@@ -76,7 +62,11 @@ for (const storeKind of testStores()) {
         callVia('vpc-v3', { ...overTls(tls), ca: '' }, 'DescribeRegions', {}),
         /self[- ]signed|certificate/i,
       );
-      assert.equal(await plainHttp(tls.port), '', 'no answer in plain HTTP');
+      const plainAnswer = await rawExchange(
+        tls.port,
+        'GET /?Action=DescribeRegions HTTP/1.1\r\nHost: x\r\n\r\n',
+      );
+      assert.equal(plainAnswer.raw.toString('latin1'), '', 'no answer in plain HTTP');
       // The server is none the worse for either.
       await callVia('pop-post', overTls(tls), 'DescribeRegions', {});
     });

@@ -194,6 +194,18 @@ export function paramsOf(r: RawRequest): Map<string, string> {
 const HOP_BY_HOP = new Set(['connection', 'content-length', 'keep-alive', 'transfer-encoding']);
 
 /**
+ * A recorded request as the bytes of one HTTP/1.1 request, with the recorded Host (it is signed)
+ * and header order, the body's Content-Length and the Connection given: for exchanges node:http
+ * cannot make, such as pipelining something after it.
+ */
+export function wireBytes(r: RawRequest, connection: 'keep-alive' | 'close'): Buffer {
+  const lines = [`${r.method} ${r.url} HTTP/1.1`];
+  for (const [k, v] of r.headers) if (!HOP_BY_HOP.has(k.toLowerCase())) lines.push(`${k}: ${v}`);
+  lines.push(`Content-Length: ${r.body.length}`, `Connection: ${connection}`);
+  return Buffer.concat([Buffer.from(`${lines.join('\r\n')}\r\n\r\n`, 'latin1'), r.body]);
+}
+
+/**
  * Sends a raw request to `port` with node:http, keeping the recorded Host header (it is signed)
  * and the header order; Content-Length follows the body actually sent.
  */
