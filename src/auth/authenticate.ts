@@ -176,7 +176,11 @@ async function verifyV1(
   if (!signaturesEqual(v1Sign(row.secret, stringToSign), signature)) {
     throw protocolErrors.signatureDoesNotMatch(stringToSign);
   }
-  const signedAt = checkClock(settings, p.get('Timestamp'), now);
+  // The gateway names a missing Timestamp as it names any missing parameter (MissingTimestamp),
+  // unlike a V3 request, whose x-acs-date is a required signed header.
+  const timestamp = p.get('Timestamp');
+  if (!timestamp) throw protocolErrors.missingParameterShort('Timestamp');
+  const signedAt = checkClock(settings, timestamp, now);
   return { principal: principalOf(row), nonce, signedAt };
 }
 

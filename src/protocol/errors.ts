@@ -12,7 +12,7 @@ export const protocolErrors = {
     code: 'Missing{Name}',
     httpStatus: 400,
     message: (name: string) => `${name} is mandatory for this action.`,
-    when: 'A required scalar parameter is absent or empty; the code names it, e.g. MissingRegionId.',
+    when: 'A required scalar parameter is absent or empty; the code names it, e.g. MissingRegionId, or MissingTimestamp for a V1 request signed without Timestamp.',
     sample: ['{Name}'],
     codeOf: (name: string) => `Missing${name}`,
   }),
@@ -91,7 +91,7 @@ export const protocolErrors = {
     code: 'InvalidTimeStamp.Format',
     httpStatus: 400,
     message: () => 'Specified time stamp or date value is not well formatted.',
-    when: 'Timestamp / x-acs-date is missing or not YYYY-MM-DDThh:mm:ss[.fff]Z.',
+    when: 'Timestamp / x-acs-date is not YYYY-MM-DDThh:mm:ss[.fff]Z, or x-acs-date is missing (a V1 request without Timestamp is MissingTimestamp).',
     sample: [],
   }),
   missingSecurityToken: defineError({

@@ -456,6 +456,17 @@ for (const storeKind of testStores()) {
         );
       });
 
+      test('V1 signed with an empty Timestamp is MissingTimestamp, as the gateway names it; one left out after signing is SignatureDoesNotMatch', async () => {
+        for (const mode of ['pop-get', 'pop-post'] as const) {
+          const r = await signed(mode, 'DescribeRegions', { Timestamp: '' });
+          assert.equal(paramsOf(r).get('Timestamp'), '', mode);
+          const body = expectError(await send(r), 400, 'MissingTimestamp');
+          assert.equal(body.Message, 'Timestamp is mandatory for this action.');
+        }
+        const r = await signed('pop-get', 'DescribeRegions', {});
+        expectError(await send(withQueryParam(r, 'Timestamp', undefined)), 400, 'SignatureDoesNotMatch');
+      });
+
       test('V1 signed with an unparsable Timestamp is InvalidTimeStamp.Format', async () => {
         const r = await signed('pop-get', 'DescribeRegions', { Timestamp: 'yesterday' });
         expectError(await send(r), 400, 'InvalidTimeStamp.Format');
