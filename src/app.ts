@@ -89,6 +89,7 @@ export function createApp(config: Config, store: Store, log: Logger, clock: () =
       log.warn({ err, requestId }, 'the store failed for now; answered ServiceUnavailable'),
   };
   let sweeper: NodeJS.Timeout | undefined;
+  let releaseNode: (() => Promise<void>) | undefined;
   return {
     config,
     store,
@@ -99,6 +100,8 @@ export function createApp(config: Config, store: Store, log: Logger, clock: () =
     handle: (req) => runPipeline(deps, req),
     async start() {
       if (config.checkNonce) prepareNonces(store.db);
+      // Before anything this node's id left behind is freed: it may be another live node's.
+      releaseNode = await store.claimNode(nodeId, (message) => log.warn({ nodeId }, message));
       const freed = await releaseOrphanedTokens(store.db, nodeId);
       if (freed > 0)
         log.warn({ nodeId, freed }, 'freed ClientTokens left processing by an earlier run of this node');
@@ -118,6 +121,8 @@ export function createApp(config: Config, store: Store, log: Logger, clock: () =
     async stop() {
       clearInterval(sweeper);
       await lifecycle.stop();
+      await releaseNode?.();
+      releaseNode = undefined;
     },
   };
 }

@@ -48,6 +48,8 @@ export interface StoreOptions {
   pgLockTimeoutMs?: number;
   /** PostgreSQL only: the statement deadline instead of PG_STATEMENT_DEADLINE_MS (tests). */
   pgStatementDeadlineMs?: number;
+  /** PostgreSQL only: how soon a lost node claim is taken again, instead of NODE_RECLAIM_MS (tests). */
+  pgNodeReclaimMs?: number;
 }
 
 /** How long a PostgreSQL statement waits for a lock another transaction holds. */
@@ -74,6 +76,11 @@ export interface Store {
   readonly location: string;
   /** Set when the SQLite file is checkpointed in the background. */
   readonly checkpointer: Checkpointer | undefined;
+  /**
+   * Holds the node id for this process until the returned release is called (nodeClaim below);
+   * refused with StoreError NodeIdInUse while another live process holds it.
+   */
+  claimNode(nodeId: string, onLost: (message: string) => void): Promise<() => Promise<void>>;
   close(): Promise<void>;
 }
 
@@ -114,6 +121,107 @@ async function firstConnection(pool: pg.Pool, location: string): Promise<void> {
     );
   }
   client.release();
+}
+
+/** How long a node whose claim's connection broke waits before taking the claim again. */
+const NODE_RECLAIM_MS = 5_000;
+/** How long a start tries to take a node id that another process holds before it is refused. */
+const NODE_CLAIM_WAIT_MS = 3_000;
+
+/**
+ * Two live processes with one node id would each take the other's ClientToken claims for its own:
+ * a start frees the claims its id left processing, and they are the other's, still running. So
+ * the id is held as a PostgreSQL advisory lock (per database and schema) on a connection of its
+ * own: PostgreSQL lets it go as soon as that connection ends, which a process killed with -9 does
+ * at once, so a restart is not kept waiting. When the connection breaks the lock is taken again;
+ * a node that finds it taken by then says so through onLost.
+ */
+async function nodeClaim(
+  connection: pg.ClientConfig,
+  location: string,
+  nodeId: string,
+  onLost: (message: string) => void,
+  reclaimMs: number,
+): Promise<() => Promise<void>> {
+  let client: pg.Client | undefined;
+  let released = false;
+  let retry: NodeJS.Timeout | undefined;
+  const take = async (): Promise<boolean> => {
+    // Named, so that pg_stat_activity shows which connection holds which node's id.
+    const c = new pg.Client({ ...connection, application_name: `vpcmirror node ${nodeId}` });
+    c.on('error', () => {});
+    let r: pg.QueryResult<{ held: boolean }>;
+    try {
+      await c.connect();
+      r = await c.query<{ held: boolean }>(
+        `select pg_try_advisory_lock(('x' || substr(md5('vpcmirror node' || chr(10) || current_schema() || chr(10) || $1), 1, 16))::bit(64)::bigint) as held`,
+        [nodeId],
+      );
+    } catch (e) {
+      await c.end().catch(() => {});
+      throw e;
+    }
+    if (r.rows[0]?.held !== true || released) {
+      await c.end().catch(() => {});
+      return false;
+    }
+    client = c;
+    c.on('end', () => {
+      if (client !== c || released) return;
+      client = undefined;
+      onLost(`the connection holding node id ${nodeId} ended; taking it again`);
+      schedule();
+    });
+    return true;
+  };
+  const schedule = () => {
+    retry = setTimeout(() => {
+      take().then(
+        (held) => {
+          if (!held && !released)
+            onLost(
+              `node id ${nodeId} is now held by another process: two nodes with one id take each other's ClientToken claims; stop one and give each its own --node-id`,
+            );
+        },
+        (e: unknown) => {
+          if (released) return;
+          onLost(
+            `node id ${nodeId} could not be taken again (${e instanceof Error ? e.message : String(e)}); trying again`,
+          );
+          schedule();
+        },
+      );
+    }, reclaimMs);
+    retry.unref();
+  };
+  // A process killed a moment ago may still hold the id until PostgreSQL reads the end of its
+  // connection: a restart right after waits that long instead of being refused.
+  const giveUpAt = Date.now() + NODE_CLAIM_WAIT_MS;
+  let held = false;
+  for (;;) {
+    try {
+      held = await take();
+    } catch (e) {
+      throw new StoreError(
+        'DatabaseUnavailable',
+        `cannot connect to ${redactUrl(location)}: ${e instanceof Error ? e.message : String(e)}`,
+      );
+    }
+    if (held || Date.now() >= giveUpAt) break;
+    await new Promise((resolve) => setTimeout(resolve, 200));
+  }
+  if (!held)
+    throw new StoreError(
+      'NodeIdInUse',
+      `another running node uses the node id ${nodeId} on this database: give each node its own --node-id (VPCMIRROR_NODE_ID) or data directory`,
+    );
+  return async () => {
+    released = true;
+    clearTimeout(retry);
+    const c = client;
+    client = undefined;
+    await c?.end().catch(() => {});
+  };
 }
 
 async function createSchema(db: Db, schema: string): Promise<void> {
@@ -206,6 +314,9 @@ export async function openStore(options: StoreOptions & { migrate?: boolean }): 
   let db: Db;
   let leave = () => {};
   let checkpointer: Checkpointer | undefined;
+  let claimNode: Store['claimNode'] = async () => async () => {};
+  // Released when the store closes, so that a start that fails after its claim lets the id go.
+  const claims = new Set<() => Promise<void>>();
   if (dialect === 'postgres') {
     const settings = [
       ...(options.schema ? [`-c search_path=${options.schema}`] : []),
@@ -221,14 +332,28 @@ export async function openStore(options: StoreOptions & { migrate?: boolean }): 
     const url = new URL(options.location);
     const fromUrl = url.searchParams.get('options');
     if (fromUrl !== null) url.searchParams.delete('options');
-    const pool = new pg.Pool({
+    const connection: pg.ClientConfig = {
       connectionString: fromUrl === null ? options.location : url.href,
-      max: options.poolSize ?? 10,
       options: [...settings, ...(fromUrl ? [fromUrl] : [])].join(' '),
       connectionTimeoutMillis: PG_CONNECT_TIMEOUT_MS,
       keepAlive: true,
       keepAliveInitialDelayMillis: 10_000,
-    });
+    };
+    const pool = new pg.Pool({ ...connection, max: options.poolSize ?? 10 });
+    claimNode = async (nodeId, onLost) => {
+      const release = await nodeClaim(
+        connection,
+        options.location,
+        nodeId,
+        onLost,
+        options.pgNodeReclaimMs ?? NODE_RECLAIM_MS,
+      );
+      claims.add(release);
+      return async () => {
+        claims.delete(release);
+        await release();
+      };
+    };
     // A connection that breaks (PostgreSQL restarting or failing over, a peer killing it) is an
     // 'error' event on the pool when idle and on the client while checked out; unheard, either
     // would end the process. The query it was running, if any, fails by itself and its request
@@ -294,9 +419,12 @@ export async function openStore(options: StoreOptions & { migrate?: boolean }): 
     dialect,
     location: options.location,
     checkpointer,
+    claimNode,
     close: async () => {
       // The worker's connection goes first: the last one to close checkpoints and removes the log.
       try {
+        await Promise.all([...claims].map((release) => release()));
+        claims.clear();
         await checkpointer?.stop();
         await db.destroy();
       } finally {

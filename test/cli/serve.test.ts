@@ -22,6 +22,7 @@ import {
   startCapture,
 } from '../helpers/capture.js';
 import { callVia, expectCode } from '../helpers/clients.js';
+import { freshPgSchema } from '../helpers/process.js';
 import { pgUrl, testStores } from '../helpers/server.js';
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
@@ -536,6 +537,64 @@ describe('vpcmirror serve', () => {
       assert.ok(!p.err.includes('hunter2'), 'the password is not printed');
       assert.ok(!/vpcmirror serve/.test(p.err), 'not the hint meant for call');
       assert.ok(!existsSync(dataDir), 'nothing written');
+    }
+  });
+
+  test('a second live node started with the same --node-id on one PostgreSQL schema is refused in one line (exit 2) and the first serves on; once the first is killed with -9, the same id starts at once', {
+    skip: testStores().includes('postgres') ? false : 'the PostgreSQL leg is not selected',
+  }, async () => {
+    const pg = await freshPgSchema();
+    try {
+      const args = (dataDir: string) => [
+        '--port',
+        '0',
+        '--data-dir',
+        dataDir,
+        '--database',
+        pg.url,
+        '--node-id',
+        'node-twin',
+      ];
+      const firstDir = tmp();
+      const first = track(serve(args(firstDir)));
+      await first.waitFor('err', /listening on/);
+      const keys = credentialsIn(firstDir);
+      const endpointOf = (p: Proc) => {
+        const line = p.logLines().find((l) => l.msg === 'vpcmirror listening');
+        return String(line?.endpoint);
+      };
+      await first.waitFor('out', /"msg":"vpcmirror listening"[^\n]*\n/);
+      const secondDir = tmp();
+      const twin = track(
+        serve(args(secondDir), {
+          VPCMIRROR_ACCESS_KEY_ID: keys.accessKeyId,
+          VPCMIRROR_ACCESS_KEY_SECRET: keys.accessKeySecret,
+        }),
+      );
+      const exit = await twin.exitWithin(START_MS);
+      assert.equal(exit.code, 2, twin.err);
+      assert.match(
+        twin.err,
+        /^vpcmirror: another running node uses the node id node-twin on this database: give each node its own --node-id/,
+      );
+      assert.equal(twin.err.trim().split('\n').length, 1, twin.err);
+      assert.ok(!twin.out.includes('freed ClientTokens'), 'the refused node freed nothing');
+      await callVia('vpc-v3', { ...keys, endpoint: endpointOf(first) }, 'DescribeRegions', {});
+
+      first.child.kill('SIGKILL');
+      await first.exitWithin(30_000);
+      const again = track(
+        serve(args(secondDir), {
+          VPCMIRROR_ACCESS_KEY_ID: keys.accessKeyId,
+          VPCMIRROR_ACCESS_KEY_SECRET: keys.accessKeySecret,
+        }),
+      );
+      await again.waitFor('out', /"msg":"vpcmirror listening"[^\n]*\n/);
+      await callVia('vpc-v3', { ...keys, endpoint: endpointOf(again) }, 'DescribeRegions', {});
+      again.child.kill('SIGTERM');
+      assert.equal((await again.exitWithin(30_000)).code, 0, again.err);
+    } finally {
+      await pg.drop();
     }
   });
 
