@@ -111,8 +111,8 @@ export function createApp(config: Config, store: Store, log: Logger, clock: () =
       lifecycle.start();
       const sweep = () => {
         const now = clock();
-        Promise.all([sweepNonces(store.db, now), sweepTokens(store.db, now)]).catch((err: unknown) =>
-          log.warn({ err }, 'sweeping expired nonces and tokens failed'),
+        Promise.all([sweepNonces(store.db, now, config.maxSkewMs), sweepTokens(store.db, now)]).catch(
+          (err: unknown) => log.warn({ err }, 'sweeping expired nonces and tokens failed'),
         );
       };
       sweeper = setInterval(sweep, 60_000);

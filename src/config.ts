@@ -113,9 +113,15 @@ export function parseDelay(text: string, what: string): TransitionDelay {
   if (t === 'manual') return 'manual';
   const m = /^(\d+(?:\.\d+)?)(ms|s)?$/.exec(t);
   if (!m) throw new ConfigError(`${what}: expected milliseconds, "<n>s" or "manual", got "${text}"`);
-  const n = Number(m[1]);
-  return Math.round(m[2] === 's' ? n * 1000 : n);
+  const n = Math.round(Number(m[1]) * (m[2] === 's' ? 1000 : 1));
+  // A due time is the clock plus the delay in a bigint column; "never by itself" is `manual`.
+  if (n > MAX_DELAY_MS)
+    throw new ConfigError(`${what}: at most ${MAX_DELAY_MS} ms (about 24 days), or "manual", got "${text}"`);
+  return n;
 }
+
+/** The longest transition delay, and the longest worker interval: what a Node.js timer can wait. */
+export const MAX_DELAY_MS = 2 ** 31 - 1;
 
 export const TRANSITION_KEYS = [
   'session.create',
@@ -168,6 +174,12 @@ function num(v: string | undefined, what: () => string, fallback: number): numbe
   if (!Number.isSafeInteger(n) || n < 0)
     throw new ConfigError(`${what()} must be a non-negative whole number, got "${v}"`);
   return n;
+}
+
+/** Node.js runs a timer of 0 or of more than MAX_DELAY_MS after 1 ms: a busy loop, not what was asked. */
+function workerInterval(ms: number, what: () => string): number {
+  if (ms < 1 || ms > MAX_DELAY_MS) throw new ConfigError(`${what()} must be 1-${MAX_DELAY_MS} ms, got ${ms}`);
+  return ms;
 }
 
 function bool(v: string | boolean | undefined, fallback: boolean): boolean {
@@ -282,10 +294,9 @@ export function loadConfig(
       24 * 3600 * 1000,
     ),
     transitions: parseTransitions(serve('transitions', 'VPCMIRROR_TRANSITIONS') ?? 'default=1s'),
-    workerIntervalMs: num(
-      serve('worker-interval', 'VPCMIRROR_WORKER_INTERVAL_MS'),
+    workerIntervalMs: workerInterval(
+      num(serve('worker-interval', 'VPCMIRROR_WORKER_INTERVAL_MS'), () => from('worker-interval'), 200),
       () => from('worker-interval'),
-      200,
     ),
     limits: DEFAULT_LIMITS,
     adminToken: serve('admin-token', 'VPCMIRROR_ADMIN_TOKEN'),

@@ -176,9 +176,9 @@ export async function handleAdmin(app: App, req: IncomingMessage, res: ServerRes
         const text = Object.entries(body)
           .map(([k, v]) => `${k}=${String(v)}`)
           .join(',');
-        app.lifecycle.setTiming(parseTransitions(text), req.method === 'PUT');
-        app.log.info({ timing: app.lifecycle.getTiming() }, 'admin: transition delays changed');
-        json(res, 200, { timing: app.lifecycle.getTiming() });
+        const rescheduled = await app.lifecycle.retime(parseTransitions(text), req.method === 'PUT');
+        app.log.info({ timing: app.lifecycle.getTiming(), rescheduled }, 'admin: transition delays changed');
+        json(res, 200, { timing: app.lifecycle.getTiming(), rescheduled });
         return;
       }
       default: {

@@ -246,7 +246,12 @@ export async function serveCommand(flags: Record<string, string | boolean | unde
       pending = signal;
       return;
     }
-    if (stopping) return;
+    if (stopping) {
+      // What a second Ctrl-C asks for. In-flight requests are cut; every answered change and every
+      // pending transition is in the store already, so the next start takes over from there.
+      process.stderr.write(`vpcmirror: ${signal} received again, exiting now\n`);
+      process.exit(1);
+    }
     stopping = true;
     // stop() stops accepting before its first await, so the line below is already true when read.
     const stopped = started.stop();

@@ -111,16 +111,40 @@ const transitionDelete = prepared((db, p: TransitionKey) =>
     .where('resource_id', '=', p.resourceId),
 );
 
-/** The next due transitions, oldest first, a page at a time. */
+/**
+ * The next due transitions, oldest first, a page at a time, after the last one a pass tried: rows
+ * that fail stay behind it instead of being selected again ahead of the ones after them.
+ */
 const DUE_PAGE = 100;
-const dueTransitions = prepared((db, p: { now: number }) =>
-  db
-    .selectFrom('transitions')
-    .select(['resource_type', 'resource_id'])
-    .where('due_at', '<=', p.now)
-    .orderBy('due_at')
-    .limit(DUE_PAGE),
+const dueTransitions = prepared(
+  (db, p: { now: number; afterDue: number; afterType: string; afterId: string }) =>
+    db
+      .selectFrom('transitions')
+      .select(['resource_type', 'resource_id', 'due_at'])
+      .where('due_at', '<=', p.now)
+      .where((eb) =>
+        eb.or([
+          eb('due_at', '>', p.afterDue),
+          eb.and([
+            eb('due_at', '=', p.afterDue),
+            eb.or([
+              eb('resource_type', '>', p.afterType),
+              eb.and([eb('resource_type', '=', p.afterType), eb('resource_id', '>', p.afterId)]),
+            ]),
+          ]),
+        ]),
+      )
+      .orderBy('due_at')
+      .orderBy('resource_type')
+      .orderBy('resource_id')
+      .limit(DUE_PAGE),
 );
+
+/** A transition that failed waits this long before this node tries it again, doubling to the cap. */
+const RETRY_FIRST_MS = 1_000;
+const RETRY_CAP_MS = 60_000;
+/** Past this many remembered failures the memory is dropped (every row is then tried again). */
+const RETRY_MEMORY = 10_000;
 
 export class Lifecycle {
   private readonly appliers = new Map<string, Appliers>();
@@ -129,6 +153,10 @@ export class Lifecycle {
   private wake: NodeJS.Timeout | undefined;
   private running: Promise<void> | undefined;
   private stopped = true;
+  /** Set by stop(): a pass of the worker under way ends at its next claim. */
+  private stopping = false;
+  /** Transitions whose last attempt on this node failed: when to try again, and how often it failed. */
+  private readonly failing = new Map<string, { retryAt: number; failures: number }>();
 
   constructor(
     private readonly db: Db,
@@ -155,6 +183,15 @@ export class Lifecycle {
   /** Replaces some or all delays on this node (admin endpoint). */
   setTiming(patch: TransitionTiming, replace = false): void {
     this.timing = replace ? { ...patch } : { ...this.timing, ...patch };
+  }
+
+  /**
+   * setTiming, and then transitions waiting for a manual advance whose action this node now times
+   * get a due time, as at a start with these settings; returns how many.
+   */
+  retime(patch: TransitionTiming, replace = false): Promise<number> {
+    this.setTiming(patch, replace);
+    return this.rescheduleManual();
   }
 
   delayFor(resourceType: ResourceKind, action: TimedAction): TransitionDelay {
@@ -222,20 +259,42 @@ export class Lifecycle {
     });
   }
 
-  /** Applies every transition due at `now`; returns how many this node applied. */
+  /**
+   * Applies every transition due at `now`, each tried once; returns how many this node applied.
+   * One that fails is tried again after a pause that doubles up to a minute, so that a transition
+   * that keeps failing neither holds up the others nor fills the log. A stop ends the pass between
+   * claims: what is left stays due in the store for the next start or another node.
+   */
   async runDue(now: number = this.clock()): Promise<number> {
     let applied = 0;
+    let after = { afterDue: Number.MIN_SAFE_INTEGER, afterType: '', afterId: '' };
     for (;;) {
-      const due = await dueTransitions.all(this.db, { now });
-      if (due.length === 0) return applied;
-      const claim = (t: (typeof due)[number]) =>
-        this.claimAndApply(t.resource_type, t.resource_id, now).catch((e: unknown) => {
-          this.log.error(
-            { err: e, resourceType: t.resource_type, resourceId: t.resource_id },
-            'transition failed',
-          );
-          return false;
-        });
+      const due = await dueTransitions.all(this.db, { now, ...after });
+      const last = due.at(-1);
+      if (!last) return applied;
+      after = { afterDue: last.due_at ?? now, afterType: last.resource_type, afterId: last.resource_id };
+      const claim = (t: (typeof due)[number]): Promise<boolean> => {
+        const key = `${t.resource_type}\n${t.resource_id}`;
+        const failed = this.failing.get(key);
+        if (failed && failed.retryAt > now) return Promise.resolve(false);
+        return this.claimAndApply(t.resource_type, t.resource_id, now).then(
+          (done) => {
+            this.failing.delete(key);
+            return done;
+          },
+          (e: unknown) => {
+            const failures = (failed?.failures ?? 0) + 1;
+            const wait = Math.min(RETRY_CAP_MS, RETRY_FIRST_MS * 2 ** Math.min(failures - 1, 16));
+            if (this.failing.size >= RETRY_MEMORY) this.failing.clear();
+            this.failing.set(key, { retryAt: now + wait, failures });
+            this.log.error(
+              { err: e, resourceType: t.resource_type, resourceId: t.resource_id, failures, retryInMs: wait },
+              'transition failed',
+            );
+            return false;
+          },
+        );
+      };
       let results: boolean[];
       if (this.dialect === 'sqlite') {
         // All at once: SQLite's group commit runs them one after another in due order anyway, and
@@ -243,11 +302,13 @@ export class Lifecycle {
         results = await Promise.all(due.map(claim));
       } else {
         results = [];
-        for (const t of due) results.push(await claim(t));
+        for (const t of due) {
+          if (this.stopping) break;
+          results.push(await claim(t));
+        }
       }
-      const progress = results.filter(Boolean).length;
-      applied += progress;
-      if (progress === 0 || due.length < DUE_PAGE) return applied;
+      applied += results.filter(Boolean).length;
+      if (due.length < DUE_PAGE || this.stopping) return applied;
     }
   }
 
@@ -300,6 +361,7 @@ export class Lifecycle {
 
   start(): void {
     this.stopped = false;
+    this.stopping = false;
     this.timer = setInterval(() => this.tick(), this.intervalMs);
     this.timer.unref();
     this.tick();
@@ -326,6 +388,7 @@ export class Lifecycle {
 
   async stop(): Promise<void> {
     this.stopped = true;
+    this.stopping = true;
     clearInterval(this.timer);
     clearTimeout(this.wake);
     await this.running;

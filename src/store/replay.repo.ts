@@ -100,7 +100,18 @@ async function retakeExpired(db: Executor, u: NonceUse, ttlMs: number): Promise<
   return r.numUpdatedRows > 0n;
 }
 
-export async function sweepNonces(db: Executor, now: number): Promise<void> {
+/**
+ * Removes expired nonces. On PostgreSQL a row expires by the clock of the node that wrote it, and
+ * every node sweeps by its own: one whose clock runs ahead would delete rows that their writer
+ * still counts on, and a replay sent to the writer would then pass. So rows are left `graceMs`
+ * past their expiry (the accepted clock distance: nodes further apart refuse each other's
+ * requests anyway); a node that meets an expired row takes it over (retakeExpired). On SQLite one
+ * process writes and sweeps.
+ */
+export async function sweepNonces(db: Executor, now: number, graceMs: number): Promise<void> {
   if (dialectOf(db) === 'sqlite') return sweepNonceLog(db, now);
-  await db.deleteFrom('nonces').where('expires_at', '<=', now).execute();
+  await db
+    .deleteFrom('nonces')
+    .where('expires_at', '<=', now - graceMs)
+    .execute();
 }

@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { request } from 'node:http';
 import { after, before, describe, test } from 'node:test';
+import { callVia } from '../helpers/clients.js';
 import { startTestServer, type TestServer, testStores } from '../helpers/server.js';
 
 async function admin(
@@ -76,6 +77,24 @@ describe('admin endpoints on loopback', () => {
     // Replaced without a default, the delays read back show the one that then applies.
     r = await admin(server, 'PUT', 'transitions/timing', JSON.stringify({ 'session.delete': 'manual' }));
     assert.deepEqual(r.body.timing, { default: 1000, 'session.delete': 'manual' });
+  });
+
+  test('a timing that now times an action gives its transitions waiting for an advance a due time, and says how many', async () => {
+    let r = await admin(server, 'PUT', 'transitions/timing', JSON.stringify({ default: 'manual' }));
+    assert.equal(r.body.rescheduled, 0);
+    const filter = await callVia('vpc-v3', server, 'CreateTrafficMirrorFilter', { RegionId: 'cn-hangzhou' });
+    r = await admin(server, 'GET', 'transitions');
+    assert.deepEqual(
+      (r.body.pending as Array<Record<string, unknown>>).map((p) => [p.resourceId, p.dueAt]),
+      [[filter.TrafficMirrorFilterId, null]],
+    );
+    r = await admin(server, 'PUT', 'transitions/timing', JSON.stringify({ default: '0' }));
+    assert.equal(r.body.rescheduled, 1);
+    r = await admin(server, 'GET', 'transitions');
+    // Due now: the worker may have applied it already.
+    const waiting = (r.body.pending as Array<Record<string, unknown>>).filter((p) => p.dueAt === null);
+    assert.deepEqual(waiting, []);
+    await admin(server, 'POST', 'transitions/advance');
   });
 
   test('a bad timing is refused with 400 and says why', async () => {

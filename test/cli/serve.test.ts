@@ -727,6 +727,26 @@ describe('vpcmirror serve', () => {
       socket.destroy();
     });
   }
+
+  test('a second signal while a request keeps the shutdown waiting exits at once with 1, saying so', async () => {
+    const dataDir = tmp();
+    const port = await freePort();
+    const p = track(serve(['--port', String(port), '--data-dir', dataDir]));
+    await p.waitFor('err', /listening on/);
+    const socket = connect(port, '127.0.0.1');
+    const received = collect(socket);
+    const closed = new Promise<void>((resolve) => socket.on('close', () => resolve()));
+    socket.on('error', () => {});
+    socket.write('POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 100\r\nExpect: 100-continue\r\n\r\n');
+    await received.until(/HTTP\/1\.1 100 Continue\r\n\r\n/);
+    p.child.kill('SIGTERM');
+    await p.waitFor('err', /SIGTERM received, finishing in-flight requests/, 30_000);
+    p.child.kill('SIGINT');
+    const exit = await p.exitWithin(30_000);
+    assert.deepEqual(exit, { code: 1, signal: null });
+    assert.match(p.err, /vpcmirror: SIGINT received again, exiting now/);
+    await closed;
+  });
 });
 
 /** Accumulates what a socket receives; `until` waits (bounded) for a pattern. */

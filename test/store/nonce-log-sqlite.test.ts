@@ -111,7 +111,7 @@ describe('the SQLite nonce log', { skip }, () => {
     await withStore(freshFile(), async (store) => {
       await recordNonces(store.db, [use('short', 1_000)], 100);
       await recordNonces(store.db, [use('long', 1_000)], TTL);
-      await sweepNonces(store.db, 1_100);
+      await sweepNonces(store.db, 1_100, 0);
       const rows = await store.db.selectFrom('nonce_log').select('nonce').execute();
       assert.deepEqual(
         rows.map((r) => r.nonce),
@@ -148,7 +148,7 @@ describe('the SQLite nonce log', { skip }, () => {
       );
     try {
       // A store that only sweeps (a server with the nonce check off) does not lock the file.
-      await sweepNonces(store.db, NOW);
+      await sweepNonces(store.db, NOW, 0);
       assert.equal(other().stdout.trim(), 'recording');
       prepareNonces(store.db);
       const refused = other();

@@ -275,9 +275,25 @@ export function repositorySuite(engine: string, factory: StoreFactory): void {
         await recordNonce(store.db, 'AK1', uid('n-'), 1_000, 500);
         const kept = uid('n-');
         await recordNonce(store.db, 'AK1', kept, 1_000, 2_000);
-        await sweepNonces(store.db, 1_500);
+        await sweepNonces(store.db, 1_500, 0);
         assert.equal(await countRows(store.db, 'nonces'), 1);
         assert.equal(await recordNonce(store.db, 'AK1', kept, 1_600, 2_000), false);
+      });
+
+      test("sweepNonces on PostgreSQL leaves a row the grace past its expiry, for a writer whose clock is behind the sweeper's", async () => {
+        await store.db.deleteFrom(dialectOf(store.db) === 'sqlite' ? 'nonce_log' : 'nonces').execute();
+        await recordNonce(store.db, 'AK1', uid('n-'), 1_000, 100);
+        const recent = uid('n-');
+        await recordNonce(store.db, 'AK1', recent, 1_000, 500);
+        await recordNonce(store.db, 'AK1', uid('n-'), 1_000, 2_000);
+        // The sweeper's clock says 1_500; the writer's is 100 behind and still refuses `recent`.
+        await sweepNonces(store.db, 1_500, 300);
+        if (dialectOf(store.db) === 'sqlite') {
+          assert.equal(await countRows(store.db, 'nonces'), 1, 'one process writes and sweeps: no grace');
+        } else {
+          assert.equal(await countRows(store.db, 'nonces'), 2);
+          assert.equal(await recordNonce(store.db, 'AK1', recent, 1_400, 500), false);
+        }
       });
     });
 
@@ -1346,6 +1362,91 @@ export function repositorySuite(engine: string, factory: StoreFactory): void {
         ]);
       });
 
+      test('retime, as the admin endpoint changes delays, gives waiting transitions of actions it now times a due time', async () => {
+        const applier = new CountingApplier();
+        const lc = lifecycleOn(store, { default: 'manual' }, applier);
+        const id = uid('tms-');
+        await schedule(lc, 'session', id, 'ready', 'create', 0);
+        assert.equal(await lc.retime({ 'session.delete': 50 }), 0, 'creates are still manual');
+        assert.equal(await lc.retime({ default: 50 }), 1);
+        assert.deepEqual(
+          (await lc.pending()).map((p) => [p.resourceId, p.dueAt]),
+          [[id, 50]],
+        );
+        assert.equal(await lc.runDue(50), 1);
+        assert.equal(applier.count('ready', id), 1);
+      });
+
+      test('transitions that keep failing do not hold up those due after them, and are tried again after a pause that doubles', async () => {
+        const attempts = new Map<string, number>();
+        const failing = new Set<string>();
+        const inner = new CountingApplier();
+        const applier: Appliers = {
+          ready: (tx, id) => {
+            attempts.set(id, (attempts.get(id) ?? 0) + 1);
+            if (failing.has(id)) return Promise.reject(new Error(`applier refuses ${id}`));
+            return inner.ready(tx, id);
+          },
+          delete: (tx, id) => inner.delete(tx, id),
+        };
+        const lc = lifecycleOn(store, { default: 10 }, applier);
+        // More failing ones than a page of the worker (100), all due before the good one.
+        const bad = Array.from({ length: 120 }, () => uid('tmf-'));
+        for (const id of bad) {
+          failing.add(id);
+          await schedule(lc, 'filter', id, 'ready', 'create', 0);
+        }
+        const good = uid('tmf-');
+        await schedule(lc, 'filter', good, 'ready', 'create', 5);
+        assert.equal(await lc.runDue(15), 1);
+        assert.equal(inner.count('ready', good), 1);
+        assert.ok(
+          bad.every((id) => attempts.get(id) === 1),
+          'each failing one was tried once in the pass',
+        );
+        assert.equal(await lc.runDue(15 + 999), 0);
+        assert.ok(
+          bad.every((id) => attempts.get(id) === 1),
+          'not again within a second',
+        );
+        assert.equal(await lc.runDue(15 + 1_000), 0);
+        assert.ok(
+          bad.every((id) => attempts.get(id) === 2),
+          'again after a second',
+        );
+        assert.equal(await lc.runDue(15 + 1_000 + 1_999), 0);
+        assert.ok(
+          bad.every((id) => attempts.get(id) === 2),
+          'the second pause is two seconds',
+        );
+        failing.clear();
+        assert.equal(await lc.runDue(15 + 1_000 + 2_000), bad.length);
+        assert.deepEqual(await lc.pending(), []);
+      });
+
+      test('a stop ends a pass of the worker at its next claim, and what is left stays due', async () => {
+        const inner = new CountingApplier();
+        let lc: Lifecycle | undefined;
+        let stopped: Promise<void> | undefined;
+        const applier: Appliers = {
+          ready: async (tx, id) => {
+            stopped ??= lc?.stop();
+            await inner.ready(tx, id);
+          },
+          delete: (tx, id) => inner.delete(tx, id),
+        };
+        lc = lifecycleOn(store, { default: 10 }, applier);
+        const ids = Array.from({ length: 250 }, () => uid('tmf-'));
+        for (const id of ids) await schedule(lc, 'filter', id, 'ready', 'create', 0);
+        const applied = await lc.runDue(10);
+        await stopped;
+        // SQLite claims a page of 100 together in one commit; PostgreSQL one at a time.
+        assert.equal(applied, store.dialect === 'sqlite' ? 100 : 1);
+        assert.equal((await lc.pending()).length, ids.length - applied);
+        assert.equal(await lifecycleOn(store, { default: 10 }, inner).runDue(10), ids.length - applied);
+        assert.deepEqual(await lc.pending(), []);
+      });
+
       test('cancel drops a pending transition', async () => {
         const applier = new CountingApplier();
         const lc = lifecycleOn(store, { default: 'manual' }, applier);
@@ -1373,7 +1474,8 @@ export function repositorySuite(engine: string, factory: StoreFactory): void {
         );
         assert.ok(lines.some((l) => l.includes('transition failed') && l.includes(bad)));
         applier.failFor.clear();
-        assert.equal(await lc.runDue(100), 1);
+        assert.equal(await lc.runDue(100), 0, 'not again before its pause');
+        assert.equal(await lc.runDue(1_100), 1);
         assert.equal(applier.count('ready', bad), 1);
       });
 

@@ -86,6 +86,31 @@ describe('--transitions', () => {
   });
 });
 
+describe('timer lengths', () => {
+  test('a delay longer than a timer can wait is refused (manual is the way to say never), and so is a worker interval of 0 or past it', () => {
+    assert.equal(loadConfig({ transitions: `default=${2 ** 31 - 1}` }, {}).transitions.default, 2 ** 31 - 1);
+    for (const transitions of [`default=${2 ** 31}`, 'session.create=10000000000000000s'])
+      assert.throws(
+        () => loadConfig({ transitions }, {}),
+        (e: unknown) =>
+          e instanceof ConfigError && /at most 2147483647 ms \(about 24 days\), or "manual"/.test(e.message),
+        transitions,
+      );
+    assert.equal(loadConfig({ 'worker-interval': '1' }, {}).workerIntervalMs, 1);
+    for (const interval of ['0', String(2 ** 31)])
+      assert.throws(
+        () => loadConfig({ 'worker-interval': interval }, {}),
+        (e: unknown) =>
+          e instanceof ConfigError && /--worker-interval must be 1-2147483647 ms/.test(e.message),
+        interval,
+      );
+    assert.throws(
+      () => loadConfig({}, { VPCMIRROR_WORKER_INTERVAL_MS: '0' }),
+      /VPCMIRROR_WORKER_INTERVAL_MS must be 1-2147483647 ms, got 0/,
+    );
+  });
+});
+
 describe('a command that only opens the store', () => {
   test('reads neither the TLS files nor checks the server key pair that the environment holds for serve', () => {
     const env = { VPCMIRROR_TLS_CERT: '/nonexistent/cert.pem', VPCMIRROR_ACCESS_KEY_ID: 'only-the-id' };
