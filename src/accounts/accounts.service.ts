@@ -42,7 +42,7 @@ import {
   listAccounts,
   setAccessKeyStatus,
 } from '../store/credentials.repo.js';
-import type { Executor } from '../store/database.js';
+import { type Executor, newTransaction } from '../store/database.js';
 import { isUniqueViolation } from '../store/errors.js';
 
 export class AccountsError extends Error {
@@ -154,7 +154,7 @@ export function policyDocumentText(document: unknown): string {
 /** Runs `fn` in the caller's transaction, or in a new one. */
 export async function inTransaction<T>(db: Executor, fn: (tx: Executor) => Promise<T>): Promise<T> {
   if (db.isTransaction) return fn(db);
-  return db.transaction().execute(fn);
+  return newTransaction(db).execute(fn);
 }
 
 // ---- accounts ------------------------------------------------------------------------------

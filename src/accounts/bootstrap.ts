@@ -9,6 +9,7 @@ import { sql } from 'kysely';
 import { ConfigError } from '../config.js';
 import { newAccessKeyId, newAccessKeySecret, newAccountId, newResourceId } from '../ids.js';
 import { findAccessKey, insertAccessKey, insertAccount, listAccounts } from '../store/credentials.repo.js';
+import { newTransaction } from '../store/database.js';
 import type { Store } from '../store/store.js';
 
 export interface BootstrapResult {
@@ -77,7 +78,7 @@ export async function ensureDefaultCredentials(
   /** AccessKey ids someone chose (a set-up file's fixed pairs): never reported as generated. */
   chosenKeys: ReadonlySet<string> = new Set(),
 ): Promise<BootstrapResult> {
-  return store.db.transaction().execute(async (tx) => {
+  return newTransaction(store.db).execute(async (tx) => {
     // Several nodes may start together on one empty PostgreSQL database: one creates, others wait.
     if (store.dialect === 'postgres') await sql`select pg_advisory_xact_lock(727001)`.execute(tx);
     const accounts = await listAccounts(tx);

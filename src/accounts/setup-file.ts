@@ -24,7 +24,7 @@ import {
   updateRamUserDisplayName,
 } from '../store/accounts.repo.js';
 import { type AccountRow, findAccessKey, findAccount } from '../store/credentials.repo.js';
-import type { Executor } from '../store/database.js';
+import { type Executor, newTransaction } from '../store/database.js';
 import type { Store } from '../store/store.js';
 import {
   AccountsError,
@@ -832,7 +832,7 @@ export async function applySetup(
   now: number,
 ): Promise<ApplyResult> {
   const generated: GeneratedCredentials[] = [];
-  await store.db.transaction().execute(async (tx) => {
+  await newTransaction(store.db).execute(async (tx) => {
     // Nodes sharing one PostgreSQL database apply the same file at the same time on start.
     if (store.dialect === 'postgres') await sql`select pg_advisory_xact_lock(727002)`.execute(tx);
     const ctx: Ctx = { tx, source, now, generated };

@@ -204,3 +204,13 @@ export interface Database {
 export type Db = Kysely<Database>;
 /** A connection or an open transaction: repository functions accept either. */
 export type Executor = Kysely<Database> | Transaction<Database>;
+
+/**
+ * A new transaction at READ COMMITTED, whatever the database, the role or the connection URL sets
+ * as default: the writers' locking (a counter row locked, then what it counts read again) is made
+ * for it, and under REPEATABLE READ or SERIALIZABLE concurrent writers in one account would end in
+ * serialization failures. SQLite has no levels and ignores it.
+ */
+export function newTransaction(db: Executor) {
+  return db.transaction().setIsolationLevel('read committed');
+}

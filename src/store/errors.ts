@@ -18,11 +18,15 @@ export function isUniqueViolation(e: unknown): boolean {
 }
 
 /**
- * True when PostgreSQL ended the transaction to break a deadlock (40P01). Nothing of it was
- * committed, so running the same work again in a new transaction is safe.
+ * True when PostgreSQL ended the transaction to break a deadlock (40P01), or for a serialization
+ * failure (40001, which READ COMMITTED, the level every transaction asks for, does not raise, but
+ * a server set up otherwise might). Nothing of it was committed, so running the same work again
+ * in a new transaction is safe.
  */
 export function isDeadlock(e: unknown): boolean {
-  return !!e && typeof e === 'object' && 'code' in e && String(e.code) === '40P01';
+  if (!e || typeof e !== 'object' || !('code' in e)) return false;
+  const code = String(e.code);
+  return code === '40P01' || code === '40001';
 }
 
 /**

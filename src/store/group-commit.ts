@@ -10,7 +10,7 @@
  */
 import { sql, type Transaction } from 'kysely';
 import { TurnBatcher } from '../turn-batcher.js';
-import type { Database, Db } from './database.js';
+import { type Database, type Db, newTransaction } from './database.js';
 import type { Dialect } from './dialect.js';
 import { isDeadlock } from './errors.js';
 import { prepared } from './prepared.js';
@@ -31,7 +31,7 @@ export function ownTransactions(db: Db): TransactionRunner {
   return async (work) => {
     for (let attempt = 1; ; attempt++) {
       try {
-        return await db.transaction().execute(work);
+        return await newTransaction(db).execute(work);
       } catch (e) {
         if (!isDeadlock(e) || attempt >= DEADLOCK_ATTEMPTS) throw e;
       }
@@ -77,7 +77,7 @@ export class GroupCommit {
     );
 
   private alone(w: Waiting): Promise<void> {
-    return this.db.transaction().execute(w.work).then(w.resolve, w.reject);
+    return newTransaction(this.db).execute(w.work).then(w.resolve, w.reject);
   }
 
   private commit(group: Waiting[]): Promise<void> {
@@ -85,8 +85,7 @@ export class GroupCommit {
     // Nobody to share with: a plain transaction, without the savepoint's two statements.
     if (first && group.length === 1) return this.alone(first);
     const outcomes: Outcome[] = [];
-    return this.db
-      .transaction()
+    return newTransaction(this.db)
       .execute(async (tx) => {
         for (const w of group) {
           await SAVEPOINT.run(tx, NONE);

@@ -4,11 +4,13 @@
  * PostgreSQL as on SQLite; a NUL byte is a 400, never a 500.
  */
 import assert from 'node:assert/strict';
+import { randomBytes } from 'node:crypto';
 import { after, before, describe, test } from 'node:test';
+import { sql } from 'kysely';
 import { insertSession } from '../../src/vpc/traffic-mirror/sessions.repo.js';
 import { callVia, expectCode, race, sdkCall, vpcClient } from '../helpers/clients.js';
 import { sessionRow } from '../helpers/rows.js';
-import { startTestServer, type TestServer, testStores } from '../helpers/server.js';
+import { pgUrl, startTestServer, type TestServer, testStores } from '../helpers/server.js';
 import { makeFilter, sessionParams } from './session-fixtures.js';
 
 for (const storeKind of testStores()) {
@@ -114,3 +116,49 @@ for (const storeKind of testStores()) {
     }
   });
 }
+
+describe('concurrent writers on a PostgreSQL whose default isolation is SERIALIZABLE', {
+  skip: testStores().includes('postgres') ? false : 'the PostgreSQL leg is not selected',
+}, () => {
+  let server: TestServer;
+  let schema: string;
+  before(async () => {
+    schema = `t_${randomBytes(6).toString('hex')}`;
+    // As an `ALTER DATABASE … SET default_transaction_isolation` would: every transaction's default.
+    const url = new URL(pgUrl());
+    url.searchParams.set('options', '-c default_transaction_isolation=serializable');
+    server = await startTestServer({
+      store: 'postgres',
+      database: { location: url.href, schema },
+      flags: { transitions: '0' },
+    });
+  });
+  after(async () => {
+    await sql`drop schema if exists ${sql.id(schema)} cascade`.execute(server.store.db);
+    await server.close();
+  });
+
+  test('concurrent creates in one account all succeed, as under the READ COMMITTED every transaction asks for', async () => {
+    const filterId = await makeFilter(server);
+    const sessions = await race(
+      Array.from(
+        { length: 12 },
+        (_, i) => () =>
+          callVia(
+            'vpc-v3',
+            server,
+            'CreateTrafficMirrorSession',
+            sessionParams(filterId, { Priority: i + 1 }),
+          ),
+      ),
+    );
+    assert.deepEqual(sessions, { ok: 12, codes: [] });
+    const filters = await race(
+      Array.from(
+        { length: 8 },
+        () => () => callVia('vpc-v3', server, 'CreateTrafficMirrorFilter', { RegionId: 'cn-hangzhou' }),
+      ),
+    );
+    assert.deepEqual(filters, { ok: 8, codes: [] });
+  });
+});
