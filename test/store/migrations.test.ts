@@ -213,7 +213,11 @@ for (const kind of testStores()) {
     test('the RAM generation and session counts follow writes made with another search_path', {
       skip: kind !== 'postgres' && 'search_path is PostgreSQL only',
     }, async () => {
-      const t = await target();
+      await followsOtherSearchPath(await target());
+    });
+
+    /** The counters move for writes, and a truncate, made by a tool with another search_path. */
+    async function followsOtherSearchPath(t: Target): Promise<void> {
       const store = await openStore({ location: t.location });
       const schema = await schemaOf(store);
       // A tool connected with the default search_path, naming the tables with their schema.
@@ -233,10 +237,59 @@ for (const kind of testStores()) {
         assert.equal(await countSessions(store.db, '1', 'cn-hangzhou'), 1);
         await sql`truncate ${sql.table(`${schema}.traffic_mirror_sessions`)}`.execute(other.db);
         assert.equal(await countSessions(store.db, '1', 'cn-hangzhou'), 0, 'a truncate empties the counts');
+        const beforeTruncate = await readRamGeneration(store.db);
+        await sql`truncate ${sql.table(`${schema}.policy_attachments`)}`.execute(other.db);
+        assert.ok(
+          (await readRamGeneration(store.db)) > beforeTruncate,
+          'a truncate moves the RAM generation',
+        );
       } finally {
         await other.close();
         await store.close();
       }
+    }
+
+    test('a database made by the early build of migrations 0003 and 0004 gets their current triggers, and counts a truncate left stale are redone', {
+      skip: kind !== 'postgres' && 'the early build differed on PostgreSQL only',
+    }, async () => {
+      const t = await target();
+      const early = await migratedTo(t, '2026_11_27_0006_server_secrets');
+      try {
+        // What the early build made: functions that follow the caller's search_path, and
+        // triggers that miss TRUNCATE.
+        for (const fn of ['bump_ram_generation', 'count_inserted_sessions', 'count_deleted_sessions'])
+          await sql`alter function ${sql.id(fn)}() reset all`.execute(early.db);
+        for (const table of ['access_keys', 'ram_users', 'policies', 'policy_attachments']) {
+          const trigger = sql.id(`${table}_ram_generation`);
+          await sql`drop trigger ${trigger} on ${sql.table(table)}`.execute(early.db);
+          await sql`create trigger ${trigger} after insert or update or delete on ${sql.table(table)}
+            for each statement execute function bump_ram_generation()`.execute(early.db);
+        }
+        await sql`drop trigger traffic_mirror_sessions_count_truncate on traffic_mirror_sessions`.execute(
+          early.db,
+        );
+        await sql`drop function count_truncated_sessions()`.execute(early.db);
+        await early.db
+          .insertInto('traffic_mirror_sessions')
+          .values(sessionRow('tms-early', '1', 'cn-hangzhou', 1))
+          .execute();
+        await sql`truncate traffic_mirror_sessions`.execute(early.db);
+        assert.equal(
+          await countSessions(early.db, '1', 'cn-hangzhou'),
+          1,
+          'the early build left the count stale',
+        );
+      } finally {
+        await early.close();
+      }
+      const store = await openStore({ location: t.location });
+      try {
+        assert.deepEqual(await applied(store), known);
+        assert.equal(await countSessions(store.db, '1', 'cn-hangzhou'), 0, 'recounted');
+      } finally {
+        await store.close();
+      }
+      await followsOtherSearchPath(t);
     });
 
     test('a failing migration leaves nothing of the migrations run with it', async () => {

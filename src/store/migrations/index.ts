@@ -10,6 +10,7 @@ import { ramGeneration } from './2026_11_26_0003_ram_generation.js';
 import { sessionCounts } from './2026_11_26_0004_session_counts.js';
 import { sqliteNonceLog } from './2026_11_26_0005_sqlite_nonce_log.js';
 import { serverSecrets } from './2026_11_27_0006_server_secrets.js';
+import { triggerRepairs } from './2026_11_27_0007_trigger_repairs.js';
 
 export function migrations(dialect: Dialect): Record<string, Migration> {
   return {
@@ -19,5 +20,6 @@ export function migrations(dialect: Dialect): Record<string, Migration> {
     '2026_11_26_0004_session_counts': sessionCounts(dialect),
     '2026_11_26_0005_sqlite_nonce_log': sqliteNonceLog(dialect),
     '2026_11_27_0006_server_secrets': serverSecrets,
+    '2026_11_27_0007_trigger_repairs': triggerRepairs(dialect),
   };
 }
