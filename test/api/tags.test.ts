@@ -5,15 +5,18 @@
  * documented error.
  */
 import assert from 'node:assert/strict';
+import { randomBytes } from 'node:crypto';
 import { after, before, describe, test } from 'node:test';
 import Vpc from '@alicloud/vpc20160428';
+import { sql } from 'kysely';
+import { openStore } from '../../src/store/store.js';
 import { filterAppliers } from '../../src/vpc/traffic-mirror/filters.service.js';
 import { sessionAppliers } from '../../src/vpc/traffic-mirror/sessions.service.js';
 import { putTags } from '../../src/vpc/traffic-mirror/tags.repo.js';
 import { REQUEST_ID } from '../helpers/capture.js';
 import { CLIENT_MODES, type ClientMode, callVia, expectCode, vpcClient } from '../helpers/clients.js';
 import { untilWaiting } from '../helpers/pg-waits.js';
-import { startTestServer, type TestServer, testStores } from '../helpers/server.js';
+import { pgUrl, startTestServer, type TestServer, testStores } from '../helpers/server.js';
 import {
   addAccount,
   addRamUser,
@@ -713,3 +716,80 @@ for (const storeKind of testStores()) {
     });
   });
 }
+
+/**
+ * The order of tags is the same on both stores, by code point, whatever the PostgreSQL database's
+ * collation: here one whose language order (ICU en-US) puts "_x" first and "a" before "B".
+ */
+describe('tags are listed in code point order on every store', () => {
+  const keys = ['b', 'B', '_x', 'a b', 'Z', 'a-c', 'é', 'A', 'ab', 'e', 'a'];
+  for (const storeKind of testStores()) {
+    test(`Tags of a List item and ListTagResources pages [${storeKind}${storeKind === 'postgres' ? ', ICU en-US database' : ''}]`, async () => {
+      let dropDatabase = async () => {};
+      let database: { location: string } | undefined;
+      if (storeKind === 'postgres') {
+        const name = `vpcmirror_icu_${randomBytes(5).toString('hex')}`;
+        const admin = await openStore({ location: pgUrl(), migrate: false });
+        try {
+          await sql`create database ${sql.id(name)} template template0 locale_provider icu icu_locale 'en-US' locale 'C.UTF-8'`.execute(
+            admin.db,
+          );
+        } finally {
+          await admin.close();
+        }
+        const url = new URL(pgUrl());
+        url.pathname = `/${name}`;
+        database = { location: url.href };
+        dropDatabase = async () => {
+          const again = await openStore({ location: pgUrl(), migrate: false });
+          try {
+            await sql`drop database if exists ${sql.id(name)} with (force)`.execute(again.db);
+          } finally {
+            await again.close();
+          }
+        };
+      }
+      try {
+        const server = await startTestServer({
+          store: storeKind,
+          flags: { transitions: '0' },
+          ...(database ? { database } : {}),
+        });
+        try {
+          const filters = [await makeFilter(server), await makeFilter(server)];
+          await call(server, 'TagResources', {
+            ResourceType: 'TrafficMirrorFilter',
+            ResourceId: filters,
+            Tag: keys.map((key) => ({ Key: key, Value: 'v' })),
+          });
+          const inOrder = [...keys].sort();
+          assert.deepEqual(
+            ((await filterTags(server, filters[0] ?? '')) as Array<{ Key: string }>).map((t) => t.Key),
+            inOrder,
+          );
+          const walked: string[] = [];
+          let token: string | undefined;
+          do {
+            const page = await call(server, 'ListTagResources', {
+              ResourceType: 'TrafficMirrorFilter',
+              ResourceId: filters,
+              MaxResults: 3,
+              ...(token ? { NextToken: token } : {}),
+            });
+            for (const t of tagResources(page)) walked.push(`${t.ResourceId} ${t.TagKey}`);
+            token = typeof page.NextToken === 'string' && page.NextToken !== '' ? page.NextToken : undefined;
+          } while (token);
+          const sortedIds = [...filters].sort();
+          assert.deepEqual(
+            walked,
+            sortedIds.flatMap((id) => inOrder.map((key) => `${id} ${key}`)),
+          );
+        } finally {
+          await server.close();
+        }
+      } finally {
+        await dropDatabase();
+      }
+    });
+  }
+});
