@@ -85,6 +85,8 @@ interface WaitSpec {
   statusField: string;
   id: (params: Record<string, string>, body: Record<string, unknown>) => string | undefined;
   until: 'ready' | 'gone';
+  /** The call names a rule: the filter to follow is the one that lists it (filterOfRule). */
+  byRule?: true;
 }
 
 const fromParam = (name: string) => (p: Record<string, string>) => p[name];
@@ -121,8 +123,13 @@ export const WAITS: Readonly<Record<string, WaitSpec>> = {
   },
   DeleteTrafficMirrorSession: { ...SESSION, id: fromParam('TrafficMirrorSessionId'), until: 'gone' },
   CreateTrafficMirrorFilter: { ...FILTER, id: fromBody('TrafficMirrorFilterId'), until: 'ready' },
-  UpdateTrafficMirrorFilterAttribute: { ...FILTER, id: fromParam('TrafficMirrorFilterId'), until: 'ready' },
   CreateTrafficMirrorFilterRules: { ...FILTER, id: fromParam('TrafficMirrorFilterId'), until: 'ready' },
+  UpdateTrafficMirrorFilterRuleAttribute: {
+    ...FILTER,
+    id: fromParam('TrafficMirrorFilterRuleId'),
+    until: 'ready',
+    byRule: true,
+  },
   DeleteTrafficMirrorFilterRules: { ...FILTER, id: fromParam('TrafficMirrorFilterId'), until: 'ready' },
   DeleteTrafficMirrorFilter: { ...FILTER, id: fromParam('TrafficMirrorFilterId'), until: 'gone' },
 };
@@ -144,6 +151,64 @@ function statusOf(spec: WaitSpec, item: Record<string, unknown>): string {
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
+/** A List call made while following: an answer, or why there is none (the server went away). */
+async function listOrReason(
+  opts: ClientOptions,
+  action: string,
+  params: Record<string, string>,
+): Promise<Awaited<ReturnType<typeof call>> | string> {
+  try {
+    return await call(opts, action, params);
+  } catch (e) {
+    return e instanceof Error ? e.message : String(e);
+  }
+}
+
+function cannotFollow(
+  err: NodeJS.WriteStream,
+  id: string,
+  list: string,
+  r: Awaited<ReturnType<typeof call>> | string,
+) {
+  if (typeof r === 'string') {
+    err.write(`--wait cannot follow ${id}: ${list} got no answer (${r})\n`);
+    return;
+  }
+  err.write(
+    `--wait cannot follow ${id}: ${list} answered HTTP ${r.status} ${String(r.body.Code)}: ${String(r.body.Message)}` +
+      `${r.status === 403 ? ` (the caller needs vpc:${list})` : ''}\n`,
+  );
+}
+
+/** The filter whose rules include `ruleId`, walking every filter of the region. */
+async function filterOfRule(
+  opts: ClientOptions,
+  regionId: string | undefined,
+  ruleId: string,
+  err: NodeJS.WriteStream,
+): Promise<string | undefined> {
+  let token: string | undefined;
+  do {
+    const params: Record<string, string> = { MaxResults: '100' };
+    if (regionId) params.RegionId = regionId;
+    if (token) params.NextToken = token;
+    const r = await listOrReason(opts, FILTER.list, params);
+    if (typeof r === 'string' || r.status !== 200) {
+      cannotFollow(err, ruleId, FILTER.list, r);
+      return undefined;
+    }
+    const filters = Array.isArray(r.body.TrafficMirrorFilters) ? r.body.TrafficMirrorFilters : [];
+    for (const f of filters as Array<Record<string, unknown>>) {
+      const rules = [f.IngressRules, f.EgressRules].flatMap((x) => (Array.isArray(x) ? x : []));
+      if (rules.some((rule) => (rule as Record<string, unknown>).TrafficMirrorFilterRuleId === ruleId))
+        return String(f.TrafficMirrorFilterId);
+    }
+    token = typeof r.body.NextToken === 'string' && r.body.NextToken !== '' ? r.body.NextToken : undefined;
+  } while (token);
+  err.write(`--wait cannot follow ${ruleId}: no filter of the region lists it\n`);
+  return undefined;
+}
+
 async function waitFor(
   opts: ClientOptions,
   spec: WaitSpec,
@@ -161,13 +226,10 @@ async function waitFor(
   for (;;) {
     const params: Record<string, string> = { [spec.idsParam]: id };
     if (regionId) params.RegionId = regionId;
-    const r = await call(opts, spec.list, params);
-    if (r.status !== 200) {
+    const r = await listOrReason(opts, spec.list, params);
+    if (typeof r === 'string' || r.status !== 200) {
       if (tty) err.write('\n');
-      err.write(
-        `--wait cannot follow ${id}: ${spec.list} answered HTTP ${r.status} ${String(r.body.Code)}: ${String(r.body.Message)}` +
-          `${r.status === 403 ? ` (the caller needs vpc:${spec.list})` : ''}\n`,
-      );
+      cannotFollow(err, id, spec.list, r);
       return false;
     }
     const items = r.body[spec.collection];
@@ -285,8 +347,10 @@ export async function callCommand(argv: readonly string[], help: string): Promis
       process.stderr.write(`--wait: ${parsed.action} completes synchronously; nothing to wait for\n`);
       return 0;
     }
-    const id = spec.id(parsed.params, result.body);
-    if (!id) throw new UsageError(`--wait: cannot tell which resource ${parsed.action} changed`);
+    const named = spec.id(parsed.params, result.body);
+    if (!named) throw new UsageError(`--wait: cannot tell which resource ${parsed.action} changed`);
+    const id = spec.byRule ? await filterOfRule(opts, parsed.params.RegionId, named, process.stderr) : named;
+    if (id === undefined) return 3;
     const ok = await waitFor(opts, spec, parsed.params.RegionId, id, timeout, interval, process.stderr);
     // The call itself succeeded; 3 says only that its outcome was not seen.
     return ok ? 0 : 3;

@@ -149,6 +149,120 @@ for (const storeKind of testStores()) {
       assert.doesNotMatch(blind.stderr, /\bat .*\(/, 'no stack trace');
     });
 
+    test('UpdateTrafficMirrorFilterRuleAttribute --wait follows the filter that lists the rule until it is Created; a synchronous update says there is nothing to wait for', async () => {
+      const made = await callVia('vpc-v3', server, 'CreateTrafficMirrorFilter', {
+        RegionId: REGION,
+        IngressRules: [
+          {
+            Action: 'accept',
+            Priority: 1,
+            Protocol: 'TCP',
+            SourceCidrBlock: '10.0.0.0/8',
+            DestinationCidrBlock: '10.0.0.0/8',
+            SourcePortRange: '80/80',
+            DestinationPortRange: '80/80',
+          },
+        ],
+      });
+      const filterId = String(made.TrafficMirrorFilterId);
+      await server.advance({ resourceId: filterId });
+      const listed = await callVia('vpc-v3', server, 'ListTrafficMirrorFilters', {
+        RegionId: REGION,
+        TrafficMirrorFilterIds: [filterId],
+      });
+      const filters = listed.TrafficMirrorFilters as Array<{ IngressRules: Array<Record<string, unknown>> }>;
+      const ruleId = String(filters[0]?.IngressRules[0]?.TrafficMirrorFilterRuleId);
+      await server.advance();
+      const r = await cli(server, [
+        'UpdateTrafficMirrorFilterRuleAttribute',
+        '--RegionId',
+        REGION,
+        '--TrafficMirrorFilterRuleId',
+        ruleId,
+        '--Priority',
+        '7',
+        '--wait',
+        '--interval',
+        '0.05',
+      ]);
+      assert.equal(r.code, 0, r.stderr);
+      assert.match(r.stderr, new RegExp(`${filterId}: rules Modifying`));
+      assert.match(r.stderr, new RegExp(`${filterId}: Created`));
+      const after = await callVia('vpc-v3', server, 'ListTrafficMirrorFilters', {
+        RegionId: REGION,
+        TrafficMirrorFilterIds: [filterId],
+      });
+      const rule = (after.TrafficMirrorFilters as Array<{ IngressRules: Array<Record<string, unknown>> }>)[0]
+        ?.IngressRules[0];
+      assert.deepEqual([rule?.Priority, rule?.TrafficMirrorFilterRuleStatus], [7, 'Created']);
+
+      const renamed = await cli(server, [
+        'UpdateTrafficMirrorFilterAttribute',
+        '--RegionId',
+        REGION,
+        '--TrafficMirrorFilterId',
+        filterId,
+        '--TrafficMirrorFilterName',
+        'renamed',
+        '--wait',
+      ]);
+      assert.equal(renamed.code, 0, renamed.stderr);
+      assert.match(
+        renamed.stderr,
+        /--wait: UpdateTrafficMirrorFilterAttribute completes synchronously; nothing to wait for/,
+      );
+    });
+
+    test('--wait whose server goes away after the call succeeded exits 3 with one line, not 1', async () => {
+      const gone = await startTestServer({ store: storeKind, flags: { transitions: 'manual' } });
+      let closed = false;
+      try {
+        const child = spawn(
+          process.execPath,
+          [
+            'bin/vpcmirror.js',
+            'call',
+            'CreateTrafficMirrorFilter',
+            '--RegionId',
+            REGION,
+            '--wait',
+            '--interval',
+            '0.05',
+            '--endpoint',
+            gone.endpoint,
+            '--access-key-id',
+            gone.accessKeyId,
+            '--access-key-secret',
+            gone.accessKeySecret,
+          ],
+          { cwd: process.cwd(), stdio: ['ignore', 'pipe', 'pipe'] },
+        );
+        let stdout = '';
+        let stderr = '';
+        child.stderr.on('data', (c: Buffer) => {
+          stderr += c.toString('utf8');
+        });
+        const exited = new Promise<number | null>((resolve) => child.on('close', resolve));
+        await new Promise<void>((resolve) =>
+          child.stdout.on('data', (c: Buffer) => {
+            stdout += c.toString('utf8');
+            if (/"TrafficMirrorFilterId"/.test(stdout)) resolve();
+          }),
+        );
+        await gone.close();
+        closed = true;
+        const code = await exited;
+        assert.equal(code, 3, stderr);
+        assert.match(
+          stderr,
+          /--wait cannot follow tmf-\S+: ListTrafficMirrorFilters got no answer \((socket hang up|.*ECONNREFUSED.*|read ECONNRESET)\)\n$/,
+        );
+        assert.doesNotMatch(stderr, /nothing is listening there/);
+      } finally {
+        if (!closed) await gone.close();
+      }
+    });
+
     test('call DeleteTrafficMirrorSession --wait of an unknown session prints the error and exits 1 without waiting', async () => {
       const r = await cli(server, [
         'DeleteTrafficMirrorSession',

@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { parseCallArgs, UsageError } from '../../src/cli/call.js';
+import { OPERATIONS } from '../../src/api/registry.js';
+import { parseCallArgs, UsageError, WAITS } from '../../src/cli/call.js';
 
 test('call takes the action anywhere among the flags, and --Name=value or --Name value', () => {
   assert.deepEqual(
@@ -42,4 +43,9 @@ test('call refuses no action, two actions, a flag without its value and single-d
     /--DryRun needs a value \(write --DryRun true for a flag\)/,
   );
   assert.throws(() => parseCallArgs(['-x', 'DescribeRegions']), UsageError);
+});
+
+test('call --wait follows exactly the operations the registry declares asynchronous', () => {
+  const asynchronous = [...OPERATIONS.values()].filter((op) => op.async !== undefined).map((op) => op.action);
+  assert.deepEqual(Object.keys(WAITS).sort(), asynchronous.sort());
 });
