@@ -96,8 +96,8 @@ export async function ensureDefaultCredentials(
     }
     const fromFile = readCredentialsFile(dataDir);
     // The file may name a key of another store served from this data directory.
-    const fileKeyHere =
-      fromFile !== undefined && (await findAccessKey(tx, fromFile.accessKeyId)) !== undefined;
+    const fileKey = fromFile === undefined ? undefined : await findAccessKey(tx, fromFile.accessKeyId);
+    const fileKeyHere = fileKey !== undefined;
     let result: BootstrapResult;
     if (explicit.accessKeyId && explicit.accessKeySecret) {
       const existing = await findAccessKey(tx, explicit.accessKeyId);
@@ -132,11 +132,14 @@ export async function ensureDefaultCredentials(
         ...(secretReplaced ? { secretReplaced } : {}),
         ...(existing !== undefined && existing.status !== 'Active' ? { inactive: true } : {}),
       };
-    } else if (fromFile && fileKeyHere) {
+    } else if (fromFile && fileKey) {
       result = {
         ...fromFile,
+        // The store's secret, should the file hold an older one.
+        accessKeySecret: fileKey.secret,
         generated: fromFile.generated && !chosenKeys.has(fromFile.accessKeyId),
         created,
+        ...(fileKey.status !== 'Active' ? { inactive: true } : {}),
       };
     } else {
       const existingRoot = await tx
@@ -155,6 +158,7 @@ export async function ensureDefaultCredentials(
           accessKeySecret: existingRoot.secret,
           generated: !chosenKeys.has(existingRoot.access_key_id),
           created,
+          ...(existingRoot.status !== 'Active' ? { inactive: true } : {}),
         };
       } else {
         const key = rootKey(account.id, newAccessKeyId(), newAccessKeySecret(), now);

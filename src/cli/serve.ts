@@ -202,7 +202,7 @@ export async function startServer(
       `  vpcmirror ${VERSION} is listening on ${scheme}://${endpoint}`,
       `  store:            ${store.dialect} (${redactUrl(store.location)})`,
       `  account id:       ${creds.accountId}`,
-      `  AccessKey id:     ${creds.accessKeyId}`,
+      `  AccessKey id:     ${creds.accessKeyId}${creds.inactive ? ' (disabled: calls with it are refused)' : ''}`,
       !creds.generated && config.accessKeyId !== undefined && config.accessKeySecret !== undefined
         ? '  AccessKey secret: (the one you set in VPCMIRROR_ACCESS_KEY_SECRET)'
         : creds.generated && creds.created

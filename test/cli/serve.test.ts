@@ -355,6 +355,15 @@ describe('vpcmirror serve', () => {
     );
     disabled.child.kill('SIGTERM');
     assert.equal((await disabled.exitWithin(30_000)).code, 0);
+    // Started again without the variables, from the key the credentials file names: still said.
+    const fromFile = track(serve(['--port', '0', '--data-dir', dataDir]));
+    await fromFile.waitFor('out', /the default AccessKey is disabled and stays so/);
+    await fromFile.waitFor(
+      'err',
+      new RegExp(`AccessKey id: +${rootKey} \\(disabled: calls with it are refused\\)`),
+    );
+    fromFile.child.kill('SIGTERM');
+    assert.equal((await fromFile.exitWithin(30_000)).code, 0);
     const keys = await keyList();
     assert.match(keys, new RegExp(`${rootKey} ${account} root Permanent Inactive`));
     assert.match(keys, new RegExp(`${bobKey} ${account} user:bob Permanent Active`));
