@@ -6,8 +6,15 @@ import { UsageError } from './call.js';
 
 export async function dbCommand(argv: readonly string[]): Promise<number> {
   const [sub, ...rest] = argv;
-  if (sub !== 'migrate')
-    throw new UsageError('usage: vpcmirror db migrate [--database URL | --data-dir DIR]');
+  const usage = 'usage: vpcmirror db migrate [--database URL | --data-dir DIR]';
+  // Asked for, the usage is an answer (exit 0) as for every other command.
+  if (argv.includes('--help') || argv.includes('-h')) {
+    process.stdout.write(
+      `${usage}\n\nApplies the pending schema migrations of the store and names each one.\n`,
+    );
+    return 0;
+  }
+  if (sub !== 'migrate') throw new UsageError(usage);
   const { values } = parseArgs({
     args: [...rest],
     options: { database: { type: 'string' }, 'data-dir': { type: 'string' } },

@@ -631,6 +631,14 @@ describe('vpcmirror serve', () => {
     assert.equal((await runCli(['call', '-h'])).code, 0);
     for (const flag of ['--wait', '--security-token', '--ca', 'Exit status'])
       assert.ok(callHelp.out.includes(flag), flag);
+    for (const args of [
+      ['db', '--help'],
+      ['db', 'migrate', '--help'],
+    ]) {
+      const dbHelp = await runCli(args);
+      assert.equal(dbHelp.code, 0, dbHelp.err);
+      assert.match(dbHelp.out, /^usage: vpcmirror db migrate \[--database URL \| --data-dir DIR\]/);
+    }
   });
 
   test('--version prints the package version and the API version, and the start-up says it too', async () => {
