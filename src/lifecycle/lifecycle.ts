@@ -151,6 +151,7 @@ export class Lifecycle {
   private timing: TransitionTiming;
   private timer: NodeJS.Timeout | undefined;
   private wake: NodeJS.Timeout | undefined;
+  private wakeDueAt = 0;
   private running: Promise<void> | undefined;
   private stopped = true;
   /** Set by stop(): a pass of the worker under way ends at its next claim. */
@@ -371,8 +372,14 @@ export class Lifecycle {
     if (this.stopped) return;
     const ms = Math.max(0, dueAt - this.clock());
     if (ms >= this.intervalMs) return;
+    // A sooner wake already set stays: its pass applies this one too, or the interval does.
+    if (this.wake !== undefined && this.wakeDueAt <= dueAt) return;
     clearTimeout(this.wake);
-    this.wake = setTimeout(() => this.tick(), ms + 1);
+    this.wakeDueAt = dueAt;
+    this.wake = setTimeout(() => {
+      this.wake = undefined;
+      this.tick();
+    }, ms + 1);
     this.wake.unref();
   }
 
@@ -391,6 +398,7 @@ export class Lifecycle {
     this.stopping = true;
     clearInterval(this.timer);
     clearTimeout(this.wake);
+    this.wake = undefined;
     await this.running;
   }
 }
