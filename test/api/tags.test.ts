@@ -767,6 +767,21 @@ describe('tags are listed in code point order on every store', () => {
             ((await filterTags(server, filters[0] ?? '')) as Array<{ Key: string }>).map((t) => t.Key),
             inOrder,
           );
+          const session = await makeSession(server, filters[0] ?? '');
+          await call(server, 'TagResources', {
+            ResourceType: 'TrafficMirrorSession',
+            ResourceId: [session],
+            Tag: keys.map((key) => ({ Key: key, Value: 'v' })),
+          });
+          const listed = await call(server, 'ListTrafficMirrorSessions', {
+            TrafficMirrorSessionIds: [session],
+          });
+          const sessionTags = (listed.TrafficMirrorSessions as Array<{ Tags: Array<{ Key: string }> }>)[0]
+            ?.Tags;
+          assert.deepEqual(
+            sessionTags?.map((t) => t.Key),
+            inOrder,
+          );
           const walked: string[] = [];
           let token: string | undefined;
           do {

@@ -11,7 +11,6 @@ import { sessionCounts } from './2026_11_26_0004_session_counts.js';
 import { sqliteNonceLog } from './2026_11_26_0005_sqlite_nonce_log.js';
 import { serverSecrets } from './2026_11_27_0006_server_secrets.js';
 import { triggerRepairs } from './2026_11_27_0007_trigger_repairs.js';
-import { tagsInCodePointOrder } from './2026_11_27_0008_tags_in_code_point_order.js';
 
 export function migrations(dialect: Dialect): Record<string, Migration> {
   return {
@@ -22,6 +21,5 @@ export function migrations(dialect: Dialect): Record<string, Migration> {
     '2026_11_26_0005_sqlite_nonce_log': sqliteNonceLog(dialect),
     '2026_11_27_0006_server_secrets': serverSecrets,
     '2026_11_27_0007_trigger_repairs': triggerRepairs(dialect),
-    '2026_11_27_0008_tags_in_code_point_order': tagsInCodePointOrder(dialect),
   };
 }

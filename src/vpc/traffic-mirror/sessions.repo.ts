@@ -5,7 +5,13 @@
  */
 import { type Selectable, sql } from 'kysely';
 import type { Executor, TrafficMirrorSessionsTable } from '../../store/database.js';
-import { jsonArrayAgg, jsonColumn, jsonTuple, statementsAreRemote } from '../../store/dialect.js';
+import {
+  byCodePoint,
+  jsonArrayAgg,
+  jsonColumn,
+  jsonTuple,
+  statementsAreRemote,
+} from '../../store/dialect.js';
 import { type ListParams, listOf, listParams, prepared, preparedShapes } from '../../store/prepared.js';
 import { type FilterState, filterOfOwnerQuery, filterStateOf } from './filters.repo.js';
 import { removeTags, type TagFilter, type TagRow, tagsOf } from './tags.repo.js';
@@ -637,7 +643,7 @@ const pageWithDetailsOf = preparedShapes(shapeKey, (db, p: ListValues, shape: Li
     sql<unknown>`(select ${jsonArrayAgg(db, ref('src.source_id'), ref('src.position'))} from traffic_mirror_session_sources src where src.session_id = s.id)`.as(
       'source_ids',
     ),
-    sql<unknown>`(select ${jsonArrayAgg(db, jsonTuple(db, ref('t.tag_key'), ref('t.tag_value')), ref('t.tag_key'))} from tags t where t.resource_id = s.id)`.as(
+    sql<unknown>`(select ${jsonArrayAgg(db, jsonTuple(db, ref('t.tag_key'), ref('t.tag_value')), byCodePoint(db, 't.tag_key'))} from tags t where t.resource_id = s.id)`.as(
       'tag_pairs',
     ),
   ]);

@@ -7,6 +7,7 @@ import { defineOperation, type OperationContext } from '../../api/operation.js';
 import type { PageScope } from '../../api/page-tokens.js';
 import { protocolErrors } from '../../protocol/errors.js';
 import type { Executor } from '../../store/database.js';
+import { byCodePoint } from '../../store/dialect.js';
 import {
   checkResourceGroup,
   checkTags,
@@ -226,14 +227,14 @@ export const tagOperations = [
       if (after) {
         q = q.where((eb) =>
           eb.or([
-            eb('resource_id', '>', after.id),
-            eb.and([eb('resource_id', '=', after.id), eb('tag_key', '>', after.key)]),
+            eb(byCodePoint(ctx.tx, 'resource_id'), '>', after.id),
+            eb.and([eb('resource_id', '=', after.id), eb(byCodePoint(ctx.tx, 'tag_key'), '>', after.key)]),
           ]),
         );
       }
       const rows = await q
-        .orderBy('resource_id')
-        .orderBy('tag_key')
+        .orderBy(byCodePoint(ctx.tx, 'resource_id'))
+        .orderBy(byCodePoint(ctx.tx, 'tag_key'))
         .limit(limit + 1)
         .execute();
       const page = rows.slice(0, limit);

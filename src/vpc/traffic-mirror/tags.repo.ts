@@ -3,6 +3,7 @@
  * write them here, and List* filters use `resourcesWithTags`.
  */
 import type { Executor } from '../../store/database.js';
+import { byCodePoint } from '../../store/dialect.js';
 import { type ListParams, listOf, listParams, prepared, preparedShapes } from '../../store/prepared.js';
 
 export interface TagRow {
@@ -15,8 +16,8 @@ const tagsOfIds = preparedShapes(String, (db, p: ListParams, n: number) =>
     .selectFrom('tags')
     .select(['resource_id', 'tag_key', 'tag_value'])
     .where('resource_id', 'in', listOf(p, n))
-    .orderBy('resource_id')
-    .orderBy('tag_key'),
+    .orderBy(byCodePoint(db, 'resource_id'))
+    .orderBy(byCodePoint(db, 'tag_key')),
 );
 
 export async function tagsOf(db: Executor, resourceIds: readonly string[]): Promise<Map<string, TagRow[]>> {
