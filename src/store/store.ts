@@ -22,7 +22,7 @@ import pg from 'pg';
 import { Checkpointer, SQLITE_DEFAULT_CHECKPOINT_PAGES } from './checkpointer.js';
 import type { Database, Db } from './database.js';
 import type { Dialect } from './dialect.js';
-import { StoreError } from './errors.js';
+import { isDeadlock, StoreError } from './errors.js';
 import { migrations } from './migrations/index.js';
 import { joinNonceLog } from './nonce-log.js';
 import { namedStatement, registerDirectRunner } from './prepared.js';
@@ -520,7 +520,9 @@ export async function migrateToLatest(store: Store): Promise<MigrationResultSet>
     try {
       return await migrateOnce(store);
     } catch (e) {
-      if (!isSchemaRace(store, e) || attempt >= 3) throw e;
+      // A migration that met a writer of an older node in a deadlock was rolled back whole.
+      const deadlocked = e instanceof StoreError && e.code === 'MigrationDeadlock';
+      if ((!isSchemaRace(store, e) && !deadlocked) || attempt >= 3) throw e;
     }
   }
 }
@@ -555,7 +557,10 @@ async function migrateOnce(store: Store): Promise<MigrationResultSet> {
       : await migrator(store, schema).migrateToLatest();
   if (result.error) {
     const reason = result.error instanceof Error ? result.error.message : String(result.error);
-    throw new StoreError('MigrationFailed', `Migrating ${redactUrl(store.location)} failed: ${reason}`);
+    throw new StoreError(
+      isDeadlock(result.error) ? 'MigrationDeadlock' : 'MigrationFailed',
+      `Migrating ${redactUrl(store.location)} failed: ${reason}`,
+    );
   }
   return result;
 }

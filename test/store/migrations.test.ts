@@ -14,6 +14,7 @@ import { migrations } from '../../src/store/migrations/index.js';
 import { recordNonces } from '../../src/store/replay.repo.js';
 import { openStore, type Store, StoreError } from '../../src/store/store.js';
 import { countSessions } from '../../src/vpc/traffic-mirror/sessions.repo.js';
+import { untilWaiting } from '../helpers/pg-waits.js';
 import { freshPgSchema, runCli } from '../helpers/process.js';
 import { sessionRow } from '../helpers/rows.js';
 import { pgUrl, testStores } from '../helpers/server.js';
@@ -290,6 +291,56 @@ for (const kind of testStores()) {
         await store.close();
       }
       await followsOtherSearchPath(t);
+    });
+
+    test('migration 0007 meeting a Create of an older node (counter row locked, then the session inserted) still completes, whether the count is right or stale', {
+      skip: kind !== 'postgres' && 'the repair runs on PostgreSQL only',
+    }, async () => {
+      for (const stale of [false, true]) {
+        const t = await target();
+        const early = await migratedTo(t, '2026_11_27_0006_server_secrets');
+        await early.db
+          .insertInto('session_counts')
+          .values({ account_id: '1', region_id: 'cn-hangzhou', n: stale ? 5 : 0 })
+          .execute();
+        let migration: Promise<string> | undefined;
+        let settled = false;
+        const oldNode = await early.db
+          .transaction()
+          .execute(async (trx) => {
+            // lockSessionQuota of the older node, then its insert once the new node is migrating.
+            await sql`insert into session_counts (account_id, region_id, n) values ('1', 'cn-hangzhou', 0)
+              on conflict (account_id, region_id) do update set n = session_counts.n`.execute(trx);
+            migration = openStore({ location: t.location }).then(
+              async (s) => {
+                settled = true;
+                await s.close();
+                return 'migrated';
+              },
+              (e: unknown) => {
+                settled = true;
+                return `failed: ${String(e)}`;
+              },
+            );
+            await untilWaiting(trx, () => settled, { what: 'the migration', mayFinish: true });
+            await trx
+              .insertInto('traffic_mirror_sessions')
+              .values(sessionRow('tms-old', '1', 'cn-hangzhou', 1))
+              .execute();
+            return 'committed';
+          })
+          .catch((e: unknown) => `rolled back: ${String(e)}`);
+        assert.equal(await migration, 'migrated', `stale=${stale}, the older node's create ${oldNode}`);
+        if (!stale) assert.equal(oldNode, 'committed');
+        const store = await openStore({ location: t.location });
+        try {
+          const sessions = await store.db.selectFrom('traffic_mirror_sessions').select('id').execute();
+          assert.equal(await countSessions(store.db, '1', 'cn-hangzhou'), sessions.length, `stale=${stale}`);
+        } finally {
+          await store.close();
+          await early.close();
+        }
+      }
     });
 
     test('a failing migration leaves nothing of the migrations run with it', async () => {

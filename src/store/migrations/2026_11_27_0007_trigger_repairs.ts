@@ -3,8 +3,8 @@
  * migrations create now: trigger functions that keep their schema (a tool writing these tables
  * with another search_path still moves this store's counters) and triggers that also follow
  * TRUNCATE. Applied migrations never run again, so such a database kept the early definitions.
- * Every statement is a no-op on a database made by the current 0003 and 0004, except the recount,
- * which repairs counts a TRUNCATE left stale. SQLite's triggers did not change.
+ * On a database made by the current 0003 and 0004 it changes nothing; it recounts only counts a
+ * TRUNCATE left stale. SQLite's triggers did not change.
  */
 import { type Kysely, sql } from 'kysely';
 import type { Dialect } from '../dialect.js';
@@ -39,12 +39,21 @@ export function triggerRepairs(dialect: Dialect) {
       await sql`
         create trigger traffic_mirror_sessions_count_truncate after truncate on traffic_mirror_sessions
         for each statement execute function count_truncated_sessions()`.execute(db);
-      await sql`delete from session_counts`.execute(db);
+      // Only counts that are wrong are written: a Create of an older node locks its counter row
+      // before it inserts the session, which the table lock above holds back, so a counter row
+      // this migration waited for would deadlock with it (and the migration then runs again).
+      await sql`
+        update session_counts c
+          set n = (select count(*) from traffic_mirror_sessions s
+                   where s.account_id = c.account_id and s.region_id = c.region_id)
+        where c.n <> (select count(*) from traffic_mirror_sessions s
+                      where s.account_id = c.account_id and s.region_id = c.region_id)`.execute(db);
       await sql`
         insert into session_counts (account_id, region_id, n)
-        select account_id, region_id, count(*) from traffic_mirror_sessions group by account_id, region_id`.execute(
-        db,
-      );
+        select account_id, region_id, count(*) from traffic_mirror_sessions s
+        where not exists (select 1 from session_counts c
+                          where c.account_id = s.account_id and c.region_id = s.region_id)
+        group by account_id, region_id`.execute(db);
       // A key or policy truncated away before now did not move the generation: nodes re-read them.
       await sql`update change_counters set value = value + 1 where name = 'ram'`.execute(db);
     },
