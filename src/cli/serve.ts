@@ -232,6 +232,9 @@ export async function startServer(
   }
 }
 
+/** A second stop signal sooner than this after the first is the same one, passed on by npm. */
+const REPEATED_SIGNAL_MS = 1_000;
+
 export async function serveCommand(flags: Record<string, string | boolean | undefined>): Promise<void> {
   const config = loadConfig(flags);
   // The handlers exist before the banner announces the server: a supervisor that signals as soon
@@ -239,6 +242,7 @@ export async function serveCommand(flags: Record<string, string | boolean | unde
   let started: StartedServer | undefined;
   let pending: string | undefined;
   let stopping = false;
+  let stoppingSince = 0;
   const shutdown = (signal: string) => {
     if (!started) {
       // Startup finishes, then stops at once; a second signal does not wait for it.
@@ -247,12 +251,16 @@ export async function serveCommand(flags: Record<string, string | boolean | unde
       return;
     }
     if (stopping) {
-      // What a second Ctrl-C asks for. In-flight requests are cut; every answered change and every
-      // pending transition is in the store already, so the next start takes over from there.
+      // One Ctrl-C in a terminal reaches npm and the server, and npm passes it on too: the same
+      // keypress arrives twice. Only a signal a second or more after the first asks to exit now.
+      if (Date.now() - stoppingSince < REPEATED_SIGNAL_MS) return;
+      // In-flight requests are then cut; every answered change and every pending transition is
+      // in the store already, so the next start takes over from there.
       process.stderr.write(`vpcmirror: ${signal} received again, exiting now\n`);
       process.exit(1);
     }
     stopping = true;
+    stoppingSince = Date.now();
     // stop() stops accepting before its first await, so the line below is already true when read.
     const stopped = started.stop();
     process.stderr.write(`vpcmirror: ${signal} received, finishing in-flight requests\n`);
