@@ -123,6 +123,21 @@ async function firstConnection(pool: pg.Pool, location: string): Promise<void> {
   client.release();
 }
 
+/**
+ * The claim's own connection. Named, so that pg_stat_activity shows which connection holds which
+ * node's id. A host that goes away without closing it (power lost, a network cut) would otherwise
+ * keep the id held until PostgreSQL's TCP keepalive gives up, two hours by default: the claim's
+ * connection is probed after 10 s of silence and given up after 3 unanswered probes 5 s apart.
+ */
+export function nodeClaimConnection(connection: pg.ClientConfig, nodeId: string): pg.ClientConfig {
+  const keepalive = '-c tcp_keepalives_idle=10 -c tcp_keepalives_interval=5 -c tcp_keepalives_count=3';
+  return {
+    ...connection,
+    application_name: `vpcmirror node ${nodeId}`,
+    options: [connection.options, keepalive].filter(Boolean).join(' '),
+  };
+}
+
 /** How long a node whose claim's connection broke waits before taking the claim again. */
 const NODE_RECLAIM_MS = 5_000;
 /** How long a start tries to take a node id that another process holds before it is refused. */
@@ -147,8 +162,7 @@ async function nodeClaim(
   let released = false;
   let retry: NodeJS.Timeout | undefined;
   const take = async (): Promise<boolean> => {
-    // Named, so that pg_stat_activity shows which connection holds which node's id.
-    const c = new pg.Client({ ...connection, application_name: `vpcmirror node ${nodeId}` });
+    const c = new pg.Client(nodeClaimConnection(connection, nodeId));
     c.on('error', () => {});
     let r: pg.QueryResult<{ held: boolean }>;
     try {
@@ -213,7 +227,7 @@ async function nodeClaim(
   if (!held)
     throw new StoreError(
       'NodeIdInUse',
-      `another running node uses the node id ${nodeId} on this database: give each node its own --node-id (VPCMIRROR_NODE_ID) or data directory`,
+      `another running node uses the node id ${nodeId} on this database: give each node its own --node-id (VPCMIRROR_NODE_ID) or data directory (a node whose host went away holds it until PostgreSQL notices, within about 30 s)`,
     );
   return async () => {
     released = true;

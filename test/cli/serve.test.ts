@@ -14,6 +14,8 @@ import { after, before, describe, test } from 'node:test';
 import { setTimeout as delay } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
 import { SERVE_FLAGS } from '../../src/cli/serve.js';
+import { claimToken } from '../../src/store/client-tokens.repo.js';
+import { openStore } from '../../src/store/store.js';
 import {
   type CaptureServer,
   captureCall,
@@ -574,6 +576,21 @@ describe('vpcmirror serve', () => {
         return String(line?.endpoint);
       };
       await first.waitFor('out', /"msg":"vpcmirror listening"[^\n]*\n/);
+      // A request of the first node under way: its ClientToken claim must outlive the twin's start.
+      const peek = await openStore({ location: pg.url, migrate: false });
+      const token = {
+        accountId: keys.accountId,
+        regionId: 'cn-hangzhou',
+        action: 'CreateTrafficMirrorFilter',
+        clientToken: 'in-flight',
+      };
+      try {
+        assert.deepEqual(await claimToken(peek.db, token, 'h', Date.now(), 60_000, 86_400_000, 'node-twin'), {
+          kind: 'claimed',
+        });
+      } finally {
+        await peek.close();
+      }
       const secondDir = tmp();
       const twin = track(
         serve(args(secondDir), {
@@ -589,6 +606,21 @@ describe('vpcmirror serve', () => {
       );
       assert.equal(twin.err.trim().split('\n').length, 1, twin.err);
       assert.ok(!twin.out.includes('freed ClientTokens'), 'the refused node freed nothing');
+      const after = await openStore({ location: pg.url, migrate: false });
+      try {
+        const row = await after.db
+          .selectFrom('client_tokens')
+          .select(['owner', 'state'])
+          .where('client_token', '=', 'in-flight')
+          .executeTakeFirst();
+        assert.deepEqual(
+          row,
+          { owner: 'node-twin', state: 'processing' },
+          "the first node's claim is still its own",
+        );
+      } finally {
+        await after.close();
+      }
       await callVia('vpc-v3', { ...keys, endpoint: endpointOf(first) }, 'DescribeRegions', {});
 
       first.child.kill('SIGKILL');

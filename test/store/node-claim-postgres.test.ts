@@ -8,7 +8,8 @@ import { randomBytes } from 'node:crypto';
 import { after, before, describe, test } from 'node:test';
 import { setTimeout as delay } from 'node:timers/promises';
 import { sql } from 'kysely';
-import { openStore, type Store, StoreError } from '../../src/store/store.js';
+import pg from 'pg';
+import { nodeClaimConnection, openStore, type Store, StoreError } from '../../src/store/store.js';
 import { pgUrl, testStores } from '../helpers/server.js';
 
 const skip = testStores().includes('postgres')
@@ -73,6 +74,29 @@ describe('node ids held on PostgreSQL', { skip }, () => {
     const releaseB = await b.claimNode(id, () => {});
     await Promise.all([releaseB(), releaseOther(), releaseElsewhere()]);
     assert.deepEqual(await holders(id), []);
+  });
+
+  test("the claim connection asks PostgreSQL to give it up within about 30 s of silence, and keeps the store's own settings", async () => {
+    const client = new pg.Client(
+      nodeClaimConnection({ connectionString: pgUrl(), options: `-c search_path=${schemaA}` }, 'node-x'),
+    );
+    await client.connect();
+    try {
+      const r = await client.query<Record<string, string>>(
+        `select current_setting('tcp_keepalives_idle') as idle, current_setting('tcp_keepalives_interval') as every,
+                current_setting('tcp_keepalives_count') as count, current_setting('search_path') as path,
+                current_setting('application_name') as name`,
+      );
+      assert.deepEqual(r.rows[0], {
+        idle: '10',
+        every: '5',
+        count: '3',
+        path: schemaA,
+        name: 'vpcmirror node node-x',
+      });
+    } finally {
+      await client.end();
+    }
   });
 
   test('closing the store lets its claims go', async () => {
