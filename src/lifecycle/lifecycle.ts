@@ -122,17 +122,13 @@ const dueTransitions = prepared(
       .selectFrom('transitions')
       .select(['resource_type', 'resource_id', 'due_at'])
       .where('due_at', '<=', p.now)
+      // A row value, so that both engines start the index scan (transitions_due_order) right there.
       .where((eb) =>
-        eb.or([
-          eb('due_at', '>', p.afterDue),
-          eb.and([
-            eb('due_at', '=', p.afterDue),
-            eb.or([
-              eb('resource_type', '>', p.afterType),
-              eb.and([eb('resource_type', '=', p.afterType), eb('resource_id', '>', p.afterId)]),
-            ]),
-          ]),
-        ]),
+        eb(
+          eb.refTuple('due_at', 'resource_type', 'resource_id'),
+          '>',
+          eb.tuple(p.afterDue, p.afterType, p.afterId),
+        ),
       )
       .orderBy('due_at')
       .orderBy('resource_type')
@@ -143,7 +139,7 @@ const dueTransitions = prepared(
 /** A transition that failed waits this long before this node tries it again, doubling to the cap. */
 const RETRY_FIRST_MS = 1_000;
 const RETRY_CAP_MS = 60_000;
-/** Past this many remembered failures the memory is dropped (every row is then tried again). */
+/** How many failing transitions the pauses are remembered for, at most. */
 const RETRY_MEMORY = 10_000;
 
 export class Lifecycle {
@@ -286,7 +282,13 @@ export class Lifecycle {
           (e: unknown) => {
             const failures = (failed?.failures ?? 0) + 1;
             const wait = Math.min(RETRY_CAP_MS, RETRY_FIRST_MS * 2 ** Math.min(failures - 1, 16));
-            if (this.failing.size >= RETRY_MEMORY) this.failing.clear();
+            // Kept in the order of their last failure: at the bound the longest-remembered goes,
+            // and is only tried again sooner than its pause would have it.
+            this.failing.delete(key);
+            if (this.failing.size >= RETRY_MEMORY) {
+              const oldest = this.failing.keys().next();
+              if (!oldest.done) this.failing.delete(oldest.value);
+            }
             this.failing.set(key, { retryAt: now + wait, failures });
             this.log.error(
               { err: e, resourceType: t.resource_type, resourceId: t.resource_id, failures, retryInMs: wait },

@@ -11,6 +11,7 @@ import { sessionCounts } from './2026_11_26_0004_session_counts.js';
 import { sqliteNonceLog } from './2026_11_26_0005_sqlite_nonce_log.js';
 import { serverSecrets } from './2026_11_27_0006_server_secrets.js';
 import { triggerRepairs } from './2026_11_27_0007_trigger_repairs.js';
+import { transitionsDueOrder } from './2026_11_27_0008_transitions_due_order.js';
 
 export function migrations(dialect: Dialect): Record<string, Migration> {
   return {
@@ -21,5 +22,6 @@ export function migrations(dialect: Dialect): Record<string, Migration> {
     '2026_11_26_0005_sqlite_nonce_log': sqliteNonceLog(dialect),
     '2026_11_27_0006_server_secrets': serverSecrets,
     '2026_11_27_0007_trigger_repairs': triggerRepairs(dialect),
+    '2026_11_27_0008_transitions_due_order': transitionsDueOrder,
   };
 }
