@@ -104,9 +104,10 @@ async function retakeExpired(db: Executor, u: NonceUse, ttlMs: number): Promise<
  * Removes expired nonces. On PostgreSQL a row expires by the clock of the node that wrote it, and
  * every node sweeps by its own: one whose clock runs ahead would delete rows that their writer
  * still counts on, and a replay sent to the writer would then pass. So rows are left `graceMs`
- * past their expiry (the accepted clock distance: nodes further apart refuse each other's
- * requests anyway); a node that meets an expired row takes it over (retakeExpired). On SQLite one
- * process writes and sweeps.
+ * past their expiry (the accepted clock distance), which covers nodes whose clocks differ by up to
+ * that much; clocks further apart are outside what the nodes are built for (see fidelity.md). A
+ * node that meets an expired row takes it over (retakeExpired). On SQLite one process writes and
+ * sweeps.
  */
 export async function sweepNonces(db: Executor, now: number, graceMs: number): Promise<void> {
   if (dialectOf(db) === 'sqlite') return sweepNonceLog(db, now);
