@@ -340,6 +340,10 @@ export async function openStore(options: StoreOptions & { migrate?: boolean }): 
       // A node that dies inside a transaction releases its locks when PostgreSQL notices, not
       // when TCP keepalive does (hours by default).
       `-c idle_in_transaction_session_timeout=${PG_IDLE_IN_TRANSACTION_MS}`,
+      // The level the writers' locking is made for, also for the statements that run outside an
+      // explicit transaction (a ClientToken claim, a nonce batch), whatever the database or role
+      // sets; newTransaction asks for it again in case the URL's options set another.
+      '-c default_transaction_isolation=read\\ committed',
     ];
     // node-postgres takes the URL's own `options` over the one given here: both are sent, the
     // URL's last, so that a setting the URL names (a search_path, a longer lock timeout) wins.

@@ -7,6 +7,7 @@ import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { after, before, describe, test } from 'node:test';
 import { sql } from 'kysely';
+import { openStore } from '../../src/store/store.js';
 import { insertSession } from '../../src/vpc/traffic-mirror/sessions.repo.js';
 import { callVia, expectCode, race, sdkCall, vpcClient } from '../helpers/clients.js';
 import { sessionRow } from '../helpers/rows.js';
@@ -117,48 +118,114 @@ for (const storeKind of testStores()) {
   });
 }
 
-describe('concurrent writers on a PostgreSQL whose default isolation is SERIALIZABLE', {
-  skip: testStores().includes('postgres') ? false : 'the PostgreSQL leg is not selected',
-}, () => {
-  let server: TestServer;
-  let schema: string;
-  before(async () => {
-    schema = `t_${randomBytes(6).toString('hex')}`;
-    // As an `ALTER DATABASE … SET default_transaction_isolation` would: every transaction's default.
-    const url = new URL(pgUrl());
-    url.searchParams.set('options', '-c default_transaction_isolation=serializable');
-    server = await startTestServer({
-      store: 'postgres',
-      database: { location: url.href, schema },
-      flags: { transitions: '0' },
+/**
+ * A PostgreSQL whose default isolation is SERIALIZABLE, set on the database (the connection then
+ * asks for READ COMMITTED, which the writers' locking is made for) or in the URL's options (which
+ * win over the connection's; explicit transactions still ask for READ COMMITTED).
+ */
+for (const setBy of ['database', 'url'] as const) {
+  describe(`concurrent writers on a PostgreSQL whose default isolation is SERIALIZABLE, set by the ${setBy}`, {
+    skip: testStores().includes('postgres') ? false : 'the PostgreSQL leg is not selected',
+  }, () => {
+    let server: TestServer;
+    let cleanUp = async () => {};
+    before(async () => {
+      const admin = await openStore({ location: pgUrl(), migrate: false });
+      try {
+        const url = new URL(pgUrl());
+        if (setBy === 'database') {
+          const name = `vpcmirror_ser_${randomBytes(5).toString('hex')}`;
+          await sql`create database ${sql.id(name)}`.execute(admin.db);
+          await sql`alter database ${sql.id(name)} set default_transaction_isolation = 'serializable'`.execute(
+            admin.db,
+          );
+          url.pathname = `/${name}`;
+          server = await startTestServer({
+            store: 'postgres',
+            database: { location: url.href },
+            flags: { transitions: '0' },
+          });
+          cleanUp = async () => {
+            const again = await openStore({ location: pgUrl(), migrate: false });
+            try {
+              await sql`drop database if exists ${sql.id(name)} with (force)`.execute(again.db);
+            } finally {
+              await again.close();
+            }
+          };
+        } else {
+          const schema = `t_${randomBytes(6).toString('hex')}`;
+          url.searchParams.set('options', '-c default_transaction_isolation=serializable');
+          server = await startTestServer({
+            store: 'postgres',
+            database: { location: url.href, schema },
+            flags: { transitions: '0' },
+          });
+          cleanUp = async () => {
+            const again = await openStore({ location: pgUrl(), migrate: false });
+            try {
+              await sql`drop schema if exists ${sql.id(schema)} cascade`.execute(again.db);
+            } finally {
+              await again.close();
+            }
+          };
+        }
+      } finally {
+        await admin.close();
+      }
+    });
+    after(async () => {
+      await server.close();
+      await cleanUp();
+    });
+
+    test('concurrent creates in one account all succeed, as under the READ COMMITTED every transaction asks for', async () => {
+      const filterId = await makeFilter(server);
+      const sessions = await race(
+        Array.from(
+          { length: 12 },
+          (_, i) => () =>
+            callVia(
+              'vpc-v3',
+              server,
+              'CreateTrafficMirrorSession',
+              sessionParams(filterId, { Priority: i + 1 }),
+            ),
+        ),
+      );
+      assert.deepEqual(sessions, { ok: 12, codes: [] });
+      const filters = await race(
+        Array.from(
+          { length: 8 },
+          () => () => callVia('vpc-v3', server, 'CreateTrafficMirrorFilter', { RegionId: 'cn-hangzhou' }),
+        ),
+      );
+      assert.deepEqual(filters, { ok: 8, codes: [] });
+    });
+
+    test('concurrent calls with one ClientToken are answered as the first, or LastTokenProcessing, never ServiceUnavailable', {
+      skip:
+        setBy === 'url' &&
+        "options in the URL win over the connection's own: a claim outside a transaction then runs at the level they set",
+    }, async () => {
+      for (let round = 0; round < 5; round++) {
+        const token = `same-${round}-${randomBytes(4).toString('hex')}`;
+        const { codes } = await race(
+          Array.from(
+            { length: 6 },
+            () => () =>
+              callVia('vpc-v3', server, 'CreateTrafficMirrorFilter', {
+                RegionId: 'cn-hangzhou',
+                ClientToken: token,
+              }),
+          ),
+        );
+        assert.deepEqual(
+          codes.filter((c) => c !== 'OperationFailed.LastTokenProcessing'),
+          [],
+          `round ${round}`,
+        );
+      }
     });
   });
-  after(async () => {
-    await sql`drop schema if exists ${sql.id(schema)} cascade`.execute(server.store.db);
-    await server.close();
-  });
-
-  test('concurrent creates in one account all succeed, as under the READ COMMITTED every transaction asks for', async () => {
-    const filterId = await makeFilter(server);
-    const sessions = await race(
-      Array.from(
-        { length: 12 },
-        (_, i) => () =>
-          callVia(
-            'vpc-v3',
-            server,
-            'CreateTrafficMirrorSession',
-            sessionParams(filterId, { Priority: i + 1 }),
-          ),
-      ),
-    );
-    assert.deepEqual(sessions, { ok: 12, codes: [] });
-    const filters = await race(
-      Array.from(
-        { length: 8 },
-        () => () => callVia('vpc-v3', server, 'CreateTrafficMirrorFilter', { RegionId: 'cn-hangzhou' }),
-      ),
-    );
-    assert.deepEqual(filters, { ok: 8, codes: [] });
-  });
-});
+}
