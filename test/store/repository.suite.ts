@@ -1447,6 +1447,43 @@ export function repositorySuite(engine: string, factory: StoreFactory): void {
         assert.deepEqual(await lc.pending(), []);
       });
 
+      test('a transition scheduled later does not put off the wake-up of one due sooner', async (t) => {
+        t.mock.timers.enable({ apis: ['setTimeout', 'setInterval'] });
+        let now = 1_000_000;
+        const applier = new CountingApplier();
+        const lc = new Lifecycle(
+          store.db,
+          store.dialect,
+          { default: 40 },
+          () => now,
+          createLogger('silent'),
+          60_000,
+        );
+        lc.register('filter', applier);
+        lc.start();
+        try {
+          const soon = uid('tmf-');
+          await store.db
+            .transaction()
+            .execute((tx) => lc.schedule(tx, 'filter', soon, 'ready', 'create', now));
+          lc.setTiming({ default: 5_000 });
+          const later = uid('tmf-');
+          await store.db
+            .transaction()
+            .execute((tx) => lc.schedule(tx, 'filter', later, 'ready', 'create', now));
+          now += 41;
+          t.mock.timers.tick(41);
+          for (let i = 0; i < 1_000 && applier.count('ready', soon) === 0; i++)
+            await new Promise((resolve) => setImmediate(resolve));
+          assert.equal(applier.count('ready', soon), 1, 'woken for the sooner one');
+          assert.equal(applier.count('ready', later), 0);
+        } finally {
+          await lc.stop();
+          t.mock.timers.reset();
+          await lc.advance({ resourceType: 'filter' });
+        }
+      });
+
       test('cancel drops a pending transition', async () => {
         const applier = new CountingApplier();
         const lc = lifecycleOn(store, { default: 'manual' }, applier);
