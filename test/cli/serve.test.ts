@@ -294,6 +294,46 @@ describe('vpcmirror serve', () => {
     assert.equal((await p.exitWithin(30_000)).code, 0);
   });
 
+  test('a start with a new VPCMIRROR_ACCESS_KEY_SECRET for a key the store has replaces the secret and warns: the old one is refused, the new one works', async () => {
+    const dataDir = tmp();
+    const first = { accessKeyId: 'replaced-key-id', accessKeySecret: 'first-secret' };
+    const start = (secret: string) =>
+      track(
+        serve(['--port', '0', '--data-dir', dataDir], {
+          VPCMIRROR_ACCESS_KEY_ID: first.accessKeyId,
+          VPCMIRROR_ACCESS_KEY_SECRET: secret,
+        }),
+      );
+    const a = start(first.accessKeySecret);
+    await a.waitFor('err', /listening on/);
+    a.child.kill('SIGTERM');
+    assert.equal((await a.exitWithin(30_000)).code, 0);
+    assert.ok(!a.out.includes('replaced the secret'), 'nothing replaced on the first start');
+
+    const b = start('second-secret');
+    const [line] = await b.waitFor(
+      'out',
+      /\{[^\n]*"msg":"VPCMIRROR_ACCESS_KEY_SECRET replaced the secret[^\n]*/,
+    );
+    const entry = JSON.parse(line) as { level: number; accessKeyId: string };
+    assert.deepEqual([entry.level, entry.accessKeyId], [40, first.accessKeyId]);
+    assert.ok(!line.includes('first-secret') && !line.includes('second-secret'), 'no secret in the log');
+    const [, port] = await b.waitFor('err', /listening on http:\/\/127\.0\.0\.1:(\d+)/);
+    const endpoint = `127.0.0.1:${port}`;
+    await expectCode(
+      () => callVia('vpc-v3', { endpoint, ...first }, 'DescribeRegions', {}),
+      'SignatureDoesNotMatch',
+    );
+    await callVia(
+      'vpc-v3',
+      { endpoint, accessKeyId: first.accessKeyId, accessKeySecret: 'second-secret' },
+      'DescribeRegions',
+      {},
+    );
+    b.child.kill('SIGTERM');
+    assert.equal((await b.exitWithin(30_000)).code, 0);
+  });
+
   test("VPCMIRROR_ACCESS_KEY_ID/SECRET naming a RAM user's key is refused and changes nothing; naming a disabled root key leaves it disabled, with a warning", async () => {
     const dataDir = tmp();
     const made = await runCli(['account', 'create', '--name', 'owner', '--data-dir', dataDir]);
