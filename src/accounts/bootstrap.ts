@@ -70,6 +70,26 @@ function writeCredentialsFile(dataDir: string, c: CredentialsFile): void {
   chmodSync(path, 0o600);
 }
 
+/**
+ * The same variables are the credentials `vpcmirror call` reads: a shell set up to call as a RAM
+ * user must not make the server hand that user's key out as the account's, with a new secret. Nor
+ * does a start undo a `key disable`.
+ */
+function refuseNonRootKey(existing: Awaited<ReturnType<typeof findAccessKey>>): void {
+  if (
+    existing &&
+    (existing.user_name !== null || existing.role_name !== null || existing.security_token !== null)
+  )
+    throw new ConfigError(
+      `VPCMIRROR_ACCESS_KEY_ID names ${existing.user_name !== null ? `a key of RAM user ${existing.user_name}` : 'temporary credentials'}, not an account's own key, which the server's default pair must be; name one, or unset VPCMIRROR_ACCESS_KEY_ID and VPCMIRROR_ACCESS_KEY_SECRET for the server`,
+    );
+}
+
+/** The refusal of ensureDefaultCredentials for a key the store has, before anything is written. */
+export async function checkDefaultKey(store: Store, accessKeyId: string | undefined): Promise<void> {
+  if (accessKeyId) refuseNonRootKey(await findAccessKey(store.db, accessKeyId));
+}
+
 export async function ensureDefaultCredentials(
   store: Store,
   dataDir: string,
@@ -101,16 +121,7 @@ export async function ensureDefaultCredentials(
     let result: BootstrapResult;
     if (explicit.accessKeyId && explicit.accessKeySecret) {
       const existing = await findAccessKey(tx, explicit.accessKeyId);
-      // The same variables are the credentials `vpcmirror call` reads: a shell set up to call as a
-      // RAM user must not make the server hand that user's key out as the account's, with a new
-      // secret. Nor does a start undo a `key disable`.
-      if (
-        existing &&
-        (existing.user_name !== null || existing.role_name !== null || existing.security_token !== null)
-      )
-        throw new ConfigError(
-          `VPCMIRROR_ACCESS_KEY_ID names ${existing.user_name !== null ? `a key of RAM user ${existing.user_name}` : 'temporary credentials'}, not an account's own key, which the server's default pair must be; name one, or unset VPCMIRROR_ACCESS_KEY_ID and VPCMIRROR_ACCESS_KEY_SECRET for the server`,
-        );
+      refuseNonRootKey(existing);
       const secretReplaced = existing !== undefined && existing.secret !== explicit.accessKeySecret;
       if (secretReplaced) {
         await tx

@@ -5,7 +5,12 @@
 import { readFileSync, unlinkSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { CREDENTIALS_FILE, ensureDefaultCredentials, readCredentialsFile } from '../accounts/bootstrap.js';
+import {
+  CREDENTIALS_FILE,
+  checkDefaultKey,
+  ensureDefaultCredentials,
+  readCredentialsFile,
+} from '../accounts/bootstrap.js';
 import { applySetupFile, definesCredentials, fixedKeyIds, loadSetupFile } from '../accounts/setup-file.js';
 import { createApp } from '../app.js';
 import {
@@ -121,6 +126,8 @@ export async function startServer(
     const loaded = config.checkNonce ? prepareNonces(store.db) : undefined;
     // A long replay window under load holds many nonces; a start that pauses to read them says so.
     if (loaded && loaded.nonces > 0) log.info(loaded, 'recent nonces loaded from the SQLite file');
+    // A refused key pair stops the start before the set-up file changes anything.
+    if (config.accessKeySecret !== undefined) await checkDefaultKey(store, config.accessKeyId);
     const setup =
       config.configFile && setupFile
         ? await applySetupFile(store, config.configFile, Date.now(), undefined, setupFile)

@@ -373,6 +373,22 @@ describe('vpcmirror serve', () => {
       /^vpcmirror: VPCMIRROR_ACCESS_KEY_ID names a key of RAM user bob, not an account's own key/,
     );
     assert.ok(!/\n\s+at /.test(asBob.err), 'no stack trace');
+    // Refused before a set-up file given with it changes anything.
+    const setupFile = join(dataDir, 'setup.yaml');
+    writeFileSync(
+      setupFile,
+      'accounts:\n  - id: "7777777777777777"\n    name: from-setup\n    accessKeys:\n      - accessKeyId: LTAIfromsetup00001\n        accessKeySecret: from-setup-secret\n',
+    );
+    const withSetup = track(
+      serve(['--port', '0', '--data-dir', dataDir, '--config', setupFile], {
+        VPCMIRROR_ACCESS_KEY_ID: bobKey,
+        VPCMIRROR_ACCESS_KEY_SECRET: bobSecret,
+      }),
+    );
+    assert.equal((await withSetup.exitWithin(START_MS)).code, 2, withSetup.err);
+    assert.match(withSetup.err, /names a key of RAM user bob/);
+    const accounts = await runCli(['account', 'list', '--data-dir', dataDir]);
+    assert.ok(!accounts.out.includes('from-setup'), accounts.out);
 
     assert.equal((await runCli(['key', 'disable', '--id', rootKey, '--data-dir', dataDir])).code, 0);
     const disabled = track(
