@@ -70,6 +70,8 @@ export interface Config {
   readonly clientTokenTtlMs: number;
   readonly transitions: TransitionTiming;
   readonly workerIntervalMs: number;
+  /** PostgreSQL only: how long a statement may go unanswered before its connection is given up. */
+  readonly pgStatementDeadlineMs: number;
   readonly limits: ResourceLimits;
   readonly adminToken: string | undefined;
   readonly accessKeyId: string | undefined;
@@ -177,7 +179,7 @@ function num(v: string | undefined, what: () => string, fallback: number): numbe
 }
 
 /** Node.js runs a timer of 0 or of more than MAX_DELAY_MS after 1 ms: a busy loop, not what was asked. */
-function workerInterval(ms: number, what: () => string): number {
+function timerLength(ms: number, what: () => string): number {
   if (ms < 1 || ms > MAX_DELAY_MS) throw new ConfigError(`${what()} must be 1-${MAX_DELAY_MS} ms, got ${ms}`);
   return ms;
 }
@@ -294,9 +296,17 @@ export function loadConfig(
       24 * 3600 * 1000,
     ),
     transitions: parseTransitions(serve('transitions', 'VPCMIRROR_TRANSITIONS') ?? 'default=1s'),
-    workerIntervalMs: workerInterval(
+    workerIntervalMs: timerLength(
       num(serve('worker-interval', 'VPCMIRROR_WORKER_INTERVAL_MS'), () => from('worker-interval'), 200),
       () => from('worker-interval'),
+    ),
+    pgStatementDeadlineMs: timerLength(
+      num(
+        serve('pg-statement-deadline', 'VPCMIRROR_PG_STATEMENT_DEADLINE_MS'),
+        () => from('pg-statement-deadline'),
+        30_000,
+      ),
+      () => from('pg-statement-deadline'),
     ),
     limits: DEFAULT_LIMITS,
     adminToken: serve('admin-token', 'VPCMIRROR_ADMIN_TOKEN'),

@@ -32,6 +32,7 @@ const SERVE_HELP = `  vpcmirror serve [flags]          (each flag also as an env
     --client-token-ttl 86400000      VPCMIRROR_CLIENT_TOKEN_TTL_MS  how long a ClientToken answer is kept, ms
     --worker-interval 200            VPCMIRROR_WORKER_INTERVAL_MS   how often due transitions are looked for, ms
     --body-limit 1048576             VPCMIRROR_BODY_LIMIT           largest request body, bytes
+    --pg-statement-deadline 30000    VPCMIRROR_PG_STATEMENT_DEADLINE_MS  PostgreSQL statement deadline, ms
     --host-id vpc.aliyuncs.com       VPCMIRROR_HOST_ID              HostId of error answers
     --node-id ID                     VPCMIRROR_NODE_ID              this node's name (several nodes)
   VPCMIRROR_ACCESS_KEY_ID and VPCMIRROR_ACCESS_KEY_SECRET choose the default AccessKey pair;

@@ -42,6 +42,7 @@ export const SERVE_FLAGS = {
   'host-id': { type: 'string' },
   'body-limit': { type: 'string' },
   'worker-interval': { type: 'string' },
+  'pg-statement-deadline': { type: 'string' },
   'client-token-ttl': { type: 'string' },
   'node-id': { type: 'string' },
   'sqlite-checkpoints': { type: 'string' },
@@ -56,6 +57,7 @@ export const SERVE_FLAGS = {
 export function serverStoreOptions(config: Config, log: Logger): StoreOptions {
   return {
     location: config.database,
+    pgStatementDeadlineMs: config.pgStatementDeadlineMs,
     onConnectionError: (message: string) =>
       log.warn({ error: message }, 'a PostgreSQL connection broke; the pool replaces it'),
     ...(config.sqliteCheckpoints === 'thread'

@@ -111,6 +111,25 @@ describe('timer lengths', () => {
   });
 });
 
+describe('--pg-statement-deadline', () => {
+  test("30 s by default; the flag or the variable sets it, and the server's store is opened with it", () => {
+    assert.equal(loadConfig({}, {}).pgStatementDeadlineMs, 30_000);
+    assert.equal(
+      loadConfig({}, { VPCMIRROR_PG_STATEMENT_DEADLINE_MS: '90000' }).pgStatementDeadlineMs,
+      90_000,
+    );
+    const c = loadConfig(
+      { 'pg-statement-deadline': '45000' },
+      { VPCMIRROR_PG_STATEMENT_DEADLINE_MS: '90000' },
+    );
+    assert.equal(serverStoreOptions(c, createLogger('silent')).pgStatementDeadlineMs, 45_000);
+    assert.throws(
+      () => loadConfig({ 'pg-statement-deadline': '0' }, {}),
+      /--pg-statement-deadline must be 1-2147483647 ms, got 0/,
+    );
+  });
+});
+
 describe('a command that only opens the store', () => {
   test('reads neither the TLS files nor checks the server key pair that the environment holds for serve', () => {
     const env = { VPCMIRROR_TLS_CERT: '/nonexistent/cert.pem', VPCMIRROR_ACCESS_KEY_ID: 'only-the-id' };
