@@ -11,7 +11,7 @@ import type { NonceRecorder } from './auth/nonce-batcher.js';
 import type { Principal } from './auth/principal.js';
 import { type ApiError, isApiError } from './protocol/api-error.js';
 import { protocolErrors } from './protocol/errors.js';
-import { parseParams } from './protocol/params.js';
+import { type ParsedParams, parseParams } from './protocol/params.js';
 import type { RpcRequest } from './protocol/request.js';
 import {
   errorResponse,
@@ -101,7 +101,16 @@ export async function runPipeline(deps: PipelineDeps, req: RpcRequest): Promise<
     const target = originForm(req.url);
     const q = target.indexOf('?');
     const path = q < 0 ? target : target.slice(0, q);
-    const params = parseParams(q < 0 ? '' : target.slice(q + 1), req.body, single(req, 'content-type'));
+    const rawQuery = q < 0 ? '' : target.slice(q + 1);
+    let params: ParsedParams;
+    try {
+      params = parseParams(rawQuery, req.body, single(req, 'content-type'));
+    } catch (e) {
+      // Refused while its parameters are read, a V1 request that asks for XML still gets XML.
+      if (!single(req, 'authorization')?.startsWith('ACS3-') && asksForXml(rawQuery, req.body))
+        format = 'XML';
+      throw e;
+    }
     // The scheme decides what was signed, so also which source names the action (step 3).
     const scheme = detectScheme({ method: req.method, header: req.header, params, body: req.body });
     // XML only for V1 requests that ask for it; V3 clients always read JSON (protocol.md A8).
@@ -243,9 +252,21 @@ function pick(
   name: string,
   headerCounts: boolean,
 ): string | undefined {
-  if (header !== undefined && param !== undefined && header !== param)
+  // A V1 request runs what it signed; the header it sends along may differ in case only (pop-core
+  // capitalises the Action parameter of `request('describeRegions')` but not its header).
+  if (
+    header !== undefined &&
+    param !== undefined &&
+    (headerCounts ? header !== param : header.toLowerCase() !== param.toLowerCase())
+  )
     throw protocolErrors.invalidParameter(name);
   return headerCounts ? (header ?? param) : param;
+}
+
+/** `Format=XML` in a query or form body that could not be read as parameters. */
+function asksForXml(rawQuery: string, body: Buffer): boolean {
+  const xml = /(?:^|&)Format=XML(?:&|$)/i;
+  return xml.test(rawQuery) || (body.length > 0 && xml.test(body.toString('latin1')));
 }
 
 /** `http://host:port/?…` (absolute form, RFC 9112 3.2.2) as `/?…`; other targets unchanged. */

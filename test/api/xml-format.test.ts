@@ -12,6 +12,7 @@ import {
   captureCall,
   expectError,
   expectSuccess,
+  headerOf,
   type Keys,
   listenWith,
   paramsOf,
@@ -160,6 +161,31 @@ for (const storeKind of testStores()) {
         xml,
         /^<Error><RequestId>[^<]+<\/RequestId><HostId>[^<]+<\/HostId><Code>SignatureDoesNotMatch<\/Code><Message>Specified signature is not matched with our calculation\. server string to sign is:GET&amp;%2F&amp;AccessKeyId%3D/,
       );
+    });
+
+    test('a request refused while its parameters are read (a key sent twice with different values) with Format=XML is answered in XML', async () => {
+      const r = await signed('pop-get', 'DescribeRegions', { Format: 'XML' });
+      const twice = { ...r, url: `${r.url}&AcceptLanguage=en-US&AcceptLanguage=zh-CN` };
+      const xml = xmlOf(await replay(server.port, twice), 400);
+      assert.match(
+        xml,
+        /<Code>InvalidParameter<\/Code><Message>The specified parameter &quot;AcceptLanguage&quot; is not valid\.<\/Message>/,
+      );
+    });
+
+    test('pop-core called with a lower-case action name (it capitalises the Action parameter, not the x-acs-action header) runs the action', async () => {
+      const r = await signed('pop-get', 'describeRegions', {});
+      assert.equal(paramsOf(r).get('Action'), 'DescribeRegions');
+      assert.equal(headerOf(r, 'x-acs-action'), 'describeRegions');
+      expectSuccess(await replay(server.port, r));
+      // A header naming another action is still refused.
+      const other = {
+        ...r,
+        headers: r.headers.map(([k, v]): [string, string] =>
+          k.toLowerCase() === 'x-acs-action' ? [k, 'ListTrafficMirrorSessions'] : [k, v],
+        ),
+      };
+      expectError(await replay(server.port, other), 400, 'InvalidParameter');
     });
 
     test('a validation error with Format=XML names the parameter in the XML Message', async () => {
