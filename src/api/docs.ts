@@ -64,7 +64,8 @@ function scalarText(s: ScalarSpec): string {
   if (s.type === 'string') {
     if (s.region) parts.push('a configured region');
     if (s.minLength !== undefined || s.maxLength !== undefined) {
-      parts.push(`length ${s.minLength ?? 0}-${s.maxLength ?? '∞'}`);
+      // A required parameter sent empty is missing (Missing<Name>), so its least length is 1.
+      parts.push(`length ${s.minLength ?? (s.required ? 1 : 0)}-${s.maxLength ?? '∞'}`);
     }
     if (s.enum)
       parts.push(

@@ -35,7 +35,7 @@ export const protocolErrors = {
     code: 'InvalidParameter',
     httpStatus: 400,
     message: (name: string) => `The specified parameter "${name}" is not valid.`,
-    when: 'A parameter has the wrong type, range, length, pattern or enum value; the same key is sent twice with different values; the query or body is not decodable; too many parameters.',
+    when: 'A parameter has the wrong type, range, length, pattern or enum value; the same key is sent twice with different values; the query or body is not decodable; too many parameters (over 2,000), a parameter name over 256 characters or a value over 64 KiB.',
     sample: ['{Name}'],
   }),
   requestMalformed: defineError({

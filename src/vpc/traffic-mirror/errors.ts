@@ -18,7 +18,7 @@ export const sessionErrors = {
     code: 'IncorrectStatus.TrafficMirrorSession',
     httpStatus: 400,
     message: () => 'The status of traffic mirror session is incorrect.',
-    when: 'The session is Creating, Modifying or Deleting (a change is already under way), or a session using the filter is.',
+    when: 'The session is Creating, Modifying or Deleting (a change is already under way); for a change to filter rules, a session using the filter is.',
     sample: [],
   }),
   quotaSources: defineError({
