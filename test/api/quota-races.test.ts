@@ -11,7 +11,7 @@ import { openStore } from '../../src/store/store.js';
 import { insertSession } from '../../src/vpc/traffic-mirror/sessions.repo.js';
 import { callVia, expectCode, race, sdkCall, vpcClient } from '../helpers/clients.js';
 import { sessionRow } from '../helpers/rows.js';
-import { pgUrl, startTestServer, type TestServer, testStores } from '../helpers/server.js';
+import { pgUrl, scratchPgDatabase, startTestServer, type TestServer, testStores } from '../helpers/server.js';
 import { makeFilter, sessionParams } from './session-fixtures.js';
 
 for (const storeKind of testStores()) {
@@ -130,48 +130,33 @@ for (const setBy of ['database', 'url'] as const) {
     let server: TestServer;
     let cleanUp = async () => {};
     before(async () => {
-      const admin = await openStore({ location: pgUrl(), migrate: false });
-      try {
+      if (setBy === 'database') {
+        const database = await scratchPgDatabase({
+          settings: { default_transaction_isolation: 'serializable' },
+        });
+        cleanUp = () => database.drop();
+        server = await startTestServer({
+          store: 'postgres',
+          database: { location: database.location },
+          flags: { transitions: '0' },
+        });
+      } else {
+        const schema = `t_${randomBytes(6).toString('hex')}`;
         const url = new URL(pgUrl());
-        if (setBy === 'database') {
-          const name = `vpcmirror_ser_${randomBytes(5).toString('hex')}`;
-          await sql`create database ${sql.id(name)}`.execute(admin.db);
-          await sql`alter database ${sql.id(name)} set default_transaction_isolation = 'serializable'`.execute(
-            admin.db,
-          );
-          url.pathname = `/${name}`;
-          server = await startTestServer({
-            store: 'postgres',
-            database: { location: url.href },
-            flags: { transitions: '0' },
-          });
-          cleanUp = async () => {
-            const again = await openStore({ location: pgUrl(), migrate: false });
-            try {
-              await sql`drop database if exists ${sql.id(name)} with (force)`.execute(again.db);
-            } finally {
-              await again.close();
-            }
-          };
-        } else {
-          const schema = `t_${randomBytes(6).toString('hex')}`;
-          url.searchParams.set('options', '-c default_transaction_isolation=serializable');
-          server = await startTestServer({
-            store: 'postgres',
-            database: { location: url.href, schema },
-            flags: { transitions: '0' },
-          });
-          cleanUp = async () => {
-            const again = await openStore({ location: pgUrl(), migrate: false });
-            try {
-              await sql`drop schema if exists ${sql.id(schema)} cascade`.execute(again.db);
-            } finally {
-              await again.close();
-            }
-          };
-        }
-      } finally {
-        await admin.close();
+        url.searchParams.set('options', '-c default_transaction_isolation=serializable');
+        server = await startTestServer({
+          store: 'postgres',
+          database: { location: url.href, schema },
+          flags: { transitions: '0' },
+        });
+        cleanUp = async () => {
+          const again = await openStore({ location: pgUrl(), migrate: false });
+          try {
+            await sql`drop schema if exists ${sql.id(schema)} cascade`.execute(again.db);
+          } finally {
+            await again.close();
+          }
+        };
       }
     });
     after(async () => {

@@ -5,18 +5,15 @@
  * documented error.
  */
 import assert from 'node:assert/strict';
-import { randomBytes } from 'node:crypto';
 import { after, before, describe, test } from 'node:test';
 import Vpc from '@alicloud/vpc20160428';
-import { sql } from 'kysely';
-import { openStore } from '../../src/store/store.js';
 import { filterAppliers } from '../../src/vpc/traffic-mirror/filters.service.js';
 import { sessionAppliers } from '../../src/vpc/traffic-mirror/sessions.service.js';
 import { putTags } from '../../src/vpc/traffic-mirror/tags.repo.js';
 import { REQUEST_ID } from '../helpers/capture.js';
 import { CLIENT_MODES, type ClientMode, callVia, expectCode, vpcClient } from '../helpers/clients.js';
 import { untilWaiting } from '../helpers/pg-waits.js';
-import { pgUrl, startTestServer, type TestServer, testStores } from '../helpers/server.js';
+import { scratchPgDatabase, startTestServer, type TestServer, testStores } from '../helpers/server.js';
 import {
   addAccount,
   addRamUser,
@@ -728,26 +725,11 @@ describe('tags are listed in code point order on every store', () => {
       let dropDatabase = async () => {};
       let database: { location: string } | undefined;
       if (storeKind === 'postgres') {
-        const name = `vpcmirror_icu_${randomBytes(5).toString('hex')}`;
-        const admin = await openStore({ location: pgUrl(), migrate: false });
-        try {
-          await sql`create database ${sql.id(name)} template template0 locale_provider icu icu_locale 'en-US' locale 'C.UTF-8'`.execute(
-            admin.db,
-          );
-        } finally {
-          await admin.close();
-        }
-        const url = new URL(pgUrl());
-        url.pathname = `/${name}`;
-        database = { location: url.href };
-        dropDatabase = async () => {
-          const again = await openStore({ location: pgUrl(), migrate: false });
-          try {
-            await sql`drop database if exists ${sql.id(name)} with (force)`.execute(again.db);
-          } finally {
-            await again.close();
-          }
-        };
+        const scratch = await scratchPgDatabase({
+          create: "template template0 locale_provider icu icu_locale 'en-US' locale 'C.UTF-8'",
+        });
+        database = { location: scratch.location };
+        dropDatabase = () => scratch.drop();
       }
       try {
         const server = await startTestServer({

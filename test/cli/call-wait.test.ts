@@ -20,6 +20,8 @@ function cli(
   server: TestServer,
   args: readonly string[],
   creds: { accessKeyId: string; accessKeySecret: string } = server,
+  /** Told what the command has written to stdout so far, each time it writes. */
+  onStdout?: (stdout: string) => void,
 ): Promise<CliResult> {
   return new Promise((resolve, reject) => {
     const child = spawn(
@@ -41,6 +43,7 @@ function cli(
     let stderr = '';
     child.stdout.on('data', (c: Buffer) => {
       stdout += c.toString('utf8');
+      onStdout?.(stdout);
     });
     child.stderr.on('data', (c: Buffer) => {
       stderr += c.toString('utf8');
@@ -215,51 +218,25 @@ for (const storeKind of testStores()) {
 
     test('--wait whose server goes away after the call succeeded exits 3 with one line, not 1', async () => {
       const gone = await startTestServer({ store: storeKind, flags: { transitions: 'manual' } });
-      let closed = false;
+      let closing: Promise<void> | undefined;
       try {
-        const child = spawn(
-          process.execPath,
-          [
-            'bin/vpcmirror.js',
-            'call',
-            'CreateTrafficMirrorFilter',
-            '--RegionId',
-            REGION,
-            '--wait',
-            '--interval',
-            '0.05',
-            '--endpoint',
-            gone.endpoint,
-            '--access-key-id',
-            gone.accessKeyId,
-            '--access-key-secret',
-            gone.accessKeySecret,
-          ],
-          { cwd: process.cwd(), stdio: ['ignore', 'pipe', 'pipe'] },
+        const r = await cli(
+          gone,
+          ['CreateTrafficMirrorFilter', '--RegionId', REGION, '--wait', '--interval', '0.05'],
+          gone,
+          // The call has been answered: the server goes away while --wait follows it.
+          (stdout) => {
+            if (!closing && /"TrafficMirrorFilterId"/.test(stdout)) closing = gone.close();
+          },
         );
-        let stdout = '';
-        let stderr = '';
-        child.stderr.on('data', (c: Buffer) => {
-          stderr += c.toString('utf8');
-        });
-        const exited = new Promise<number | null>((resolve) => child.on('close', resolve));
-        await new Promise<void>((resolve) =>
-          child.stdout.on('data', (c: Buffer) => {
-            stdout += c.toString('utf8');
-            if (/"TrafficMirrorFilterId"/.test(stdout)) resolve();
-          }),
-        );
-        await gone.close();
-        closed = true;
-        const code = await exited;
-        assert.equal(code, 3, stderr);
+        assert.equal(r.code, 3, r.stderr);
         assert.match(
-          stderr,
+          r.stderr,
           /--wait cannot follow tmf-\S+: ListTrafficMirrorFilters got no answer \((socket hang up|.*ECONNREFUSED.*|read ECONNRESET)\)\n$/,
         );
-        assert.doesNotMatch(stderr, /nothing is listening there/);
+        assert.doesNotMatch(r.stderr, /nothing is listening there/);
       } finally {
-        if (!closed) await gone.close();
+        await (closing ?? gone.close());
       }
     });
 

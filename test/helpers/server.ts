@@ -129,3 +129,34 @@ export async function startTestServer(options: TestServerOptions = {}): Promise<
     },
   };
 }
+
+/**
+ * A PostgreSQL database of its own for a test that needs database-wide settings (a collation, a
+ * default isolation): created with `create database … <options>`, then `settings` applied with
+ * `alter database`; `drop()` removes it whatever connections it still has.
+ */
+export async function scratchPgDatabase(
+  options: { readonly create?: string; readonly settings?: Readonly<Record<string, string>> } = {},
+): Promise<{ location: string; drop(): Promise<void> }> {
+  const name = `vpcmirror_${randomBytes(6).toString('hex')}`;
+  const withAdmin = async (work: (admin: Store) => Promise<unknown>) => {
+    const admin = await openStore({ location: pgUrl(), migrate: false });
+    try {
+      await work(admin);
+    } finally {
+      await admin.close();
+    }
+  };
+  await withAdmin(async (admin) => {
+    await sql`create database ${sql.id(name)} ${sql.raw(options.create ?? '')}`.execute(admin.db);
+    for (const [setting, value] of Object.entries(options.settings ?? {}))
+      await sql`alter database ${sql.id(name)} set ${sql.id(setting)} = ${sql.lit(value)}`.execute(admin.db);
+  });
+  const url = new URL(pgUrl());
+  url.pathname = `/${name}`;
+  return {
+    location: url.href,
+    drop: () =>
+      withAdmin((admin) => sql`drop database if exists ${sql.id(name)} with (force)`.execute(admin.db)),
+  };
+}
