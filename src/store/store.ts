@@ -227,7 +227,7 @@ async function nodeClaim(
   if (!held)
     throw new StoreError(
       'NodeIdInUse',
-      `another running node uses the node id ${nodeId} on this database: give each node its own --node-id (VPCMIRROR_NODE_ID) or data directory (a node whose host went away holds it until PostgreSQL notices, within about 30 s)`,
+      `another running node uses the node id ${nodeId} on this database: give each node its own --node-id (VPCMIRROR_NODE_ID) or data directory (a node whose host went away holds it until PostgreSQL notices: within about 30 s on a direct connection)`,
     );
   return async () => {
     released = true;
@@ -340,11 +340,11 @@ export async function openStore(options: StoreOptions & { migrate?: boolean }): 
       // A node that dies inside a transaction releases its locks when PostgreSQL notices, not
       // when TCP keepalive does (hours by default).
       `-c idle_in_transaction_session_timeout=${PG_IDLE_IN_TRANSACTION_MS}`,
-      // The level the writers' locking is made for, also for the statements that run outside an
-      // explicit transaction (a ClientToken claim, a nonce batch), whatever the database or role
-      // sets; newTransaction asks for it again in case the URL's options set another.
-      '-c default_transaction_isolation=read\\ committed',
     ];
+    // The level the writers' locking is made for, also for the statements that run outside an
+    // explicit transaction (a ClientToken claim, a nonce batch), whatever the database, the role
+    // or the URL sets: sent after the URL's options, so that none of them overrides it.
+    const fixed = ['-c default_transaction_isolation=read\\ committed'];
     // node-postgres takes the URL's own `options` over the one given here: both are sent, the
     // URL's last, so that a setting the URL names (a search_path, a longer lock timeout) wins.
     const url = new URL(options.location);
@@ -352,7 +352,7 @@ export async function openStore(options: StoreOptions & { migrate?: boolean }): 
     if (fromUrl !== null) url.searchParams.delete('options');
     const connection: pg.ClientConfig = {
       connectionString: fromUrl === null ? options.location : url.href,
-      options: [...settings, ...(fromUrl ? [fromUrl] : [])].join(' '),
+      options: [...settings, ...(fromUrl ? [fromUrl] : []), ...fixed].join(' '),
       connectionTimeoutMillis: PG_CONNECT_TIMEOUT_MS,
       keepAlive: true,
       keepAliveInitialDelayMillis: 10_000,
