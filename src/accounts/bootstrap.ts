@@ -11,6 +11,7 @@ import { newAccessKeyId, newAccessKeySecret, newAccountId, newResourceId } from 
 import { findAccessKey, insertAccessKey, insertAccount, listAccounts } from '../store/credentials.repo.js';
 import { newTransaction } from '../store/database.js';
 import type { Store } from '../store/store.js';
+import { nonRootKeyOf, type Setup } from './setup-file.js';
 
 export interface BootstrapResult {
   readonly accountId: string;
@@ -80,14 +81,28 @@ function refuseNonRootKey(existing: Awaited<ReturnType<typeof findAccessKey>>): 
     existing &&
     (existing.user_name !== null || existing.role_name !== null || existing.security_token !== null)
   )
-    throw new ConfigError(
-      `VPCMIRROR_ACCESS_KEY_ID names ${existing.user_name !== null ? `a key of RAM user ${existing.user_name}` : 'temporary credentials'}, not an account's own key, which the server's default pair must be; name one, or unset VPCMIRROR_ACCESS_KEY_ID and VPCMIRROR_ACCESS_KEY_SECRET for the server`,
-    );
+    throw notAnAccountKey(existing.user_name);
 }
 
-/** The refusal of ensureDefaultCredentials for a key the store has, before anything is written. */
-export async function checkDefaultKey(store: Store, accessKeyId: string | undefined): Promise<void> {
-  if (accessKeyId) refuseNonRootKey(await findAccessKey(store.db, accessKeyId));
+function notAnAccountKey(userName: string | null): ConfigError {
+  return new ConfigError(
+    `VPCMIRROR_ACCESS_KEY_ID names ${userName !== null ? `a key of RAM user ${userName}` : 'temporary credentials'}, not an account's own key, which the server's default pair must be; name one, or unset VPCMIRROR_ACCESS_KEY_ID and VPCMIRROR_ACCESS_KEY_SECRET for the server`,
+  );
+}
+
+/**
+ * The refusal of ensureDefaultCredentials, before anything is written: for a key the store has,
+ * or one that the set-up file about to be applied makes a RAM user's or temporary.
+ */
+export async function checkDefaultKey(
+  store: Store,
+  accessKeyId: string | undefined,
+  setup: Setup | undefined,
+): Promise<void> {
+  if (!accessKeyId) return;
+  refuseNonRootKey(await findAccessKey(store.db, accessKeyId));
+  const inSetup = setup ? nonRootKeyOf(setup, accessKeyId) : undefined;
+  if (inSetup) throw notAnAccountKey(inSetup.userName);
 }
 
 export async function ensureDefaultCredentials(

@@ -850,6 +850,17 @@ export function fixedKeyIds(setup: Setup | undefined): string[] {
   return ids;
 }
 
+/** Whose key `accessKeyId` is in the set-up, when it is not an account's own: for a refusal. */
+export function nonRootKeyOf(setup: Setup, accessKeyId: string): { userName: string | null } | undefined {
+  for (const a of setup.accounts) {
+    for (const u of a.users)
+      if (u.accessKeys.some((k) => k.accessKeyId === accessKeyId)) return { userName: u.name };
+    for (const r of a.roles)
+      if (r.credentials.some((c) => c.fixed?.accessKeyId === accessKeyId)) return { userName: null };
+  }
+  return undefined;
+}
+
 /** The set-up gives at least one AccessKey or temporary credential. */
 export function definesCredentials(setup: Setup): boolean {
   return setup.accounts.some(

@@ -129,7 +129,7 @@ export async function startServer(
     // A long replay window under load holds many nonces; a start that pauses to read them says so.
     if (loaded && loaded.nonces > 0) log.info(loaded, 'recent nonces loaded from the SQLite file');
     // A refused key pair stops the start before the set-up file changes anything.
-    if (config.accessKeySecret !== undefined) await checkDefaultKey(store, config.accessKeyId);
+    if (config.accessKeySecret !== undefined) await checkDefaultKey(store, config.accessKeyId, setupFile);
     const setup =
       config.configFile && setupFile
         ? await applySetupFile(store, config.configFile, Date.now(), undefined, setupFile)
@@ -251,25 +251,32 @@ export async function serveCommand(flags: Record<string, string | boolean | unde
   let started: StartedServer | undefined;
   let pending: string | undefined;
   let stopping = false;
-  let stoppingSince = 0;
+  // One Ctrl-C in a terminal reaches npm and the server, and npm passes it on too: the same
+  // keypress arrives twice. Only a signal a second or more after the first asks to exit now.
+  // (A monotonic clock: a wall clock set back would make every later signal look like a repeat.)
+  let firstSignalAt = 0;
+  const repeated = () => performance.now() - firstSignalAt < REPEATED_SIGNAL_MS;
   const shutdown = (signal: string) => {
     if (!started) {
       // Startup finishes, then stops at once; a second signal does not wait for it.
-      if (pending) process.exit(1);
+      if (pending) {
+        if (repeated()) return;
+        process.stderr.write(`vpcmirror: ${signal} received again while starting, exiting now\n`);
+        process.exit(1);
+      }
       pending = signal;
+      firstSignalAt = performance.now();
       return;
     }
     if (stopping) {
-      // One Ctrl-C in a terminal reaches npm and the server, and npm passes it on too: the same
-      // keypress arrives twice. Only a signal a second or more after the first asks to exit now.
-      if (Date.now() - stoppingSince < REPEATED_SIGNAL_MS) return;
+      if (repeated()) return;
       // In-flight requests are then cut; every answered change and every pending transition is
       // in the store already, so the next start takes over from there.
       process.stderr.write(`vpcmirror: ${signal} received again, exiting now\n`);
       process.exit(1);
     }
     stopping = true;
-    stoppingSince = Date.now();
+    if (!pending) firstSignalAt = performance.now();
     // stop() stops accepting before its first await, so the line below is already true when read.
     const stopped = started.stop();
     process.stderr.write(`vpcmirror: ${signal} received, finishing in-flight requests\n`);

@@ -389,6 +389,23 @@ describe('vpcmirror serve', () => {
     assert.match(withSetup.err, /names a key of RAM user bob/);
     const accounts = await runCli(['account', 'list', '--data-dir', dataDir]);
     assert.ok(!accounts.out.includes('from-setup'), accounts.out);
+    // Also when it is the set-up file that makes the key a RAM user's, on a store that has nothing yet.
+    const fresh = tmp();
+    const userSetup = join(fresh, 'setup.yaml');
+    writeFileSync(
+      userSetup,
+      'accounts:\n  - id: "7777777777777778"\n    name: from-setup\n    users:\n      - name: carol\n        accessKeys:\n          - accessKeyId: LTAIcarol00000001\n            accessKeySecret: carol-secret\n',
+    );
+    const asCarol = track(
+      serve(['--port', '0', '--data-dir', fresh, '--config', userSetup], {
+        VPCMIRROR_ACCESS_KEY_ID: 'LTAIcarol00000001',
+        VPCMIRROR_ACCESS_KEY_SECRET: 'carol-secret',
+      }),
+    );
+    assert.equal((await asCarol.exitWithin(START_MS)).code, 2, asCarol.err);
+    assert.match(asCarol.err, /names a key of RAM user carol/);
+    const freshAccounts = await runCli(['account', 'list', '--data-dir', fresh]);
+    assert.ok(!freshAccounts.out.includes('from-setup'), freshAccounts.out);
 
     assert.equal((await runCli(['key', 'disable', '--id', rootKey, '--data-dir', dataDir])).code, 0);
     const disabled = track(
@@ -863,6 +880,59 @@ describe('vpcmirror serve', () => {
     assert.equal(exit.code, 0, p.err);
     assert.doesNotMatch(p.err, /received again/);
     socket.destroy();
+  });
+
+  test('Ctrl-C under npm start while the server is still starting is one signal, not two: the start is not cut short', async () => {
+    // A database that takes the connection and says nothing: the start waits there.
+    const sockets: Socket[] = [];
+    let connected: () => void = () => {};
+    const reached = new Promise<void>((resolve) => {
+      connected = resolve;
+    });
+    const silent = createServer((socket) => {
+      sockets.push(socket);
+      socket.on('error', () => {});
+      connected();
+    });
+    await new Promise<void>((resolve) => silent.listen(0, '127.0.0.1', resolve));
+    const address = silent.address();
+    const port = typeof address === 'object' && address ? address.port : 0;
+    try {
+      const p = track(
+        new Proc(
+          spawn(
+            'npm',
+            [
+              'start',
+              '--',
+              '--port',
+              '0',
+              '--data-dir',
+              tmp(),
+              '--database',
+              `postgres://x@127.0.0.1:${port}/x`,
+            ],
+            {
+              cwd: ROOT,
+              env: cleanEnv(),
+              detached: true,
+            },
+          ),
+        ),
+      );
+      await reached;
+      process.kill(-(p.child.pid ?? 0), 'SIGINT');
+      // Both copies of the Ctrl-C have arrived well within this; neither ended the start.
+      await delay(1_500);
+      assert.equal(p.out.includes('exiting now') || p.err.includes('exiting now'), false, p.err);
+      for (const socket of sockets) socket.destroy();
+      const exit = await p.exitWithin(START_MS);
+      assert.equal(exit.code, 2, p.err);
+      assert.match(p.err, /vpcmirror: cannot connect to postgres:\/\/x@127\.0\.0\.1:\d+\/x/);
+    } finally {
+      for (const socket of sockets) socket.destroy();
+      await new Promise<void>((resolve) => silent.close(() => resolve()));
+    }
   });
 
   test('a second signal while a request keeps the shutdown waiting exits at once with 1, saying so', async () => {
