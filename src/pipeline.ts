@@ -265,7 +265,8 @@ function pick(
 
 /** `Format=XML` in a query or form body that could not be read as parameters. */
 function asksForXml(rawQuery: string, body: Buffer): boolean {
-  const xml = /(?:^|&)Format=XML(?:&|$)/i;
+  // The name exactly, the value in any case: as the parameters would have been read.
+  const xml = /(?:^|&)Format=[Xx][Mm][Ll](?:&|$)/;
   return xml.test(rawQuery) || (body.length > 0 && xml.test(body.toString('latin1')));
 }
 

@@ -149,8 +149,15 @@ export async function scratchPgDatabase(
   };
   await withAdmin(async (admin) => {
     await sql`create database ${sql.id(name)} ${sql.raw(options.create ?? '')}`.execute(admin.db);
-    for (const [setting, value] of Object.entries(options.settings ?? {}))
-      await sql`alter database ${sql.id(name)} set ${sql.id(setting)} = ${sql.lit(value)}`.execute(admin.db);
+    try {
+      for (const [setting, value] of Object.entries(options.settings ?? {}))
+        await sql`alter database ${sql.id(name)} set ${sql.id(setting)} = ${sql.lit(value)}`.execute(
+          admin.db,
+        );
+    } catch (e) {
+      await sql`drop database if exists ${sql.id(name)} with (force)`.execute(admin.db);
+      throw e;
+    }
   });
   const url = new URL(pgUrl());
   url.pathname = `/${name}`;
