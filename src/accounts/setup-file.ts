@@ -479,23 +479,47 @@ export function loadSetupFile(path: string): Setup {
   } catch (e) {
     throw new SetupFileError(path, [`cannot be read: ${e instanceof Error ? e.message : String(e)}`]);
   }
+  // An editor's byte-order mark is not part of the document.
+  if (text.startsWith('\uFEFF')) text = text.slice(1);
   let value: unknown;
   if (extname(path).toLowerCase() === '.json') {
     try {
       value = JSON.parse(text);
     } catch (e) {
-      throw new SetupFileError(path, [`is not valid JSON: ${e instanceof Error ? e.message : String(e)}`]);
+      // Where, not what: the parser quotes the text around the fault, which may be a secret.
+      throw new SetupFileError(path, [`is not valid JSON${jsonFaultAt(text, e)}`]);
     }
   } else {
     const doc = parseDocument(text);
     if (doc.errors.length > 0)
       throw new SetupFileError(
         path,
-        doc.errors.map((e) => `is not valid YAML: ${e.message}`),
+        // The first line of a YAML error says what and where; the lines after it quote the file.
+        doc.errors.map((e) => `is not valid YAML: ${(e.message.split('\n')[0] ?? '').replace(/:$/, '')}`),
       );
-    value = doc.toJS();
+    try {
+      // An anchor shared by many users' policy lists is ordinary; the default bound (100) is not.
+      value = doc.toJS({ maxAliasCount: YAML_MAX_ALIASES });
+    } catch (e) {
+      throw new SetupFileError(path, [`is not valid YAML: ${e instanceof Error ? e.message : String(e)}`]);
+    }
   }
   return validateSetup(value, path);
+}
+
+/** How many times the aliases of a YAML set-up file may be expanded in all. */
+const YAML_MAX_ALIASES = 10_000;
+
+/** ` at line L, column C` of a JSON.parse failure, when its message gives a position. */
+function jsonFaultAt(text: string, e: unknown): string {
+  const message = e instanceof Error ? e.message : '';
+  const at = /end of JSON input/.test(message)
+    ? text.length
+    : Number(/position (\d+)/.exec(message)?.[1] ?? -1);
+  if (at < 0) return '';
+  const before = text.slice(0, at);
+  const line = before.split('\n').length;
+  return ` at line ${line}, column ${before.length - before.lastIndexOf('\n')}`;
 }
 
 // ---- applying --------------------------------------------------------------------------------

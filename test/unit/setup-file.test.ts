@@ -394,6 +394,74 @@ describe('set-up file validation', () => {
     assert.throws(() => loadSetupFile(join(tempDir, 'absent.yaml')), /absent\.yaml: cannot be read/);
   });
 
+  test('a file that will not parse is reported by place, never quoting a secret around the fault', () => {
+    const yamlErr = (() => {
+      try {
+        loadSetupFile(
+          file(
+            'secret.yaml',
+            'accounts:\n  - id: "1"\n    accessKeys:\n      - accessKeyId: LTAIa\n        accessKeySecret: "TopSecretValue123\n',
+          ),
+        );
+      } catch (e) {
+        return e as Error;
+      }
+      return undefined;
+    })();
+    assert.match(String(yamlErr?.message), /secret\.yaml: is not valid YAML: .*line \d+, column \d+/);
+    assert.ok(!String(yamlErr?.message).includes('TopSecretValue123'), String(yamlErr?.message));
+    const jsonErr = (() => {
+      try {
+        loadSetupFile(
+          file('secret.json', '{"accounts":[{"accessKeys":[{"accessKeySecret":SuperSecretValue}]}]}'),
+        );
+      } catch (e) {
+        return e as Error;
+      }
+      return undefined;
+    })();
+    assert.match(String(jsonErr?.message), /secret\.json: is not valid JSON( at line 1, column \d+)?$/);
+    assert.match(
+      String(
+        (() => {
+          try {
+            loadSetupFile(file('cut.json', '{"accounts":\n  [1 2]}'));
+          } catch (e) {
+            return (e as Error).message;
+          }
+          return '';
+        })(),
+      ),
+      /cut\.json: is not valid JSON at line 2, column \d+$/,
+    );
+    assert.ok(!String(jsonErr?.message).includes('SuperSecret'), String(jsonErr?.message));
+  });
+
+  test('YAML aliases: an anchor shared many times is read, an undefined alias is a one-line refusal; a JSON file may start with a byte-order mark', () => {
+    const users = Array.from({ length: 150 }, (_, i) => `      - name: u${i}\n        policies: *ro\n`).join(
+      '',
+    );
+    const setup = loadSetupFile(
+      file(
+        'shared.yaml',
+        `accounts:\n  - id: "1000000000000001"\n    policies: []\n    users:\n      - name: first\n        policies: &ro [AliyunVPCReadOnlyAccess]\n${users}`,
+      ),
+    );
+    assert.equal(setup.accounts[0]?.users.length, 151);
+    assert.throws(
+      () => loadSetupFile(file('unresolved.yaml', 'accounts: *nope\n')),
+      (e: unknown) => {
+        assert.ok(e instanceof ConfigError);
+        assert.match(e.message, /unresolved\.yaml: is not valid YAML/);
+        return true;
+      },
+    );
+    assert.equal(
+      loadSetupFile(file('bom.json', '\uFEFF{"accounts":[{"id":"1000000000000002"}]}')).accounts[0]?.id,
+      '1000000000000002',
+    );
+  });
+
   test('the complete example in docs/ram.md is valid', () => {
     const doc = readFileSync(join(import.meta.dirname, '..', '..', 'docs', 'ram.md'), 'utf8');
     const example = /```yaml\n(# setup\.yaml[\s\S]*?)```/.exec(doc)?.[1];
