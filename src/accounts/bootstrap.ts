@@ -43,7 +43,20 @@ interface CredentialsFile {
 export function readCredentialsFile(dataDir: string): CredentialsFile | undefined {
   const path = join(dataDir, CREDENTIALS_FILE);
   if (!existsSync(path)) return undefined;
-  const parsed: unknown = JSON.parse(readFileSync(path, 'utf8'));
+  let text: string;
+  try {
+    text = readFileSync(path, 'utf8');
+  } catch (e) {
+    throw new ConfigError(`${path} cannot be read: ${e instanceof Error ? e.message : String(e)}`);
+  }
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(text);
+  } catch {
+    // Damaged (an interrupted write, an editor): the store is what counts, and a start writes the
+    // file again from it.
+    return undefined;
+  }
   if (
     parsed &&
     typeof parsed === 'object' &&

@@ -6,7 +6,7 @@
  */
 import assert from 'node:assert/strict';
 import { type ChildProcess, spawn } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { connect, createServer, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -443,6 +443,33 @@ describe('vpcmirror serve', () => {
     const keys = await keyList();
     assert.match(keys, new RegExp(`${rootKey} ${account} root Permanent Inactive`));
     assert.match(keys, new RegExp(`${bobKey} ${account} user:bob Permanent Active`));
+  });
+
+  test('a damaged credentials.json is written again from the store at start; one that cannot be read is one line and exit 2', async () => {
+    const dataDir = tmp();
+    const first = track(serve(['--port', '0', '--data-dir', dataDir]));
+    await first.waitFor('err', /listening on/);
+    first.child.kill('SIGTERM');
+    assert.equal((await first.exitWithin(30_000)).code, 0);
+    const creds = credentialsIn(dataDir);
+    writeFileSync(join(dataDir, 'credentials.json'), '{broken');
+    const again = track(serve(['--port', '0', '--data-dir', dataDir]));
+    await again.waitFor('err', /listening on/);
+    again.child.kill('SIGTERM');
+    assert.equal((await again.exitWithin(30_000)).code, 0, again.err);
+    assert.deepEqual(credentialsIn(dataDir), creds);
+
+    const unreadable = tmp();
+    mkdirSync(join(unreadable, 'credentials.json'));
+    for (const args of [
+      ['serve', '--port', '0', '--data-dir', unreadable],
+      ['call', 'DescribeRegions', '--data-dir', unreadable],
+    ]) {
+      const r = await runCli(args);
+      assert.equal(r.code, 2, r.err);
+      assert.match(r.err, /^vpcmirror: \S+credentials\.json cannot be read: EISDIR/);
+      assert.equal(r.err.trim().split('\n').length, 1, r.err);
+    }
   });
 
   test('--host 0.0.0.0 with only generated credentials is refused with a clear message and exit code 2, before anything is written', async () => {
