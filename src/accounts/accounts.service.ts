@@ -6,6 +6,7 @@
  * and a refusal is an AccountsError whose message says what is wrong in words a person can act on.
  */
 import { randomBytes } from 'node:crypto';
+import { sql } from 'kysely';
 import {
   newAccessKeyId,
   newAccessKeySecret,
@@ -43,6 +44,7 @@ import {
   setAccessKeyStatus,
 } from '../store/credentials.repo.js';
 import { type Executor, newTransaction } from '../store/database.js';
+import { dialectOf } from '../store/dialect.js';
 import { isUniqueViolation } from '../store/errors.js';
 
 export class AccountsError extends Error {
@@ -172,12 +174,20 @@ export interface NewAccount {
   readonly resourceGroupId?: string;
 }
 
+/** The PostgreSQL advisory lock that account creations take in turn (see createAccount). */
+const ACCOUNT_NAMES_LOCK = 727003;
+
 export async function createAccount(db: Executor, input: NewAccount, now: number): Promise<AccountRow> {
   if (input.id !== undefined) check('account id', input.id, checks.accountId);
   if (input.name !== undefined) check('account name', input.name, checks.accountName);
   if (input.resourceGroupId !== undefined)
     check('resource group id', input.resourceGroupId, checks.resourceGroupId);
   const id = input.id ?? newAccountId();
+  // Names are unique by this check, not by an index: on PostgreSQL, accounts made at the same
+  // moment (two commands, two nodes applying a set-up file) take their turn for it. SQLite's
+  // writers take theirs already.
+  if (dialectOf(db) === 'postgres' && db.isTransaction)
+    await sql`select pg_advisory_xact_lock(${ACCOUNT_NAMES_LOCK})`.execute(db);
   if (await findAccount(db, id)) throw new AccountsError(`account ${id} already exists`);
   if (input.name !== undefined) {
     const [same] = await findAccountsByName(db, input.name);

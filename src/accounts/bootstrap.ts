@@ -186,8 +186,12 @@ export async function ensureDefaultCredentials(
         .selectAll()
         .where('account_id', '=', account.id)
         .where('user_name', 'is', null)
+        .where('role_name', 'is', null)
         .where('security_token', 'is', null)
+        // An active key before a disabled one, so that the key handed out works.
+        .orderBy(sql`case when status = 'Active' then 0 else 1 end`)
         .orderBy('created_at')
+        .orderBy('access_key_id')
         .executeTakeFirst();
       if (existingRoot && !created) {
         // Another node made the key; this node's data directory just learns it.

@@ -681,6 +681,19 @@ if (testStores().includes('postgres')) {
       rmSync(dir, { recursive: true, force: true });
     });
 
+    test('account create with one name from eight commands at once makes one account; the others exit 2 saying it exists', async () => {
+      const results = await Promise.all(
+        Array.from({ length: 8 }, () => run(['account', 'create', '--name', 'race', ...where])),
+      );
+      assert.deepEqual(
+        results.map((r) => r.code).sort(),
+        [0, 2, 2, 2, 2, 2, 2, 2],
+        results.map((r) => r.stderr).join('\n'),
+      );
+      for (const r of results.filter((x) => x.code === 2))
+        assert.match(r.stderr, /an account named "race" exists already/);
+    });
+
     test('account, user, key, policy and attach commands work on PostgreSQL and apply to a server on it', async () => {
       const account = json(await run(['account', 'create', '--name', 'pg-team', '--json', ...where]));
       const accountId = String(account.AccountId);
