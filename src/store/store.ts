@@ -389,14 +389,7 @@ export async function openStore(options: StoreOptions & { migrate?: boolean }): 
       throw e;
     }
   } else {
-    if (options.location !== ':memory:') ownerOnlyFile(options.location);
-    const file = new SqliteDatabase(options.location);
-    // WAL keeps readers off the writer's back; NORMAL sync is durable across process crashes
-    // (kill -9), which is the failure this store promises to survive.
-    file.pragma('journal_mode = WAL');
-    file.pragma('synchronous = NORMAL');
-    file.pragma('busy_timeout = 5000');
-    file.pragma('foreign_keys = ON');
+    const file = openSqliteFile(options.location);
     if (options.location !== ':memory:') ownerOnlyCompanions(options.location);
     let lock: FileLock | undefined;
     if (options.location !== ':memory:') ({ lock, leave } = joinFileLock(options.location));
@@ -472,6 +465,36 @@ export async function openStore(options: StoreOptions & { migrate?: boolean }): 
  * opens it, and a directory made for it is 0700. An existing directory is left alone: it may be
  * shared (`--database /tmp/x.sqlite`), and the files in it are protected either way.
  */
+/**
+ * The SQLite file, opened as the store wants it. A path that is not one (its directory a file, a
+ * file that is not a database, no permission) is one line naming it, and a file that was there is
+ * made owner-only only once SQLite has taken it as a database: a mistyped path to someone's
+ * document keeps its mode.
+ */
+function openSqliteFile(location: string): SqliteDatabase.Database {
+  const inMemory = location === ':memory:';
+  const existed = !inMemory && existsSync(location);
+  let file: SqliteDatabase.Database | undefined;
+  try {
+    if (!inMemory && !existed) ownerOnlyFile(location);
+    file = new SqliteDatabase(location);
+    // WAL keeps readers off the writer's back; NORMAL sync is durable across process crashes
+    // (kill -9), which is the failure this store promises to survive.
+    file.pragma('journal_mode = WAL');
+    file.pragma('synchronous = NORMAL');
+    file.pragma('busy_timeout = 5000');
+    file.pragma('foreign_keys = ON');
+    if (existed) tighten(location);
+    return file;
+  } catch (e) {
+    file?.close();
+    throw new StoreError(
+      'DatabaseUnavailable',
+      `cannot open ${location} as an SQLite store: ${e instanceof Error ? e.message : String(e)}`,
+    );
+  }
+}
+
 function ownerOnlyFile(location: string): void {
   const dir = dirname(location);
   const madeDir = mkdirSync(dir, { recursive: true, mode: 0o700 });

@@ -7,7 +7,7 @@
 import assert from 'node:assert/strict';
 import { type ChildProcess, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { existsSync, mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
@@ -164,6 +164,29 @@ describe('vpcmirror management commands [sqlite]', () => {
       assert.match(r.stderr, /no store at .*no-such-dir/);
     }
     assert.equal(existsSync(missing), false);
+  });
+
+  test('a --data-dir that is a file, or a --database that is not an SQLite file, exits 2 in one line and leaves that file as it was', async () => {
+    const document = join(dir, 'notes.txt');
+    writeFileSync(
+      document,
+      'not a database, and long enough for SQLite to read a header from it '.repeat(20),
+      {
+        mode: 0o644,
+      },
+    );
+    chmodSync(document, 0o644);
+    for (const args of [
+      ['account', 'create', '--data-dir', document],
+      ['account', 'create', '--database', document],
+      ['account', 'list', '--database', document],
+    ]) {
+      const r = await run(args);
+      assert.equal(r.code, 2, `${args.join(' ')}: ${r.stderr}`);
+      assert.match(r.stderr, /^vpcmirror: cannot open \S+ as an SQLite store: /, args.join(' '));
+      assert.equal(r.stderr.trim().split('\n').length, 1, r.stderr);
+    }
+    assert.equal(statSync(document).mode & 0o777, 0o644, 'its mode is untouched');
   });
 
   test('account create prints a 16-digit id, a default resource group and one root AccessKey', async () => {
