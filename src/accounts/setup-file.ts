@@ -539,6 +539,14 @@ export interface ApplyResult {
   /** The file defines at least one AccessKey or temporary credential. */
   readonly definesCredentials: boolean;
   readonly generated: readonly GeneratedCredentials[];
+  readonly changes: KeyChanges;
+}
+
+/** AccessKeys of the store that applying the file changed, by id. */
+export interface KeyChanges {
+  /** Inactive before, Active now. */
+  readonly reenabled: string[];
+  readonly secretReplaced: string[];
 }
 
 interface Ctx {
@@ -546,6 +554,7 @@ interface Ctx {
   readonly source: string;
   readonly now: number;
   readonly generated: GeneratedCredentials[];
+  readonly changes: KeyChanges;
 }
 
 /** Runs a service call, turning its refusal into a problem at `path`. */
@@ -659,6 +668,10 @@ async function applyKeys(
       ...(existing.secret !== k.accessKeySecret ? { secret: k.accessKeySecret } : {}),
       ...(existing.status !== k.status ? { status: k.status } : {}),
     });
+    // Said at start: a key someone disabled (a leaked one, say) that the file turns on again, and
+    // a secret the file replaces, which clients holding the old one then feel.
+    if (existing.status !== 'Active' && k.status === 'Active') ctx.changes.reenabled.push(k.accessKeyId);
+    if (existing.secret !== k.accessKeySecret) ctx.changes.secretReplaced.push(k.accessKeyId);
   }
   const generated = keys.filter((k) => k.accessKeyId === undefined);
   if (generated.length === 0) return;
@@ -856,13 +869,14 @@ export async function applySetup(
   now: number,
 ): Promise<ApplyResult> {
   const generated: GeneratedCredentials[] = [];
+  const changes: KeyChanges = { reenabled: [], secretReplaced: [] };
   await newTransaction(store.db).execute(async (tx) => {
     // Nodes sharing one PostgreSQL database apply the same file at the same time on start.
     if (store.dialect === 'postgres') await sql`select pg_advisory_xact_lock(727002)`.execute(tx);
-    const ctx: Ctx = { tx, source, now, generated };
+    const ctx: Ctx = { tx, source, now, generated, changes };
     for (const a of setup.accounts) await applyAccount(ctx, a);
   });
-  return { definesCredentials: definesCredentials(setup), generated };
+  return { definesCredentials: definesCredentials(setup), generated, changes };
 }
 
 /** The AccessKey ids of the pairs a set-up gives whole (root and user keys). */
@@ -923,12 +937,13 @@ export async function applySetupFile(
   now: number,
   report: Reporter = toStderr,
   setup: Setup = loadSetupFile(path),
-): Promise<{ definesCredentials: boolean; accounts: number; generated: number }> {
+): Promise<{ definesCredentials: boolean; accounts: number; generated: number; changes: KeyChanges }> {
   const result = await applySetup(store, setup, path, now);
   for (const g of result.generated) report(describeGenerated(g));
   return {
     definesCredentials: result.definesCredentials,
     accounts: setup.accounts.length,
     generated: result.generated.length,
+    changes: result.changes,
   };
 }

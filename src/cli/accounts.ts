@@ -563,11 +563,17 @@ async function setup(sub: string | undefined, args: readonly string[], io: Io): 
             ...(g.securityToken !== undefined ? { SecurityToken: g.securityToken } : {}),
             ...(g.expiration !== undefined ? { Expiration: g.expiration } : {}),
           })),
+          Reenabled: result.changes.reenabled,
+          SecretReplaced: result.changes.secretReplaced,
         }),
       );
     } else {
       io.out(`Applied ${file}\n`);
       for (const g of result.generated) io.out(`${describeGenerated(g)}\n`);
+      if (result.changes.reenabled.length > 0)
+        io.out(`Turned on again (disabled before): ${result.changes.reenabled.join(', ')}\n`);
+      if (result.changes.secretReplaced.length > 0)
+        io.out(`Secret replaced: ${result.changes.secretReplaced.join(', ')}\n`);
     }
     return 0;
   } finally {

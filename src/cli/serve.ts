@@ -134,7 +134,20 @@ export async function startServer(
       config.configFile && setupFile
         ? await applySetupFile(store, config.configFile, Date.now(), undefined, setupFile)
         : undefined;
-    if (setup) log.info({ file: config.configFile, ...setup }, 'set-up file applied');
+    if (setup) {
+      const { changes, ...counts } = setup;
+      log.info({ file: config.configFile, ...counts }, 'set-up file applied');
+      if (changes.reenabled.length > 0)
+        log.warn(
+          { file: config.configFile, accessKeyIds: changes.reenabled },
+          'the set-up file turned disabled AccessKeys on again (it says Active, the default); write status: Inactive in it to keep one off',
+        );
+      if (changes.secretReplaced.length > 0)
+        log.warn(
+          { file: config.configFile, accessKeyIds: changes.secretReplaced },
+          'the set-up file replaced the secret of AccessKeys: clients with the old one are now refused',
+        );
+    }
     const creds = await ensureDefaultCredentials(
       store,
       config.dataDir,

@@ -580,7 +580,12 @@ for (const kind of testStores()) {
       if (policy)
         policy.document = { Version: '1', Statement: [{ Effect: 'Deny', Action: ['*'], Resource: '*' }] };
       const edited = { accounts: [teamA, TEAM_B] };
-      await applySetupFile(store, file('edited.yaml', stringify(edited)), NOW);
+      const applied = await applySetupFile(store, file('edited.yaml', stringify(edited)), NOW);
+      // What a start warns about: a disabled key turned on again, and a replaced secret.
+      assert.deepEqual(applied.changes, {
+        reenabled: ['LTAIbob0000000001'],
+        secretReplaced: ['LTAIalice00000001'],
+      });
       const s = await snapshot(store);
       const keys = new Map((s.keys as Array<Record<string, unknown>>).map((k) => [k.access_key_id, k]));
       assert.equal(keys.get('LTAIalice00000001')?.secret, 'alice-rotated');
@@ -588,7 +593,8 @@ for (const kind of testStores()) {
       assert.match(String((s.policies[0] as Record<string, unknown>).document), /Deny/);
       assert.ok((s.accounts as Array<Record<string, unknown>>).some((a) => a.name === 'team-a-renamed'));
       // And back, so later tests see the original.
-      await applySetupFile(store, file('original.json', JSON.stringify(FULL)), NOW);
+      const back = await applySetupFile(store, file('original.json', JSON.stringify(FULL)), NOW);
+      assert.deepEqual(back.changes, { reenabled: [], secretReplaced: ['LTAIalice00000001'] });
     });
 
     test('generated credentials are made and reported once, and not again on re-apply', async () => {
@@ -633,6 +639,7 @@ for (const kind of testStores()) {
         definesCredentials: false,
         accounts: 1,
         generated: 0,
+        changes: { reenabled: [], secretReplaced: [] },
       });
     });
 
