@@ -752,9 +752,13 @@ async function applyCredentials(ctx: Ctx, accountId: string, role: SetupRole): P
   const generated = role.credentials.filter((c) => !c.fixed);
   if (generated.length === 0) return;
   // Counted like generated keys, but only credentials still valid count: once they expire, the
-  // next start issues fresh ones.
+  // next start issues fresh ones. Except those made for an entry with a fixed expiration: fresh
+  // ones would expire at that same moment, so they are issued once, even born expired.
+  const fixedExpiries = new Set(generated.flatMap((c) => (c.expiresAt !== undefined ? [c.expiresAt] : [])));
   const held = (await listPrincipalKeys(tx, accountId, { userName: null, roleName: role.name })).filter(
-    (k) => !fixedIds.has(k.access_key_id) && (k.expires_at === null || k.expires_at > now),
+    (k) =>
+      !fixedIds.has(k.access_key_id) &&
+      (k.expires_at === null || k.expires_at > now || fixedExpiries.has(k.expires_at)),
   );
   for (const c of generated.slice(held.length)) {
     const creds = await at(ctx, c.path, () =>

@@ -633,6 +633,27 @@ for (const kind of testStores()) {
       );
     });
 
+    test('generated credentials with a fixed expiration are issued once, also when that time has passed', async () => {
+      const setup = validateSetup(
+        {
+          accounts: [
+            {
+              name: 'expiring',
+              roles: [{ name: 'dated', credentials: [{ expiration: '2020-01-01T00:00:00Z' }] }],
+            },
+          ],
+        },
+        'expiring.yaml',
+      );
+      const first = await applySetup(store, setup, 'expiring.yaml', NOW);
+      assert.deepEqual(
+        first.generated.map((g) => [g.principal, g.expiration]),
+        [['role:dated', '2020-01-01T00:00:00Z']],
+      );
+      for (const later of [NOW + 60_000, NOW + 3_600_000])
+        assert.deepEqual((await applySetup(store, setup, 'expiring.yaml', later)).generated, []);
+    });
+
     test('a file without any keys or credentials defines no credentials', async () => {
       const path = file('nokeys.yaml', 'accounts:\n  - name: no-keys\n    users:\n      - name: carol\n');
       assert.deepEqual(await applySetupFile(store, path, NOW), {
