@@ -125,12 +125,14 @@ export async function ensureDefaultCredentials(
   now: number,
   /** AccessKey ids someone chose (a set-up file's fixed pairs): never reported as generated. */
   chosenKeys: ReadonlySet<string> = new Set(),
+  /** The account to hand out a key of (a set-up file's first); otherwise the oldest. */
+  preferredAccountId?: string,
 ): Promise<BootstrapResult> {
   return newTransaction(store.db).execute(async (tx) => {
     // Several nodes may start together on one empty PostgreSQL database: one creates, others wait.
     if (store.dialect === 'postgres') await sql`select pg_advisory_xact_lock(727001)`.execute(tx);
     const accounts = await listAccounts(tx);
-    let account = accounts[0];
+    let account = accounts.find((a) => a.id === preferredAccountId) ?? accounts[0];
     let created = false;
     if (!account) {
       account = {

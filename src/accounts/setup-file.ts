@@ -540,6 +540,8 @@ export interface ApplyResult {
   readonly definesCredentials: boolean;
   readonly generated: readonly GeneratedCredentials[];
   readonly changes: KeyChanges;
+  /** The accounts of the file, in its order (the first is a server's default account). */
+  readonly accountIds: readonly string[];
 }
 
 /** AccessKeys of the store that applying the file changed, by id. */
@@ -555,6 +557,8 @@ interface Ctx {
   readonly now: number;
   readonly generated: GeneratedCredentials[];
   readonly changes: KeyChanges;
+  /** The accounts of the file, in its order. */
+  readonly accountIds: string[];
 }
 
 /** Runs a service call, turning its refusal into a problem at `path`. */
@@ -837,6 +841,7 @@ async function applyAttachments(
 
 async function applyAccount(ctx: Ctx, a: SetupAccount): Promise<void> {
   const account = await applyAccountRow(ctx, a);
+  ctx.accountIds.push(account.id);
   await applyPolicies(ctx, account.id, a.policies);
   await applyKeys(ctx, account.id, null, a.accessKeys);
   for (const u of a.users) {
@@ -874,13 +879,14 @@ export async function applySetup(
 ): Promise<ApplyResult> {
   const generated: GeneratedCredentials[] = [];
   const changes: KeyChanges = { reenabled: [], secretReplaced: [] };
+  const accountIds: string[] = [];
   await newTransaction(store.db).execute(async (tx) => {
     // Nodes sharing one PostgreSQL database apply the same file at the same time on start.
     if (store.dialect === 'postgres') await sql`select pg_advisory_xact_lock(727002)`.execute(tx);
-    const ctx: Ctx = { tx, source, now, generated, changes };
+    const ctx: Ctx = { tx, source, now, generated, changes, accountIds };
     for (const a of setup.accounts) await applyAccount(ctx, a);
   });
-  return { definesCredentials: definesCredentials(setup), generated, changes };
+  return { definesCredentials: definesCredentials(setup), generated, changes, accountIds };
 }
 
 /** The AccessKey ids of the pairs a set-up gives whole (root and user keys). */
@@ -941,7 +947,13 @@ export async function applySetupFile(
   now: number,
   report: Reporter = toStderr,
   setup: Setup = loadSetupFile(path),
-): Promise<{ definesCredentials: boolean; accounts: number; generated: number; changes: KeyChanges }> {
+): Promise<{
+  definesCredentials: boolean;
+  accounts: number;
+  generated: number;
+  changes: KeyChanges;
+  firstAccountId: string | undefined;
+}> {
   const result = await applySetup(store, setup, path, now);
   for (const g of result.generated) report(describeGenerated(g));
   return {
@@ -949,5 +961,6 @@ export async function applySetupFile(
     accounts: setup.accounts.length,
     generated: result.generated.length,
     changes: result.changes,
+    firstAccountId: result.accountIds[0],
   };
 }

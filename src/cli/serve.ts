@@ -135,7 +135,7 @@ export async function startServer(
         ? await applySetupFile(store, config.configFile, Date.now(), undefined, setupFile)
         : undefined;
     if (setup) {
-      const { changes, ...counts } = setup;
+      const { changes, firstAccountId: _first, ...counts } = setup;
       log.info({ file: config.configFile, ...counts }, 'set-up file applied');
       if (changes.reenabled.length > 0)
         log.warn(
@@ -154,6 +154,7 @@ export async function startServer(
       { accessKeyId: config.accessKeyId, accessKeySecret: config.accessKeySecret },
       Date.now(),
       new Set(fixedKeyIds(setupFile)),
+      setup?.firstAccountId,
     );
     const credentialsFile = join(config.dataDir, CREDENTIALS_FILE);
     if (creds.replaced !== undefined)

@@ -656,12 +656,23 @@ for (const kind of testStores()) {
 
     test('a file without any keys or credentials defines no credentials', async () => {
       const path = file('nokeys.yaml', 'accounts:\n  - name: no-keys\n    users:\n      - name: carol\n');
-      assert.deepEqual(await applySetupFile(store, path, NOW), {
+      const { firstAccountId, ...rest } = await applySetupFile(store, path, NOW);
+      assert.deepEqual(rest, {
         definesCredentials: false,
         accounts: 1,
         generated: 0,
         changes: { reenabled: [], secretReplaced: [] },
       });
+      assert.equal(
+        (
+          await store.db
+            .selectFrom('accounts')
+            .select('name')
+            .where('id', '=', firstAccountId ?? '')
+            .executeTakeFirst()
+        )?.name,
+        'no-keys',
+      );
     });
 
     test('refuses an AccessKey id that belongs to another principal, naming the path, and writes nothing', async () => {
