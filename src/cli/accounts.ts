@@ -156,9 +156,18 @@ function storeConfig(flags: Flags) {
  * that only lists refuses a store that does not exist, so that a mistyped --data-dir is reported
  * instead of answered "(none)" from a new, empty store made on the spot.
  */
-async function withStore<T>(flags: Flags, fn: (db: Executor) => Promise<T>, readOnly = false): Promise<T> {
+/**
+ * Runs `fn` on the store of the flags. Only `account create` makes a store where there is none:
+ * every other command needs an account there, and a mistyped --data-dir must not leave an empty
+ * store behind that later commands would take for the right one.
+ */
+async function withStore<T>(
+  flags: Flags,
+  fn: (db: Executor) => Promise<T>,
+  mayCreate: 'may create' | 'must exist' = 'must exist',
+): Promise<T> {
   const config = storeConfig(flags);
-  if (readOnly && !storeExists(config.database))
+  if (mayCreate === 'must exist' && !storeExists(config.database))
     throw new AccountsError(
       `no store at ${config.database}: nothing has been created there (give the --data-dir or --database the server uses)`,
     );
@@ -186,20 +195,23 @@ async function account(sub: string | undefined, args: readonly string[], io: Io)
       const name = str(flags, 'name');
       const rg = str(flags, 'resource-group');
       const now = Date.now();
-      const { row, key } = await withStore(flags, (db) =>
-        inTransaction(db, async (tx) => {
-          const row = await createAccount(
-            tx,
-            {
-              ...(id !== undefined ? { id } : {}),
-              ...(name !== undefined ? { name } : {}),
-              ...(rg !== undefined ? { resourceGroupId: rg } : {}),
-            },
-            now,
-          );
-          const key = await createAccessKey(tx, { accountId: row.id }, now);
-          return { row, key };
-        }),
+      const { row, key } = await withStore(
+        flags,
+        (db) =>
+          inTransaction(db, async (tx) => {
+            const row = await createAccount(
+              tx,
+              {
+                ...(id !== undefined ? { id } : {}),
+                ...(name !== undefined ? { name } : {}),
+                ...(rg !== undefined ? { resourceGroupId: rg } : {}),
+              },
+              now,
+            );
+            const key = await createAccessKey(tx, { accountId: row.id }, now);
+            return { row, key };
+          }),
+        'may create',
       );
       if (flags.json) {
         io.out(
@@ -223,7 +235,7 @@ async function account(sub: string | undefined, args: readonly string[], io: Io)
     }
     case 'list': {
       const { flags } = parse(args, {});
-      const views = await withStore(flags, (db) => accountViews(db), true);
+      const views = await withStore(flags, (db) => accountViews(db));
       if (flags.json) io.out(json(views));
       else
         io.out(
@@ -285,7 +297,7 @@ async function user(sub: string | undefined, args: readonly string[], io: Io): P
     case 'list': {
       const { flags } = parse(args, { account: { type: 'string' } });
       const accountId = str(flags, 'account');
-      const views = await withStore(flags, (db) => userViews(db, accountId), true);
+      const views = await withStore(flags, (db) => userViews(db, accountId));
       if (flags.json) io.out(json(views));
       else
         io.out(
@@ -354,7 +366,7 @@ async function key(sub: string | undefined, args: readonly string[], io: Io): Pr
         ...(str(flags, 'role') !== undefined ? { roleName: str(flags, 'role') ?? '' } : {}),
       };
       const now = Date.now();
-      const views = await withStore(flags, (db) => keyViews(db, filter, now), true);
+      const views = await withStore(flags, (db) => keyViews(db, filter, now));
       if (flags.json) io.out(json(views));
       else
         io.out(
@@ -504,7 +516,7 @@ async function policy(sub: string | undefined, args: readonly string[], io: Io):
     case 'list': {
       const { flags } = parse(args, { account: { type: 'string' } });
       const accountId = str(flags, 'account');
-      const views = await withStore(flags, (db) => policyViews(db, accountId), true);
+      const views = await withStore(flags, (db) => policyViews(db, accountId));
       if (flags.json) io.out(json(views));
       else
         io.out(

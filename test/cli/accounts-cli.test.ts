@@ -166,6 +166,31 @@ describe('vpcmirror management commands [sqlite]', () => {
     assert.equal(existsSync(missing), false);
   });
 
+  test('a command that needs an account, on a data directory with no store, exits 2 naming it and creates nothing', async () => {
+    const missing = join(dir, 'mistyped-dir');
+    for (const cmd of [
+      ['user', 'create', '--account', '1000000000000001', '--name', 'x'],
+      ['key', 'create', '--account', '1000000000000001'],
+      ['key', 'disable', '--id', 'LTAIwhatever00001'],
+      [
+        'policy',
+        'attach',
+        '--account',
+        '1000000000000001',
+        '--user',
+        'x',
+        '--policy',
+        'AliyunVPCReadOnlyAccess',
+      ],
+      ['sts', 'create', '--account', '1000000000000001', '--role', 'ci'],
+    ]) {
+      const r = await run([...cmd, '--data-dir', missing]);
+      assert.equal(r.code, 2, `${cmd.join(' ')}: ${r.stderr}`);
+      assert.match(r.stderr, /no store at .*mistyped-dir/, cmd.join(' '));
+    }
+    assert.equal(existsSync(missing), false);
+  });
+
   test('a --data-dir that is a file, or a --database that is not an SQLite file, exits 2 in one line and leaves that file as it was', async () => {
     const document = join(dir, 'notes.txt');
     writeFileSync(
