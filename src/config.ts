@@ -184,6 +184,12 @@ function timerLength(ms: number, what: () => string): number {
   return ms;
 }
 
+/** A flag given with an empty value (`--config ''`, a variable that expanded to nothing) is a mistake, not an absence. */
+function nonEmpty(v: string | undefined, what: () => string): string | undefined {
+  if (v === '') throw new ConfigError(`${what()} needs a value`);
+  return v;
+}
+
 function bool(v: string | boolean | undefined, fallback: boolean): boolean {
   if (v === undefined) return fallback;
   if (typeof v === 'boolean') return v;
@@ -312,7 +318,7 @@ export function loadConfig(
     adminToken: serve('admin-token', 'VPCMIRROR_ADMIN_TOKEN'),
     accessKeyId: env.VPCMIRROR_ACCESS_KEY_ID || undefined,
     accessKeySecret: env.VPCMIRROR_ACCESS_KEY_SECRET || undefined,
-    configFile: serve('config', 'VPCMIRROR_CONFIG'),
+    configFile: nonEmpty(serve('config', 'VPCMIRROR_CONFIG'), () => from('config')),
     nodeId: serve('node-id', 'VPCMIRROR_NODE_ID'),
     sqliteCheckpoints,
     tls,

@@ -130,6 +130,14 @@ describe('--pg-statement-deadline', () => {
   });
 });
 
+describe('--config', () => {
+  test('an empty --config is refused rather than ignored; an empty VPCMIRROR_CONFIG counts as unset', () => {
+    assert.throws(() => loadConfig({ config: '' }, {}), /--config needs a value/);
+    assert.equal(loadConfig({}, { VPCMIRROR_CONFIG: '' }).configFile, undefined);
+    assert.equal(loadConfig({ config: 'setup.yaml' }, {}).configFile, 'setup.yaml');
+  });
+});
+
 describe('a command that only opens the store', () => {
   test('reads neither the TLS files nor checks the server key pair that the environment holds for serve', () => {
     const env = { VPCMIRROR_TLS_CERT: '/nonexistent/cert.pem', VPCMIRROR_ACCESS_KEY_ID: 'only-the-id' };
