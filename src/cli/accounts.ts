@@ -360,6 +360,9 @@ async function key(sub: string | undefined, args: readonly string[], io: Io): Pr
         user: { type: 'string' },
         role: { type: 'string' },
       });
+      // A key belongs to a user or to a role, never both: asked for both, nothing could match.
+      if (str(flags, 'user') !== undefined && str(flags, 'role') !== undefined)
+        throw new UsageError('key list takes --user or --role, not both');
       const filter = {
         ...(str(flags, 'account') !== undefined ? { accountId: str(flags, 'account') ?? '' } : {}),
         ...(str(flags, 'user') !== undefined ? { userName: str(flags, 'user') ?? '' } : {}),
@@ -404,9 +407,10 @@ async function sts(sub: string | undefined, args: readonly string[], io: Io): Pr
   const accountId = required(flags, 'account', usage);
   const roleName = required(flags, 'role', usage);
   const durationText = str(flags, 'duration');
-  const duration = durationText === undefined ? undefined : Number(durationText);
-  if (duration !== undefined && (durationText === '' || !Number.isFinite(duration)))
+  // Decimal digits only: Number() would also take 0x10, 1e3 and " 60 ".
+  if (durationText !== undefined && !/^\d{1,9}$/.test(durationText))
     throw new UsageError(`--duration must be a number of seconds, got "${durationText}"`);
+  const duration = durationText === undefined ? undefined : Number(durationText);
   const policyPath = str(flags, 'policy');
   const sessionPolicy = policyPath === undefined ? undefined : readPolicy(io, policyPath, 'session policy');
   const c = await withStore(flags, (db) =>

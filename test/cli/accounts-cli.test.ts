@@ -342,6 +342,24 @@ describe('vpcmirror management commands [sqlite]', () => {
     ]);
     assert.equal(r.code, 2);
     assert.match(r.stderr, /duration 0 must be a whole number of seconds from 1 to 43200/);
+    for (const odd of ['0x10', '1e3', ' 60', '60.0']) {
+      const w = await run([
+        'sts',
+        'create',
+        '--account',
+        accountId,
+        '--role',
+        'ci',
+        '--duration',
+        odd,
+        ...where,
+      ]);
+      assert.equal(w.code, 2, odd);
+      assert.match(w.stderr, /--duration must be a number of seconds/, odd);
+    }
+    const both = await run(['key', 'list', '--account', accountId, '--user', 'a', '--role', 'b', ...where]);
+    assert.equal(both.code, 2);
+    assert.match(both.stderr, /key list takes --user or --role, not both/);
   });
 
   test('sts create with a malformed session policy exits 2 naming the file and the problem', async () => {
