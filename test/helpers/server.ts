@@ -120,9 +120,17 @@ export async function startTestServer(options: TestServerOptions = {}): Promise<
       await running.close();
       await app.stop();
       if (ownsDatabase && database?.schema) {
-        await sql`drop schema if exists ${sql.id(database.schema)} cascade`
-          .execute(store.db)
-          .catch(() => undefined);
+        const schema = database.schema;
+        const drop = (db: Store['db']) => sql`drop schema if exists ${sql.id(schema)} cascade`.execute(db);
+        // A test may have closed the store under the app: the schema is then dropped on a connection of its own.
+        await drop(store.db).catch(async () => {
+          const admin = await openStore({ location: pgUrl(), migrate: false });
+          try {
+            await drop(admin.db);
+          } finally {
+            await admin.close();
+          }
+        });
       }
       await store.close();
       rmSync(dataDir, { recursive: true, force: true });
