@@ -4,7 +4,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import type { OperationContext, OperationServices, RegisteredOperation } from './api/operation.js';
-import { type AuthSettings, authenticate, detectScheme } from './auth/authenticate.js';
+import { type AuthSettings, authenticate, detectScheme, isV3Authorization } from './auth/authenticate.js';
 import { authorize } from './auth/authorize.js';
 import type { CredentialCache } from './auth/credential-cache.js';
 import type { NonceRecorder } from './auth/nonce-batcher.js';
@@ -107,8 +107,7 @@ export async function runPipeline(deps: PipelineDeps, req: RpcRequest): Promise<
       params = parseParams(rawQuery, req.body, single(req, 'content-type'));
     } catch (e) {
       // Refused while its parameters are read, a V1 request that asks for XML still gets XML.
-      if (!single(req, 'authorization')?.startsWith('ACS3-') && asksForXml(rawQuery, req.body))
-        format = 'XML';
+      if (!isV3Authorization(single(req, 'authorization')) && asksForXml(rawQuery, req.body)) format = 'XML';
       throw e;
     }
     // The scheme decides what was signed, so also which source names the action (step 3).

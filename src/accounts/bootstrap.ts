@@ -147,7 +147,6 @@ export async function ensureDefaultCredentials(
     const fromFile = readCredentialsFile(dataDir);
     // The file may name a key of another store served from this data directory.
     const fileKey = fromFile === undefined ? undefined : await findAccessKey(tx, fromFile.accessKeyId);
-    const fileKeyHere = fileKey !== undefined;
     let result: BootstrapResult;
     if (explicit.accessKeyId && explicit.accessKeySecret) {
       const existing = await findAccessKey(tx, explicit.accessKeyId);
@@ -223,7 +222,7 @@ export async function ensureDefaultCredentials(
       accessKeySecret: result.accessKeySecret,
       generated: result.generated,
     });
-    if (fromFile && !fileKeyHere && fromFile.accessKeyId !== result.accessKeyId)
+    if (fromFile && !fileKey && fromFile.accessKeyId !== result.accessKeyId)
       return { ...result, replaced: fromFile.accessKeyId };
     return result;
   });

@@ -86,10 +86,14 @@ export function parseTimestamp(value: string | undefined): number {
   return t;
 }
 
+/** An Authorization header of the V3 scheme: what makes a request V3, whatever else it carries. */
+export function isV3Authorization(value: string | undefined): boolean {
+  return value?.startsWith('ACS3-') === true;
+}
+
 /** Which scheme a request uses, decided before anything is looked up. */
 export function detectScheme(req: AuthRequest): SignatureScheme | undefined {
-  const auth = req.header('authorization')[0];
-  if (auth?.startsWith('ACS3-')) return 'V3';
+  if (isV3Authorization(req.header('authorization')[0])) return 'V3';
   if (req.params.all.has('Signature') || req.params.all.has('AccessKeyId')) return 'V1';
   return undefined;
 }

@@ -152,11 +152,6 @@ function storeConfig(flags: Flags) {
 }
 
 /**
- * Opens the store the flags name. A command that creates something creates the store too; one
- * that only lists refuses a store that does not exist, so that a mistyped --data-dir is reported
- * instead of answered "(none)" from a new, empty store made on the spot.
- */
-/**
  * Runs `fn` on the store of the flags. Only `account create` makes a store where there is none:
  * every other command needs an account there, and a mistyped --data-dir must not leave an empty
  * store behind that later commands would take for the right one.

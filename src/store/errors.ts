@@ -23,7 +23,7 @@ export function isUniqueViolation(e: unknown): boolean {
  * a server set up otherwise might). Nothing of it was committed, so running the same work again
  * in a new transaction is safe.
  */
-export function isDeadlock(e: unknown): boolean {
+export function isRetryableAbort(e: unknown): boolean {
   if (!e || typeof e !== 'object' || !('code' in e)) return false;
   const code = String(e.code);
   return code === '40P01' || code === '40001';

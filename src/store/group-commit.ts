@@ -12,7 +12,7 @@ import { sql, type Transaction } from 'kysely';
 import { TurnBatcher } from '../turn-batcher.js';
 import { type Database, type Db, newTransaction } from './database.js';
 import type { Dialect } from './dialect.js';
-import { isDeadlock } from './errors.js';
+import { isRetryableAbort } from './errors.js';
 import { prepared } from './prepared.js';
 
 export type TransactionRunner = <T>(work: (tx: Transaction<Database>) => Promise<T>) => Promise<T>;
@@ -33,7 +33,7 @@ export function ownTransactions(db: Db): TransactionRunner {
       try {
         return await newTransaction(db).execute(work);
       } catch (e) {
-        if (!isDeadlock(e) || attempt >= DEADLOCK_ATTEMPTS) throw e;
+        if (!isRetryableAbort(e) || attempt >= DEADLOCK_ATTEMPTS) throw e;
       }
     }
   };

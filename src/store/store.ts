@@ -22,7 +22,7 @@ import pg from 'pg';
 import { Checkpointer, SQLITE_DEFAULT_CHECKPOINT_PAGES } from './checkpointer.js';
 import type { Database, Db } from './database.js';
 import type { Dialect } from './dialect.js';
-import { isDeadlock, StoreError } from './errors.js';
+import { isRetryableAbort, StoreError } from './errors.js';
 import { migrations } from './migrations/index.js';
 import { joinNonceLog } from './nonce-log.js';
 import { namedStatement, registerDirectRunner } from './prepared.js';
@@ -461,11 +461,6 @@ export async function openStore(options: StoreOptions & { migrate?: boolean }): 
 }
 
 /**
- * The SQLite file holds every AccessKey secret, so it is created owner-only (0600) before SQLite
- * opens it, and a directory made for it is 0700. An existing directory is left alone: it may be
- * shared (`--database /tmp/x.sqlite`), and the files in it are protected either way.
- */
-/**
  * The SQLite file, opened as the store wants it. A path that is not one (its directory a file, a
  * file that is not a database, no permission) is one line naming it, and a file that was there is
  * made owner-only only once SQLite has taken it as a database: a mistyped path to someone's
@@ -495,6 +490,11 @@ function openSqliteFile(location: string): SqliteDatabase.Database {
   }
 }
 
+/**
+ * The SQLite file holds every AccessKey secret, so it is created owner-only (0600) before SQLite
+ * opens it, and a directory made for it is 0700. An existing directory is left alone: it may be
+ * shared (`--database /tmp/x.sqlite`), and the files in it are protected either way.
+ */
 function ownerOnlyFile(location: string): void {
   const dir = dirname(location);
   const madeDir = mkdirSync(dir, { recursive: true, mode: 0o700 });
@@ -599,7 +599,7 @@ async function migrateOnce(store: Store): Promise<MigrationResultSet> {
   if (result.error) {
     const reason = result.error instanceof Error ? result.error.message : String(result.error);
     throw new StoreError(
-      isDeadlock(result.error) ? 'MigrationDeadlock' : 'MigrationFailed',
+      isRetryableAbort(result.error) ? 'MigrationDeadlock' : 'MigrationFailed',
       `Migrating ${redactUrl(store.location)} failed: ${reason}`,
     );
   }

@@ -16,7 +16,8 @@ const tagsOfIds = preparedShapes(String, (db, p: ListParams, n: number) =>
     .selectFrom('tags')
     .select(['resource_id', 'tag_key', 'tag_value'])
     .where('resource_id', 'in', listOf(p, n))
-    .orderBy(byCodePoint(db, 'resource_id'))
+    // Grouped by resource (any order does), each resource's tags by code point.
+    .orderBy('resource_id')
     .orderBy(byCodePoint(db, 'tag_key')),
 );
 
