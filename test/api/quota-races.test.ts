@@ -7,11 +7,17 @@ import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { after, before, describe, test } from 'node:test';
 import { sql } from 'kysely';
-import { openStore } from '../../src/store/store.js';
 import { insertSession } from '../../src/vpc/traffic-mirror/sessions.repo.js';
 import { callVia, expectCode, race, sdkCall, vpcClient } from '../helpers/clients.js';
 import { sessionRow } from '../helpers/rows.js';
-import { pgUrl, scratchPgDatabase, startTestServer, type TestServer, testStores } from '../helpers/server.js';
+import {
+  pgUrl,
+  scratchPgDatabase,
+  startTestServer,
+  type TestServer,
+  testStores,
+  withPgAdmin,
+} from '../helpers/server.js';
 import { makeFilter, sessionParams } from './session-fixtures.js';
 
 for (const storeKind of testStores()) {
@@ -150,12 +156,7 @@ for (const setBy of ['database', 'url'] as const) {
           flags: { transitions: '0' },
         });
         cleanUp = async () => {
-          const again = await openStore({ location: pgUrl(), migrate: false });
-          try {
-            await sql`drop schema if exists ${sql.id(schema)} cascade`.execute(again.db);
-          } finally {
-            await again.close();
-          }
+          await withPgAdmin((db) => sql`drop schema if exists ${sql.id(schema)} cascade`.execute(db));
         };
       }
     });

@@ -6,13 +6,13 @@
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import { after, before, describe, test } from 'node:test';
-import { setTimeout as delay } from 'node:timers/promises';
 import type { Appliers, ResourceKind } from '../../src/lifecycle/lifecycle.js';
 import { ruleAppliers } from '../../src/vpc/traffic-mirror/filter-rules.service.js';
 import { filterAppliers } from '../../src/vpc/traffic-mirror/filters.service.js';
 import { sessionAppliers } from '../../src/vpc/traffic-mirror/sessions.service.js';
 import { captureCall, expectError, expectSuccess, replay, startCapture } from '../helpers/capture.js';
 import { callVia, expectCode } from '../helpers/clients.js';
+import { until } from '../helpers/poll.js';
 import { startTestServer, type TestServer, testStores } from '../helpers/server.js';
 
 const REGION = 'cn-hangzhou';
@@ -45,22 +45,6 @@ class AppliedLog {
 
   describe(key: string): string {
     return `${key}: node A ${this.byNode[0].get(key) ?? 0}, node B ${this.byNode[1].get(key) ?? 0}`;
-  }
-}
-
-/** Calls `probe` until `done` holds; a bounded poll, since real workers move the states here. */
-async function until<T>(
-  what: string,
-  probe: () => Promise<T>,
-  done: (v: T) => boolean,
-  timeoutMs = 15_000,
-): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const v = await probe();
-    if (done(v)) return v;
-    if (Date.now() > deadline) throw new Error(`${what}: still ${JSON.stringify(v)} after ${timeoutMs} ms`);
-    await delay(20);
   }
 }
 

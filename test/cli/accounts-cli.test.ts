@@ -150,16 +150,15 @@ describe('vpcmirror management commands [sqlite]', () => {
 
   let accountId: string;
   let aliceKey: { AccessKeyId: string; AccessKeySecret: string };
-  /** `sts create` for the account's `ci` role. */
-  const stsFor = (duration: string) => [
+  /** `sts create` for the account's `ci` role, with the flags given. */
+  const stsCreate = (...flags: string[]) => [
     'sts',
     'create',
     '--account',
     accountId,
     '--role',
     'ci',
-    '--duration',
-    duration,
+    ...flags,
   ];
 
   test('a list command on a data directory with no store exits 2 naming it, and creates nothing', async () => {
@@ -314,7 +313,7 @@ describe('vpcmirror management commands [sqlite]', () => {
 
   test('sts create issues STS. credentials with a vmst. token and an expiry', async () => {
     const start = Date.now();
-    const c = json(await run([...stsFor('900'), '--json', ...where]));
+    const c = json(await run([...stsCreate('--duration', '900'), '--json', ...where]));
     assert.match(String(c.AccessKeyId), /^STS\.[A-Za-z0-9]+$/);
     assert.match(String(c.SecurityToken), /^vmst\./);
     assert.equal(typeof c.AccessKeySecret, 'string');
@@ -327,11 +326,11 @@ describe('vpcmirror management commands [sqlite]', () => {
   });
 
   test('sts create with a duration out of range exits 2', async () => {
-    const r = await run([...stsFor('0'), ...where]);
+    const r = await run([...stsCreate('--duration', '0'), ...where]);
     assert.equal(r.code, 2);
     assert.match(r.stderr, /duration 0 must be a whole number of seconds from 1 to 43200/);
     for (const odd of ['0x10', '1e3', ' 60', '60.0']) {
-      const w = await run([...stsFor(odd), ...where]);
+      const w = await run([...stsCreate('--duration', odd), ...where]);
       assert.equal(w.code, 2, odd);
       assert.match(w.stderr, /--duration must be a number of seconds/, odd);
     }
@@ -343,17 +342,7 @@ describe('vpcmirror management commands [sqlite]', () => {
   test('sts create with a malformed session policy exits 2 naming the file and the problem', async () => {
     const path = join(dir, 'session.json');
     writeFileSync(path, JSON.stringify({ Version: '1', Statement: [{ Effect: 'Allow', Resource: '*' }] }));
-    const r = await run([
-      'sts',
-      'create',
-      '--account',
-      accountId,
-      '--role',
-      'ci',
-      '--policy',
-      path,
-      ...where,
-    ]);
+    const r = await run([...stsCreate('--policy', path), ...where]);
     assert.equal(r.code, 2);
     assert.ok(
       r.stderr.includes(

@@ -191,6 +191,13 @@ describe('vpcmirror serve', () => {
     procs.push(p);
     return p;
   };
+  /** Waits for `p` to listen, then stops it with `signal` and expects exit 0. */
+  const listenThenStop = async (p: Proc, signal: NodeJS.Signals = 'SIGTERM'): Promise<Proc> => {
+    await p.waitFor('err', /listening on/);
+    p.child.kill(signal);
+    assert.equal((await p.exitWithin(30_000)).code, 0, p.err);
+    return p;
+  };
   before(async () => {
     cap = await startCapture();
   });
@@ -257,10 +264,7 @@ describe('vpcmirror serve', () => {
 
   test('a second start on the same data directory keeps the account and key and does not print the secret again', async () => {
     const dataDir = tmp();
-    const first = track(serve(['--port', '0', '--data-dir', dataDir]));
-    await first.waitFor('err', /listening on/);
-    first.child.kill('SIGINT');
-    assert.equal((await first.exitWithin(30_000)).code, 0);
+    await listenThenStop(track(serve(['--port', '0', '--data-dir', dataDir])), 'SIGINT');
     const creds = credentialsIn(dataDir);
 
     const port = await freePort();
@@ -305,9 +309,7 @@ describe('vpcmirror serve', () => {
         }),
       );
     const a = start(first.accessKeySecret);
-    await a.waitFor('err', /listening on/);
-    a.child.kill('SIGTERM');
-    assert.equal((await a.exitWithin(30_000)).code, 0);
+    await listenThenStop(a);
     assert.ok(!a.out.includes('replaced the secret'), 'nothing replaced on the first start');
 
     const b = start('second-secret');
@@ -373,39 +375,39 @@ describe('vpcmirror serve', () => {
       /^vpcmirror: VPCMIRROR_ACCESS_KEY_ID names a key of RAM user bob, not an account's own key/,
     );
     assert.ok(!/\n\s+at /.test(asBob.err), 'no stack trace');
-    // Refused before a set-up file given with it changes anything.
-    const setupFile = join(dataDir, 'setup.yaml');
-    writeFileSync(
-      setupFile,
+    // Refused before a set-up file given with it changes anything: on a store whose key it is, and on
+    // one that has nothing yet, where the set-up file itself makes the key a RAM user's.
+    const refusedWithSetup = async (
+      dir: string,
+      yaml: string,
+      keys: { id: string; secret: string },
+      user: string,
+    ) => {
+      const setupFile = join(dir, 'setup.yaml');
+      writeFileSync(setupFile, yaml);
+      const p = track(
+        serve(['--port', '0', '--data-dir', dir, '--config', setupFile], {
+          VPCMIRROR_ACCESS_KEY_ID: keys.id,
+          VPCMIRROR_ACCESS_KEY_SECRET: keys.secret,
+        }),
+      );
+      assert.equal((await p.exitWithin(START_MS)).code, 2, p.err);
+      assert.match(p.err, new RegExp(`names a key of RAM user ${user}`));
+      const accounts = await runCli(['account', 'list', '--data-dir', dir]);
+      assert.ok(!accounts.out.includes('from-setup'), accounts.out);
+    };
+    await refusedWithSetup(
+      dataDir,
       'accounts:\n  - id: "7777777777777777"\n    name: from-setup\n    accessKeys:\n      - accessKeyId: LTAIfromsetup00001\n        accessKeySecret: from-setup-secret\n',
+      { id: bobKey, secret: bobSecret },
+      'bob',
     );
-    const withSetup = track(
-      serve(['--port', '0', '--data-dir', dataDir, '--config', setupFile], {
-        VPCMIRROR_ACCESS_KEY_ID: bobKey,
-        VPCMIRROR_ACCESS_KEY_SECRET: bobSecret,
-      }),
-    );
-    assert.equal((await withSetup.exitWithin(START_MS)).code, 2, withSetup.err);
-    assert.match(withSetup.err, /names a key of RAM user bob/);
-    const accounts = await runCli(['account', 'list', '--data-dir', dataDir]);
-    assert.ok(!accounts.out.includes('from-setup'), accounts.out);
-    // Also when it is the set-up file that makes the key a RAM user's, on a store that has nothing yet.
-    const fresh = tmp();
-    const userSetup = join(fresh, 'setup.yaml');
-    writeFileSync(
-      userSetup,
+    await refusedWithSetup(
+      tmp(),
       'accounts:\n  - id: "7777777777777778"\n    name: from-setup\n    users:\n      - name: carol\n        accessKeys:\n          - accessKeyId: LTAIcarol00000001\n            accessKeySecret: carol-secret\n',
+      { id: 'LTAIcarol00000001', secret: 'carol-secret' },
+      'carol',
     );
-    const asCarol = track(
-      serve(['--port', '0', '--data-dir', fresh, '--config', userSetup], {
-        VPCMIRROR_ACCESS_KEY_ID: 'LTAIcarol00000001',
-        VPCMIRROR_ACCESS_KEY_SECRET: 'carol-secret',
-      }),
-    );
-    assert.equal((await asCarol.exitWithin(START_MS)).code, 2, asCarol.err);
-    assert.match(asCarol.err, /names a key of RAM user carol/);
-    const freshAccounts = await runCli(['account', 'list', '--data-dir', fresh]);
-    assert.ok(!freshAccounts.out.includes('from-setup'), freshAccounts.out);
 
     assert.equal((await runCli(['key', 'disable', '--id', rootKey, '--data-dir', dataDir])).code, 0);
     const disabled = track(
@@ -447,16 +449,10 @@ describe('vpcmirror serve', () => {
 
   test('a damaged credentials.json is written again from the store at start; one that cannot be read is one line and exit 2', async () => {
     const dataDir = tmp();
-    const first = track(serve(['--port', '0', '--data-dir', dataDir]));
-    await first.waitFor('err', /listening on/);
-    first.child.kill('SIGTERM');
-    assert.equal((await first.exitWithin(30_000)).code, 0);
+    await listenThenStop(track(serve(['--port', '0', '--data-dir', dataDir])));
     const creds = credentialsIn(dataDir);
     writeFileSync(join(dataDir, 'credentials.json'), '{broken');
-    const again = track(serve(['--port', '0', '--data-dir', dataDir]));
-    await again.waitFor('err', /listening on/);
-    again.child.kill('SIGTERM');
-    assert.equal((await again.exitWithin(30_000)).code, 0, again.err);
+    await listenThenStop(track(serve(['--port', '0', '--data-dir', dataDir])));
     assert.deepEqual(credentialsIn(dataDir), creds);
 
     const unreadable = tmp();
@@ -749,9 +745,7 @@ describe('vpcmirror serve', () => {
     const entry = JSON.parse(line[0]) as { level: number; regions: string[] };
     assert.deepEqual(entry.regions, ['mars-1']);
     assert.equal(entry.level, 40, 'a warning');
-    await p.waitFor('err', /listening on/);
-    p.child.kill('SIGTERM');
-    assert.equal((await p.exitWithin(30_000)).code, 0);
+    await listenThenStop(p);
   });
 
   test('serve --help and call --help print their flags and exit 0', async () => {

@@ -9,8 +9,7 @@ import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { sql } from 'kysely';
-import { openStore } from '../../src/store/store.js';
-import { pgUrl } from './server.js';
+import { pgUrl, withPgAdmin } from './server.js';
 
 export const ROOT = join(fileURLToPath(new URL('.', import.meta.url)), '..', '..');
 export const BIN = join(ROOT, 'bin', 'vpcmirror.js');
@@ -194,24 +193,14 @@ export class ServerProcess {
  */
 export async function freshPgSchema(): Promise<{ schema: string; url: string; drop(): Promise<void> }> {
   const schema = `p_${randomBytes(6).toString('hex')}`;
-  const admin = await openStore({ location: pgUrl(), migrate: false });
-  try {
-    await sql`create schema ${sql.id(schema)}`.execute(admin.db);
-  } finally {
-    await admin.close();
-  }
+  await withPgAdmin((db) => sql`create schema ${sql.id(schema)}`.execute(db));
   const u = new URL(pgUrl());
   u.searchParams.set('options', `-c search_path=${schema}`);
   return {
     schema,
     url: u.toString(),
     async drop() {
-      const s = await openStore({ location: pgUrl(), migrate: false });
-      try {
-        await sql`drop schema if exists ${sql.id(schema)} cascade`.execute(s.db);
-      } finally {
-        await s.close();
-      }
+      await withPgAdmin((db) => sql`drop schema if exists ${sql.id(schema)} cascade`.execute(db));
     },
   };
 }

@@ -123,14 +123,7 @@ export async function startTestServer(options: TestServerOptions = {}): Promise<
         const schema = database.schema;
         const drop = (db: Store['db']) => sql`drop schema if exists ${sql.id(schema)} cascade`.execute(db);
         // A test may have closed the store under the app: the schema is then dropped on a connection of its own.
-        await drop(store.db).catch(async () => {
-          const admin = await openStore({ location: pgUrl(), migrate: false });
-          try {
-            await drop(admin.db);
-          } finally {
-            await admin.close();
-          }
-        });
+        await drop(store.db).catch(() => withPgAdmin(drop));
       }
       await store.close();
       rmSync(dataDir, { recursive: true, force: true });
@@ -147,23 +140,14 @@ export async function scratchPgDatabase(
   options: { readonly create?: string; readonly settings?: Readonly<Record<string, string>> } = {},
 ): Promise<{ location: string; drop(): Promise<void> }> {
   const name = `vpcmirror_${randomBytes(6).toString('hex')}`;
-  const withAdmin = async (work: (admin: Store) => Promise<unknown>) => {
-    const admin = await openStore({ location: pgUrl(), migrate: false });
-    try {
-      await work(admin);
-    } finally {
-      await admin.close();
-    }
-  };
-  await withAdmin(async (admin) => {
-    await sql`create database ${sql.id(name)} ${sql.raw(options.create ?? '')}`.execute(admin.db);
+  const drop = (db: Store['db']) => sql`drop database if exists ${sql.id(name)} with (force)`.execute(db);
+  await withPgAdmin(async (db) => {
+    await sql`create database ${sql.id(name)} ${sql.raw(options.create ?? '')}`.execute(db);
     try {
       for (const [setting, value] of Object.entries(options.settings ?? {}))
-        await sql`alter database ${sql.id(name)} set ${sql.id(setting)} = ${sql.lit(value)}`.execute(
-          admin.db,
-        );
+        await sql`alter database ${sql.id(name)} set ${sql.id(setting)} = ${sql.lit(value)}`.execute(db);
     } catch (e) {
-      await sql`drop database if exists ${sql.id(name)} with (force)`.execute(admin.db);
+      await drop(db);
       throw e;
     }
   });
@@ -171,7 +155,18 @@ export async function scratchPgDatabase(
   url.pathname = `/${name}`;
   return {
     location: url.href,
-    drop: () =>
-      withAdmin((admin) => sql`drop database if exists ${sql.id(name)} with (force)`.execute(admin.db)),
+    drop: async () => {
+      await withPgAdmin(drop);
+    },
   };
+}
+
+/** Runs `work` on a connection of its own to the test database (schemas and databases of tests). */
+export async function withPgAdmin<T>(work: (db: Store['db']) => Promise<T>): Promise<T> {
+  const admin = await openStore({ location: pgUrl(), migrate: false });
+  try {
+    return await work(admin.db);
+  } finally {
+    await admin.close();
+  }
 }

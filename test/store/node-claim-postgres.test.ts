@@ -6,24 +6,15 @@
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { after, before, describe, test } from 'node:test';
-import { setTimeout as delay } from 'node:timers/promises';
 import { sql } from 'kysely';
 import pg from 'pg';
 import { nodeClaimConnection, openStore, type Store, StoreError } from '../../src/store/store.js';
+import { until } from '../helpers/poll.js';
 import { pgUrl, testStores } from '../helpers/server.js';
 
 const skip = testStores().includes('postgres')
   ? false
   : `VPCMIRROR_TEST_STORES (${process.env.VPCMIRROR_TEST_STORES ?? 'unset'}) does not list postgres`;
-
-/** Polls `probe` until it holds; bounded, since PostgreSQL ends a cut backend in its own time. */
-async function until(what: string, probe: () => Promise<boolean> | boolean, timeoutMs = 10_000) {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await probe())) {
-    if (Date.now() > deadline) throw new Error(`${what}: not within ${timeoutMs} ms`);
-    await delay(20);
-  }
-}
 
 describe('node ids held on PostgreSQL', { skip }, () => {
   const schemaA = `n_${randomBytes(6).toString('hex')}`;
@@ -117,10 +108,12 @@ describe('node ids held on PostgreSQL', { skip }, () => {
     const [first] = await holders(id);
     assert.ok(first !== undefined);
     await sql`select pg_terminate_backend(${first})`.execute(admin.db);
-    await until('the id taken again on a new connection', async () => {
-      const now = await holders(id);
-      return now.length === 1 && now[0] !== first;
-    });
+    await until(
+      'the id taken again on a new connection',
+      () => holders(id),
+      (now) => now.length === 1 && now[0] !== first,
+      10_000,
+    );
     assert.match(lost[0] ?? '', new RegExp(`the connection holding node id ${id} ended; taking it again`));
     const b = await store(schemaA);
     await assert.rejects(
@@ -136,7 +129,13 @@ describe('node ids held on PostgreSQL', { skip }, () => {
     const [holder] = await holders(id2);
     await sql`select pg_terminate_backend(${holder ?? 0})`.execute(admin.db);
     const releaseB = await b.claimNode(id2, () => {});
-    await until('the cut holder finds the id taken', () => lost2.length >= 2);
+    // PostgreSQL ends a cut backend in its own time.
+    await until(
+      'the cut holder finds the id taken',
+      () => lost2.length,
+      (n) => n >= 2,
+      10_000,
+    );
     assert.match(lost2[1] ?? '', new RegExp(`node id ${id2} is now held by another process`));
     await Promise.all([release(), releaseSlow(), releaseB()]);
   });
