@@ -66,6 +66,17 @@ export const PG_CONNECT_TIMEOUT_MS = 30_000;
  */
 export const PG_STATEMENT_DEADLINE_MS = 30_000;
 
+/**
+ * The lock timeout under a statement deadline: PG_LOCK_TIMEOUT_MS, or half a deadline not above it,
+ * so that a lock wait still ends as PostgreSQL's own error (the connection kept) before the
+ * deadline gives the connection up as silent.
+ */
+export function lockTimeoutFor(statementDeadlineMs: number): number {
+  return statementDeadlineMs > PG_LOCK_TIMEOUT_MS
+    ? PG_LOCK_TIMEOUT_MS
+    : Math.max(1, Math.floor(statementDeadlineMs / 2));
+}
+
 /** The statements that lift, and put back, the lock timeout for a migration (migrateOnce). */
 const UNLIMITED_LOCK_WAIT = 'set lock_timeout = 0';
 const LIMITED_LOCK_WAIT = 'reset lock_timeout';
@@ -332,11 +343,12 @@ export async function openStore(options: StoreOptions & { migrate?: boolean }): 
   // Released when the store closes, so that a start that fails after its claim lets the id go.
   const claims = new Set<() => Promise<void>>();
   if (dialect === 'postgres') {
+    const deadline = options.pgStatementDeadlineMs ?? PG_STATEMENT_DEADLINE_MS;
     const settings = [
       ...(options.schema ? [`-c search_path=${options.schema}`] : []),
       // A row lock held by a stuck or dead peer must not hold every connection of the pool, and
       // with them every request of this node: such a wait ends as ServiceUnavailable instead.
-      `-c lock_timeout=${options.pgLockTimeoutMs ?? PG_LOCK_TIMEOUT_MS}`,
+      `-c lock_timeout=${options.pgLockTimeoutMs ?? lockTimeoutFor(deadline)}`,
       // A node that dies inside a transaction releases its locks when PostgreSQL notices, not
       // when TCP keepalive does (hours by default).
       `-c idle_in_transaction_session_timeout=${PG_IDLE_IN_TRANSACTION_MS}`,
@@ -379,7 +391,6 @@ export async function openStore(options: StoreOptions & { migrate?: boolean }): 
     const connectionError = (err: Error) => options.onConnectionError?.(err.message);
     pool.on('error', connectionError);
     pool.on('connect', (client) => client.on('error', connectionError));
-    const deadline = options.pgStatementDeadlineMs ?? PG_STATEMENT_DEADLINE_MS;
     db = new Kysely<Database>({ dialect: new PostgresDialect({ pool: namingPool(pool, deadline) }) });
     try {
       await firstConnection(pool, options.location);

@@ -245,6 +245,26 @@ describe('a PostgreSQL store when connections break or locks are held', {
     }
   });
 
+  test('a statement deadline of 20 s or less makes the lock timeout half of it, so a lock wait ends first', async () => {
+    for (const [deadline, lock] of [
+      [6_000, '3s'],
+      [20_000, '10s'],
+      [20_001, '20s'],
+      [90_000, '20s'],
+    ] as const) {
+      const store = await openStore({ location: pgUrl(), schema, pgStatementDeadlineMs: deadline });
+      try {
+        const r = await sql<{ lock: string }>`select current_setting('lock_timeout') as lock`.execute(
+          store.db,
+        );
+        assert.equal(r.rows[0]?.lock, lock, `deadline ${deadline} ms`);
+      } finally {
+        await sql`drop schema if exists ${sql.id(schema)} cascade`.execute(store.db);
+        await store.close();
+      }
+    }
+  });
+
   test('a row lock held past the lock timeout ends the wait as unavailable, not a hang', async () => {
     const store = await openStore({ location: pgUrl(), schema, pgLockTimeoutMs: 300 });
     const holder = new pg.Client({ connectionString: pgUrl(), options: `-c search_path=${schema}` });
