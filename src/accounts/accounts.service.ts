@@ -140,17 +140,32 @@ export function checkDuration(seconds: number): string | undefined {
 }
 
 /**
+ * The most characters of a policy document as stored: RAM's custom policies take up to 6,144, and
+ * STS's session policies (AssumeRole `Policy`) up to 2,048.
+ */
+export const POLICY_DOCUMENT_LIMITS = { policy: 6_144, session: 2_048 } as const;
+
+/**
  * Validates a policy document (JSON text or a parsed value) and returns the JSON text to store.
  * Text is kept as written, so that `policy list --json` shows what the author wrote.
  */
-export function policyDocumentText(document: unknown): string {
+export function policyDocumentText(document: unknown, kind: keyof typeof POLICY_DOCUMENT_LIMITS): string {
   try {
     parsePolicyDocument(document);
   } catch (e) {
     if (e instanceof PolicyDocumentError) throw new AccountsError(`invalid policy document: ${e.message}`);
     throw e;
   }
-  return typeof document === 'string' ? document : JSON.stringify(document);
+  const text = typeof document === 'string' ? document : JSON.stringify(document);
+  const limit = POLICY_DOCUMENT_LIMITS[kind];
+  // Counted in characters (code points), as RAM counts them, not in UTF-16 units.
+  let characters = 0;
+  for (const _ of text) characters++;
+  if (characters > limit)
+    throw new AccountsError(
+      `invalid policy document: ${characters.toLocaleString('en-US')} characters, more than the ${limit.toLocaleString('en-US')} a ${kind === 'policy' ? 'policy' : 'session policy'} may have`,
+    );
+  return text;
 }
 
 /** Runs `fn` in the caller's transaction, or in a new one. */
@@ -391,7 +406,8 @@ export async function issueTemporaryCredentials(
     const problem = checkDuration(duration);
     if (problem !== undefined) throw new AccountsError(`duration ${duration} ${problem}`);
   }
-  const sessionPolicy = input.sessionPolicy === undefined ? null : policyDocumentText(input.sessionPolicy);
+  const sessionPolicy =
+    input.sessionPolicy === undefined ? null : policyDocumentText(input.sessionPolicy, 'session');
   await requireAccount(db, input.accountId);
   const expiresAt = input.expiresAt ?? now + duration * 1000;
   const creds: TemporaryCredentials = {
@@ -433,7 +449,7 @@ export interface NewPolicy {
 export async function createPolicy(db: Executor, input: NewPolicy, now: number): Promise<PolicyRow> {
   check('policy name', input.name, checks.policyName);
   if (input.description !== undefined) check('description', input.description, checks.description);
-  const document = policyDocumentText(input.document);
+  const document = policyDocumentText(input.document, 'policy');
   await requireAccount(db, input.accountId);
   const exists = () =>
     new AccountsError(`account ${input.accountId} already has a policy ${JSON.stringify(input.name)}`);

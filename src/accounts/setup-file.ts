@@ -243,9 +243,14 @@ function validatePolicyRefs(v: Validator, value: unknown, path: string): SetupPo
     .filter((r): r is SetupPolicyRef => r !== undefined);
 }
 
-function documentOf(v: Validator, value: unknown, path: string): string | undefined {
+function documentOf(
+  v: Validator,
+  value: unknown,
+  path: string,
+  kind: 'policy' | 'session',
+): string | undefined {
   try {
-    return policyDocumentText(value);
+    return policyDocumentText(value, kind);
   } catch (e) {
     if (e instanceof AccountsError) return v.fail(path, `is ${e.message}`);
     throw e;
@@ -259,7 +264,8 @@ function validatePolicy(v: Validator, value: unknown, path: string): SetupPolicy
   if (o.document === undefined) v.fail(`${path}.document`, 'is required');
   const name = v.string(o.name, `${path}.name`, checks.policyName);
   const description = v.string(o.description, `${path}.description`, checks.description);
-  const document = o.document === undefined ? undefined : documentOf(v, o.document, `${path}.document`);
+  const document =
+    o.document === undefined ? undefined : documentOf(v, o.document, `${path}.document`, 'policy');
   if (name === undefined || document === undefined) return undefined;
   return { path, name, document, ...(description !== undefined ? { description } : {}) };
 }
@@ -302,7 +308,8 @@ function validateCredentials(v: Validator, value: unknown, path: string): SetupC
     if (problem !== undefined) v.fail(`${path}.durationSeconds`, problem);
     else durationSeconds = o.durationSeconds as number;
   }
-  const sessionPolicy = o.policy === undefined ? undefined : documentOf(v, o.policy, `${path}.policy`);
+  const sessionPolicy =
+    o.policy === undefined ? undefined : documentOf(v, o.policy, `${path}.policy`, 'session');
   return {
     path,
     status,

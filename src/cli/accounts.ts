@@ -111,7 +111,8 @@ function policyTypeOf(flags: Flags): PolicyType | undefined {
  * Reads a policy document from a file or stdin (`-`) and checks it, so that a refusal names the
  * file as well as the element at fault.
  */
-function readPolicy(io: Io, path: string, what: string): string {
+function readPolicy(io: Io, path: string, kind: 'policy' | 'session'): string {
+  const what = kind === 'policy' ? 'policy document' : 'session policy';
   const where = path === '-' ? 'stdin' : path;
   let text: string;
   try {
@@ -122,7 +123,7 @@ function readPolicy(io: Io, path: string, what: string): string {
     );
   }
   try {
-    return policyDocumentText(text);
+    return policyDocumentText(text, kind);
   } catch (e) {
     if (e instanceof AccountsError) throw new AccountsError(`${where}: ${e.message}`);
     throw e;
@@ -407,7 +408,7 @@ async function sts(sub: string | undefined, args: readonly string[], io: Io): Pr
     throw new UsageError(`--duration must be a number of seconds, got "${durationText}"`);
   const duration = durationText === undefined ? undefined : Number(durationText);
   const policyPath = str(flags, 'policy');
-  const sessionPolicy = policyPath === undefined ? undefined : readPolicy(io, policyPath, 'session policy');
+  const sessionPolicy = policyPath === undefined ? undefined : readPolicy(io, policyPath, 'session');
   const c = await withStore(flags, (db) =>
     issueTemporaryCredentials(
       db,
@@ -452,7 +453,7 @@ async function policy(sub: string | undefined, args: readonly string[], io: Io):
       });
       const accountId = required(flags, 'account', usage);
       const name = required(flags, 'name', usage);
-      const document = readPolicy(io, required(flags, 'document', usage), 'policy document');
+      const document = readPolicy(io, required(flags, 'document', usage), 'policy');
       const description = str(flags, 'description');
       const row = await withStore(flags, (db) =>
         createPolicy(

@@ -404,6 +404,13 @@ describe('vpcmirror management commands [sqlite]', () => {
         }),
         'Statement[0].Condition.IpAddres is not a supported condition operator',
       ],
+      [
+        JSON.stringify({
+          Version: '1',
+          Statement: [{ Effect: 'Allow', Action: 'vpc:*', Resource: `acs:vpc:*:*:${'x'.repeat(6_144)}` }],
+        }),
+        'characters, more than the 6,144 a policy may have',
+      ],
     ];
     for (const [document, problem] of cases) {
       const r = await run(

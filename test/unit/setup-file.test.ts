@@ -366,6 +366,38 @@ describe('set-up file validation', () => {
     });
   }
 
+  test('a policy has at most 6,144 characters and a session policy 2,048, counted in characters as stored', () => {
+    // JSON text of exactly `n` characters: the document padded with spaces, its resource ending in
+    // an emoji (two UTF-16 units, one character).
+    const sized = (n: number) => {
+      const text = JSON.stringify({
+        Version: '1',
+        Statement: [
+          { Effect: 'Allow', Action: 'vpc:List*', Resource: 'acs:vpc:*:*:trafficmirrorfilter/\u{1F600}' },
+        ],
+      });
+      return text + ' '.repeat(n - [...text].length);
+    };
+    const policy = (n: number) => account({ policies: [{ name: 'p', document: sized(n) }] });
+    const session = (n: number) => account({ roles: [{ name: 'r', credentials: [{ policy: sized(n) }] }] });
+    validateSetup(policy(6_144), 'test.yaml');
+    rejects(
+      policy(6_145),
+      'accounts[0].policies[0].document is invalid policy document: 6,145 characters, more than the 6,144 a policy may have',
+    );
+    validateSetup(session(2_048), 'test.yaml');
+    rejects(
+      session(2_049),
+      'accounts[0].roles[0].credentials[0].policy is invalid policy document: 2,049 characters, more than the 2,048 a session policy may have',
+    );
+    // A document given as YAML or JSON structure is measured as the JSON text that is stored.
+    const long = {
+      Version: '1',
+      Statement: [{ Effect: 'Allow', Action: 'vpc:List*', Resource: `acs:vpc:*:*:${'x'.repeat(6_100)}` }],
+    };
+    rejects(account({ policies: [{ name: 'p', document: long }] }), 'more than the 6,144 a policy may have');
+  });
+
   test('reports every problem of a file at once', () => {
     const err = rejects(
       { accounts: [{ id: '1' }, { name: 'b', users: [{ name: 'bad name' }] }] },
