@@ -128,9 +128,22 @@ export const checks = {
   policyType: (v) => (v === 'System' || v === 'Custom' ? undefined : 'must be "System" or "Custom"'),
 } satisfies Record<string, Check>;
 
+/** The most characters of a value a message repeats. */
+const QUOTED_AT_MOST = 80;
+
+/**
+ * A value as a message repeats it: in JSON quotes, and cut short when long, so that a refused
+ * megabyte-long name is not printed back whole.
+ */
+export function quoted(value: string): string {
+  if (value.length <= QUOTED_AT_MOST) return JSON.stringify(value);
+  const head = [...value].slice(0, QUOTED_AT_MOST).join('');
+  return `${JSON.stringify(head).slice(0, -1)}…" (${[...value].length.toLocaleString('en-US')} characters)`;
+}
+
 function check(what: string, value: string, test: Check): void {
   const problem = test(value);
-  if (problem !== undefined) throw new AccountsError(`${what} ${JSON.stringify(value)} ${problem}`);
+  if (problem !== undefined) throw new AccountsError(`${what} ${quoted(value)} ${problem}`);
 }
 
 export function checkDuration(seconds: number): string | undefined {

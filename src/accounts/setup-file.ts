@@ -41,6 +41,7 @@ import {
   type KeyStatus,
   type PolicyType,
   policyDocumentText,
+  quoted,
 } from './accounts.service.js';
 
 // ---- the validated form ----------------------------------------------------------------------
@@ -167,8 +168,7 @@ class Validator {
     if (typeof value !== 'string') return this.fail(path, `must be a string, got ${describe(value)}`);
     const problem = test?.(value);
     // A secret's value is never repeated in a message.
-    if (problem !== undefined)
-      return this.fail(path, secret ? problem : `${JSON.stringify(value)} ${problem}`);
+    if (problem !== undefined) return this.fail(path, secret ? problem : `${quoted(value)} ${problem}`);
     return value;
   }
 
@@ -294,10 +294,7 @@ function validateCredentials(v: Validator, value: unknown, path: string): SetupC
     if (text !== undefined) {
       expiresAt = parseIsoDate(text);
       if (expiresAt === undefined)
-        v.fail(
-          `${path}.expiration`,
-          `${JSON.stringify(text)} must be an ISO 8601 time, e.g. 2030-01-01T00:00:00Z`,
-        );
+        v.fail(`${path}.expiration`, `${quoted(text)} must be an ISO 8601 time, e.g. 2030-01-01T00:00:00Z`);
     }
   }
   let durationSeconds = DEFAULT_DURATION_SECONDS;
@@ -400,7 +397,7 @@ function noDuplicates<T>(
     const key = keyOf(item);
     if (key === undefined) continue;
     const first = seen.get(key);
-    if (first !== undefined) v.fail(pathOf(item), `repeats ${what} ${JSON.stringify(key)} of ${first}`);
+    if (first !== undefined) v.fail(pathOf(item), `repeats ${what} ${quoted(key)} of ${first}`);
     else seen.set(key, pathOf(item));
   }
 }
@@ -459,7 +456,7 @@ export function validateSetup(value: unknown, source: string): Setup {
       if (ref.type === 'System' && !SYSTEM_POLICIES.has(ref.name))
         v.fail(
           ref.path,
-          `names no system policy: ${JSON.stringify(ref.name)} (known: ${[...SYSTEM_POLICIES.keys()].join(', ')})`,
+          `names no system policy: ${quoted(ref.name)} (known: ${[...SYSTEM_POLICIES.keys()].join(', ')})`,
         );
     }
     for (const k of [...a.accessKeys, ...a.users.flatMap((u) => u.accessKeys)])
@@ -593,7 +590,7 @@ async function applyAccountRow(ctx: Ctx, a: SetupAccount): Promise<AccountRow> {
       fail(
         ctx,
         `${a.path}.name`,
-        `${JSON.stringify(a.name)} is the name of ${named.length} accounts (${named.map((n) => n.id).join(', ')}): give the id`,
+        `${quoted(a.name)} is the name of ${named.length} accounts (${named.map((n) => n.id).join(', ')}): give the id`,
       );
     row = named[0];
   }
@@ -613,8 +610,7 @@ async function applyAccountRow(ctx: Ctx, a: SetupAccount): Promise<AccountRow> {
   const changes: { name?: string; default_resource_group_id?: string } = {};
   if (a.name !== undefined && a.name !== row.name) {
     const other = (await findAccountsByName(tx, a.name)).find((n) => n.id !== row.id);
-    if (other)
-      fail(ctx, `${a.path}.name`, `${JSON.stringify(a.name)} is the name of account ${other.id} already`);
+    if (other) fail(ctx, `${a.path}.name`, `${quoted(a.name)} is the name of account ${other.id} already`);
     changes.name = a.name;
   }
   if (a.resourceGroupId !== undefined && a.resourceGroupId !== row.default_resource_group_id)

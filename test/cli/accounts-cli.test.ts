@@ -409,7 +409,7 @@ describe('vpcmirror management commands [sqlite]', () => {
           Version: '1',
           Statement: [{ Effect: 'Allow', Action: 'vpc:*', Resource: `acs:vpc:*:*:${'x'.repeat(6_144)}` }],
         }),
-        'characters, more than the 6,144 a policy may have',
+        '6,235 characters, more than the 6,144 a policy may have',
       ],
     ];
     for (const [document, problem] of cases) {

@@ -398,6 +398,14 @@ describe('set-up file validation', () => {
     rejects(account({ policies: [{ name: 'p', document: long }] }), 'more than the 6,144 a policy may have');
   });
 
+  test('a long refused value is repeated cut short, with its length', () => {
+    const err = rejects(
+      account({ users: [{ name: `bad ${'n'.repeat(100_000)}` }] }),
+      `accounts[0].users[0].name "bad ${'n'.repeat(76)}…" (100,004 characters) must be`,
+    );
+    assert.ok(err.message.length < 400, `${err.message.length} characters`);
+  });
+
   test('reports every problem of a file at once', () => {
     const err = rejects(
       { accounts: [{ id: '1' }, { name: 'b', users: [{ name: 'bad name' }] }] },
