@@ -164,6 +164,8 @@ export class Lifecycle {
     private readonly intervalMs: number,
     /** Where claims run: the app shares its runner, so on SQLite they join the requests' commits. */
     private readonly writes: TransactionRunner = ownTransactions(db),
+    /** How many failing transitions the pauses are remembered for (RETRY_MEMORY; tests). */
+    private readonly retryMemory = RETRY_MEMORY,
   ) {
     this.timing = { ...timing };
   }
@@ -263,6 +265,7 @@ export class Lifecycle {
    * claims: what is left stays due in the store for the next start or another node.
    */
   async runDue(now: number = this.clock()): Promise<number> {
+    if (this.failing.size >= this.retryMemory) this.forgetVanished(now);
     let applied = 0;
     let after = { afterDue: Number.MIN_SAFE_INTEGER, afterType: '', afterId: '' };
     for (;;) {
@@ -282,16 +285,21 @@ export class Lifecycle {
           (e: unknown) => {
             const failures = (failed?.failures ?? 0) + 1;
             const wait = Math.min(RETRY_CAP_MS, RETRY_FIRST_MS * 2 ** Math.min(failures - 1, 16));
-            // Kept in the order of their last failure: at the bound the longest-remembered goes,
-            // and is only tried again sooner than its pause would have it.
+            // At the bound a new failure is not remembered, and is tried again at the next pass.
+            // Making room by forgetting another instead would let that one be tried again at
+            // once, fail, and make room in turn: every failing transition would be retried at
+            // every pass.
             this.failing.delete(key);
-            if (this.failing.size >= RETRY_MEMORY) {
-              const oldest = this.failing.keys().next();
-              if (!oldest.done) this.failing.delete(oldest.value);
-            }
-            this.failing.set(key, { retryAt: now + wait, failures });
+            const kept = this.failing.size < this.retryMemory;
+            if (kept) this.failing.set(key, { retryAt: now + wait, failures });
             this.log.error(
-              { err: e, resourceType: t.resource_type, resourceId: t.resource_id, failures, retryInMs: wait },
+              {
+                err: e,
+                resourceType: t.resource_type,
+                resourceId: t.resource_id,
+                failures,
+                retryInMs: kept ? wait : this.intervalMs,
+              },
               'transition failed',
             );
             return false;
@@ -313,6 +321,15 @@ export class Lifecycle {
       applied += results.filter(Boolean).length;
       if (due.length < DUE_PAGE || this.stopping) return applied;
     }
+  }
+
+  /**
+   * Forgets the failures whose retry has been due for longer than the longest pause: a transition
+   * still there would have been tried again, and so remembered afresh, by now. These are ones that
+   * went away by another path (applied by another node, their resource deleted).
+   */
+  private forgetVanished(now: number): void {
+    for (const [key, f] of this.failing) if (f.retryAt < now - RETRY_CAP_MS) this.failing.delete(key);
   }
 
   /** Applies pending transitions now, due or not (manual mode, admin endpoint, tests). */

@@ -135,6 +135,7 @@ function lifecycleOn(
   applier: Appliers,
   logLines?: string[],
   writes?: TransactionRunner,
+  retryMemory?: number,
 ): Lifecycle {
   const sink = new Writable({
     write(chunk: Buffer, _enc, cb) {
@@ -143,7 +144,7 @@ function lifecycleOn(
     },
   });
   const log = createLogger('error', sink);
-  const lc = new Lifecycle(store.db, store.dialect, timing, () => 0, log, 1000, writes);
+  const lc = new Lifecycle(store.db, store.dialect, timing, () => 0, log, 1000, writes, retryMemory);
   for (const kind of ['session', 'filter', 'rule'] as ResourceKind[]) lc.register(kind, applier);
   return lc;
 }
@@ -1422,6 +1423,41 @@ export function repositorySuite(engine: string, factory: StoreFactory): void {
         failing.clear();
         assert.equal(await lc.runDue(15 + 1_000 + 2_000), bad.length);
         assert.deepEqual(await lc.pending(), []);
+      });
+
+      test('the pauses of failing transitions are remembered for a bounded number: beyond it a failure is tried again at the next pass, and the remembered keep their pauses', async () => {
+        const attempts = new Map<string, number>();
+        const applier: Appliers = {
+          ready: (_tx, id) => {
+            attempts.set(id, (attempts.get(id) ?? 0) + 1);
+            return Promise.reject(new Error(`applier refuses ${id}`));
+          },
+          delete: () => Promise.resolve(),
+        };
+        const lc = lifecycleOn(store, { default: 10 }, applier, undefined, undefined, 2);
+        const ids = [uid('tmf-'), uid('tmf-'), uid('tmf-')];
+        const tried = () => ids.map((id) => attempts.get(id) ?? 0);
+        // Due in this order, so they fail in this order: a memory of two keeps the first two.
+        for (const [i, id] of ids.entries()) await schedule(lc, 'filter', id, 'ready', 'create', i);
+        assert.equal(await lc.runDue(15), 0);
+        assert.deepEqual(tried(), [1, 1, 1]);
+        assert.equal(await lc.runDue(16), 0);
+        assert.deepEqual(tried(), [1, 1, 2], 'only the one not remembered is tried at the next pass');
+        assert.equal(await lc.runDue(17), 0);
+        assert.deepEqual(tried(), [1, 1, 3]);
+        assert.equal(await lc.runDue(15 + 1_000), 0);
+        assert.deepEqual(tried(), [2, 2, 4], 'the remembered ones again after their pause');
+        assert.equal(await lc.runDue(15 + 1_001), 0);
+        assert.deepEqual(tried(), [2, 2, 5], 'and then pause for two seconds');
+        // The two remembered ones go away by another path: once their retry has been due for
+        // longer than the longest pause (a minute), they are forgotten and make room.
+        for (const id of ids.slice(0, 2))
+          await store.db.transaction().execute((tx) => lc.cancel(tx, 'filter', id));
+        const later = 15 + 1_000 + 2_000 + 60_001;
+        assert.equal(await lc.runDue(later), 0);
+        assert.deepEqual(tried(), [2, 2, 6]);
+        assert.equal(await lc.runDue(later + 1), 0);
+        assert.deepEqual(tried(), [2, 2, 6], 'the third one is remembered now, and keeps its pause');
       });
 
       test('a stop ends a pass of the worker at its next claim, and what is left stays due', async () => {
