@@ -110,6 +110,28 @@ export const DEFAULT_LIMITS: ResourceLimits = {
   sessionsPerRegion: 1000,
 };
 
+const LIMIT_KEYS = Object.keys(DEFAULT_LIMITS) as (keyof ResourceLimits)[];
+/** The largest quota a limit may be set to: what the stores' integer counters hold. */
+const MAX_LIMIT = 2 ** 31 - 1;
+
+/** `sessionsPerRegion=5000,sessionsPerSource=5`: the quotas named, the others as DEFAULT_LIMITS. */
+export function parseLimits(text: string, what = '--limits'): ResourceLimits {
+  const out: Record<string, number> = { ...DEFAULT_LIMITS };
+  for (const part of text.split(',')) {
+    if (part.trim() === '') continue;
+    const eq = part.indexOf('=');
+    const key = part.slice(0, eq < 0 ? part.length : eq).trim();
+    if (!(LIMIT_KEYS as string[]).includes(key))
+      throw new ConfigError(`${what}: unknown limit "${key}" (known: ${LIMIT_KEYS.join(', ')})`);
+    const value = eq < 0 ? '' : part.slice(eq + 1).trim();
+    const n = /^\d+$/.test(value) ? Number(value) : Number.NaN;
+    if (!(n >= 1 && n <= MAX_LIMIT))
+      throw new ConfigError(`${what}: ${key} must be a whole number from 1 to ${MAX_LIMIT}, got "${value}"`);
+    out[key] = n;
+  }
+  return out as unknown as ResourceLimits;
+}
+
 export function parseDelay(text: string, what: string): TransitionDelay {
   const t = text.trim().toLowerCase();
   if (t === 'manual') return 'manual';
@@ -314,7 +336,7 @@ export function loadConfig(
       ),
       () => from('pg-statement-deadline'),
     ),
-    limits: DEFAULT_LIMITS,
+    limits: parseLimits(serve('limits', 'VPCMIRROR_LIMITS') ?? '', from('limits')),
     adminToken: serve('admin-token', 'VPCMIRROR_ADMIN_TOKEN'),
     accessKeyId: env.VPCMIRROR_ACCESS_KEY_ID || undefined,
     accessKeySecret: env.VPCMIRROR_ACCESS_KEY_SECRET || undefined,

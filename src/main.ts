@@ -21,6 +21,8 @@ const SERVE_HELP = `  vpcmirror serve [flags]          (each flag also as an env
     --log-level info                 VPCMIRROR_LOG_LEVEL
     --transitions default=1s,…       VPCMIRROR_TRANSITIONS          e.g. default=0, session.delete=manual
     --config setup.yaml              VPCMIRROR_CONFIG               accounts, users, keys, policies
+    --limits sessionsPerRegion=1000,…  VPCMIRROR_LIMITS             quotas; also sourcesPerSession=10,
+                                                                    sessionsPerSource=3, filtersPerRegion=100
     --admin-token TOKEN              VPCMIRROR_ADMIN_TOKEN          required by the admin endpoints when set
     --regions cn-hangzhou,…          VPCMIRROR_REGIONS
     --no-ram                         VPCMIRROR_RAM=0                RAM policies not enforced

@@ -86,6 +86,41 @@ describe('--transitions', () => {
   });
 });
 
+describe('--limits', () => {
+  test('the quotas keep their defaults unless named; the flag wins over the variable; an unknown name or a bad number is refused', () => {
+    assert.deepEqual(loadConfig({}, {}).limits, {
+      sourcesPerSession: 10,
+      sessionsPerSource: 3,
+      filtersPerRegion: 100,
+      sessionsPerRegion: 1000,
+    });
+    assert.deepEqual(
+      loadConfig(
+        { limits: 'sessionsPerRegion=5000, sessionsPerSource=1' },
+        { VPCMIRROR_LIMITS: 'filtersPerRegion=7' },
+      ).limits,
+      { sourcesPerSession: 10, sessionsPerSource: 1, filtersPerRegion: 100, sessionsPerRegion: 5000 },
+    );
+    assert.equal(loadConfig({}, { VPCMIRROR_LIMITS: 'filtersPerRegion=7' }).limits.filtersPerRegion, 7);
+    assert.throws(
+      () => loadConfig({ limits: 'rulesPerFilter=20' }, {}),
+      (e: unknown) =>
+        e instanceof ConfigError &&
+        e.message ===
+          '--limits: unknown limit "rulesPerFilter" (known: sourcesPerSession, sessionsPerSource, filtersPerRegion, sessionsPerRegion)',
+    );
+    for (const bad of ['0', '-1', '1.5', '1e3', '', String(2 ** 31)])
+      assert.throws(
+        () => loadConfig({}, { VPCMIRROR_LIMITS: `sessionsPerSource=${bad}` }),
+        (e: unknown) =>
+          e instanceof ConfigError &&
+          e.message ===
+            `VPCMIRROR_LIMITS: sessionsPerSource must be a whole number from 1 to 2147483647, got "${bad}"`,
+        bad,
+      );
+  });
+});
+
 describe('timer lengths', () => {
   test('a delay longer than a timer can wait is refused (manual is the way to say never), and so is a worker interval of 0 or past it', () => {
     assert.equal(loadConfig({ transitions: `default=${2 ** 31 - 1}` }, {}).transitions.default, 2 ** 31 - 1);
