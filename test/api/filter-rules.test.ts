@@ -597,6 +597,47 @@ for (const storeKind of testStores()) {
       assert.equal(await rule(f, r1), undefined);
     });
 
+    test('no second DeleteTrafficMirrorFilterRules on a filter while a deletion is under way: IncorrectStatus.TrafficMirrorFilter (DryRun too), and the rule is kept; once the first is gone it goes through', async () => {
+      const f = await filter();
+      const {
+        ingress: [first, second],
+        egress: [third],
+      } = await addRules(f, { IngressRules: [ALL, ALL], EgressRules: [ALL] });
+      assert.ok(first && second && third);
+      await deleteRules(f, [first]);
+      const e = await expectCode(
+        () => deleteRules(f, [second], 'vpc-v1'),
+        'IncorrectStatus.TrafficMirrorFilter',
+      );
+      assert.equal(messageOf(e), 'The status of traffic mirror filter is incorrect.');
+      await expectCode(
+        () => deleteRules(f, [third], 'pop-get', { DryRun: true }),
+        'IncorrectStatus.TrafficMirrorFilter',
+      );
+      assert.equal((await rule(f, second))?.TrafficMirrorFilterRuleStatus, 'Created');
+      assert.equal((await rule(f, third))?.TrafficMirrorFilterRuleStatus, 'Created');
+      // The rule under deletion itself is still the rule's own status error.
+      await expectCode(() => deleteRules(f, [first]), 'IncorrectStatus.TrafficMirrorRule');
+      assert.equal(await server.advance({ resourceId: first }), 1);
+      await deleteRules(f, [second, third], 'pop-post');
+      assert.equal((await rule(f, second))?.TrafficMirrorFilterRuleStatus, 'Deleting');
+      assert.equal((await rule(f, third))?.TrafficMirrorFilterRuleStatus, 'Deleting');
+    });
+
+    test('a priority a CreateTrafficMirrorFilterRules request gives twice in one direction is InvalidParameter before the filter is looked up: an unknown, busy or full filter does not hide it', async () => {
+      const twice = { IngressRules: [{ ...ALL, Priority: 4 }, ALL, { ...ALL, Priority: 4 }] };
+      const expectDuplicate = async (filterId: string) => {
+        const err = await expectCode(() => addRules(filterId, twice, 'vpc-v1'), 'InvalidParameter');
+        assert.equal(messageOf(err), 'The specified parameter "IngressRules.3.Priority" is not valid.');
+      };
+      await expectDuplicate(newResourceId('TrafficMirrorFilter'));
+      await expectDuplicate(await filter({}, false));
+      await expectDuplicate(await filter({ IngressRules: Array.from({ length: 10 }, () => ALL) }));
+      // The same priority in the two directions is no duplicate.
+      const f = await filter();
+      await addRules(f, { IngressRules: [{ ...ALL, Priority: 4 }], EgressRules: [{ ...ALL, Priority: 4 }] });
+    });
+
     test('UpdateTrafficMirrorFilterRuleAttribute refuses a malformed CIDR or range before looking at the rule: InvalidParameter wins over ResourceNotFound and IncorrectStatus', async () => {
       const f = await filter();
       const {
@@ -841,6 +882,24 @@ for (const storeKind of testStores()) {
         () => callVia('vpc-v3', server, 'CreateTrafficMirrorFilterRules', { ...params, IngressRules: [TCP] }),
         'IdempotentParameterMismatch',
       );
+    });
+
+    test('simultaneous DeleteTrafficMirrorFilterRules of different rules of one filter: exactly one goes through, the others are IncorrectStatus.TrafficMirrorFilter', async () => {
+      for (let round = 0; round < 3; round++) {
+        const f = await filter();
+        const { ingress } = await addRules(f, { IngressRules: [ALL, ALL, ALL] });
+        const results = await Promise.allSettled(
+          (['vpc-v3', 'pop-post', 'vpc-v1'] as const).map((mode, i) =>
+            deleteRules(f, [ingress[i] ?? ''], mode),
+          ),
+        );
+        assert.equal(results.filter((r) => r.status === 'fulfilled').length, 1);
+        for (const r of results)
+          if (r.status === 'rejected')
+            assert.equal((r.reason as Record<string, unknown>).code, 'IncorrectStatus.TrafficMirrorFilter');
+        const statuses = (await find(f))?.IngressRules.map((r) => r.TrafficMirrorFilterRuleStatus).sort();
+        assert.deepEqual(statuses, ['Created', 'Created', 'Deleting']);
+      }
     });
 
     test('two simultaneous CreateTrafficMirrorFilterRules taking one priority: exactly one succeeds', async () => {

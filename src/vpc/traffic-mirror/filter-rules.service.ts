@@ -121,7 +121,15 @@ function checkValues(
 /** Validates the rules of one direction list (`IngressRules` or `EgressRules`). */
 export function checkRules(list: 'IngressRules' | 'EgressRules', rules: readonly RuleInput[]): CheckedRule[] {
   const direction: Direction = list === 'IngressRules' ? 'ingress' : 'egress';
+  // A priority the request gives twice is wrong whatever the filter holds: refused with the other
+  // parameters, before the filter is looked up (spec filters.md 14).
+  const given = new Set<number>();
   return rules.map((r, i) => {
+    if (r.Priority !== undefined) {
+      if (given.has(r.Priority))
+        throw protocolErrors.invalidParameter(`${wireName(list, rules, i)}.Priority`);
+      given.add(r.Priority);
+    }
     const prefix = wireName(list, rules, i);
     const ipVersion = r.IpVersion ?? 'IPv4';
     const values = checkValues(
@@ -379,6 +387,10 @@ export async function deleteRules(ctx: OperationContext, input: DeleteRulesInput
   if (!(await lockCreatedFilter(ctx.tx, ctx.accountId, input.RegionId, filter.id)))
     throw filterErrors.incorrectStatus();
   if (ids.some((id) => rules.get(id)?.status !== 'Created')) throw ruleErrors.incorrectStatus();
+  // No second deletion on a filter while one is under way (spec filters.md 1.3). Read again now
+  // that the filter is held: a delete that committed while this one waited for it is seen.
+  const current = (await rulesOf(ctx.tx, [filter.id])).get(filter.id) ?? [];
+  if (current.some((r) => r.status === 'Deleting')) throw filterErrors.incorrectStatus();
   await requireSessionsStable(ctx, filter.id);
   if (ctx.dryRun) throw protocolErrors.dryRunOperation();
   // Conditional: a concurrent delete or update of one of these rules makes this one fail whole.
