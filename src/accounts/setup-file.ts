@@ -493,8 +493,20 @@ export function loadSetupFile(path: string): Setup {
       // Where, not what: the parser quotes the text around the fault, which may be a secret.
       throw new SetupFileError(path, [`is not valid JSON${jsonFaultAt(text, e)}`]);
     }
+    // JSON.parse keeps the last of a key given twice in one object, silently: a second secret or
+    // status further down would win unseen. The YAML reader (JSON is YAML) finds them.
+    const twice = parseDocument(text).errors.filter((e) => e.code === 'DUPLICATE_KEY');
+    if (twice.length > 0)
+      throw new SetupFileError(
+        path,
+        twice.map(
+          (e) => `gives a key twice in one object${/ at line \d+, column \d+/.exec(e.message)?.[0] ?? ''}`,
+        ),
+      );
   } else {
-    const doc = parseDocument(text);
+    // `<<: *anchor` merges a mapping, as YAML 1.1 tools (and most set-up files that share
+    // settings) expect; without it `<<` would be read as a field name.
+    const doc = parseDocument(text, { merge: true });
     if (doc.errors.length > 0)
       throw new SetupFileError(
         path,

@@ -502,6 +502,47 @@ describe('set-up file validation', () => {
     );
   });
 
+  test('a JSON file giving a key twice in one object is refused by place (JSON.parse would keep the last silently); YAML merges `<<: *anchor`', () => {
+    assert.throws(
+      () =>
+        loadSetupFile(
+          file(
+            'twice.json',
+            '{"accounts":[{"id":"1000000000000003","accessKeys":[\n  {"accessKeyId":"LTAItwice0001","accessKeySecret":"first-secret-1","accessKeySecret":"second-secret-2"}]}]}',
+          ),
+        ),
+      (e: unknown) => {
+        assert.ok(e instanceof ConfigError);
+        assert.match(e.message, /twice\.json: gives a key twice in one object at line 2, column \d+$/);
+        assert.ok(!e.message.includes('secret-'), e.message);
+        return true;
+      },
+    );
+    const merged = loadSetupFile(
+      file(
+        'merge.yaml',
+        [
+          'accounts:',
+          '  - id: "1000000000000004"',
+          '    users:',
+          '      - &reader',
+          '        name: reader1',
+          '        policies: [AliyunVPCReadOnlyAccess]',
+          '      - <<: *reader',
+          '        name: reader2',
+          '',
+        ].join('\n'),
+      ),
+    );
+    assert.deepEqual(
+      merged.accounts[0]?.users.map((u) => [u.name, u.policies.map((p) => p.name)]),
+      [
+        ['reader1', ['AliyunVPCReadOnlyAccess']],
+        ['reader2', ['AliyunVPCReadOnlyAccess']],
+      ],
+    );
+  });
+
   test('the complete example in docs/ram.md is valid', () => {
     const doc = readFileSync(join(import.meta.dirname, '..', '..', 'docs', 'ram.md'), 'utf8');
     const example = /```yaml\n(# setup\.yaml[\s\S]*?)```/.exec(doc)?.[1];
