@@ -97,18 +97,23 @@ export async function runPipeline(deps: PipelineDeps, req: RpcRequest): Promise<
   let format: ResponseFormat = 'JSON';
   try {
     // 2. Transport: method and path (protocol.md 2, 4.1).
-    if (req.method !== 'GET' && req.method !== 'POST') throw protocolErrors.unsupportedHttpMethod();
     const target = originForm(req.url);
     const q = target.indexOf('?');
     const path = q < 0 ? target : target.slice(0, q);
     const rawQuery = q < 0 ? '' : target.slice(q + 1);
+    // Refused before its parameters are read, or while they are, a V1 request that asks for XML
+    // still gets XML.
+    const refusedEarly = <E>(e: E): E => {
+      if (!isV3Authorization(single(req, 'authorization')) && asksForXml(rawQuery, req.body)) format = 'XML';
+      return e;
+    };
+    if (req.method !== 'GET' && req.method !== 'POST')
+      throw refusedEarly(protocolErrors.unsupportedHttpMethod());
     let params: ParsedParams;
     try {
       params = parseParams(rawQuery, req.body, single(req, 'content-type'));
     } catch (e) {
-      // Refused while its parameters are read, a V1 request that asks for XML still gets XML.
-      if (!isV3Authorization(single(req, 'authorization')) && asksForXml(rawQuery, req.body)) format = 'XML';
-      throw e;
+      throw refusedEarly(e);
     }
     // The scheme decides what was signed, so also which source names the action (step 3).
     const scheme = detectScheme({ method: req.method, header: req.header, params, body: req.body });

@@ -173,6 +173,19 @@ for (const storeKind of testStores()) {
       );
     });
 
+    test('a V1 request with Format=XML sent with a method other than GET or POST is UnsupportedHTTPMethod in XML; a V3 one stays JSON', async () => {
+      const r = await signed('pop-get', 'DescribeRegions', { Format: 'XML' });
+      for (const method of ['PUT', 'DELETE', 'PATCH'])
+        assert.match(
+          xmlOf(await replay(server.port, { ...r, method }), 403),
+          /<Code>UnsupportedHTTPMethod<\/Code>/,
+        );
+      const v3 = await signed('vpc-v3', 'DescribeRegions', { Format: 'XML' });
+      const res = await replay(server.port, { ...v3, method: 'PUT' });
+      assert.equal(res.status, 403);
+      assert.equal(res.headers['content-type'], 'application/json;charset=utf-8');
+    });
+
     test('pop-core called with a lower-case action name (it capitalises the Action parameter, not the x-acs-action header) runs the action', async () => {
       const r = await signed('pop-get', 'describeRegions', {});
       assert.equal(paramsOf(r).get('Action'), 'DescribeRegions');
