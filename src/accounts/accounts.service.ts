@@ -171,9 +171,8 @@ export function policyDocumentText(document: unknown, kind: keyof typeof POLICY_
   }
   const text = typeof document === 'string' ? document : JSON.stringify(document);
   const limit = POLICY_DOCUMENT_LIMITS[kind];
-  // Counted in characters (code points), as RAM counts them, not in UTF-16 units.
-  let characters = 0;
-  for (const _ of text) characters++;
+  // Counted in UTF-16 units, as the API's own lengths are (docs/fidelity.md).
+  const characters = text.length;
   if (characters > limit)
     throw new AccountsError(
       `invalid policy document: ${characters.toLocaleString('en-US')} characters, more than the ${limit.toLocaleString('en-US')} a ${kind === 'policy' ? 'policy' : 'session policy'} may have`,

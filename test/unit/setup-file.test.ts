@@ -366,9 +366,9 @@ describe('set-up file validation', () => {
     });
   }
 
-  test('a policy has at most 6,144 characters and a session policy 2,048, counted in characters as stored', () => {
-    // JSON text of exactly `n` characters: the document padded with spaces, its resource ending in
-    // an emoji (two UTF-16 units, one character).
+  test('a policy has at most 6,144 characters and a session policy 2,048, counted in UTF-16 units as stored', () => {
+    // JSON text of exactly `n` UTF-16 units: the document padded with spaces, its resource ending
+    // in an emoji (two units, one code point).
     const sized = (n: number) => {
       const text = JSON.stringify({
         Version: '1',
@@ -376,7 +376,7 @@ describe('set-up file validation', () => {
           { Effect: 'Allow', Action: 'vpc:List*', Resource: 'acs:vpc:*:*:trafficmirrorfilter/\u{1F600}' },
         ],
       });
-      return text + ' '.repeat(n - [...text].length);
+      return text + ' '.repeat(n - text.length);
     };
     const policy = (n: number) => account({ policies: [{ name: 'p', document: sized(n) }] });
     const session = (n: number) => account({ roles: [{ name: 'r', credentials: [{ policy: sized(n) }] }] });
