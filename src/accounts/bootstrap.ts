@@ -11,6 +11,7 @@ import { newAccessKeyId, newAccessKeySecret, newAccountId, newResourceId } from 
 import { findAccessKey, insertAccessKey, insertAccount, listAccounts } from '../store/credentials.repo.js';
 import { newTransaction } from '../store/database.js';
 import type { Store } from '../store/store.js';
+import { checks } from './accounts.service.js';
 import { nonRootKeyOf, type Setup } from './setup-file.js';
 
 export interface BootstrapResult {
@@ -110,12 +111,21 @@ function notAnAccountKey(userName: string | null): ConfigError {
 export async function checkDefaultKey(
   store: Store,
   accessKeyId: string | undefined,
+  accessKeySecret: string,
   setup: Setup | undefined,
 ): Promise<void> {
   if (!accessKeyId) return;
-  refuseNonRootKey(await findAccessKey(store.db, accessKeyId));
+  const existing = await findAccessKey(store.db, accessKeyId);
+  refuseNonRootKey(existing);
   const inSetup = setup ? nonRootKeyOf(setup, accessKeyId) : undefined;
   if (inSetup) throw notAnAccountKey(inSetup.userName);
+  // A key the start would create, or a secret it would write, follows the rules of `key create`:
+  // an id starting STS. would pass for temporary credentials without a token.
+  const idProblem = existing ? undefined : checks.accessKeyId(accessKeyId);
+  if (idProblem !== undefined) throw new ConfigError(`VPCMIRROR_ACCESS_KEY_ID ${idProblem}`);
+  const secretProblem =
+    existing?.secret === accessKeySecret ? undefined : checks.accessKeySecret(accessKeySecret);
+  if (secretProblem !== undefined) throw new ConfigError(`VPCMIRROR_ACCESS_KEY_SECRET ${secretProblem}`);
 }
 
 export async function ensureDefaultCredentials(

@@ -130,7 +130,8 @@ export async function startServer(
     // A long replay window under load holds many nonces; a start that pauses to read them says so.
     if (loaded && loaded.nonces > 0) log.info(loaded, 'recent nonces loaded from the SQLite file');
     // A refused key pair stops the start before the set-up file changes anything.
-    if (config.accessKeySecret !== undefined) await checkDefaultKey(store, config.accessKeyId, setupFile);
+    if (config.accessKeySecret !== undefined)
+      await checkDefaultKey(store, config.accessKeyId, config.accessKeySecret, setupFile);
     const setup =
       config.configFile && setupFile
         ? await applySetupFile(store, config.configFile, Date.now(), undefined, setupFile)

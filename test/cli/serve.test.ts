@@ -409,6 +409,32 @@ describe('vpcmirror serve', () => {
       'carol',
     );
 
+    // A pair the start would create follows the rules of `key create`: an id that passes for
+    // temporary credentials, or a secret with a space, is refused before anything is written.
+    for (const [id, secret, problem] of [
+      [
+        'STS.newone',
+        'a-secret',
+        'VPCMIRROR_ACCESS_KEY_ID must not start with "STS.", which marks temporary credentials',
+      ],
+      [
+        'LTAIokname000001',
+        'two words',
+        'VPCMIRROR_ACCESS_KEY_SECRET must be 1-256 printable ASCII characters without spaces',
+      ],
+    ]) {
+      const dir = tmp();
+      const p = track(
+        serve(['--port', '0', '--data-dir', dir], {
+          VPCMIRROR_ACCESS_KEY_ID: id ?? '',
+          VPCMIRROR_ACCESS_KEY_SECRET: secret ?? '',
+        }),
+      );
+      assert.equal((await p.exitWithin(START_MS)).code, 2, p.err);
+      assert.equal(p.err, `vpcmirror: ${problem}\n`);
+      assert.ok(!existsSync(join(dir, 'credentials.json')), 'nothing handed out');
+    }
+
     assert.equal((await runCli(['key', 'disable', '--id', rootKey, '--data-dir', dataDir])).code, 0);
     const disabled = track(
       serve(['--port', '0', '--data-dir', dataDir], {
