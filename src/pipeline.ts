@@ -103,17 +103,16 @@ export async function runPipeline(deps: PipelineDeps, req: RpcRequest): Promise<
     const rawQuery = q < 0 ? '' : target.slice(q + 1);
     // Refused before its parameters are read, or while they are, a V1 request that asks for XML
     // still gets XML.
-    const refusedEarly = <E>(e: E): E => {
-      if (!isV3Authorization(single(req, 'authorization')) && asksForXml(rawQuery, req.body)) format = 'XML';
-      return e;
-    };
-    if (req.method !== 'GET' && req.method !== 'POST')
-      throw refusedEarly(protocolErrors.unsupportedHttpMethod());
+    if (req.method !== 'GET' && req.method !== 'POST') {
+      if (refusedAsksForXml(req, rawQuery)) format = 'XML';
+      throw protocolErrors.unsupportedHttpMethod();
+    }
     let params: ParsedParams;
     try {
       params = parseParams(rawQuery, req.body, single(req, 'content-type'));
     } catch (e) {
-      throw refusedEarly(e);
+      if (refusedAsksForXml(req, rawQuery)) format = 'XML';
+      throw e;
     }
     // The scheme decides what was signed, so also which source names the action (step 3).
     const scheme = detectScheme({ method: req.method, header: req.header, params, body: req.body });
@@ -265,6 +264,11 @@ function pick(
   )
     throw protocolErrors.invalidParameter(name);
   return headerCounts ? (header ?? param) : param;
+}
+
+/** A request refused before its scheme is known: whether it is a V1 one that asks for XML. */
+function refusedAsksForXml(req: RpcRequest, rawQuery: string): boolean {
+  return !isV3Authorization(single(req, 'authorization')) && asksForXml(rawQuery, req.body);
 }
 
 /** `Format=XML` in a query or form body that could not be read as parameters. */
