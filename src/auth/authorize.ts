@@ -134,9 +134,16 @@ async function resourceTags(
 const mentionsResourceTags = (doc: PolicyDocument): boolean =>
   doc.statements.some((s) => s.conditions.some((c) => c.contextKey.startsWith('acs:resourcetag/')));
 
-function accessDeniedDetail(input: AuthorizationInput, noPermissionType: string): Record<string, unknown> {
+/** Which kind of policy refused: RAM's own names (those of DecodeDiagnosticMessage's NoPermissionPolicyType). */
+type DenyingPolicy = 'AccountLevelIdentityBasedPolicy' | 'SessionPolicy';
+
+function accessDeniedDetail(
+  input: AuthorizationInput,
+  policyType: DenyingPolicy,
+  noPermissionType: string,
+): Record<string, unknown> {
   const detail = {
-    PolicyType: 'AccountLevelIdentityBasedPolicy',
+    PolicyType: policyType,
     AuthPrincipalOwnerId: input.principal.accountId,
     AuthPrincipalType: input.principal.type,
     AuthPrincipalDisplayName: input.principal.name,
@@ -188,8 +195,17 @@ export async function authorize(
   // Temporary credentials with a session policy get the intersection of both; an explicit Deny in
   // either wins over an implicit one in the other.
   const sessionDecision = session === undefined ? undefined : evaluatePolicies([session], request);
-  const denied = [decision, sessionDecision].filter((d) => d !== undefined && !d.allowed);
-  if (denied.length === 0) return;
-  const explicit = denied.some((d) => !d.allowed && d.noPermissionType === 'ExplicitDeny');
-  throw protocolErrors.forbiddenRam(accessDeniedDetail(input, explicit ? 'ExplicitDeny' : 'ImplicitDeny'));
+  if (decision.allowed && (sessionDecision === undefined || sessionDecision.allowed)) return;
+  // The answer names the policy that refused: an explicit Deny first (the account's policies
+  // before the session's), then a missing Allow (the account's before the session's).
+  const explicitly = (d: typeof decision | undefined) =>
+    d !== undefined && !d.allowed && d.noPermissionType === 'ExplicitDeny';
+  const [policyType, noPermissionType]: [DenyingPolicy, string] = explicitly(decision)
+    ? ['AccountLevelIdentityBasedPolicy', 'ExplicitDeny']
+    : explicitly(sessionDecision)
+      ? ['SessionPolicy', 'ExplicitDeny']
+      : !decision.allowed
+        ? ['AccountLevelIdentityBasedPolicy', 'ImplicitDeny']
+        : ['SessionPolicy', 'ImplicitDeny'];
+  throw protocolErrors.forbiddenRam(accessDeniedDetail(input, policyType, noPermissionType));
 }

@@ -115,10 +115,10 @@ for (const storeKind of testStores()) {
       };
     }
 
-    /** Temporary credentials for a role holding the given system policies. */
+    /** Temporary credentials for a role holding the given system policies (and custom ones). */
     async function roleCredentials(
       systemPolicies: readonly string[],
-      options: { sessionPolicy?: unknown; now?: number; durationSeconds?: number } = {},
+      options: { sessionPolicy?: unknown; now?: number; durationSeconds?: number; custom?: unknown[] } = {},
     ): Promise<TemporaryCredentials & Credentials> {
       const db = server.store.db;
       const roleName = uniqueName('role');
@@ -128,6 +128,15 @@ for (const storeKind of testStores()) {
           principal: { type: 'Role', name: roleName },
           policyName,
           policyType: 'System',
+        });
+      }
+      for (const [i, document] of (options.custom ?? []).entries()) {
+        const policyName = `${roleName}-p${i}`;
+        await createPolicy(db, { accountId: server.accountId, name: policyName, document }, Date.now());
+        await attachPolicy(db, {
+          accountId: server.accountId,
+          principal: { type: 'Role', name: roleName },
+          policyName,
         });
       }
       const creds = await issueTemporaryCredentials(
@@ -191,7 +200,13 @@ for (const storeKind of testStores()) {
 
     async function expectForbidden(
       fn: () => Promise<unknown>,
-      expected: { action: string; type: string; name: string; noPermission: string },
+      expected: {
+        action: string;
+        type: string;
+        name: string;
+        noPermission: string;
+        policyType?: 'AccountLevelIdentityBasedPolicy' | 'SessionPolicy';
+      },
     ): Promise<void> {
       const err = await expectCode(fn, 'Forbidden.RAM');
       assert.equal(httpStatusOf(err), 403);
@@ -202,7 +217,7 @@ for (const storeKind of testStores()) {
       assert.equal(detail.AuthPrincipalDisplayName, expected.name);
       assert.equal(detail.AuthPrincipalOwnerId, server.accountId);
       assert.equal(detail.NoPermissionType, expected.noPermission);
-      assert.equal(detail.PolicyType, 'AccountLevelIdentityBasedPolicy');
+      assert.equal(detail.PolicyType, expected.policyType ?? 'AccountLevelIdentityBasedPolicy');
       assert.equal(typeof detail.EncodedDiagnosticMessage, 'string');
     }
 
@@ -544,6 +559,7 @@ for (const storeKind of testStores()) {
           });
         const err = await expectCode(() => del(prod), 'Forbidden.RAM');
         assert.equal(deniedDetailOf(err).NoPermissionType, 'ExplicitDeny');
+        assert.equal(deniedDetailOf(err).PolicyType, 'SessionPolicy');
         await expectCode(() => del(dev), 'DryRunOperation');
       });
 
@@ -710,7 +726,7 @@ for (const storeKind of testStores()) {
       await expectCode(() => update(mine), 'DryRunOperation');
     });
 
-    test('an explicit Deny in the session policy is ExplicitDeny even when the role policies deny implicitly', async () => {
+    test("an explicit Deny in the session policy is ExplicitDeny, named SessionPolicy, even when the role policies deny implicitly; the role's own explicit Deny is named first", async () => {
       const creds = await roleCredentials(['AliyunVPCReadOnlyAccess'], {
         sessionPolicy: deny('vpc:*'),
       });
@@ -719,6 +735,32 @@ for (const storeKind of testStores()) {
         'Forbidden.RAM',
       );
       assert.equal(deniedDetailOf(err).NoPermissionType, 'ExplicitDeny');
+      assert.equal(deniedDetailOf(err).PolicyType, 'SessionPolicy');
+      // Both deny explicitly: the role's policies are named. Both lack an Allow: the role's
+      // policies are named too; the session policy's missing Allow only when the role's allow.
+      const both = await roleCredentials(['AliyunVPCFullAccess'], {
+        custom: [deny('vpc:Create*')],
+        sessionPolicy: deny('vpc:*'),
+      });
+      const bothErr = await expectCode(
+        () => callVia('vpc-v3', both, 'CreateTrafficMirrorFilter', { RegionId: REGION, DryRun: true }),
+        'Forbidden.RAM',
+      );
+      assert.deepEqual(
+        [deniedDetailOf(bothErr).PolicyType, deniedDetailOf(bothErr).NoPermissionType],
+        ['AccountLevelIdentityBasedPolicy', 'ExplicitDeny'],
+      );
+      const neither = await roleCredentials(['AliyunVPCReadOnlyAccess'], {
+        sessionPolicy: allow('vpc:List*'),
+      });
+      const neitherErr = await expectCode(
+        () => callVia('vpc-v3', neither, 'CreateTrafficMirrorFilter', { RegionId: REGION, DryRun: true }),
+        'Forbidden.RAM',
+      );
+      assert.deepEqual(
+        [deniedDetailOf(neitherErr).PolicyType, deniedDetailOf(neitherErr).NoPermissionType],
+        ['AccountLevelIdentityBasedPolicy', 'ImplicitDeny'],
+      );
     });
 
     test('detaching a policy from a user applies to the running server at the next request', async () => {
@@ -783,6 +825,7 @@ for (const storeKind of testStores()) {
             type: 'AssumedRoleUser',
             name: creds.roleName,
             noPermission: 'ImplicitDeny',
+            policyType: 'SessionPolicy',
           },
         );
         assert.ok((await filterIds()).includes(filter));
