@@ -100,6 +100,7 @@ async function main(argv: readonly string[]): Promise<number> {
       return dbCommand(rest);
     case 'account':
     case 'user':
+    case 'group':
     case 'key':
     case 'sts':
     case 'policy':

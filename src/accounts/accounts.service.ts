@@ -20,17 +20,24 @@ import { SYSTEM_POLICIES } from '../policy/system-policies.js';
 import {
   type AttachmentRow,
   deleteAttachment,
+  deleteGroupMember,
   findAccountsByName,
   findPolicy,
+  findRamGroup,
   findRamUser,
   insertAttachment,
+  insertGroupMember,
   insertPolicy,
+  insertRamGroup,
   insertRamUser,
   listAccessKeys,
   listAttachments,
+  listGroupMembers,
   listPolicies,
+  listRamGroups,
   listRamUsers,
   type PolicyRow,
+  type RamGroupRow,
   type RamUserRow,
 } from '../store/accounts.repo.js';
 import {
@@ -51,7 +58,7 @@ export class AccountsError extends Error {
   override name = 'AccountsError';
 }
 
-export type PrincipalKind = 'User' | 'Role';
+export type PrincipalKind = 'User' | 'Role' | 'Group';
 export type PolicyType = 'System' | 'Custom';
 export type KeyStatus = 'Active' | 'Inactive';
 
@@ -89,6 +96,12 @@ export const checks = {
     PRINCIPAL_NAME.test(v) ? undefined : 'must be 1-64 characters: letters, digits, ".", "_" or "-"',
   roleName: (v) =>
     PRINCIPAL_NAME.test(v) ? undefined : 'must be 1-64 characters: letters, digits, ".", "_" or "-"',
+  groupName: (v) =>
+    PRINCIPAL_NAME.test(v) ? undefined : 'must be 1-64 characters: letters, digits, ".", "_" or "-"',
+  groupComments: (v) =>
+    v.length <= 128 && !/\p{Cc}/u.test(v)
+      ? undefined
+      : 'must be at most 128 characters without control characters',
   displayName: (v) =>
     v.length >= 1 && v.length <= 128 && !/\p{Cc}/u.test(v)
       ? undefined
@@ -274,6 +287,81 @@ export async function createUser(db: Executor, input: NewUser, now: number): Pro
     throw e;
   }
   return row;
+}
+
+// ---- RAM user groups -----------------------------------------------------------------------
+// A user holds, besides its own policies, those of every group it belongs to (protocol.md 11).
+
+export async function requireGroup(db: Executor, accountId: string, groupName: string): Promise<RamGroupRow> {
+  const group = await findRamGroup(db, accountId, groupName);
+  if (!group)
+    throw new AccountsError(
+      `account ${accountId} has no RAM user group ${quoted(groupName)} (create it with \`vpcmirror group create\`)`,
+    );
+  return group;
+}
+
+export interface NewGroup {
+  readonly accountId: string;
+  readonly name: string;
+  readonly comments?: string;
+}
+
+export async function createGroup(db: Executor, input: NewGroup, now: number): Promise<RamGroupRow> {
+  check('group name', input.name, checks.groupName);
+  if (input.comments !== undefined) check('comments', input.comments, checks.groupComments);
+  await requireAccount(db, input.accountId);
+  const exists = () =>
+    new AccountsError(
+      `account ${input.accountId} already has a RAM user group ${JSON.stringify(input.name)}`,
+    );
+  if (await findRamGroup(db, input.accountId, input.name)) throw exists();
+  const row: RamGroupRow = {
+    account_id: input.accountId,
+    group_name: input.name,
+    comments: input.comments ?? '',
+    created_at: now,
+  };
+  try {
+    await insertRamGroup(db, row);
+  } catch (e) {
+    if (isUniqueViolation(e)) throw exists();
+    throw e;
+  }
+  return row;
+}
+
+export interface Membership {
+  readonly accountId: string;
+  readonly groupName: string;
+  readonly userName: string;
+}
+
+async function checkMembership(db: Executor, input: Membership): Promise<void> {
+  check('group name', input.groupName, checks.groupName);
+  check('user name', input.userName, checks.userName);
+  await requireAccount(db, input.accountId);
+  await requireGroup(db, input.accountId, input.groupName);
+  await requireUser(db, input.accountId, input.userName);
+}
+
+/** Adds a user to a group; false when it was a member already (adding is idempotent). */
+export async function addUserToGroup(db: Executor, input: Membership, now: number): Promise<boolean> {
+  await checkMembership(db, input);
+  return insertGroupMember(db, {
+    account_id: input.accountId,
+    group_name: input.groupName,
+    user_name: input.userName,
+    created_at: now,
+  });
+}
+
+export async function removeUserFromGroup(db: Executor, input: Membership): Promise<void> {
+  await checkMembership(db, input);
+  if (!(await deleteGroupMember(db, input.accountId, input.groupName, input.userName)))
+    throw new AccountsError(
+      `RAM user ${JSON.stringify(input.userName)} is not a member of group ${JSON.stringify(input.groupName)} of account ${input.accountId}`,
+    );
 }
 
 // ---- AccessKeys ----------------------------------------------------------------------------
@@ -514,19 +602,24 @@ export async function resolvePolicyType(
   );
 }
 
+const PRINCIPAL_LABELS = { User: 'RAM user', Role: 'role', Group: 'RAM user group' } as const;
+
 function principalLabel(p: PrincipalRef): string {
-  return `${p.type === 'User' ? 'RAM user' : 'role'} ${JSON.stringify(p.name)}`;
+  return `${PRINCIPAL_LABELS[p.type]} ${JSON.stringify(p.name)}`;
 }
 
 async function attachmentRow(db: Executor, input: Attachment): Promise<AttachmentRow> {
   if (input.policyType !== undefined) check('policy type', input.policyType, checks.policyType);
-  if (input.principal.type === 'User') {
-    check('user name', input.principal.name, checks.userName);
-  } else {
-    check('role name', input.principal.name, checks.roleName);
-  }
+  const { type, name } = input.principal;
+  check(
+    `${type.toLowerCase()} name`,
+    name,
+    type === 'User' ? checks.userName : type === 'Role' ? checks.roleName : checks.groupName,
+  );
   await requireAccount(db, input.accountId);
-  if (input.principal.type === 'User') await requireUser(db, input.accountId, input.principal.name);
+  // A role exists once something names it; users and groups are made first.
+  if (type === 'User') await requireUser(db, input.accountId, name);
+  if (type === 'Group') await requireGroup(db, input.accountId, name);
   const policyType = await resolvePolicyType(db, input.accountId, input.policyName, input.policyType);
   return {
     account_id: input.accountId,
@@ -577,6 +670,7 @@ export interface UserView {
   readonly UserId: string;
   readonly DisplayName: string;
   readonly Policies: string[];
+  readonly Groups: string[];
   readonly AccessKeys: number;
   readonly CreateDate: string;
 }
@@ -598,14 +692,23 @@ export interface PolicyView {
   readonly PolicyName: string;
   readonly PolicyType: PolicyType;
   readonly Description: string;
-  /** `user:<name>` / `role:<name>` */
+  /** `user:<name>` / `role:<name>` / `group:<name>` */
   readonly AttachedTo: string[];
   readonly Document: unknown;
   readonly CreateDate: string | null;
 }
 
+export interface GroupView {
+  readonly AccountId: string;
+  readonly GroupName: string;
+  readonly Comments: string;
+  readonly Users: string[];
+  readonly Policies: string[];
+  readonly CreateDate: string;
+}
+
 function principalOf(type: string, name: string): string {
-  return `${type === 'User' ? 'user' : 'role'}:${name}`;
+  return `${type.toLowerCase()}:${name}`;
 }
 
 export async function accountViews(db: Executor): Promise<AccountView[]> {
@@ -623,10 +726,11 @@ export async function accountViews(db: Executor): Promise<AccountView[]> {
 export async function userViews(db: Executor, accountId?: string): Promise<UserView[]> {
   if (accountId !== undefined) await requireAccount(db, accountId);
   const filter = accountId === undefined ? {} : { accountId };
-  const [users, attachments, keys] = await Promise.all([
+  const [users, attachments, keys, members] = await Promise.all([
     listRamUsers(db, accountId),
     listAttachments(db, accountId),
     listAccessKeys(db, filter),
+    listGroupMembers(db, accountId),
   ]);
   return users.map((u) => ({
     AccountId: u.account_id,
@@ -639,8 +743,35 @@ export async function userViews(db: Executor, accountId?: string): Promise<UserV
           a.account_id === u.account_id && a.principal_type === 'User' && a.principal_name === u.user_name,
       )
       .map((a) => a.policy_name),
+    Groups: members
+      .filter((m) => m.account_id === u.account_id && m.user_name === u.user_name)
+      .map((m) => m.group_name),
     AccessKeys: keys.filter((k) => k.account_id === u.account_id && k.user_name === u.user_name).length,
     CreateDate: formatExpiration(u.created_at),
+  }));
+}
+
+export async function groupViews(db: Executor, accountId?: string): Promise<GroupView[]> {
+  if (accountId !== undefined) await requireAccount(db, accountId);
+  const [groups, members, attachments] = await Promise.all([
+    listRamGroups(db, accountId),
+    listGroupMembers(db, accountId),
+    listAttachments(db, accountId),
+  ]);
+  return groups.map((g) => ({
+    AccountId: g.account_id,
+    GroupName: g.group_name,
+    Comments: g.comments,
+    Users: members
+      .filter((m) => m.account_id === g.account_id && m.group_name === g.group_name)
+      .map((m) => m.user_name),
+    Policies: attachments
+      .filter(
+        (a) =>
+          a.account_id === g.account_id && a.principal_type === 'Group' && a.principal_name === g.group_name,
+      )
+      .map((a) => a.policy_name),
+    CreateDate: formatExpiration(g.created_at),
   }));
 }
 

@@ -16,11 +16,13 @@ import { SYSTEM_POLICIES } from '../policy/system-policies.js';
 import {
   findAccountsByName,
   findPolicy,
+  findRamGroup,
   findRamUser,
   listPrincipalKeys,
   updateAccessKey,
   updateAccount,
   updatePolicy,
+  updateRamGroupComments,
   updateRamUserDisplayName,
 } from '../store/accounts.repo.js';
 import { type AccountRow, findAccessKey, findAccount } from '../store/credentials.repo.js';
@@ -28,12 +30,14 @@ import { type Executor, newTransaction } from '../store/database.js';
 import type { Store } from '../store/store.js';
 import {
   AccountsError,
+  addUserToGroup,
   attachPolicy,
   type Check,
   checkDuration,
   checks,
   createAccessKey,
   createAccount,
+  createGroup,
   createPolicy,
   createUser,
   DEFAULT_DURATION_SECONDS,
@@ -84,6 +88,15 @@ export interface SetupUser {
   readonly policies: readonly SetupPolicyRef[];
 }
 
+export interface SetupGroup {
+  readonly path: string;
+  readonly name: string;
+  readonly comments?: string;
+  /** Its members: users of the account, defined in the file or already in the store. */
+  readonly users: readonly { readonly path: string; readonly name: string }[];
+  readonly policies: readonly SetupPolicyRef[];
+}
+
 export interface SetupRole {
   readonly path: string;
   readonly name: string;
@@ -99,6 +112,7 @@ export interface SetupAccount {
   readonly accessKeys: readonly SetupKey[];
   readonly policies: readonly SetupPolicy[];
   readonly users: readonly SetupUser[];
+  readonly groups: readonly SetupGroup[];
   readonly roles: readonly SetupRole[];
 }
 
@@ -186,10 +200,20 @@ class Validator {
   }
 }
 
-const ACCOUNT_FIELDS = ['id', 'name', 'resourceGroupId', 'accessKeys', 'policies', 'users', 'roles'];
+const ACCOUNT_FIELDS = [
+  'id',
+  'name',
+  'resourceGroupId',
+  'accessKeys',
+  'policies',
+  'users',
+  'groups',
+  'roles',
+];
 const KEY_FIELDS = ['accessKeyId', 'accessKeySecret', 'status'];
 const POLICY_FIELDS = ['name', 'document', 'description'];
 const USER_FIELDS = ['name', 'displayName', 'accessKeys', 'policies'];
+const GROUP_FIELDS = ['name', 'comments', 'users', 'policies'];
 const ROLE_FIELDS = ['name', 'policies', 'credentials'];
 const POLICY_REF_FIELDS = ['name', 'type'];
 const CREDENTIAL_FIELDS = [
@@ -334,6 +358,21 @@ function validateUser(v: Validator, value: unknown, path: string): SetupUser | u
   return { path, name, accessKeys, policies, ...(displayName !== undefined ? { displayName } : {}) };
 }
 
+function validateGroup(v: Validator, value: unknown, path: string): SetupGroup | undefined {
+  const o = v.object(value, path, GROUP_FIELDS);
+  if (!o) return undefined;
+  if (o.name === undefined) v.fail(`${path}.name`, 'is required');
+  const name = v.string(o.name, `${path}.name`, checks.groupName);
+  const comments = v.string(o.comments, `${path}.comments`, checks.groupComments);
+  const users = v.list(o.users, `${path}.users`).flatMap((u, i) => {
+    const userName = v.string(u, `${path}.users[${i}]`, checks.userName);
+    return userName === undefined ? [] : [{ path: `${path}.users[${i}]`, name: userName }];
+  });
+  const policies = validatePolicyRefs(v, o.policies, `${path}.policies`);
+  if (name === undefined) return undefined;
+  return { path, name, users, policies, ...(comments !== undefined ? { comments } : {}) };
+}
+
 function validateRole(v: Validator, value: unknown, path: string): SetupRole | undefined {
   const o = v.object(value, path, ROLE_FIELDS);
   if (!o) return undefined;
@@ -368,6 +407,10 @@ function validateAccount(v: Validator, value: unknown, path: string): SetupAccou
     .list(o.users, `${path}.users`)
     .map((u, i) => validateUser(v, u, `${path}.users[${i}]`))
     .filter((u): u is SetupUser => u !== undefined);
+  const groups = v
+    .list(o.groups, `${path}.groups`)
+    .map((g, i) => validateGroup(v, g, `${path}.groups[${i}]`))
+    .filter((g): g is SetupGroup => g !== undefined);
   const roles = v
     .list(o.roles, `${path}.roles`)
     .map((r, i) => validateRole(v, r, `${path}.roles[${i}]`))
@@ -377,6 +420,7 @@ function validateAccount(v: Validator, value: unknown, path: string): SetupAccou
     accessKeys,
     policies,
     users,
+    groups,
     roles,
     ...(id !== undefined ? { id } : {}),
     ...(name !== undefined ? { name } : {}),
@@ -439,6 +483,21 @@ export function validateSetup(value: unknown, source: string): Setup {
     );
     noDuplicates(
       v,
+      a.groups,
+      (g) => g.name,
+      (g) => `${g.path}.name`,
+      'group name',
+    );
+    for (const g of a.groups)
+      noDuplicates(
+        v,
+        g.users,
+        (u) => u.name,
+        (u) => u.path,
+        'user',
+      );
+    noDuplicates(
+      v,
       a.roles,
       (r) => r.name,
       (r) => `${r.path}.name`,
@@ -451,7 +510,11 @@ export function validateSetup(value: unknown, source: string): Setup {
       (p) => `${p.path}.name`,
       'policy name',
     );
-    const refs = [...a.users.flatMap((u) => u.policies), ...a.roles.flatMap((r) => r.policies)];
+    const refs = [
+      ...a.users.flatMap((u) => u.policies),
+      ...a.groups.flatMap((g) => g.policies),
+      ...a.roles.flatMap((r) => r.policies),
+    ];
     for (const ref of refs) {
       if (ref.type === 'System' && !SYSTEM_POLICIES.has(ref.name))
         v.fail(
@@ -837,7 +900,7 @@ async function applyAttachments(
   ctx: Ctx,
   a: SetupAccount,
   accountId: string,
-  principal: { type: 'User' | 'Role'; name: string },
+  principal: { type: 'User' | 'Group' | 'Role'; name: string },
   refs: readonly SetupPolicyRef[],
 ): Promise<void> {
   const defined = new Set(a.policies.map((p) => p.name));
@@ -878,6 +941,29 @@ async function applyAccount(ctx: Ctx, a: SetupAccount): Promise<void> {
     }
     await applyKeys(ctx, account.id, u.name, u.accessKeys);
     await applyAttachments(ctx, a, account.id, { type: 'User', name: u.name }, u.policies);
+  }
+  for (const g of a.groups) {
+    const group = await findRamGroup(ctx.tx, account.id, g.name);
+    if (!group) {
+      await at(ctx, g.path, () =>
+        createGroup(
+          ctx.tx,
+          {
+            accountId: account.id,
+            name: g.name,
+            ...(g.comments !== undefined ? { comments: g.comments } : {}),
+          },
+          ctx.now,
+        ),
+      );
+    } else if (g.comments !== undefined && g.comments !== group.comments) {
+      await updateRamGroupComments(ctx.tx, account.id, g.name, g.comments);
+    }
+    for (const u of g.users)
+      await at(ctx, u.path, () =>
+        addUserToGroup(ctx.tx, { accountId: account.id, groupName: g.name, userName: u.name }, ctx.now),
+      );
+    await applyAttachments(ctx, a, account.id, { type: 'Group', name: g.name }, g.policies);
   }
   for (const r of a.roles) {
     await applyAttachments(ctx, a, account.id, { type: 'Role', name: r.name }, r.policies);

@@ -38,28 +38,49 @@ function parseCached(text: string): PolicyDocument {
   return doc;
 }
 
-const attachedPolicies = prepared(
-  (db, p: { accountId: string; principalType: string; principalName: string }) =>
-    db
-      .selectFrom('policy_attachments as a')
-      .leftJoin('policies as p', (j) =>
-        j.onRef('p.account_id', '=', 'a.account_id').onRef('p.policy_name', '=', 'a.policy_name'),
-      )
-      .select(['a.policy_type', 'a.policy_name', 'p.document'])
-      .where('a.account_id', '=', p.accountId)
-      .where('a.principal_type', '=', p.principalType)
-      .where('a.principal_name', '=', p.principalName),
+const attached = (db: Executor, accountId: string) =>
+  db
+    .selectFrom('policy_attachments as a')
+    .leftJoin('policies as p', (j) =>
+      j.onRef('p.account_id', '=', 'a.account_id').onRef('p.policy_name', '=', 'a.policy_name'),
+    )
+    .select(['a.policy_type', 'a.policy_name', 'p.document'])
+    .where('a.account_id', '=', accountId);
+
+/** A role's policies. */
+const rolePolicies = prepared((db, p: { accountId: string; roleName: string }) =>
+  attached(db, p.accountId).where('a.principal_type', '=', 'Role').where('a.principal_name', '=', p.roleName),
+);
+
+/** A RAM user's policies: its own and those of every group it belongs to. */
+const userPolicies = prepared((db, p: { accountId: string; userName: string }) =>
+  attached(db, p.accountId).where((eb) =>
+    eb.or([
+      eb.and([eb('a.principal_type', '=', 'User'), eb('a.principal_name', '=', p.userName)]),
+      eb.and([
+        eb('a.principal_type', '=', 'Group'),
+        eb(
+          'a.principal_name',
+          'in',
+          eb
+            .selectFrom('ram_group_members as m')
+            .select('m.group_name')
+            .where('m.account_id', '=', p.accountId)
+            .where('m.user_name', '=', p.userName),
+        ),
+      ]),
+    ]),
+  ),
 );
 
 export async function loadPolicies(db: Executor, principal: Principal): Promise<PolicyDocument[]> {
-  const principalType = principal.type === 'SubUser' ? 'User' : 'Role';
-  const principalName = principal.type === 'SubUser' ? principal.userName : principal.roleName;
-  if (principalName === null) return [];
-  const rows = await attachedPolicies.all(db, {
-    accountId: principal.accountId,
-    principalType,
-    principalName,
-  });
+  const { accountId, userName, roleName } = principal;
+  const rows =
+    principal.type === 'SubUser' && userName !== null
+      ? await userPolicies.all(db, { accountId, userName })
+      : principal.type !== 'SubUser' && roleName !== null
+        ? await rolePolicies.all(db, { accountId, roleName })
+        : [];
   const docs: PolicyDocument[] = [];
   for (const r of rows) {
     if (r.policy_type === 'System') {

@@ -9,12 +9,15 @@ import { type ParseArgsConfig, parseArgs } from 'node:util';
 import {
   AccountsError,
   accountViews,
+  addUserToGroup,
   attachPolicy,
   createAccessKey,
   createAccount,
+  createGroup,
   createPolicy,
   createUser,
   detachPolicy,
+  groupViews,
   inTransaction,
   issueTemporaryCredentials,
   keyViews,
@@ -22,6 +25,7 @@ import {
   type PrincipalRef,
   policyDocumentText,
   policyViews,
+  removeUserFromGroup,
   setAccessKeyEnabled,
   userViews,
 } from '../accounts/accounts.service.js';
@@ -31,20 +35,23 @@ import type { Executor } from '../store/database.js';
 import { openStore, storeExists } from '../store/store.js';
 import { UsageError } from './call.js';
 
-export const ACCOUNT_COMMANDS = ['account', 'user', 'key', 'sts', 'policy', 'setup'] as const;
+export const ACCOUNT_COMMANDS = ['account', 'user', 'group', 'key', 'sts', 'policy', 'setup'] as const;
 
 export const ACCOUNTS_HELP = `RAM management (works on the store; a running server sees changes at once):
   vpcmirror account create [--name NAME] [--id 16DIGITS] [--resource-group rg-…]
   vpcmirror account list
   vpcmirror user create --account ID --name alice [--display-name "Alice"]
   vpcmirror user list [--account ID]
+  vpcmirror group create --account ID --name NAME [--comments TEXT]
+  vpcmirror group add-user|remove-user --account ID --group NAME --user alice
+  vpcmirror group list [--account ID]
   vpcmirror key create --account ID [--user alice]
   vpcmirror key disable --id AK    vpcmirror key enable --id AK
   vpcmirror key list [--account ID] [--user alice | --role NAME]
   vpcmirror sts create --account ID --role NAME [--duration 3600] [--policy session-policy.json]
   vpcmirror policy create --account ID --name NAME --document policy.json|- [--description TEXT]
-  vpcmirror policy attach --account ID (--user alice | --role NAME) --policy NAME [--type System|Custom]
-  vpcmirror policy detach --account ID (--user alice | --role NAME) --policy NAME [--type System|Custom]
+  vpcmirror policy attach --account ID (--user alice | --group NAME | --role NAME) --policy NAME [--type System|Custom]
+  vpcmirror policy detach --account ID (--user alice | --group NAME | --role NAME) --policy NAME [--type System|Custom]
   vpcmirror policy list [--account ID]
   vpcmirror setup check FILE       vpcmirror setup apply FILE
 Every command takes --data-dir DIR or --database URL (as serve does) and --json.
@@ -93,11 +100,14 @@ function required(flags: Flags, name: string, usage: string): string {
 
 /** `--user alice` or `--role NAME`, exactly one. */
 function principalOf(flags: Flags, usage: string): PrincipalRef {
-  const user = str(flags, 'user');
-  const role = str(flags, 'role');
-  if ((user === undefined) === (role === undefined))
-    throw new UsageError(`give exactly one of --user or --role (${usage})`);
-  return user !== undefined ? { type: 'User', name: user } : { type: 'Role', name: role ?? '' };
+  const given = (['user', 'group', 'role'] as const).flatMap((flag) => {
+    const name = str(flags, flag);
+    return name === undefined ? [] : [{ flag, name }];
+  });
+  const [one] = given;
+  if (given.length !== 1 || one === undefined)
+    throw new UsageError(`give exactly one of --user, --group or --role (${usage})`);
+  return { type: one.flag === 'user' ? 'User' : one.flag === 'group' ? 'Group' : 'Role', name: one.name };
 }
 
 function policyTypeOf(flags: Flags): PolicyType | undefined {
@@ -303,15 +313,98 @@ async function user(sub: string | undefined, args: readonly string[], io: Io): P
               USER: v.UserName,
               'DISPLAY NAME': v.DisplayName,
               KEYS: String(v.AccessKeys),
+              GROUPS: v.Groups.join(', '),
               POLICIES: v.Policies.join(', '),
             })),
-            ['ACCOUNT', 'USER', 'DISPLAY NAME', 'KEYS', 'POLICIES'],
+            ['ACCOUNT', 'USER', 'DISPLAY NAME', 'KEYS', 'GROUPS', 'POLICIES'],
           ),
         );
       return 0;
     }
     default:
       throw new UsageError('usage: vpcmirror user create --account ID --name alice | vpcmirror user list');
+  }
+}
+
+async function group(sub: string | undefined, args: readonly string[], io: Io): Promise<number> {
+  switch (sub) {
+    case 'create': {
+      const usage = 'vpcmirror group create --account ID --name NAME';
+      const { flags } = parse(args, {
+        account: { type: 'string' },
+        name: { type: 'string' },
+        comments: { type: 'string' },
+      });
+      const accountId = required(flags, 'account', usage);
+      const name = required(flags, 'name', usage);
+      const comments = str(flags, 'comments');
+      const row = await withStore(flags, (db) =>
+        createGroup(db, { accountId, name, ...(comments !== undefined ? { comments } : {}) }, Date.now()),
+      );
+      if (flags.json)
+        io.out(json({ AccountId: row.account_id, GroupName: row.group_name, Comments: row.comments }));
+      else
+        io.out(
+          `Created RAM user group ${row.group_name} in account ${row.account_id}\n` +
+            `Its members hold the policies attached to it: vpcmirror group add-user --account ${row.account_id} ` +
+            `--group ${row.group_name} --user alice; vpcmirror policy attach --account ${row.account_id} ` +
+            `--group ${row.group_name} --policy AliyunVPCReadOnlyAccess\n`,
+        );
+      return 0;
+    }
+    case 'add-user':
+    case 'remove-user': {
+      const usage = `vpcmirror group ${sub} --account ID --group NAME --user alice`;
+      const { flags } = parse(args, {
+        account: { type: 'string' },
+        group: { type: 'string' },
+        user: { type: 'string' },
+      });
+      const membership = {
+        accountId: required(flags, 'account', usage),
+        groupName: required(flags, 'group', usage),
+        userName: required(flags, 'user', usage),
+      };
+      const changed = await withStore(flags, async (db) => {
+        if (sub === 'add-user') return addUserToGroup(db, membership, Date.now());
+        await removeUserFromGroup(db, membership);
+        return true;
+      });
+      const { accountId, groupName, userName } = membership;
+      if (flags.json)
+        io.out(json({ AccountId: accountId, GroupName: groupName, UserName: userName, Changed: changed }));
+      else if (sub === 'remove-user')
+        io.out(`Removed RAM user ${userName} from group ${groupName} of account ${accountId}\n`);
+      else
+        io.out(
+          changed
+            ? `Added RAM user ${userName} to group ${groupName} of account ${accountId}\n`
+            : `RAM user ${userName} was a member of group ${groupName} already\n`,
+        );
+      return 0;
+    }
+    case 'list': {
+      const { flags } = parse(args, { account: { type: 'string' } });
+      const accountId = str(flags, 'account');
+      const views = await withStore(flags, (db) => groupViews(db, accountId));
+      if (flags.json) io.out(json(views));
+      else
+        io.out(
+          table(
+            views.map((v) => ({
+              ACCOUNT: v.AccountId,
+              GROUP: v.GroupName,
+              USERS: v.Users.join(', '),
+              POLICIES: v.Policies.join(', '),
+              COMMENTS: v.Comments,
+            })),
+            ['ACCOUNT', 'GROUP', 'USERS', 'POLICIES', 'COMMENTS'],
+          ),
+        );
+      return 0;
+    }
+    default:
+      throw new UsageError('usage: vpcmirror group create|add-user|remove-user|list (see vpcmirror help)');
   }
 }
 
@@ -476,10 +569,11 @@ async function policy(sub: string | undefined, args: readonly string[], io: Io):
     }
     case 'attach':
     case 'detach': {
-      const usage = `vpcmirror policy ${sub} --account ID (--user alice | --role NAME) --policy NAME`;
+      const usage = `vpcmirror policy ${sub} --account ID (--user alice | --group NAME | --role NAME) --policy NAME`;
       const { flags } = parse(args, {
         account: { type: 'string' },
         user: { type: 'string' },
+        group: { type: 'string' },
         role: { type: 'string' },
         policy: { type: 'string' },
         type: { type: 'string' },
@@ -492,7 +586,7 @@ async function policy(sub: string | undefined, args: readonly string[], io: Io):
       const result = await withStore(flags, (db) =>
         sub === 'attach' ? attachPolicy(db, input) : detachPolicy(db, input),
       );
-      const who = `${principal.type === 'User' ? 'RAM user' : 'role'} ${principal.name}`;
+      const who = `${{ User: 'RAM user', Group: 'RAM user group', Role: 'role' }[principal.type]} ${principal.name}`;
       if (flags.json)
         io.out(
           json({
@@ -614,6 +708,8 @@ export async function accountsCommand(
         return await account(sub, rest, io);
       case 'user':
         return await user(sub, rest, io);
+      case 'group':
+        return await group(sub, rest, io);
       case 'key':
         return await key(sub, rest, io);
       case 'sts':

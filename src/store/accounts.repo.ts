@@ -11,10 +11,14 @@ import type {
   Executor,
   PoliciesTable,
   PolicyAttachmentsTable,
+  RamGroupMembersTable,
+  RamGroupsTable,
   RamUsersTable,
 } from './database.js';
 
 export type RamUserRow = RamUsersTable;
+export type RamGroupRow = RamGroupsTable;
+export type GroupMemberRow = RamGroupMembersTable;
 export type PolicyRow = PoliciesTable;
 export type AttachmentRow = PolicyAttachmentsTable;
 
@@ -66,6 +70,75 @@ export async function listRamUsers(db: Executor, accountId?: string): Promise<Ra
   let q = db.selectFrom('ram_users').selectAll();
   if (accountId !== undefined) q = q.where('account_id', '=', accountId);
   return q.orderBy('account_id').orderBy('created_at').orderBy('user_name').execute();
+}
+
+export async function findRamGroup(
+  db: Executor,
+  accountId: string,
+  groupName: string,
+): Promise<RamGroupRow | undefined> {
+  return db
+    .selectFrom('ram_groups')
+    .selectAll()
+    .where('account_id', '=', accountId)
+    .where('group_name', '=', groupName)
+    .executeTakeFirst();
+}
+
+export async function insertRamGroup(db: Executor, row: RamGroupRow): Promise<void> {
+  await db.insertInto('ram_groups').values(row).execute();
+}
+
+export async function updateRamGroupComments(
+  db: Executor,
+  accountId: string,
+  groupName: string,
+  comments: string,
+): Promise<void> {
+  await db
+    .updateTable('ram_groups')
+    .set({ comments })
+    .where('account_id', '=', accountId)
+    .where('group_name', '=', groupName)
+    .execute();
+}
+
+export async function listRamGroups(db: Executor, accountId?: string): Promise<RamGroupRow[]> {
+  let q = db.selectFrom('ram_groups').selectAll();
+  if (accountId !== undefined) q = q.where('account_id', '=', accountId);
+  return q.orderBy('account_id').orderBy('created_at').orderBy('group_name').execute();
+}
+
+/** Adds a user to a group; false when it was a member already. */
+export async function insertGroupMember(db: Executor, row: GroupMemberRow): Promise<boolean> {
+  const r = await db
+    .insertInto('ram_group_members')
+    .values(row)
+    .onConflict((oc) => oc.doNothing())
+    .executeTakeFirst();
+  return (r.numInsertedOrUpdatedRows ?? 0n) > 0n;
+}
+
+/** Takes a user out of a group; false when it was not a member. */
+export async function deleteGroupMember(
+  db: Executor,
+  accountId: string,
+  groupName: string,
+  userName: string,
+): Promise<boolean> {
+  const r = await db
+    .deleteFrom('ram_group_members')
+    .where('account_id', '=', accountId)
+    .where('group_name', '=', groupName)
+    .where('user_name', '=', userName)
+    .executeTakeFirst();
+  return r.numDeletedRows > 0n;
+}
+
+export async function listGroupMembers(db: Executor, accountId?: string): Promise<GroupMemberRow[]> {
+  let q = db.selectFrom('ram_group_members').selectAll();
+  if (accountId !== undefined) q = q.where('account_id', '=', accountId);
+  return q.orderBy('account_id').orderBy('group_name').orderBy('created_at').orderBy('user_name').execute();
 }
 
 export interface KeyFilter {

@@ -20,6 +20,20 @@ export interface RamUsersTable {
   created_at: number;
 }
 
+export interface RamGroupsTable {
+  account_id: string;
+  group_name: string;
+  comments: string;
+  created_at: number;
+}
+
+export interface RamGroupMembersTable {
+  account_id: string;
+  group_name: string;
+  user_name: string;
+  created_at: number;
+}
+
 export interface AccessKeysTable {
   access_key_id: string;
   secret: string;
@@ -183,6 +197,8 @@ export interface ServerSecretsTable {
 export interface Database {
   accounts: AccountsTable;
   ram_users: RamUsersTable;
+  ram_groups: RamGroupsTable;
+  ram_group_members: RamGroupMembersTable;
   access_keys: AccessKeysTable;
   policies: PoliciesTable;
   policy_attachments: PolicyAttachmentsTable;

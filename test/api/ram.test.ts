@@ -8,13 +8,16 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import {
+  addUserToGroup,
   attachPolicy,
   createAccessKey,
   createAccount,
+  createGroup,
   createPolicy,
   createUser,
   detachPolicy,
   issueTemporaryCredentials,
+  removeUserFromGroup,
   setAccessKeyEnabled,
   type TemporaryCredentials,
 } from '../../src/accounts/accounts.service.js';
@@ -761,6 +764,109 @@ for (const storeKind of testStores()) {
         [deniedDetailOf(neitherErr).PolicyType, deniedDetailOf(neitherErr).NoPermissionType],
         ['AccountLevelIdentityBasedPolicy', 'ImplicitDeny'],
       );
+    });
+
+    test("a RAM user holds the policies of its groups: a group's Allow lets it list, a group's Deny wins over its own Allow, and leaving the group or detaching applies at the next request", async () => {
+      const user = await ramUser([]);
+      const db = server.store.db;
+      const now = Date.now();
+      const readers = uniqueName('readers');
+      const noDelete = uniqueName('nodelete');
+      await createGroup(db, { accountId: server.accountId, name: readers }, now);
+      await createGroup(db, { accountId: server.accountId, name: noDelete }, now);
+      await attachPolicy(db, {
+        accountId: server.accountId,
+        principal: { type: 'Group', name: readers },
+        policyName: 'AliyunVPCReadOnlyAccess',
+      });
+      const list = () => callVia('vpc-v3', user, 'ListTrafficMirrorFilters', { RegionId: REGION });
+      const forbiddenList = {
+        action: 'vpc:ListTrafficMirrorFilters',
+        type: 'SubUser',
+        name: user.userName,
+        noPermission: 'ImplicitDeny',
+      };
+      await expectForbidden(list, forbiddenList);
+      const member = { accountId: server.accountId, groupName: readers, userName: user.userName };
+      assert.equal(await addUserToGroup(db, member, now), true);
+      assert.equal(await addUserToGroup(db, member, now), false, 'adding again changes nothing');
+      await list();
+
+      // A Deny of another group of the user beats the Allow of the user's own policy.
+      await attachPolicy(db, {
+        accountId: server.accountId,
+        principal: { type: 'User', name: user.userName },
+        policyName: 'AliyunVPCFullAccess',
+      });
+      const policyName = uniqueName('deny-delete');
+      await createPolicy(
+        db,
+        { accountId: server.accountId, name: policyName, document: deny('vpc:Delete*') },
+        now,
+      );
+      await attachPolicy(db, {
+        accountId: server.accountId,
+        principal: { type: 'Group', name: noDelete },
+        policyName,
+      });
+      const filter = await makeFilter();
+      const del = () =>
+        callVia('pop-post', user, 'DeleteTrafficMirrorFilter', {
+          RegionId: REGION,
+          TrafficMirrorFilterId: filter,
+          DryRun: true,
+        });
+      await expectCode(del, 'DryRunOperation');
+      await addUserToGroup(db, { ...member, groupName: noDelete }, now);
+      await expectForbidden(del, {
+        action: 'vpc:DeleteTrafficMirrorFilter',
+        type: 'SubUser',
+        name: user.userName,
+        noPermission: 'ExplicitDeny',
+      });
+      await detachPolicy(db, {
+        accountId: server.accountId,
+        principal: { type: 'Group', name: noDelete },
+        policyName,
+      });
+      await expectCode(del, 'DryRunOperation');
+
+      // Out of the readers group, with its own policy gone too: nothing lets it list any more.
+      await detachPolicy(db, {
+        accountId: server.accountId,
+        principal: { type: 'User', name: user.userName },
+        policyName: 'AliyunVPCFullAccess',
+      });
+      await list();
+      await removeUserFromGroup(db, member);
+      await expectForbidden(list, forbiddenList);
+    });
+
+    test("a group's policies are its members' only: another user, or a user of the same name in another account, gets nothing from it", async () => {
+      const db = server.store.db;
+      const now = Date.now();
+      const groupName = uniqueName('grp');
+      await createGroup(db, { accountId: server.accountId, name: groupName }, now);
+      await attachPolicy(db, {
+        accountId: server.accountId,
+        principal: { type: 'Group', name: groupName },
+        policyName: 'AliyunVPCReadOnlyAccess',
+      });
+      const member = await ramUser([]);
+      const outsider = await ramUser([]);
+      await addUserToGroup(db, { accountId: server.accountId, groupName, userName: member.userName }, now);
+      // The same user name and group name in another account, whose group holds nothing.
+      const other = await createAccount(db, { name: uniqueName('acct') }, now);
+      await createUser(db, { accountId: other.id, name: member.userName }, now);
+      await createGroup(db, { accountId: other.id, name: groupName }, now);
+      await addUserToGroup(db, { accountId: other.id, groupName, userName: member.userName }, now);
+      const otherKey = await createAccessKey(db, { accountId: other.id, userName: member.userName }, now);
+      await callVia('vpc-v3', member, 'ListTrafficMirrorFilters', { RegionId: REGION });
+      for (const who of [outsider, { endpoint: server.endpoint, ...otherKey }])
+        await expectCode(
+          () => callVia('vpc-v1', who, 'ListTrafficMirrorFilters', { RegionId: REGION }),
+          'Forbidden.RAM',
+        );
     });
 
     test('detaching a policy from a user applies to the running server at the next request', async () => {

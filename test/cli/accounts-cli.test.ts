@@ -536,6 +536,74 @@ describe('vpcmirror management commands [sqlite]', () => {
     assert.match(twice.stderr, /Custom policy "list-only" is not attached to role "ci"/);
   });
 
+  test('group create, add-user, remove-user and list; policies attach to a group; user list and policy list show the groups', async () => {
+    const acct = ['--account', accountId];
+    assert.equal(
+      ok(
+        await run(['group', 'create', ...acct, '--name', 'ops', '--comments', 'on call', ...where]),
+      ).stdout.split('\n')[0],
+      `Created RAM user group ops in account ${accountId}`,
+    );
+    const dup = await run(['group', 'create', ...acct, '--name', 'ops', ...where]);
+    assert.equal(dup.code, 2);
+    assert.match(dup.stderr, /already has a RAM user group "ops"/);
+    const member = ['--group', 'ops', '--user', 'alice'];
+    assert.match(
+      ok(await run(['group', 'add-user', ...acct, ...member, ...where])).stdout,
+      /^Added RAM user alice to group ops/,
+    );
+    assert.match(
+      ok(await run(['group', 'add-user', ...acct, ...member, ...where])).stdout,
+      /was a member of group ops already/,
+    );
+    for (const [args, problem] of [
+      [['--group', 'nope', '--user', 'alice'], /has no RAM user group "nope"/],
+      [['--group', 'ops', '--user', 'nobody'], /has no RAM user "nobody"/],
+    ] as const) {
+      const r = await run(['group', 'add-user', ...acct, ...args, ...where]);
+      assert.equal(r.code, 2, r.stderr);
+      assert.match(r.stderr, problem);
+    }
+    assert.equal(
+      ok(
+        await run([
+          'policy',
+          'attach',
+          ...acct,
+          '--group',
+          'ops',
+          '--policy',
+          'AliyunVPCReadOnlyAccess',
+          ...where,
+        ]),
+      ).stdout,
+      `Attached System policy AliyunVPCReadOnlyAccess to RAM user group ops of account ${accountId}\n`,
+    );
+    const groups = json<Array<Record<string, unknown>>>(
+      await run(['group', 'list', ...acct, '--json', ...where]),
+    );
+    assert.deepEqual(
+      groups.map(({ GroupName, Comments, Users, Policies }) => ({ GroupName, Comments, Users, Policies })),
+      [{ GroupName: 'ops', Comments: 'on call', Users: ['alice'], Policies: ['AliyunVPCReadOnlyAccess'] }],
+    );
+    const users = json<Array<Record<string, unknown>>>(
+      await run(['user', 'list', ...acct, '--json', ...where]),
+    );
+    assert.deepEqual(users.find((u) => u.UserName === 'alice')?.Groups, ['ops']);
+    const policies = json<Array<Record<string, unknown>>>(
+      await run(['policy', 'list', ...acct, '--json', ...where]),
+    );
+    const readOnly = policies.find((p) => p.PolicyName === 'AliyunVPCReadOnlyAccess');
+    assert.ok(
+      (readOnly?.AttachedTo as string[] | undefined)?.includes('group:ops'),
+      JSON.stringify(readOnly),
+    );
+    ok(await run(['group', 'remove-user', ...acct, ...member, ...where]));
+    const notMember = await run(['group', 'remove-user', ...acct, ...member, ...where]);
+    assert.equal(notMember.code, 2);
+    assert.match(notMember.stderr, /RAM user "alice" is not a member of group "ops"/);
+  });
+
   test('policy attach refuses an unknown policy, an unknown user and an ambiguous principal with exit 2', async () => {
     const unknown = await run([
       'policy',
@@ -580,7 +648,7 @@ describe('vpcmirror management commands [sqlite]', () => {
       ...where,
     ]);
     assert.equal(both.code, 2);
-    assert.match(both.stderr, /give exactly one of --user or --role/);
+    assert.match(both.stderr, /give exactly one of --user, --group or --role/);
   });
 
   test('setup check accepts a good file and refuses a bad one with the path of the bad element', async () => {

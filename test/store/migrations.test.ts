@@ -23,6 +23,8 @@ const FUTURE = '2099_12_31_0001_from_the_future';
 const TABLES = [
   'accounts',
   'ram_users',
+  'ram_groups',
+  'ram_group_members',
   'access_keys',
   'policies',
   'policy_attachments',

@@ -634,6 +634,35 @@ export function repositorySuite(engine: string, factory: StoreFactory): void {
           (db) => db.deleteFrom('policy_attachments').where('principal_name', '=', user).execute(),
         ]);
         steps.push([
+          'insert a group',
+          (db) =>
+            db
+              .insertInto('ram_groups')
+              .values({ account_id: '1', group_name: user, comments: '', created_at: 1 })
+              .execute(),
+        ]);
+        steps.push([
+          'change a group',
+          (db) =>
+            db.updateTable('ram_groups').set({ comments: 'x' }).where('group_name', '=', user).execute(),
+        ]);
+        steps.push([
+          'add a group member',
+          (db) =>
+            db
+              .insertInto('ram_group_members')
+              .values({ account_id: '1', group_name: user, user_name: user, created_at: 1 })
+              .execute(),
+        ]);
+        steps.push([
+          'remove a group member',
+          (db) => db.deleteFrom('ram_group_members').where('group_name', '=', user).execute(),
+        ]);
+        steps.push([
+          'delete a group',
+          (db) => db.deleteFrom('ram_groups').where('group_name', '=', user).execute(),
+        ]);
+        steps.push([
           'delete a user',
           (db) => db.deleteFrom('ram_users').where('user_name', '=', user).execute(),
         ]);

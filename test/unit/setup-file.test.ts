@@ -406,6 +406,21 @@ describe('set-up file validation', () => {
     assert.ok(err.message.length < 400, `${err.message.length} characters`);
   });
 
+  test('groups: a name given twice, a member listed twice and an unknown field are refused by path', () => {
+    rejects(
+      account({
+        users: [{ name: 'gina' }],
+        groups: [
+          { name: 'g', users: ['gina', 'gina'] },
+          { name: 'g', members: [] },
+        ],
+      }),
+      'accounts[0].groups[0].users[1] repeats user "gina" of accounts[0].groups[0].users[0]',
+      'accounts[0].groups[1].name repeats group name "g" of accounts[0].groups[0].name',
+      'accounts[0].groups[1].members is not a known field',
+    );
+  });
+
   test('reports every problem of a file at once', () => {
     const err = rejects(
       { accounts: [{ id: '1' }, { name: 'b', users: [{ name: 'bad name' }] }] },
@@ -779,6 +794,76 @@ for (const kind of testStores()) {
           ),
       );
       assert.deepEqual(await snapshot(store), before, 'the transaction rolled back');
+    });
+
+    test('groups: made with their members and policies, the same again changes nothing, a member the account lacks is refused by path', async () => {
+      const file = {
+        accounts: [
+          {
+            id: ACCOUNT_A,
+            users: [{ name: 'gina' }, { name: 'gus' }],
+            groups: [
+              {
+                name: 'readers',
+                comments: 'read only',
+                users: ['gina', 'gus'],
+                policies: ['AliyunVPCReadOnlyAccess'],
+              },
+              { name: 'empty' },
+            ],
+          },
+        ],
+      };
+      const setup = validateSetup(file, 'groups.yaml');
+      const groupsNow = async () => ({
+        groups: await store.db
+          .selectFrom('ram_groups')
+          .select(['group_name', 'comments'])
+          .where('account_id', '=', ACCOUNT_A)
+          .orderBy('group_name')
+          .execute(),
+        members: await store.db
+          .selectFrom('ram_group_members')
+          .select(['group_name', 'user_name'])
+          .where('account_id', '=', ACCOUNT_A)
+          .orderBy('group_name')
+          .orderBy('user_name')
+          .execute(),
+        attached: await store.db
+          .selectFrom('policy_attachments')
+          .select(['principal_name', 'policy_name'])
+          .where('account_id', '=', ACCOUNT_A)
+          .where('principal_type', '=', 'Group')
+          .execute(),
+      });
+      await applySetup(store, setup, 'groups.yaml', NOW);
+      const first = await groupsNow();
+      assert.deepEqual(first, {
+        groups: [
+          { group_name: 'empty', comments: '' },
+          { group_name: 'readers', comments: 'read only' },
+        ],
+        members: [
+          { group_name: 'readers', user_name: 'gina' },
+          { group_name: 'readers', user_name: 'gus' },
+        ],
+        attached: [{ principal_name: 'readers', policy_name: 'AliyunVPCReadOnlyAccess' }],
+      });
+      await applySetup(store, setup, 'groups.yaml', NOW + 1);
+      assert.deepEqual(await groupsNow(), first);
+      const unknown = validateSetup(
+        { accounts: [{ id: ACCOUNT_A, groups: [{ name: 'readers', users: ['gina', 'nobody'] }] }] },
+        'unknown.yaml',
+      );
+      await assert.rejects(
+        applySetup(store, unknown, 'unknown.yaml', NOW),
+        (e: unknown) =>
+          e instanceof SetupFileError &&
+          e.message.includes(
+            'accounts[0].groups[0].users[1]: account 1234567890123456 has no RAM user "nobody"',
+          ),
+      );
+      assert.deepEqual(await groupsNow(), first, 'nothing of the refused file was kept');
     });
 
     test('refuses a reference to a policy the account does not have, naming the path', async () => {

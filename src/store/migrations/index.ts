@@ -12,6 +12,7 @@ import { sqliteNonceLog } from './2026_11_26_0005_sqlite_nonce_log.js';
 import { serverSecrets } from './2026_11_27_0006_server_secrets.js';
 import { triggerRepairs } from './2026_11_27_0007_trigger_repairs.js';
 import { transitionsDueOrder } from './2026_11_27_0008_transitions_due_order.js';
+import { ramGroups } from './2026_11_27_0009_ram_groups.js';
 
 export function migrations(dialect: Dialect): Record<string, Migration> {
   return {
@@ -23,5 +24,6 @@ export function migrations(dialect: Dialect): Record<string, Migration> {
     '2026_11_27_0006_server_secrets': serverSecrets,
     '2026_11_27_0007_trigger_repairs': triggerRepairs(dialect),
     '2026_11_27_0008_transitions_due_order': transitionsDueOrder,
+    '2026_11_27_0009_ram_groups': ramGroups(dialect),
   };
 }
