@@ -884,6 +884,22 @@ for (const storeKind of testStores()) {
       );
     });
 
+    test('simultaneous DeleteTrafficMirrorFilterRules of the same rule: exactly one goes through, the others are IncorrectStatus.TrafficMirrorRule, as one after the other', async () => {
+      for (let round = 0; round < 3; round++) {
+        const f = await filter();
+        const {
+          ingress: [r],
+        } = await addRules(f, { IngressRules: [ALL, ALL] });
+        const results = await Promise.allSettled(
+          (['vpc-v3', 'pop-post', 'vpc-v1'] as const).map((mode) => deleteRules(f, [r ?? ''], mode)),
+        );
+        assert.equal(results.filter((x) => x.status === 'fulfilled').length, 1);
+        for (const x of results)
+          if (x.status === 'rejected')
+            assert.equal((x.reason as Record<string, unknown>).code, 'IncorrectStatus.TrafficMirrorRule');
+      }
+    });
+
     test('simultaneous DeleteTrafficMirrorFilterRules of different rules of one filter: exactly one goes through, the others are IncorrectStatus.TrafficMirrorFilter', async () => {
       for (let round = 0; round < 3; round++) {
         const f = await filter();

@@ -382,14 +382,17 @@ export async function deleteRules(ctx: OperationContext, input: DeleteRulesInput
   const filter = await findFilter(ctx.tx, ctx.accountId, input.RegionId, input.TrafficMirrorFilterId);
   if (!filter) throw filterErrors.notFound();
   const ids = [...new Set(input.TrafficMirrorFilterRuleIds)];
-  const rules = new Map(((await rulesOf(ctx.tx, [filter.id])).get(filter.id) ?? []).map((r) => [r.id, r]));
-  if (ids.some((id) => !rules.has(id))) throw ruleErrors.notFound();
+  const known = new Set(((await rulesOf(ctx.tx, [filter.id])).get(filter.id) ?? []).map((r) => r.id));
+  if (ids.some((id) => !known.has(id))) throw ruleErrors.notFound();
   if (!(await lockCreatedFilter(ctx.tx, ctx.accountId, input.RegionId, filter.id)))
     throw filterErrors.incorrectStatus();
-  if (ids.some((id) => rules.get(id)?.status !== 'Created')) throw ruleErrors.incorrectStatus();
-  // No second deletion on a filter while one is under way (spec filters.md 1.3). Read again now
-  // that the filter is held: a delete that committed while this one waited for it is seen.
+  // Read again now that the filter is held, so that what a delete committed while this one waited
+  // for the filter is seen: a rule it took is the rule's own status error, on both stores.
   const current = (await rulesOf(ctx.tx, [filter.id])).get(filter.id) ?? [];
+  const rules = new Map(current.map((r) => [r.id, r]));
+  if (ids.some((id) => !rules.has(id))) throw ruleErrors.notFound();
+  if (ids.some((id) => rules.get(id)?.status !== 'Created')) throw ruleErrors.incorrectStatus();
+  // No second deletion on a filter while one is under way (spec filters.md 1.3).
   if (current.some((r) => r.status === 'Deleting')) throw filterErrors.incorrectStatus();
   await requireSessionsStable(ctx, filter.id);
   if (ctx.dryRun) throw protocolErrors.dryRunOperation();
