@@ -44,7 +44,7 @@ export interface StoreOptions {
   backgroundCheckpoints?: { readonly intervalMs?: number; readonly onError: (message: string) => void };
   /** PostgreSQL only: told about each pooled connection that broke (it is replaced, not fatal). */
   onConnectionError?: (message: string) => void;
-  /** PostgreSQL only: the lock timeout instead of PG_LOCK_TIMEOUT_MS (tests). */
+  /** PostgreSQL only: the lock timeout instead of lockTimeoutFor(the statement deadline) (tests). */
   pgLockTimeoutMs?: number;
   /** PostgreSQL only: the statement deadline instead of PG_STATEMENT_DEADLINE_MS (tests). */
   pgStatementDeadlineMs?: number;
@@ -66,15 +66,16 @@ export const PG_CONNECT_TIMEOUT_MS = 30_000;
  */
 export const PG_STATEMENT_DEADLINE_MS = 30_000;
 
+const LOCK_WAIT_MARGIN_MS = 10_000;
+
 /**
- * The lock timeout under a statement deadline: PG_LOCK_TIMEOUT_MS, or half a deadline not above it,
- * so that a lock wait still ends as PostgreSQL's own error (the connection kept) before the
- * deadline gives the connection up as silent.
+ * The lock timeout under a statement deadline: PG_LOCK_TIMEOUT_MS at most, and at least 10 s or
+ * half the deadline short of it, so that a lock wait ends as PostgreSQL's own error (the
+ * connection kept) well before the deadline gives the connection up as silent.
  */
 export function lockTimeoutFor(statementDeadlineMs: number): number {
-  return statementDeadlineMs > PG_LOCK_TIMEOUT_MS
-    ? PG_LOCK_TIMEOUT_MS
-    : Math.max(1, Math.floor(statementDeadlineMs / 2));
+  const margin = Math.min(LOCK_WAIT_MARGIN_MS, Math.ceil(statementDeadlineMs / 2));
+  return Math.max(1, Math.min(PG_LOCK_TIMEOUT_MS, statementDeadlineMs - margin));
 }
 
 /** The statements that lift, and put back, the lock timeout for a migration (migrateOnce). */
