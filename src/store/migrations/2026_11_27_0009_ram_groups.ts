@@ -1,7 +1,8 @@
 /**
  * RAM user groups: a user is allowed what the policies attached to it directly, and to every group
  * it belongs to, allow (spec protocol.md 11). Both tables move the RAM generation, as the other
- * RAM tables do (migration 0003), so a membership change applies on every node at its next request.
+ * RAM tables do (migration 0003), so a membership change applies on every node of this version at
+ * its next request (nodes of an older version do not read groups at all: docs/architecture.md).
  */
 import { type Kysely, sql } from 'kysely';
 import type { Dialect } from '../dialect.js';
