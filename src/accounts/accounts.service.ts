@@ -150,8 +150,10 @@ const QUOTED_AT_MOST = 80;
  */
 export function quoted(value: string): string {
   if (value.length <= QUOTED_AT_MOST) return JSON.stringify(value);
-  const head = [...value].slice(0, QUOTED_AT_MOST).join('');
-  return `${JSON.stringify(head).slice(0, -1)}…" (${[...value].length.toLocaleString('en-US')} characters)`;
+  // Cut and counted in UTF-16 units, as lengths are (docs/fidelity.md), but not inside a pair.
+  const last = value.charCodeAt(QUOTED_AT_MOST - 1);
+  const head = value.slice(0, last >= 0xd800 && last <= 0xdbff ? QUOTED_AT_MOST - 1 : QUOTED_AT_MOST);
+  return `${JSON.stringify(head).slice(0, -1)}…" (${value.length.toLocaleString('en-US')} characters)`;
 }
 
 function check(what: string, value: string, test: Check): void {
@@ -204,7 +206,9 @@ export async function inTransaction<T>(db: Executor, fn: (tx: Executor) => Promi
 export async function requireAccount(db: Executor, accountId: string): Promise<AccountRow> {
   const account = await findAccount(db, accountId);
   if (!account)
-    throw new AccountsError(`there is no account ${accountId} (\`vpcmirror account list\` shows them)`);
+    throw new AccountsError(
+      `there is no account ${ACCOUNT_ID.test(accountId) ? accountId : quoted(accountId)} (\`vpcmirror account list\` shows them)`,
+    );
   return account;
 }
 
@@ -231,8 +235,7 @@ export async function createAccount(db: Executor, input: NewAccount, now: number
   if (await findAccount(db, id)) throw new AccountsError(`account ${id} already exists`);
   if (input.name !== undefined) {
     const [same] = await findAccountsByName(db, input.name);
-    if (same)
-      throw new AccountsError(`an account named ${JSON.stringify(input.name)} exists already: ${same.id}`);
+    if (same) throw new AccountsError(`an account named ${quoted(input.name)} exists already: ${same.id}`);
   }
   const row: AccountRow = {
     id,
@@ -255,7 +258,7 @@ export async function requireUser(db: Executor, accountId: string, userName: str
   const user = await findRamUser(db, accountId, userName);
   if (!user)
     throw new AccountsError(
-      `account ${accountId} has no RAM user ${JSON.stringify(userName)} (create it with \`vpcmirror user create\`)`,
+      `account ${accountId} has no RAM user ${quoted(userName)} (create it with \`vpcmirror user create\`)`,
     );
   return user;
 }
@@ -271,7 +274,7 @@ export async function createUser(db: Executor, input: NewUser, now: number): Pro
   if (input.displayName !== undefined) check('display name', input.displayName, checks.displayName);
   await requireAccount(db, input.accountId);
   const exists = () =>
-    new AccountsError(`account ${input.accountId} already has a RAM user ${JSON.stringify(input.name)}`);
+    new AccountsError(`account ${input.accountId} already has a RAM user ${quoted(input.name)}`);
   if (await findRamUser(db, input.accountId, input.name)) throw exists();
   const row: RamUserRow = {
     account_id: input.accountId,
@@ -312,9 +315,7 @@ export async function createGroup(db: Executor, input: NewGroup, now: number): P
   if (input.comments !== undefined) check('comments', input.comments, checks.groupComments);
   await requireAccount(db, input.accountId);
   const exists = () =>
-    new AccountsError(
-      `account ${input.accountId} already has a RAM user group ${JSON.stringify(input.name)}`,
-    );
+    new AccountsError(`account ${input.accountId} already has a RAM user group ${quoted(input.name)}`);
   if (await findRamGroup(db, input.accountId, input.name)) throw exists();
   const row: RamGroupRow = {
     account_id: input.accountId,
@@ -360,7 +361,7 @@ export async function removeUserFromGroup(db: Executor, input: Membership): Prom
   await checkMembership(db, input);
   if (!(await deleteGroupMember(db, input.accountId, input.groupName, input.userName)))
     throw new AccountsError(
-      `RAM user ${JSON.stringify(input.userName)} is not a member of group ${JSON.stringify(input.groupName)} of account ${input.accountId}`,
+      `RAM user ${quoted(input.userName)} is not a member of group ${quoted(input.groupName)} of account ${input.accountId}`,
     );
 }
 
@@ -439,9 +440,11 @@ export async function setAccessKeyEnabled(
 ): Promise<AccessKeyRow> {
   const status: KeyStatus = enabled ? 'Active' : 'Inactive';
   if (!(await setAccessKeyStatus(db, accessKeyId, status)))
-    throw new AccountsError(`there is no AccessKey ${accessKeyId} (\`vpcmirror key list\` shows them)`);
+    throw new AccountsError(
+      `there is no AccessKey ${quoted(accessKeyId)} (\`vpcmirror key list\` shows them)`,
+    );
   const row = await findAccessKey(db, accessKeyId);
-  if (!row) throw new AccountsError(`there is no AccessKey ${accessKeyId}`);
+  if (!row) throw new AccountsError(`there is no AccessKey ${quoted(accessKeyId)}`);
   return row;
 }
 
@@ -552,7 +555,7 @@ export async function createPolicy(db: Executor, input: NewPolicy, now: number):
   const document = policyDocumentText(input.document, 'policy');
   await requireAccount(db, input.accountId);
   const exists = () =>
-    new AccountsError(`account ${input.accountId} already has a policy ${JSON.stringify(input.name)}`);
+    new AccountsError(`account ${input.accountId} already has a policy ${quoted(input.name)}`);
   if (await findPolicy(db, input.accountId, input.name)) throw exists();
   const row: PolicyRow = {
     account_id: input.accountId,
@@ -588,16 +591,14 @@ export async function resolvePolicyType(
   const systemNames = [...SYSTEM_POLICIES.keys()].join(', ');
   if (policyType === 'System') {
     if (!SYSTEM_POLICIES.has(policyName))
-      throw new AccountsError(
-        `there is no system policy ${JSON.stringify(policyName)} (known: ${systemNames})`,
-      );
+      throw new AccountsError(`there is no system policy ${quoted(policyName)} (known: ${systemNames})`);
     return 'System';
   }
   if (await findPolicy(db, accountId, policyName)) return 'Custom';
   if (policyType === undefined && SYSTEM_POLICIES.has(policyName)) return 'System';
   const custom = (await listPolicies(db, accountId)).map((p) => p.policy_name);
   throw new AccountsError(
-    `account ${accountId} has no ${policyType === 'Custom' ? 'custom ' : ''}policy ${JSON.stringify(policyName)}` +
+    `account ${accountId} has no ${policyType === 'Custom' ? 'custom ' : ''}policy ${quoted(policyName)}` +
       ` (custom: ${custom.length > 0 ? custom.join(', ') : 'none'}; system: ${systemNames})`,
   );
 }
@@ -605,7 +606,7 @@ export async function resolvePolicyType(
 const PRINCIPAL_LABELS = { User: 'RAM user', Role: 'role', Group: 'RAM user group' } as const;
 
 function principalLabel(p: PrincipalRef): string {
-  return `${PRINCIPAL_LABELS[p.type]} ${JSON.stringify(p.name)}`;
+  return `${PRINCIPAL_LABELS[p.type]} ${quoted(p.name)}`;
 }
 
 async function attachmentRow(db: Executor, input: Attachment): Promise<AttachmentRow> {
@@ -646,7 +647,7 @@ export async function detachPolicy(db: Executor, input: Attachment): Promise<Att
   const row = await attachmentRow(db, input);
   if (!(await deleteAttachment(db, row))) {
     throw new AccountsError(
-      `${row.policy_type} policy ${JSON.stringify(row.policy_name)} is not attached to ${principalLabel(input.principal)} of account ${input.accountId}`,
+      `${row.policy_type} policy ${quoted(row.policy_name)} is not attached to ${principalLabel(input.principal)} of account ${input.accountId}`,
     );
   }
   return { policyType: row.policy_type as PolicyType, changed: true };

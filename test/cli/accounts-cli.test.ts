@@ -308,7 +308,18 @@ describe('vpcmirror management commands [sqlite]', () => {
     assert.deepEqual(on, { AccessKeyId: aliceKey.AccessKeyId, Status: 'Active' });
     const r = await run(['key', 'disable', '--id', 'LTAInosuchkey', ...where]);
     assert.equal(r.code, 2);
-    assert.match(r.stderr, /there is no AccessKey LTAInosuchkey/);
+    assert.match(r.stderr, /there is no AccessKey "LTAInosuchkey"/);
+    // A long value is repeated cut short, whichever command refuses it.
+    for (const args of [
+      ['key', 'disable', '--id', `LTAI${'k'.repeat(296)}`],
+      ['user', 'list', '--account', '9'.repeat(300)],
+      ['policy', 'attach', '--account', accountId, '--user', 'alice', '--policy', `p${'q'.repeat(299)}`],
+    ]) {
+      const long = await run([...args, ...where]);
+      assert.equal(long.code, 2, long.stderr);
+      assert.match(long.stderr, /…" \(300 characters\)/);
+      assert.ok(long.stderr.length < 400, long.stderr);
+    }
   });
 
   test('sts create issues STS. credentials with a vmst. token and an expiry', async () => {

@@ -404,6 +404,11 @@ describe('set-up file validation', () => {
       `accounts[0].users[0].name "bad ${'n'.repeat(76)}…" (100,004 characters) must be`,
     );
     assert.ok(err.message.length < 400, `${err.message.length} characters`);
+    // Counted in UTF-16 units, as lengths are, and never cut inside a surrogate pair.
+    rejects(
+      account({ users: [{ name: `a${'\u{1F600}'.repeat(50)}` }] }),
+      `"a${'\u{1F600}'.repeat(39)}…" (101 characters) must be`,
+    );
   });
 
   test('groups: a name given twice, a member listed twice and an unknown field are refused by path', () => {
