@@ -855,11 +855,14 @@ for (const storeKind of testStores()) {
       const member = await ramUser([]);
       const outsider = await ramUser([]);
       await addUserToGroup(db, { accountId: server.accountId, groupName, userName: member.userName }, now);
-      // The same user name and group name in another account, whose group holds nothing.
+      // In another account, a group of the same name, holding nothing, whose members have the
+      // names of the member and of the outsider here: membership counts in its own account only.
       const other = await createAccount(db, { name: uniqueName('acct') }, now);
-      await createUser(db, { accountId: other.id, name: member.userName }, now);
       await createGroup(db, { accountId: other.id, name: groupName }, now);
-      await addUserToGroup(db, { accountId: other.id, groupName, userName: member.userName }, now);
+      for (const userName of [member.userName, outsider.userName]) {
+        await createUser(db, { accountId: other.id, name: userName }, now);
+        await addUserToGroup(db, { accountId: other.id, groupName, userName }, now);
+      }
       const otherKey = await createAccessKey(db, { accountId: other.id, userName: member.userName }, now);
       await callVia('vpc-v3', member, 'ListTrafficMirrorFilters', { RegionId: REGION });
       for (const who of [outsider, { endpoint: server.endpoint, ...otherKey }])
