@@ -111,17 +111,21 @@ export const DEFAULT_LIMITS: ResourceLimits = {
 };
 
 const LIMIT_KEYS = Object.keys(DEFAULT_LIMITS) as (keyof ResourceLimits)[];
-/** The largest quota a limit may be set to: what the stores' integer counters hold. */
+const isLimitKey = (key: string): key is keyof ResourceLimits => (LIMIT_KEYS as string[]).includes(key);
+/**
+ * The largest a quota may be set to: far above any real account's, and a 32-bit integer, which
+ * every driver binds exactly in the quota comparisons of both stores.
+ */
 const MAX_LIMIT = 2 ** 31 - 1;
 
 /** `sessionsPerRegion=5000,sessionsPerSource=5`: the quotas named, the others as DEFAULT_LIMITS. */
 export function parseLimits(text: string, what = '--limits'): ResourceLimits {
-  const out: Record<string, number> = { ...DEFAULT_LIMITS };
+  const out: { -readonly [K in keyof ResourceLimits]: number } = { ...DEFAULT_LIMITS };
   for (const part of text.split(',')) {
     if (part.trim() === '') continue;
     const eq = part.indexOf('=');
     const key = part.slice(0, eq < 0 ? part.length : eq).trim();
-    if (!(LIMIT_KEYS as string[]).includes(key))
+    if (!isLimitKey(key))
       throw new ConfigError(`${what}: unknown limit "${key}" (known: ${LIMIT_KEYS.join(', ')})`);
     const value = eq < 0 ? '' : part.slice(eq + 1).trim();
     const n = /^\d+$/.test(value) ? Number(value) : Number.NaN;
@@ -129,7 +133,7 @@ export function parseLimits(text: string, what = '--limits'): ResourceLimits {
       throw new ConfigError(`${what}: ${key} must be a whole number from 1 to ${MAX_LIMIT}, got "${value}"`);
     out[key] = n;
   }
-  return out as unknown as ResourceLimits;
+  return out;
 }
 
 export function parseDelay(text: string, what: string): TransitionDelay {

@@ -141,7 +141,7 @@ export const checks = {
   policyType: (v) => (v === 'System' || v === 'Custom' ? undefined : 'must be "System" or "Custom"'),
 } satisfies Record<string, Check>;
 
-/** The most characters of a value a message repeats. */
+/** Enough of a value to recognise it by; a message stays one line however long the value. */
 const QUOTED_AT_MOST = 80;
 
 /**
@@ -603,7 +603,7 @@ export async function resolvePolicyType(
   );
 }
 
-const PRINCIPAL_LABELS = { User: 'RAM user', Role: 'role', Group: 'RAM user group' } as const;
+export const PRINCIPAL_LABELS = { User: 'RAM user', Role: 'role', Group: 'RAM user group' } as const;
 
 function principalLabel(p: PrincipalRef): string {
   return `${PRINCIPAL_LABELS[p.type]} ${quoted(p.name)}`;

@@ -47,7 +47,7 @@ const attached = (db: Executor, accountId: string) =>
     .select(['a.policy_type', 'a.policy_name', 'p.document'])
     .where('a.account_id', '=', accountId);
 
-/** A role's policies. */
+/** A role's policies: temporary credentials act as their role alone. */
 const rolePolicies = prepared((db, p: { accountId: string; roleName: string }) =>
   attached(db, p.accountId).where('a.principal_type', '=', 'Role').where('a.principal_name', '=', p.roleName),
 );

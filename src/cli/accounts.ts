@@ -22,6 +22,7 @@ import {
   issueTemporaryCredentials,
   keyViews,
   type PolicyType,
+  PRINCIPAL_LABELS,
   type PrincipalRef,
   policyDocumentText,
   policyViews,
@@ -586,7 +587,7 @@ async function policy(sub: string | undefined, args: readonly string[], io: Io):
       const result = await withStore(flags, (db) =>
         sub === 'attach' ? attachPolicy(db, input) : detachPolicy(db, input),
       );
-      const who = `${{ User: 'RAM user', Group: 'RAM user group', Role: 'role' }[principal.type]} ${principal.name}`;
+      const who = `${PRINCIPAL_LABELS[principal.type]} ${principal.name}`;
       if (flags.json)
         io.out(
           json({
@@ -642,13 +643,14 @@ async function setup(sub: string | undefined, args: readonly string[], io: Io): 
     const counts = {
       Accounts: parsed.accounts.length,
       Users: parsed.accounts.reduce((n, a) => n + a.users.length, 0),
+      Groups: parsed.accounts.reduce((n, a) => n + a.groups.length, 0),
       Policies: parsed.accounts.reduce((n, a) => n + a.policies.length, 0),
       Roles: parsed.accounts.reduce((n, a) => n + a.roles.length, 0),
     };
     if (flags.json) io.out(json({ File: file, Valid: true, ...counts }));
     else
       io.out(
-        `${file} is valid: accounts ${counts.Accounts}, users ${counts.Users}, custom policies ${counts.Policies}, roles ${counts.Roles}\n`,
+        `${file} is valid: accounts ${counts.Accounts}, users ${counts.Users}, groups ${counts.Groups}, custom policies ${counts.Policies}, roles ${counts.Roles}\n`,
       );
     return 0;
   }

@@ -666,7 +666,7 @@ describe('vpcmirror management commands [sqlite]', () => {
     const good = join(dir, 'good.yaml');
     writeFileSync(good, stringify({ accounts: [{ name: 'x', users: [{ name: 'u' }] }] }));
     const r = ok(await run(['setup', 'check', good]));
-    assert.match(r.stdout, /is valid: accounts 1, users 1, custom policies 0, roles 0/);
+    assert.match(r.stdout, /is valid: accounts 1, users 1, groups 0, custom policies 0, roles 0/);
     const bad = join(dir, 'bad.yaml');
     writeFileSync(
       bad,
