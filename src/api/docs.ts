@@ -28,7 +28,6 @@ const PIPELINE_ERRORS: readonly ErrorFactory<never>[] = [
   protocolErrors.securityTokenMismatch,
   protocolErrors.requestMalformed,
   protocolErrors.missingParameterShort,
-  protocolErrors.missingParameter,
   protocolErrors.invalidParameter,
   protocolErrors.forbiddenRam,
   protocolErrors.internalError,
@@ -41,9 +40,20 @@ export function errorsOf(op: RegisteredOperation): ErrorDoc[] {
   if (Object.values(op.params).some((p) => p.type === 'string' && p.region === true)) {
     factories.push(protocolErrors.regionNotFound);
   }
+  // MissingParameter names an item of a list (`Name.1`, `Tag.1.Key`) or one of two alternatives;
+  // a missing scalar is Missing<Name>, common to every operation.
+  const lists = Object.values(op.params).some(
+    (p) =>
+      (p.type === 'list' && p.required === true) ||
+      (p.type === 'objectList' && (p.required === true || Object.values(p.fields).some((f) => f.required))),
+  );
+  if (lists || op.oneOf.length > 0) factories.push(protocolErrors.missingParameter);
   if (op.dryRun) factories.push(protocolErrors.dryRunOperation);
-  if (op.clientToken)
-    factories.push(protocolErrors.idempotentParameterMismatch, protocolErrors.lastTokenProcessing);
+  // A retry can only differ from the first call in what the token's key leaves out: the region and
+  // the action are part of the key, ClientToken and DryRun are not compared.
+  const compared = Object.keys(op.params).filter((k) => !['RegionId', 'ClientToken', 'DryRun'].includes(k));
+  if (op.clientToken && compared.length > 0) factories.push(protocolErrors.idempotentParameterMismatch);
+  if (op.clientToken) factories.push(protocolErrors.lastTokenProcessing);
   factories.push(...op.errors);
   const seen = new Set<string>();
   const out: ErrorDoc[] = [];
@@ -151,8 +161,9 @@ export function errorsMarkdown(operations: ReadonlyMap<string, RegisteredOperati
     '',
     'Every error answer is a non-2xx JSON body (XML when a V1 request says `Format=XML`) with `RequestId`,',
     '`HostId`, `Code`, `Message` and `Recommend`; `Forbidden.RAM` adds `AccessDeniedDetail`. Where a message has',
-    'a placeholder (`{Name}`), the answer names the parameter or value. Which codes are assumptions rather than',
-    'documented facts is recorded in [fidelity.md](fidelity.md).',
+    'a placeholder, the answer fills it in: `{Name}` with the parameter or value, `{Quota}` with the quota in force',
+    '(`serve --limits`). Which codes are assumptions rather than documented facts is recorded in',
+    '[fidelity.md](fidelity.md).',
     '',
     '## Every operation',
     '',

@@ -21,7 +21,7 @@ export const protocolErrors = {
     httpStatus: 400,
     message: (name: string) =>
       `The input parameter "${name}" that is mandatory for processing this request is not supplied.`,
-    when: 'A required list, or a required field of a list item (e.g. IngressRules.1.Action), is absent.',
+    when: 'A required list, or a required field of a list item (e.g. IngressRules.1.Action, or an empty Tag.1.Key), is absent; or a request gives neither of two alternatives (ListTagResources: ResourceId.N or Tag.N).',
     sample: ['{Name}'],
   }),
   missingAccessKeyId: defineError({

@@ -34,7 +34,7 @@ export const RESOURCE_GROUP_ID = {
   maxLength: 64,
   // Too long to be an rg-… id is the same mistake as any other id that is not one.
   invalid: () => resourceGroupErrors.invalid(),
-  doc: 'rg-…; the account default when omitted.',
+  doc: '`rg-` and 5-40 lower-case letters or digits (checked with the resource); the account default when omitted.',
 } as const satisfies ParamSpec;
 
 /** The same parameter as a List filter, where an id that is no resource group's matches nothing. */

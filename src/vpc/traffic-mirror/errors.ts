@@ -6,6 +6,8 @@
  */
 import { defineError } from '../../protocol/define-error.js';
 
+/** A quota in force (serve --limits); the docs show the placeholder. */
+type Quota = number | '{Quota}';
 export const sessionErrors = {
   notFound: defineError({
     code: 'ResourceNotFound.TrafficMirrorSession',
@@ -24,24 +26,24 @@ export const sessionErrors = {
   quotaSources: defineError({
     code: 'QuotaExceeded.TrafficMirrorSource',
     httpStatus: 400,
-    message: (limit: number) =>
+    message: (limit: Quota) =>
       `The number of traffic mirror sources in a session exceeds the quota of ${limit}.`,
     when: 'A session would have more sources than the configured limit (default 10).',
-    sample: [10],
+    sample: ['{Quota}'],
   }),
   quotaSessionsPerSource: defineError({
     code: 'QuotaExceeded.TrafficMirrorSession',
     httpStatus: 400,
-    message: (limit: number) => `The number of traffic mirror sessions exceeds the quota of ${limit}.`,
+    message: (limit: Quota) => `The number of traffic mirror sessions exceeds the quota of ${limit}.`,
     when: 'A source ENI would belong to more sessions than the configured limit (default 3), or the account has reached its session quota in the region (default 1000).',
-    sample: [3],
+    sample: ['{Quota}'],
   }),
   quotaSessionsPerRegion: defineError({
     code: 'QuotaExceeded.TrafficMirrorSession',
     httpStatus: 400,
-    message: (limit: number) => `The number of traffic mirror sessions exceeds the quota of ${limit}.`,
+    message: (limit: Quota) => `The number of traffic mirror sessions exceeds the quota of ${limit}.`,
     when: 'The account has reached its session quota in the region (default 1000).',
-    sample: [1000],
+    sample: ['{Quota}'],
   }),
 };
 
@@ -63,9 +65,9 @@ export const filterErrors = {
   quota: defineError({
     code: 'QuotaExceeded.TrafficMirrorFilter',
     httpStatus: 400,
-    message: (limit: number) => `The number of traffic mirror filters exceeds the quota of ${limit}.`,
+    message: (limit: Quota) => `The number of traffic mirror filters exceeds the quota of ${limit}.`,
     when: 'The account already has the configured number of filters in the region (default 100).',
-    sample: [100],
+    sample: ['{Quota}'],
   }),
 };
 
@@ -89,7 +91,7 @@ export const ruleErrors = {
     httpStatus: 400,
     message: (limit: number) =>
       `The number of traffic mirror rules in one direction exceeds the quota of ${limit}.`,
-    when: 'A direction of a filter would hold more than 10 rules.',
+    when: 'A direction of a filter would hold more than 10 rules, or a request names `IngressRules.N` or `EgressRules.N` with N above 10.',
     sample: [10],
   }),
 };
@@ -113,7 +115,7 @@ export const tagErrors = {
     code: 'SizeLimitExceeded.TagNum',
     httpStatus: 400,
     message: () => 'The maximum number of tags is exceeded.',
-    when: 'More than 20 tags (Tag.N, Tags.N, TagKey.N) in one request.',
+    when: 'More than 20 tags (Tag.N, Tags.N, TagKey.N) in one request, or an N above 20.',
     sample: [],
   }),
   quota: defineError({
@@ -127,7 +129,7 @@ export const tagErrors = {
     code: 'SizeLimitExceeded.ResourceId',
     httpStatus: 400,
     message: () => 'The maximum number of resource IDs is exceeded.',
-    when: 'More than 50 ResourceId.N in one tag request.',
+    when: 'More than 50 ResourceId.N in one tag request, or an N above 50.',
     sample: [],
   }),
   duplicateKey: defineError({

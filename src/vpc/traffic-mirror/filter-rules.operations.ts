@@ -127,7 +127,14 @@ export const filterRuleOperations = [
       },
     },
     resource: THE_FILTER,
-    errors: [ruleErrors.notFound, ruleErrors.incorrectStatus, ...RULE_CHANGE_ERRORS],
+    // No OperationConflict: a delete takes no priority, the only thing two writers can race for.
+    errors: [
+      ruleErrors.notFound,
+      ruleErrors.incorrectStatus,
+      filterErrors.notFound,
+      filterErrors.incorrectStatus,
+      sessionErrors.incorrectStatus,
+    ],
     handler: async (ctx, input) => {
       await deleteRules(ctx, input);
       return {};

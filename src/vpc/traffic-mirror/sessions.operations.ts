@@ -53,7 +53,7 @@ const SOURCE_IDS = {
 const TARGET_ID = {
   type: 'string',
   maxLength: 128,
-  doc: 'eni-… for NetworkInterface, lb-… for SLB.',
+  doc: '`eni-` (NetworkInterface) or `lb-` (SLB) and 1-64 letters or digits, checked with the target type.',
 } as const satisfies ParamSpec;
 const TARGET_TYPE = {
   type: 'string',

@@ -261,7 +261,11 @@ export const tagOperations = [
       // The operation's own error table has a code for this, unlike the tag operations'.
       ResourceType: { ...RESOURCE_TYPE, invalid: () => resourceGroupErrors.resourceType() },
       ResourceId: { type: 'string', required: true, maxLength: 64 },
-      NewResourceGroupId: { ...RESOURCE_GROUP_ID, required: true, doc: 'rg-…' },
+      NewResourceGroupId: {
+        ...RESOURCE_GROUP_ID,
+        required: true,
+        doc: '`rg-` and 5-40 lower-case letters or digits (checked with the resource).',
+      },
     },
     resource: 'acs:vpc:{RegionId}:{accountId}:{ResourceKind}/{ResourceId}',
     lookups: RESOURCE_KIND,
