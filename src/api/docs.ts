@@ -3,10 +3,12 @@
  * registry, so the documentation can never drift from what the server does. A unit test fails
  * when the committed files differ from what this produces (`npm run docs` rewrites them).
  */
+
 import type { ErrorDoc, ErrorFactory } from '../protocol/define-error.js';
 import { errorDocs } from '../protocol/define-error.js';
 import { protocolErrors } from '../protocol/errors.js';
 import type { RegisteredOperation } from './operation.js';
+import { describeResponseShape } from './response.js';
 import type { ParamSpec, ScalarSpec } from './schema.js';
 
 /** Codes any operation can return, from the pipeline's own steps. */
@@ -136,6 +138,10 @@ export function operationsMarkdown(operations: ReadonlyMap<string, RegisteredOpe
       lines.push('', `At least one of ${named.join(' and ')} must be given.`);
     }
     lines.push(
+      '',
+      `Answer: \`RequestId\` string${
+        Object.keys(op.response).length > 0 ? `, ${describeResponseShape(op.response)}` : ''
+      }.`,
       '',
       `Errors of its own (beyond the [common ones](errors.md#every-operation)): ${
         errorsOf(op)

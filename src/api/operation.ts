@@ -3,11 +3,13 @@
  * access level, documented errors and the handler. The pipeline only ever sees the erased form
  * (`RegisteredOperation`); the typed input stays inside the closure built by defineOperation.
  */
+
 import { hash } from 'node:crypto';
 import type { Principal } from '../auth/principal.js';
 import { type ApiError, isApiError } from '../protocol/api-error.js';
 import type { ErrorFactory } from '../protocol/define-error.js';
 import type { Executor } from '../store/database.js';
+import type { ResponseShape } from './response.js';
 import {
   type InputOf,
   type ParamSpec,
@@ -99,6 +101,8 @@ export interface OperationDefinition<P extends ParamSpecs> {
   readonly resourceDoc?: string;
   /** Operation-specific errors (the common ones apply to every operation). */
   readonly errors: readonly ErrorFactory<never>[];
+  /** The body a success answers, besides RequestId. */
+  readonly response: ResponseShape;
   readonly handler: (ctx: OperationContext, input: InputOf<P>) => Promise<Record<string, unknown>>;
 }
 
@@ -136,6 +140,7 @@ export interface RegisteredOperation {
   /** Parameters of which a call gives at least one (the docs name them). */
   readonly oneOf: readonly string[];
   readonly errors: readonly ErrorFactory<never>[];
+  readonly response: ResponseShape;
   prepare(params: ReadonlyMap<string, string>, ctx: ValidationContext): PreparedCall;
 }
 
@@ -229,6 +234,7 @@ export function defineOperation<P extends ParamSpecs>(def: OperationDefinition<P
     params,
     oneOf: def.oneOf?.params ?? [],
     errors: def.errors,
+    response: def.response,
     prepare(raw, vctx) {
       const noneOf = def.oneOf && !sentAny(raw, def.oneOf.params) ? def.oneOf.error : undefined;
       let all: Record<string, unknown>;

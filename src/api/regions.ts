@@ -61,6 +61,12 @@ export const regionOperations = [
     },
     resource: '*',
     errors: [],
+    response: {
+      Regions: {
+        wrapped: 'Region',
+        list: { fields: { RegionId: 'string', LocalName: 'string', RegionEndpoint: 'string' } },
+      },
+    },
     handler: async (ctx, input) => {
       const english = input.AcceptLanguage === 'en-US' || input.AcceptLanguage === 'ja';
       return {

@@ -122,6 +122,11 @@ const ECHO = defineOperation({
   },
   resource: '*',
   errors: [],
+  response: {
+    Echo: {
+      fields: { Text: 'string', Flag: 'boolean', Count: 'integer', Code: 'string', Ids: { list: 'string' } },
+    },
+  },
   handler: async (_ctx, input) => ({ Echo: input }),
 });
 const BOOM = defineOperation({
@@ -131,6 +136,7 @@ const BOOM = defineOperation({
   params: {},
   resource: '*',
   errors: [],
+  response: {},
   handler: async () => {
     throw new Error('secret-detail-7431: the database said no');
   },

@@ -35,6 +35,15 @@ const SHAPES = defineOperation({
   params: {},
   resource: '*',
   errors: [],
+  response: {
+    Names: { list: 'string' },
+    Items: { list: { fields: { Id: 'integer', On: 'boolean' } } },
+    Empty: { list: 'string' },
+    Boxes: { wrapped: 'Box', list: { fields: { Size: 'string' } } },
+    Text: 'string',
+    Control: 'string',
+    Count: 'integer',
+  },
   handler: async () => ({
     Names: ['a', 'b'],
     Items: [

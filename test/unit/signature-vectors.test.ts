@@ -180,6 +180,7 @@ function echoOperations() {
       params: Object.fromEntries([...keys].map((k) => [k, { type: 'string', allowEmpty: true } as const])),
       resource: '*',
       errors: [],
+      response: { Echo: { fields: Object.fromEntries([...keys].map((k) => [k, 'string'] as const)) } },
       handler: async (_ctx, input) => ({ Echo: input }),
     }),
   );

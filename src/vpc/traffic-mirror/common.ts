@@ -2,7 +2,9 @@
  * Pieces every traffic mirror operation shares: parameter declarations, the CreationTime format,
  * keyset pagination tokens, tag and resource-group checks.
  */
+
 import type { OperationContext } from '../../api/operation.js';
+import type { ResponseShape, ResponseSpec } from '../../api/response.js';
 import type { ParamSpec } from '../../api/schema.js';
 import { prepared } from '../../store/prepared.js';
 import { listErrors, resourceGroupErrors, tagErrors } from './errors.js';
@@ -194,3 +196,57 @@ export async function lockAccountQuotas(
 ): Promise<void> {
   await accountLock.run(tx, { accountId });
 }
+
+/** Tags as List answers carry them. */
+export const TAGS_RESPONSE = {
+  list: { fields: { Key: 'string', Value: 'string' } },
+} as const satisfies ResponseSpec;
+
+/** One session of a ListTrafficMirrorSessions answer. */
+export const SESSION_RESPONSE = {
+  CreationTime: 'string',
+  Enabled: 'boolean',
+  PacketLength: 'integer',
+  Priority: 'integer',
+  ResourceGroupId: 'string',
+  Tags: TAGS_RESPONSE,
+  TrafficMirrorFilterId: 'string',
+  TrafficMirrorSessionBusinessStatus: 'string',
+  TrafficMirrorSessionDescription: 'string',
+  TrafficMirrorSessionId: 'string',
+  TrafficMirrorSessionName: 'string',
+  TrafficMirrorSessionStatus: 'string',
+  TrafficMirrorSourceIds: { list: 'string' },
+  TrafficMirrorTargetId: 'string',
+  TrafficMirrorTargetType: 'string',
+  VirtualNetworkId: 'integer',
+} as const satisfies ResponseShape;
+
+/** One rule of a filter in a ListTrafficMirrorFilters answer. */
+const RULE_RESPONSE = {
+  TrafficMirrorFilterRuleId: 'string',
+  TrafficMirrorFilterId: 'string',
+  TrafficDirection: 'string',
+  Action: 'string',
+  Protocol: 'string',
+  Priority: 'integer',
+  SourceCidrBlock: 'string',
+  DestinationCidrBlock: 'string',
+  SourcePortRange: 'string',
+  DestinationPortRange: 'string',
+  IpVersion: 'string',
+  TrafficMirrorFilterRuleStatus: 'string',
+} as const satisfies ResponseShape;
+
+/** One filter of a ListTrafficMirrorFilters answer. */
+export const FILTER_RESPONSE = {
+  TrafficMirrorFilterId: 'string',
+  TrafficMirrorFilterName: 'string',
+  TrafficMirrorFilterDescription: 'string',
+  TrafficMirrorFilterStatus: 'string',
+  ResourceGroupId: 'string',
+  CreationTime: 'string',
+  Tags: TAGS_RESPONSE,
+  IngressRules: { list: { fields: RULE_RESPONSE } },
+  EgressRules: { list: { fields: RULE_RESPONSE } },
+} as const satisfies ResponseShape;

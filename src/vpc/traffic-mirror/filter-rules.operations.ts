@@ -76,6 +76,10 @@ export const filterRuleOperations = [
     },
     resource: THE_FILTER,
     errors: [...RULE_CHANGE_ERRORS, ruleErrors.quota],
+    response: {
+      IngressRules: { list: { fields: { InstanceId: 'string' } } },
+      EgressRules: { list: { fields: { InstanceId: 'string' } } },
+    },
     handler: (ctx, input) => createRules(ctx, input),
   }),
   defineOperation({
@@ -104,6 +108,7 @@ export const filterRuleOperations = [
         parentFilterOf(scope.db, scope.accountId, input.RegionId, input.TrafficMirrorFilterRuleId),
     },
     errors: [ruleErrors.notFound, ruleErrors.incorrectStatus, ...RULE_CHANGE_ERRORS],
+    response: {},
     handler: async (ctx, input) => {
       await updateRule(ctx, input);
       return {};
@@ -135,6 +140,7 @@ export const filterRuleOperations = [
       filterErrors.incorrectStatus,
       sessionErrors.incorrectStatus,
     ],
+    response: {},
     handler: async (ctx, input) => {
       await deleteRules(ctx, input);
       return {};

@@ -6,6 +6,7 @@
 import { defineOperation } from '../../api/operation.js';
 import {
   DESCRIPTION,
+  FILTER_RESPONSE,
   MAX_RESULTS,
   NAME,
   NEXT_TOKEN,
@@ -53,6 +54,7 @@ export const filterOperations = [
       tagErrors.tooManyInRequest,
       tagErrors.duplicateKey,
     ],
+    response: { TrafficMirrorFilterId: 'string', ResourceGroupId: 'string' },
     handler: (ctx, input) => createFilter(ctx, input),
   }),
   defineOperation({
@@ -69,6 +71,7 @@ export const filterOperations = [
     },
     resource: THE_FILTER,
     errors: [filterErrors.notFound, filterErrors.incorrectStatus],
+    response: {},
     handler: async (ctx, input) => {
       await updateFilter(ctx, input);
       return {};
@@ -87,6 +90,7 @@ export const filterOperations = [
     },
     resource: THE_FILTER,
     errors: [filterErrors.notFound, filterErrors.incorrectStatus, ruleErrors.incorrectStatus],
+    response: {},
     handler: async (ctx, input) => {
       await deleteFilter(ctx, input);
       return {};
@@ -108,6 +112,13 @@ export const filterOperations = [
     },
     resource: ANY_FILTER,
     errors: [listErrors.nextToken, tagErrors.tooManyInRequest],
+    response: {
+      TotalCount: 'string',
+      Count: 'integer',
+      MaxResults: 'integer',
+      NextToken: 'string',
+      TrafficMirrorFilters: { list: { fields: FILTER_RESPONSE } },
+    },
     handler: (ctx, input) => listFilters(ctx, input),
   }),
   ...filterRuleOperations,

@@ -27,6 +27,7 @@ export const serviceOperations = [
     params: { RegionId: OPTIONAL_REGION },
     resource: '*',
     errors: [serviceErrors.alreadyOpen],
+    response: { Code: 'string', Message: 'string' },
     handler: async (ctx, input) => {
       await openTrafficMirrorService(ctx, regionOf(ctx, input.RegionId));
       // Code is the string "200": every official client reads that as success.
@@ -44,6 +45,7 @@ export const serviceOperations = [
     },
     resource: '*',
     errors: [],
+    response: { Enabled: 'boolean' },
     handler: async (ctx, input) => ({
       Enabled: await trafficMirrorServiceEnabled(ctx, regionOf(ctx, input.RegionId)),
     }),

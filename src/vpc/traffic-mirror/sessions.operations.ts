@@ -16,6 +16,7 @@ import {
   REGION_ID,
   RESOURCE_GROUP_FILTER,
   RESOURCE_GROUP_ID,
+  SESSION_RESPONSE,
   TAG_FILTER,
   TAG_LIST,
 } from './common.js';
@@ -153,6 +154,7 @@ export const sessionOperations = [
       tagErrors.duplicateKey,
       tagErrors.tooManyInRequest,
     ],
+    response: { TrafficMirrorSessionId: 'string', ResourceGroupId: 'string' },
     handler: async (ctx, input) => {
       const r = await createSession(ctx, {
         regionId: input.RegionId,
@@ -182,6 +184,7 @@ export const sessionOperations = [
     params: { RegionId: REGION_ID, TrafficMirrorSessionId: SESSION_ID },
     resource: SESSION_ARN,
     errors: [sessionErrors.notFound, sessionErrors.incorrectStatus, filterErrors.incorrectStatus],
+    response: {},
     handler: async (ctx, input) => {
       await deleteSession(ctx, input.RegionId, input.TrafficMirrorSessionId);
       return {};
@@ -237,6 +240,7 @@ export const sessionOperations = [
       filterErrors.incorrectStatus,
       protocolErrors.operationConflict,
     ],
+    response: {},
     handler: async (ctx, input) => {
       const { authorized } = ctx;
       await updateSession(ctx, {
@@ -276,6 +280,7 @@ export const sessionOperations = [
       sessionErrors.quotaSources,
       sessionErrors.quotaSessionsPerSource,
     ],
+    response: {},
     handler: async (ctx, input) => {
       await addSessionSources(
         ctx,
@@ -296,6 +301,7 @@ export const sessionOperations = [
     params: { RegionId: REGION_ID, TrafficMirrorSessionId: SESSION_ID, TrafficMirrorSourceIds: SOURCE_IDS },
     resource: SESSION_ARN,
     errors: [sessionErrors.notFound, sessionErrors.incorrectStatus],
+    response: {},
     handler: async (ctx, input) => {
       await removeSessionSources(
         ctx,
@@ -333,6 +339,11 @@ export const sessionOperations = [
     },
     resource: 'acs:vpc:{RegionId}:{accountId}:trafficmirrorsession/*',
     errors: [listErrors.nextToken, tagErrors.tooManyInRequest],
+    response: {
+      NextToken: 'string',
+      TotalCount: 'string',
+      TrafficMirrorSessions: { list: { fields: SESSION_RESPONSE } },
+    },
     handler: async (ctx, input) => {
       const page = await listSessionPage(ctx, {
         regionId: input.RegionId,

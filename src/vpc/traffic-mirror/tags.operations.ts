@@ -107,6 +107,7 @@ export const tagOperations = [
       tagErrors.duplicateKey,
       tagErrors.quota,
     ],
+    response: {},
     handler: async (ctx, input) => {
       const t = typeOf(input.ResourceType);
       const tags = checkTags(input.Tag);
@@ -152,6 +153,7 @@ export const tagOperations = [
       tagErrors.tooManyInRequest,
       tagErrors.tooManyResources,
     ],
+    response: {},
     handler: async (ctx, input) => {
       const t = typeOf(input.ResourceType);
       await requireResources(ctx.tx, t, ctx.accountId, input.RegionId, input.ResourceId);
@@ -187,6 +189,15 @@ export const tagOperations = [
     resource: 'acs:vpc:{RegionId}:{accountId}:{ResourceKind}/*',
     lookups: RESOURCE_KIND,
     errors: [tagErrors.tooManyInRequest, tagErrors.tooManyResources, listErrors.nextToken],
+    response: {
+      NextToken: 'string',
+      TagResources: {
+        wrapped: 'TagResource',
+        list: {
+          fields: { ResourceId: 'string', ResourceType: 'string', TagKey: 'string', TagValue: 'string' },
+        },
+      },
+    },
     handler: async (ctx, input) => {
       const type = input.ResourceType.toUpperCase();
       const limit = input.MaxResults ?? 50;
@@ -274,6 +285,7 @@ export const tagOperations = [
       resourceGroupErrors.invalid,
       resourceGroupErrors.resourceNotFound,
     ],
+    response: {},
     handler: async (ctx, input) => {
       const t = typeOf(input.ResourceType);
       const group = checkResourceGroup(input.NewResourceGroupId, '');
