@@ -6,6 +6,7 @@
 import { parseArgs } from 'node:util';
 import { ACCOUNTS_HELP, accountsCommand } from './cli/accounts.js';
 import { callCommand, UsageError } from './cli/call.js';
+import { CallFailed } from './cli/client.js';
 import { dbCommand } from './cli/db.js';
 import { SERVE_FLAGS, serveCommand } from './cli/serve.js';
 import { ConfigError } from './config.js';
@@ -54,6 +55,7 @@ const CALL_HELP = `  vpcmirror call <Action> [--Param value …] [flags]
     --wait                           follow an asynchronous operation until Created or gone
     --timeout 300 --interval 0.5     --wait's limit and polling interval, seconds
     --endpoint host:port             VPCMIRROR_ENDPOINT   default: DIR/endpoint, else 127.0.0.1:8787
+                                     (a --data-dir whose endpoint file is gone is refused)
                                      (https://host:port for a server started with --tls-cert)
     --ca cert.pem                    VPCMIRROR_CA         a certificate to trust for https
     --data-dir DIR                   VPCMIRROR_DATA_DIR   where credentials.json and endpoint are (./.vpcmirror)
@@ -62,9 +64,11 @@ const CALL_HELP = `  vpcmirror call <Action> [--Param value …] [flags]
                                      (default: the pair in DIR/credentials.json)
     --signature v3|v1                VPCMIRROR_SIGNATURE (v3)
     --method POST|GET                VPCMIRROR_METHOD (POST)
+  A parameter the action does not take is sent (the server ignores it) with a warning naming the
+  one meant; a misspelled action gets the nearest one.
   Exit status: 0 success, 1 an error answer (DryRunOperation included; its HTTP status and code
-  also go to stderr) or no server, 2 a usage mistake, 3 the call succeeded but --wait timed out
-  or could not follow it.
+  also go to stderr) or no server, 2 a usage mistake, 3 the call succeeded but --wait timed out,
+  could not follow it, or saw the resource deleted before it was Created.
 `;
 
 const HELP = `vpcmirror: a local Alibaba Cloud VPC traffic mirroring API (2016-04-28)
@@ -123,6 +127,11 @@ async function main(argv: readonly string[]): Promise<number> {
   }
 }
 
+/** The `code` of a node or driver error, if it has one. */
+function errorCode(err: unknown): string | undefined {
+  return err instanceof Error && 'code' in err ? String(err.code) : undefined;
+}
+
 main(process.argv.slice(2)).then(
   (code) => {
     if (code >= 0) process.exitCode = code;
@@ -145,6 +154,38 @@ main(process.argv.slice(2)).then(
         `vpcmirror: nothing is listening there (${err.message}); start it with \`vpcmirror serve\`\n`,
       );
       process.exitCode = 1;
+    } else if (err instanceof CallFailed) {
+      process.stderr.write(`vpcmirror: ${err.message}\n`);
+      process.exitCode = 1;
+    } else if (errorCode(err) === 'ENOTFOUND' || errorCode(err) === 'EAI_AGAIN') {
+      process.stderr.write(
+        `vpcmirror: no such host (${(err as Error).message}); check the host of --endpoint or --host\n`,
+      );
+      process.exitCode = 2;
+    } else if (errorCode(err) === 'EPROTO') {
+      process.stderr.write(
+        `vpcmirror: the server there does not speak TLS (${(err as Error).message}); a server started without --tls-cert is dialled as host:port or http://host:port\n`,
+      );
+      process.exitCode = 1;
+    } else if (
+      errorCode(err) === 'EACCES' &&
+      'syscall' in (err as object) &&
+      (err as { syscall?: unknown }).syscall === 'listen'
+    ) {
+      process.stderr.write(
+        `vpcmirror: no permission to listen there (${(err as Error).message}); ports below 1024 need root: pick another with --port\n`,
+      );
+      process.exitCode = 2;
+    } else if (errorCode(err) === 'EADDRNOTAVAIL') {
+      process.stderr.write(
+        `vpcmirror: this machine has no such address (${(err as Error).message}); give --host one of its own addresses, or 0.0.0.0\n`,
+      );
+      process.exitCode = 2;
+    } else if (errorCode(err) === 'SQLITE_READONLY') {
+      process.stderr.write(
+        `vpcmirror: the store cannot be written (${(err as Error).message}); give the server a data directory and SQLite file it may write\n`,
+      );
+      process.exitCode = 2;
     } else if (err instanceof Error && 'code' in err && err.code === 'ECONNRESET') {
       process.stderr.write(
         `vpcmirror: the server closed the connection without an answer (${err.message}); a server started with --tls-cert is dialled as https://host:port\n`,

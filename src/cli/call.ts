@@ -9,6 +9,7 @@ import { readCredentialsFile } from '../accounts/bootstrap.js';
 import { DEFAULT_DATA_DIR } from '../config.js';
 import { VERSION } from '../version.js';
 import { type ClientOptions, call, trustingAlso } from './client.js';
+import { actionAdvice, nearest, parameterAdvice } from './names.js';
 
 const OWN_FLAGS = new Set([
   'endpoint',
@@ -59,6 +60,13 @@ export function parseCallArgs(argv: readonly string[]): ParsedCall {
     if (name === 'wait' || name === 'help' || name === 'version') {
       flags[name] = true;
       continue;
+    }
+    if (!OWN_FLAGS.has(name) && /^[a-z]/.test(name)) {
+      // The API's parameters are all written with a capital; a lower-case name is a flag of ours.
+      const near = nearest(name, [...OWN_FLAGS, 'wait', 'help', 'version']);
+      throw new UsageError(
+        `unknown flag --${name}${near ? `; did you mean --${near}?` : ''} (parameters of the API start with a capital)`,
+      );
     }
     if (value === undefined) {
       const next = argv[i + 1];
@@ -156,9 +164,10 @@ async function listOrReason(
   opts: ClientOptions,
   action: string,
   params: Record<string, string>,
+  timeoutMs?: number,
 ): Promise<Awaited<ReturnType<typeof call>> | string> {
   try {
-    return await call(opts, action, params);
+    return await call(opts, action, params, timeoutMs);
   } catch (e) {
     return e instanceof Error ? e.message : String(e);
   }
@@ -226,7 +235,10 @@ async function waitFor(
   for (;;) {
     const params: Record<string, string> = { [spec.idsParam]: id };
     if (regionId) params.RegionId = regionId;
-    const r = await listOrReason(opts, spec.list, params);
+    // A poll may not outlast the wait by much: a server that stopped answering is not waited on
+    // for the client's own 30 s on top of --timeout.
+    const left = started + timeoutMs - Date.now();
+    const r = await listOrReason(opts, spec.list, params, Math.min(30_000, Math.max(1_000, left + 1_000)));
     if (typeof r === 'string' || r.status !== 200) {
       if (tty) err.write('\n');
       cannotFollow(err, id, spec.list, r);
@@ -249,14 +261,21 @@ async function waitFor(
       if (tty) err.write('\n');
       return true;
     }
-    if (Date.now() - started > timeoutMs) {
+    if (item === undefined) {
+      // What was to become Created is gone (deleted meanwhile, or the store reset): it never will.
+      if (tty) err.write('\n');
+      err.write(`${id} no longer exists: it was deleted while waiting for it to be Created\n`);
+      return false;
+    }
+    if (Date.now() - started >= timeoutMs) {
       if (tty) err.write('\n');
       err.write(
         `timed out after ${timeoutMs / 1000}s waiting for ${id} to be ${spec.until === 'gone' ? 'deleted' : 'Created'}\n`,
       );
       return false;
     }
-    await sleep(intervalMs);
+    // The last poll falls on the deadline, not an --interval past it.
+    await sleep(Math.min(intervalMs, Math.max(0, started + timeoutMs - Date.now())));
   }
 }
 
@@ -271,6 +290,31 @@ function endpointFile(dataDir: string): string | undefined {
   return text === '' ? undefined : text;
 }
 
+/**
+ * `host:port`, `http://host:port` or `https://host:port` (host a name, an IPv4 address or a
+ * bracketed IPv6 one), or a usage error naming where it came from: a path or a port that is not one
+ * would otherwise be dialled somewhere else (port 80) and reported as nothing listening there.
+ */
+export function checkEndpoint(endpoint: string, from: string): string {
+  const m = /^(?:https?:\/\/)?(\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9._-]+)(?::(\d{1,5}))?\/?$/.exec(endpoint);
+  const port = m?.[2] === undefined ? 80 : Number(m[2]);
+  if (!m || port < 1 || port > 65535)
+    throw new UsageError(
+      `${from}: ${quoteForMessage(endpoint)} is not an endpoint: give host:port, http://host:port or https://host:port`,
+    );
+  return endpoint;
+}
+
+/** What goes into an HTTP header must be printable ASCII; node refuses anything else with a stack. */
+function headerSafe(value: string | undefined, what: string): void {
+  if (value !== undefined && !/^[\x21-\x7e]*$/.test(value))
+    throw new UsageError(`${what} has a character that is not printable ASCII: ${quoteForMessage(value)}`);
+}
+
+function quoteForMessage(value: string): string {
+  return JSON.stringify(value.length > 80 ? `${value.slice(0, 80)}…` : value);
+}
+
 export function clientOptions(
   flags: Record<string, string | true>,
   env: NodeJS.ProcessEnv = process.env,
@@ -279,7 +323,8 @@ export function clientOptions(
     const v = flags[f];
     return typeof v === 'string' ? v : env[e] || undefined;
   };
-  const dataDir = str('data-dir', 'VPCMIRROR_DATA_DIR') ?? DEFAULT_DATA_DIR;
+  const givenDataDir = str('data-dir', 'VPCMIRROR_DATA_DIR');
+  const dataDir = givenDataDir ?? DEFAULT_DATA_DIR;
   const file = readCredentialsFile(dataDir);
   const accessKeyId = str('access-key-id', 'VPCMIRROR_ACCESS_KEY_ID') ?? file?.accessKeyId;
   const accessKeySecret = str('access-key-secret', 'VPCMIRROR_ACCESS_KEY_SECRET') ?? file?.accessKeySecret;
@@ -301,12 +346,29 @@ export function clientOptions(
       throw new UsageError(`--ca: cannot read ${caFile}: ${e instanceof Error ? e.message : String(e)}`);
     }
   }
+  const securityToken = str('security-token', 'VPCMIRROR_SECURITY_TOKEN');
+  headerSafe(accessKeyId, 'the AccessKey id');
+  headerSafe(securityToken, 'the security token');
+  const explicit = str('endpoint', 'VPCMIRROR_ENDPOINT');
+  const recorded = explicit === undefined ? endpointFile(dataDir) : undefined;
+  // A data directory named on purpose whose server is not running must not send the call to
+  // whatever else listens on the default port.
+  if (explicit === undefined && recorded === undefined && givenDataDir !== undefined)
+    throw new UsageError(
+      `no server is recorded in ${join(dataDir, ENDPOINT_FILE)}: start one with \`vpcmirror serve --data-dir ${dataDir}\`, or give --endpoint`,
+    );
+  const endpoint =
+    explicit !== undefined
+      ? checkEndpoint(explicit, flags.endpoint !== undefined ? '--endpoint' : 'VPCMIRROR_ENDPOINT')
+      : recorded !== undefined
+        ? checkEndpoint(recorded, join(dataDir, ENDPOINT_FILE))
+        : '127.0.0.1:8787';
   return {
-    endpoint: str('endpoint', 'VPCMIRROR_ENDPOINT') ?? endpointFile(dataDir) ?? '127.0.0.1:8787',
+    endpoint,
     ca,
     accessKeyId,
     accessKeySecret,
-    securityToken: str('security-token', 'VPCMIRROR_SECURITY_TOKEN'),
+    securityToken,
     signature,
     method,
   };
@@ -335,10 +397,14 @@ export async function callCommand(argv: readonly string[], help: string): Promis
   const timeout = seconds(parsed.flags.timeout, 'timeout', 300);
   const interval = seconds(parsed.flags.interval, 'interval', 0.5);
   const opts = clientOptions(parsed.flags);
+  for (const line of parameterAdvice(parsed.action, parsed.params, new Set([...OWN_FLAGS, 'wait'])))
+    process.stderr.write(`vpcmirror: warning: ${line}\n`);
   const result = await call(opts, parsed.action, parsed.params);
   process.stdout.write(`${JSON.stringify(result.body, null, 2)}\n`);
   if (result.status >= 300) {
     process.stderr.write(`vpcmirror: HTTP ${result.status} ${String(result.body.Code)}\n`);
+    const advice = result.body.Code === 'InvalidAction.NotFound' ? actionAdvice(parsed.action) : undefined;
+    if (advice) process.stderr.write(`vpcmirror: ${advice}\n`);
     return 1;
   }
   if (parsed.flags.wait) {

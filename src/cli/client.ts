@@ -43,6 +43,9 @@ export interface CallResult {
   readonly body: Record<string, unknown>;
 }
 
+/** A call that got no usable answer: said in one line, exit 1 (not a usage mistake, not a crash). */
+export class CallFailed extends Error {}
+
 export function hostOf(endpoint: string): string {
   return endpoint.replace(/^https?:\/\//, '').replace(/\/+$/, '');
 }
@@ -152,12 +155,18 @@ export function send(
           try {
             resolve({ status: res.statusCode ?? 0, body: JSON.parse(text) as Record<string, unknown> });
           } catch {
-            reject(new Error(`HTTP ${res.statusCode}: the answer is not JSON: ${text.slice(0, 200)}`));
+            reject(
+              new CallFailed(
+                `HTTP ${res.statusCode}: the answer is not JSON, so that is not a vpcmirror or Alibaba Cloud endpoint: ${text.slice(0, 200)}`,
+              ),
+            );
           }
         });
       },
     );
-    r.on('timeout', () => r.destroy(new Error(`no answer within ${timeoutMs} ms`)));
+    r.on('timeout', () =>
+      r.destroy(new CallFailed(`no answer within ${timeoutMs / 1000} s from ${endpoint}`)),
+    );
     r.on('error', reject);
     r.end(req.body);
   });
@@ -167,6 +176,7 @@ export async function call(
   opts: ClientOptions,
   action: string,
   params: Readonly<Record<string, string>>,
+  timeoutMs?: number,
 ): Promise<CallResult> {
-  return send(opts.endpoint, signRequest(opts, action, params), undefined, opts.ca);
+  return send(opts.endpoint, signRequest(opts, action, params), timeoutMs, opts.ca);
 }

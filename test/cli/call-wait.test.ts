@@ -240,6 +240,39 @@ for (const storeKind of testStores()) {
       }
     });
 
+    test('--wait for Created stops at once, exit 3, when the resource is deleted meanwhile, instead of waiting out --timeout', async () => {
+      const reset = await startTestServer({ store: storeKind, flags: { transitions: 'manual' } });
+      let resetting: Promise<Response> | undefined;
+      try {
+        const r = await cli(
+          reset,
+          [
+            'CreateTrafficMirrorFilter',
+            '--RegionId',
+            REGION,
+            '--wait',
+            '--interval',
+            '0.05',
+            '--timeout',
+            '600',
+          ],
+          reset,
+          (stdout) => {
+            if (!resetting && /"TrafficMirrorFilterId"/.test(stdout))
+              resetting = fetch(`http://${reset.endpoint}/_vpcmirror/reset`, { method: 'POST' });
+          },
+        );
+        assert.equal(r.code, 3, r.stderr);
+        assert.match(
+          r.stderr,
+          /tmf-\S+ no longer exists: it was deleted while waiting for it to be Created\n$/,
+        );
+        assert.equal((await resetting)?.status, 200);
+      } finally {
+        await reset.close();
+      }
+    });
+
     test('call DeleteTrafficMirrorSession --wait of an unknown session prints the error and exits 1 without waiting', async () => {
       const r = await cli(server, [
         'DeleteTrafficMirrorSession',

@@ -7,6 +7,7 @@
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
@@ -226,6 +227,120 @@ describe('vpcmirror call', () => {
     const r = await vpcmirror(['call', 'DescribeRegions', '--endpoint', '127.0.0.1:1', ...keyFlags]);
     assert.equal(r.code, 1);
     assert.match(r.err, /nothing is listening there/);
+  });
+
+  test('a misspelled action gets the nearest one; a parameter the action does not take is warned about, with the name meant', async () => {
+    const action = await vpcmirror(['call', 'DescribeRegion', '--endpoint', server.endpoint, ...keyFlags]);
+    assert.equal(action.code, 1);
+    assert.match(action.err, /DescribeRegion is not an action of this API; did you mean DescribeRegions\?/);
+    const list = await vpcmirror([
+      'call',
+      'ListTrafficMirrorSessions',
+      '--RegionId',
+      'cn-hangzhou',
+      '--MaxResult',
+      '5',
+      '--TrafficMirrorSessionIds',
+      'tms-x',
+      '--Wait',
+      'true',
+      '--endpoint',
+      server.endpoint,
+      ...keyFlags,
+    ]);
+    assert.equal(list.code, 0, list.err);
+    assert.match(
+      list.err,
+      /takes no parameter MaxResult \(did you mean --MaxResults\?\); the server ignores it/,
+    );
+    assert.match(
+      list.err,
+      /takes no parameter TrafficMirrorSessionIds \(a list: write --TrafficMirrorSessionIds\.1 …\)/,
+    );
+    assert.match(list.err, /takes no parameter Wait \(the flag of vpcmirror call is --wait, in lower case\)/);
+    const ok = await vpcmirror([
+      'call',
+      'ListTrafficMirrorSessions',
+      '--RegionId',
+      'cn-hangzhou',
+      '--TrafficMirrorSessionIds.1',
+      'tms-x',
+      '--endpoint',
+      server.endpoint,
+      ...keyFlags,
+    ]);
+    assert.equal(ok.err, '', 'nothing to say about parameters the action takes');
+    const flag = await vpcmirror([
+      'call',
+      'DescribeRegions',
+      '--wiat',
+      '--endpoint',
+      server.endpoint,
+      ...keyFlags,
+    ]);
+    assert.equal(flag.code, 2);
+    assert.match(flag.err, /unknown flag --wiat; did you mean --wait\?/);
+  });
+
+  test('an endpoint that is not host:port, a data directory whose server is not running, and a non-ASCII key id exit 2 naming the mistake', async () => {
+    for (const endpoint of [
+      '127.0.0.1:abc',
+      '127.0.0.1:99999',
+      'http://127.0.0.1:8787/vpc',
+      'ftp://127.0.0.1:80',
+    ]) {
+      const r = await vpcmirror(['call', 'DescribeRegions', '--endpoint', endpoint, ...keyFlags]);
+      assert.equal(r.code, 2, `${endpoint}: ${r.err}`);
+      assert.match(r.err, /is not an endpoint: give host:port, http:\/\/host:port or https:\/\/host:port/);
+    }
+    const dir = join(scratch, 'no-server');
+    mkdirSync(dir, { recursive: true });
+    const stopped = await vpcmirror(['call', 'DescribeRegions', '--data-dir', dir, ...keyFlags]);
+    assert.equal(stopped.code, 2);
+    assert.match(
+      stopped.err,
+      /no server is recorded in .*endpoint: start one with `vpcmirror serve --data-dir/,
+    );
+    const key = await vpcmirror([
+      'call',
+      'DescribeRegions',
+      '--endpoint',
+      server.endpoint,
+      '--access-key-id',
+      'LTAIключ',
+      '--access-key-secret',
+      'x',
+    ]);
+    assert.equal(key.code, 2);
+    assert.match(key.err, /the AccessKey id has a character that is not printable ASCII/);
+    assert.ok(!/\n\s+at /.test(key.err), 'no stack trace');
+  });
+
+  test('an endpoint that answers something other than JSON, and a host that does not exist, are one line each', async () => {
+    const notJson = createServer((_req, res) => res.writeHead(501).end('<!DOCTYPE html><p>no</p>'));
+    await new Promise<void>((resolve) => notJson.listen(0, '127.0.0.1', resolve));
+    try {
+      const address = notJson.address();
+      const port = typeof address === 'object' && address ? address.port : 0;
+      const r = await vpcmirror(['call', 'DescribeRegions', '--endpoint', `127.0.0.1:${port}`, ...keyFlags]);
+      assert.equal(r.code, 1);
+      assert.match(
+        r.err,
+        /^vpcmirror: HTTP 501: the answer is not JSON, so that is not a vpcmirror or Alibaba Cloud endpoint/,
+      );
+      assert.ok(!/\n\s+at /.test(r.err), r.err);
+    } finally {
+      await new Promise<void>((resolve) => notJson.close(() => resolve()));
+    }
+    const host = await vpcmirror([
+      'call',
+      'DescribeRegions',
+      '--endpoint',
+      'nosuchhost.invalid:80',
+      ...keyFlags,
+    ]);
+    assert.equal(host.code, 2);
+    assert.match(host.err, /^vpcmirror: no such host \(.*\); check the host of --endpoint or --host\n$/);
   });
 
   test('a stray positional argument or a bad --signature exits 2', async () => {
