@@ -638,6 +638,24 @@ describe('vpcmirror serve', () => {
     }
   });
 
+  test('a --host the machine has no address for, or no name for, is one line and exit code 2, not a stack trace', async () => {
+    for (const [host, said] of [
+      ['192.0.2.1', /this machine has no such address \(.*\); give --host one of its own addresses/],
+      ['nosuchhost.invalid', /no such host \(.*\); check the host of --endpoint or --host/],
+    ] as const) {
+      const p = track(
+        serve(['--port', '0', '--host', host, '--data-dir', tmp()], {
+          VPCMIRROR_ACCESS_KEY_ID: 'LTAIchosen00000001',
+          VPCMIRROR_ACCESS_KEY_SECRET: 'chosen-secret',
+        }),
+      );
+      const exit = await p.exitWithin(START_MS);
+      assert.equal(exit.code, 2, p.err);
+      assert.match(p.err, said);
+      assert.ok(!/\n\s+at /.test(p.err), 'no stack trace');
+    }
+  });
+
   test('a PostgreSQL that is not there, or has no such database, is one line naming the database and exit code 2, before anything is written', async () => {
     // A port nothing listens on: the one a server just let go of.
     const probe = createServer();
