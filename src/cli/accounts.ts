@@ -152,6 +152,17 @@ function table(rows: ReadonlyArray<Record<string, string>>, columns: readonly st
   return `${[line(columns), ...rows.map((r) => line(columns.map((c) => r[c] ?? '')))].join('\n')}\n`;
 }
 
+/** A list command's answer: the views as JSON with --json, else a table of the rows they make. */
+function printList<V>(
+  io: Io,
+  flags: Flags,
+  views: readonly V[],
+  row: (v: V) => Record<string, string>,
+  columns: readonly string[],
+): void {
+  io.out(flags.json ? json(views) : table(views.map(row), columns));
+}
+
 function json(value: unknown): string {
   return `${JSON.stringify(value, null, 2)}\n`;
 }
@@ -243,21 +254,20 @@ async function account(sub: string | undefined, args: readonly string[], io: Io)
     case 'list': {
       const { flags } = parse(args, {});
       const views = await withStore(flags, (db) => accountViews(db));
-      if (flags.json) io.out(json(views));
-      else
-        io.out(
-          table(
-            views.map((v) => ({
-              ACCOUNT: v.AccountId,
-              NAME: v.Name,
-              'RESOURCE GROUP': v.DefaultResourceGroupId,
-              USERS: String(v.Users),
-              KEYS: String(v.AccessKeys),
-              CREATED: v.CreateDate,
-            })),
-            ['ACCOUNT', 'NAME', 'RESOURCE GROUP', 'USERS', 'KEYS', 'CREATED'],
-          ),
-        );
+      printList(
+        io,
+        flags,
+        views,
+        (v) => ({
+          ACCOUNT: v.AccountId,
+          NAME: v.Name,
+          'RESOURCE GROUP': v.DefaultResourceGroupId,
+          USERS: String(v.Users),
+          KEYS: String(v.AccessKeys),
+          CREATED: v.CreateDate,
+        }),
+        ['ACCOUNT', 'NAME', 'RESOURCE GROUP', 'USERS', 'KEYS', 'CREATED'],
+      );
       return 0;
     }
     default:
@@ -305,21 +315,20 @@ async function user(sub: string | undefined, args: readonly string[], io: Io): P
       const { flags } = parse(args, { account: { type: 'string' } });
       const accountId = str(flags, 'account');
       const views = await withStore(flags, (db) => userViews(db, accountId));
-      if (flags.json) io.out(json(views));
-      else
-        io.out(
-          table(
-            views.map((v) => ({
-              ACCOUNT: v.AccountId,
-              USER: v.UserName,
-              'DISPLAY NAME': v.DisplayName,
-              KEYS: String(v.AccessKeys),
-              GROUPS: v.Groups.join(', '),
-              POLICIES: v.Policies.join(', '),
-            })),
-            ['ACCOUNT', 'USER', 'DISPLAY NAME', 'KEYS', 'GROUPS', 'POLICIES'],
-          ),
-        );
+      printList(
+        io,
+        flags,
+        views,
+        (v) => ({
+          ACCOUNT: v.AccountId,
+          USER: v.UserName,
+          'DISPLAY NAME': v.DisplayName,
+          KEYS: String(v.AccessKeys),
+          GROUPS: v.Groups.join(', '),
+          POLICIES: v.Policies.join(', '),
+        }),
+        ['ACCOUNT', 'USER', 'DISPLAY NAME', 'KEYS', 'GROUPS', 'POLICIES'],
+      );
       return 0;
     }
     default:
@@ -388,20 +397,19 @@ async function group(sub: string | undefined, args: readonly string[], io: Io): 
       const { flags } = parse(args, { account: { type: 'string' } });
       const accountId = str(flags, 'account');
       const views = await withStore(flags, (db) => groupViews(db, accountId));
-      if (flags.json) io.out(json(views));
-      else
-        io.out(
-          table(
-            views.map((v) => ({
-              ACCOUNT: v.AccountId,
-              GROUP: v.GroupName,
-              USERS: v.Users.join(', '),
-              POLICIES: v.Policies.join(', '),
-              COMMENTS: v.Comments,
-            })),
-            ['ACCOUNT', 'GROUP', 'USERS', 'POLICIES', 'COMMENTS'],
-          ),
-        );
+      printList(
+        io,
+        flags,
+        views,
+        (v) => ({
+          ACCOUNT: v.AccountId,
+          GROUP: v.GroupName,
+          USERS: v.Users.join(', '),
+          POLICIES: v.Policies.join(', '),
+          COMMENTS: v.Comments,
+        }),
+        ['ACCOUNT', 'GROUP', 'USERS', 'POLICIES', 'COMMENTS'],
+      );
       return 0;
     }
     default:
@@ -460,21 +468,20 @@ async function key(sub: string | undefined, args: readonly string[], io: Io): Pr
       };
       const now = Date.now();
       const views = await withStore(flags, (db) => keyViews(db, filter, now));
-      if (flags.json) io.out(json(views));
-      else
-        io.out(
-          table(
-            views.map((v) => ({
-              'ACCESSKEY ID': v.AccessKeyId,
-              ACCOUNT: v.AccountId,
-              PRINCIPAL: v.Principal,
-              TYPE: v.Type,
-              STATUS: v.Status,
-              EXPIRES: v.Expiration === null ? '-' : `${v.Expiration}${v.Expired ? ' (expired)' : ''}`,
-            })),
-            ['ACCESSKEY ID', 'ACCOUNT', 'PRINCIPAL', 'TYPE', 'STATUS', 'EXPIRES'],
-          ),
-        );
+      printList(
+        io,
+        flags,
+        views,
+        (v) => ({
+          'ACCESSKEY ID': v.AccessKeyId,
+          ACCOUNT: v.AccountId,
+          PRINCIPAL: v.Principal,
+          TYPE: v.Type,
+          STATUS: v.Status,
+          EXPIRES: v.Expiration === null ? '-' : `${v.Expiration}${v.Expired ? ' (expired)' : ''}`,
+        }),
+        ['ACCESSKEY ID', 'ACCOUNT', 'PRINCIPAL', 'TYPE', 'STATUS', 'EXPIRES'],
+      );
       return 0;
     }
     default:
@@ -612,20 +619,19 @@ async function policy(sub: string | undefined, args: readonly string[], io: Io):
       const { flags } = parse(args, { account: { type: 'string' } });
       const accountId = str(flags, 'account');
       const views = await withStore(flags, (db) => policyViews(db, accountId));
-      if (flags.json) io.out(json(views));
-      else
-        io.out(
-          table(
-            views.map((v) => ({
-              ACCOUNT: v.AccountId,
-              POLICY: v.PolicyName,
-              TYPE: v.PolicyType,
-              'ATTACHED TO': v.AttachedTo.join(', ') || '-',
-              DESCRIPTION: v.Description,
-            })),
-            ['ACCOUNT', 'POLICY', 'TYPE', 'ATTACHED TO', 'DESCRIPTION'],
-          ),
-        );
+      printList(
+        io,
+        flags,
+        views,
+        (v) => ({
+          ACCOUNT: v.AccountId,
+          POLICY: v.PolicyName,
+          TYPE: v.PolicyType,
+          'ATTACHED TO': v.AttachedTo.join(', ') || '-',
+          DESCRIPTION: v.Description,
+        }),
+        ['ACCOUNT', 'POLICY', 'TYPE', 'ATTACHED TO', 'DESCRIPTION'],
+      );
       return 0;
     }
     default:
