@@ -9,6 +9,7 @@ import { authorize } from './auth/authorize.js';
 import type { CredentialCache } from './auth/credential-cache.js';
 import type { NonceRecorder } from './auth/nonce-batcher.js';
 import type { Principal } from './auth/principal.js';
+import { parseV3Authorization } from './auth/signature.js';
 import { type ApiError, isApiError } from './protocol/api-error.js';
 import { protocolErrors } from './protocol/errors.js';
 import { type ParsedParams, parseParams } from './protocol/params.js';
@@ -95,6 +96,8 @@ export async function runPipeline(deps: PipelineDeps, req: RpcRequest): Promise<
   const requestId = randomUUID().toUpperCase();
   const record: CallRecord = { requestId, action: undefined, accessKeyId: undefined, code: undefined };
   let format: ResponseFormat = 'JSON';
+  // Kept outside the steps, so that a refused request's log line can still name the key it claimed.
+  let read: ParsedParams | undefined;
   try {
     // 2. Transport: method and path (protocol.md 2, 4.1).
     const target = originForm(req.url);
@@ -110,6 +113,7 @@ export async function runPipeline(deps: PipelineDeps, req: RpcRequest): Promise<
     let params: ParsedParams;
     try {
       params = parseParams(rawQuery, req.body, single(req, 'content-type'));
+      read = params;
     } catch (e) {
       if (refusedAsksForXml(req, rawQuery)) format = 'XML';
       throw e;
@@ -245,8 +249,18 @@ export async function runPipeline(deps: PipelineDeps, req: RpcRequest): Promise<
       err = protocolErrors.internalError();
     }
     record.code = err.code;
+    // A key refused (unknown, disabled, a signature that does not match) is the one to name: it
+    // says which client is misconfigured. Claimed, not verified.
+    record.accessKeyId ??= claimedAccessKeyId(req, read);
     return { response: errorResponse(err, format, requestId, deps.hostId), record };
   }
+}
+
+/** The AccessKey id a request names, before it is checked: V3's Credential, else V1's parameter. */
+function claimedAccessKeyId(req: RpcRequest, params: ParsedParams | undefined): string | undefined {
+  const authorization = single(req, 'authorization');
+  if (isV3Authorization(authorization)) return parseV3Authorization(authorization ?? '')?.accessKeyId;
+  return params?.all.get('AccessKeyId');
 }
 
 function pick(

@@ -41,6 +41,14 @@ class MissingHost extends Error {}
  */
 export const MAX_HEADER_BYTES = 96 * 1024;
 
+/**
+ * A value a client chose, as the access log repeats it: a real action or key id is far shorter,
+ * and an 8 KB one must not make an 8 KB line.
+ */
+function clipped(value: string | undefined): string | undefined {
+  return value === undefined || value.length <= 128 ? value : `${value.slice(0, 128)}…`;
+}
+
 /** Answers that never reach the pipeline still carry a RequestId of the usual form. */
 function newRequestId(): string {
   return randomUUID().toUpperCase();
@@ -211,8 +219,8 @@ export function listen(app: App, host: string, port: number): Promise<RunningSer
       access.info(
         {
           requestId: record.requestId,
-          action: record.action,
-          accessKeyId: record.accessKeyId,
+          action: clipped(record.action),
+          accessKeyId: clipped(record.accessKeyId),
           code: record.code ?? 'OK',
           status: response.status,
           latencyMs: Number(process.hrtime.bigint() - started) / 1e6,

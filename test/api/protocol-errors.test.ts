@@ -671,6 +671,43 @@ for (const storeKind of testStores()) {
         assert.match(JSON.stringify(logged), /secret-detail-7431/);
       });
 
+      test('the access line of a refused signature or an unknown key names the AccessKey id the request claimed; a huge action is clipped', async () => {
+        const lineOf = async (requestId: unknown) => {
+          for (let i = 0; i < 50; i++) {
+            const line = logLines
+              .flatMap((chunk) => chunk.split('\n'))
+              .filter((l) => l.startsWith('{'))
+              .map((l) => JSON.parse(l) as Record<string, unknown>)
+              .find((l) => l.requestId === requestId && l.msg === 'request');
+            if (line) return line;
+            await new Promise((resolve) => setImmediate(resolve));
+          }
+          return undefined;
+        };
+        const wrongSecret = await captureCall(
+          cap,
+          'vpc-v3',
+          { ...keys, accessKeySecret: 'not-the-secret' },
+          'DescribeRegions',
+          {},
+        );
+        const mismatch = expectError(await send(wrongSecret), 400, 'SignatureDoesNotMatch');
+        assert.equal((await lineOf(mismatch.RequestId))?.accessKeyId, keys.accessKeyId);
+        const unknown = await captureCall(
+          cap,
+          'pop-get',
+          { accessKeyId: 'LTAInobodyhas0001', accessKeySecret: 'x' },
+          'DescribeRegions',
+          {},
+        );
+        const notFound = expectError(await send(unknown), 404, 'InvalidAccessKeyId.NotFound');
+        assert.equal((await lineOf(notFound.RequestId))?.accessKeyId, 'LTAInobodyhas0001');
+        const huge = await captureCall(cap, 'pop-get', keys, `A${'a'.repeat(5000)}`, {});
+        const body = expectError(await send(huge), 404, 'InvalidAction.NotFound');
+        const action = String((await lineOf(body.RequestId))?.action);
+        assert.equal(action, `A${'a'.repeat(127)}…`);
+      });
+
       test('the SDK sees InternalError as a ServerError with status 500', async () => {
         const err = await expectCode(
           () => callVia('vpc-v3', { ...keys, endpoint: `127.0.0.1:${extra.port}` }, 'TestBoom', {}),
