@@ -68,7 +68,8 @@ const CALL_HELP = `  vpcmirror call <Action> [--Param value …] [flags]
   one meant; a misspelled action gets the nearest one.
   Exit status: 0 success, 1 an error answer (DryRunOperation included; its HTTP status and code
   also go to stderr) or no server, 2 a usage mistake, 3 the call succeeded but --wait timed out,
-  could not follow it, or saw the resource deleted before it was Created.
+  could not follow it, or saw the resource deleted before it was Created, 130 --wait ended by
+  Ctrl-C (the change goes on in the server).
 `;
 
 const HELP = `vpcmirror: a local Alibaba Cloud VPC traffic mirroring API (2016-04-28)

@@ -329,8 +329,14 @@ export function clientOptions(
   const accessKeyId = str('access-key-id', 'VPCMIRROR_ACCESS_KEY_ID') ?? file?.accessKeyId;
   const accessKeySecret = str('access-key-secret', 'VPCMIRROR_ACCESS_KEY_SECRET') ?? file?.accessKeySecret;
   if (!accessKeyId || !accessKeySecret) {
+    const path = join(dataDir, 'credentials.json');
+    // A file that is there but unreadable as credentials is not the same mistake as no file.
+    if (file === undefined && existsSync(path))
+      throw new UsageError(
+        `${path} is damaged (not the JSON a server writes): start the server on this data directory to write it again, or pass --access-key-id and --access-key-secret`,
+      );
     throw new UsageError(
-      `no credentials: pass --access-key-id and --access-key-secret, set VPCMIRROR_ACCESS_KEY_ID/SECRET, pass --data-dir DIR of the server, or run where ${join(dataDir, 'credentials.json')} exists`,
+      `no credentials: pass --access-key-id and --access-key-secret, set VPCMIRROR_ACCESS_KEY_ID/SECRET, pass --data-dir DIR of the server, or run where ${path} exists`,
     );
   }
   const signature = str('signature', 'VPCMIRROR_SIGNATURE') ?? 'v3';
@@ -417,7 +423,23 @@ export async function callCommand(argv: readonly string[], help: string): Promis
     if (!named) throw new UsageError(`--wait: cannot tell which resource ${parsed.action} changed`);
     const id = spec.byRule ? await filterOfRule(opts, parsed.params.RegionId, named, process.stderr) : named;
     if (id === undefined) return 3;
-    const ok = await waitFor(opts, spec, parsed.params.RegionId, id, timeout, interval, process.stderr);
+    // Ctrl-C ends the wait, not the change: say so, and end the status line it may have left open.
+    const interrupted = () => {
+      process.stderr.write(
+        `${process.stderr.isTTY ? '\n' : ''}vpcmirror: stopped waiting; ${id} goes on changing in the server (${spec.list} shows it)\n`,
+      );
+      process.exit(130);
+    };
+    process.once('SIGINT', interrupted);
+    const ok = await waitFor(
+      opts,
+      spec,
+      parsed.params.RegionId,
+      id,
+      timeout,
+      interval,
+      process.stderr,
+    ).finally(() => process.off('SIGINT', interrupted));
     // The call itself succeeded; 3 says only that its outcome was not seen.
     return ok ? 0 : 3;
   }

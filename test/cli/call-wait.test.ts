@@ -273,6 +273,47 @@ for (const storeKind of testStores()) {
       }
     });
 
+    test('Ctrl-C during --wait ends the wait with 130, saying the change goes on in the server', async () => {
+      const manual = await startTestServer({ store: storeKind, flags: { transitions: 'manual' } });
+      try {
+        const child = spawn(
+          process.execPath,
+          [
+            'bin/vpcmirror.js',
+            'call',
+            'CreateTrafficMirrorFilter',
+            '--RegionId',
+            REGION,
+            '--wait',
+            '--interval',
+            '0.05',
+            '--endpoint',
+            manual.endpoint,
+            '--access-key-id',
+            manual.accessKeyId,
+            '--access-key-secret',
+            manual.accessKeySecret,
+          ],
+          { cwd: process.cwd(), stdio: ['ignore', 'pipe', 'pipe'] },
+        );
+        let stderr = '';
+        let interrupted = false;
+        child.stderr.on('data', (c: Buffer) => {
+          stderr += c.toString('utf8');
+          // The wait has begun once it reports the first status: one Ctrl-C then.
+          if (!interrupted && /: Creating \(/.test(stderr)) interrupted = child.kill('SIGINT');
+        });
+        const code = await new Promise<number | null>((resolve) => child.on('exit', resolve));
+        assert.equal(code, 130, stderr);
+        assert.match(
+          stderr,
+          /vpcmirror: stopped waiting; tmf-\S+ goes on changing in the server \(ListTrafficMirrorFilters shows it\)\n$/,
+        );
+      } finally {
+        await manual.close();
+      }
+    });
+
     test('call DeleteTrafficMirrorSession --wait of an unknown session prints the error and exits 1 without waiting', async () => {
       const r = await cli(server, [
         'DeleteTrafficMirrorSession',

@@ -221,6 +221,20 @@ describe('vpcmirror call', () => {
     ]);
     assert.equal(r.code, 2);
     assert.match(r.err, /no credentials: pass --access-key-id and --access-key-secret/);
+    // A credentials file that is there but damaged is said to be so, not missing.
+    const damaged = join(scratch, 'damaged');
+    mkdirSync(damaged, { recursive: true });
+    writeFileSync(join(damaged, 'credentials.json'), '{bad');
+    const d = await vpcmirror([
+      'call',
+      'DescribeRegions',
+      '--endpoint',
+      server.endpoint,
+      '--data-dir',
+      damaged,
+    ]);
+    assert.equal(d.code, 2);
+    assert.match(d.err, /credentials\.json is damaged \(not the JSON a server writes\)/);
   });
 
   test('with nothing listening it exits 1 saying so', async () => {
