@@ -77,7 +77,7 @@ const HELP = `vpcmirror: a local Alibaba Cloud VPC traffic mirroring API (2016-0
 Usage:
 ${SERVE_HELP}
 ${CALL_HELP}
-  vpcmirror db migrate [--database URL | --data-dir DIR]
+  vpcmirror db migrate|status [--database URL | --data-dir DIR]
   vpcmirror --version
 
 ${ACCOUNTS_HELP}`;

@@ -586,6 +586,18 @@ function isSchemaRace(store: Store, e: unknown): boolean {
   );
 }
 
+/** Each migration this code knows, and when the store applied it (null: pending); then any the store has from newer code. */
+export async function migrationStatus(
+  store: Store,
+): Promise<{ known: { name: string; appliedAt: Date | null }[]; newer: string[] }> {
+  const schema = await currentSchema(store);
+  const applied = await migrator(store, schema).getMigrations();
+  return {
+    known: applied.map((m) => ({ name: m.name, appliedAt: m.executedAt ?? null })),
+    newer: await unknownApplied(store, schema),
+  };
+}
+
 async function migrateOnce(store: Store): Promise<MigrationResultSet> {
   const schema = await currentSchema(store);
   const newer = await unknownApplied(store, schema);

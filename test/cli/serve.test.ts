@@ -808,7 +808,7 @@ describe('vpcmirror serve', () => {
     ]) {
       const dbHelp = await runCli(args);
       assert.equal(dbHelp.code, 0, dbHelp.err);
-      assert.match(dbHelp.out, /^usage: vpcmirror db migrate \[--database URL \| --data-dir DIR\]/);
+      assert.match(dbHelp.out, /^usage: vpcmirror db migrate\|status \[--database URL \| --data-dir DIR\]/);
     }
   });
 

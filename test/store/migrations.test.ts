@@ -4,7 +4,7 @@
  * by openStore and by `vpcmirror serve` with one clear line and exit code 2.
  */
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
@@ -145,6 +145,37 @@ for (const kind of testStores()) {
         assert.deepEqual(await applied(store), known);
       } finally {
         await store.close();
+      }
+    });
+
+    test('vpcmirror db status names each migration applied or pending and changes nothing; a missing SQLite store is refused, not made', async () => {
+      const t = await target();
+      const early = await migratedTo(t, '2026_11_26_0003_ram_generation');
+      await early.close();
+      const status = await runCli(['db', 'status', ...t.flags]);
+      assert.equal(status.code, 0, status.stderr);
+      const lines = status.stdout.trim().split('\n');
+      assert.deepEqual(
+        lines.slice(0, -1).map((l) => l.replace(/applied \S+$/, 'applied')),
+        known.map((name, i) => `${name}: ${i < 3 ? 'applied' : 'pending'}`),
+      );
+      assert.match(
+        lines.at(-1) ?? '',
+        new RegExp(`: ${known.length - 3} pending \\(vpcmirror db migrate applies them\\)$`),
+      );
+      assert.equal(
+        (await runCli(['db', 'status', ...t.flags])).stdout,
+        status.stdout,
+        'looking changed nothing',
+      );
+      assert.equal((await runCli(['db', 'migrate', ...t.flags])).code, 0);
+      assert.match((await runCli(['db', 'status', ...t.flags])).stdout, /: up to date\n$/);
+      if (kind === 'sqlite') {
+        const missing = join(t.location, '..', 'nope', 'vpcmirror.sqlite');
+        const r = await runCli(['db', 'status', '--database', missing]);
+        assert.equal(r.code, 2);
+        assert.match(r.stderr, /no store at /);
+        assert.equal(existsSync(missing), false);
       }
     });
 
