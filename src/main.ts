@@ -158,11 +158,17 @@ main(process.argv.slice(2)).then(
     } else if (err instanceof CallFailed) {
       process.stderr.write(`vpcmirror: ${err.message}\n`);
       process.exitCode = 1;
-    } else if (errorCode(err) === 'ENOTFOUND' || errorCode(err) === 'EAI_AGAIN') {
+    } else if (errorCode(err) === 'ENOTFOUND') {
       process.stderr.write(
         `vpcmirror: no such host (${(err as Error).message}); check the host of --endpoint or --host\n`,
       );
       process.exitCode = 2;
+    } else if (errorCode(err) === 'EAI_AGAIN') {
+      // The resolver did not answer: not the caller's mistake, and may pass.
+      process.stderr.write(
+        `vpcmirror: the host name could not be looked up now (${(err as Error).message})\n`,
+      );
+      process.exitCode = 1;
     } else if (errorCode(err) === 'EPROTO') {
       process.stderr.write(
         `vpcmirror: the server there does not speak TLS (${(err as Error).message}); a server started without --tls-cert is dialled as host:port or http://host:port\n`,

@@ -249,12 +249,31 @@ export async function runPipeline(deps: PipelineDeps, req: RpcRequest): Promise<
       err = protocolErrors.internalError();
     }
     record.code = err.code;
-    // A key refused (unknown, disabled, a signature that does not match) is the one to name: it
-    // says which client is misconfigured. Claimed, not verified.
-    record.accessKeyId ??= claimedAccessKeyId(req, read);
+    // The key a refused request claimed says which client is misconfigured. Whole only when the
+    // store has that key (the refusal came after the lookup): an unknown "id" may be a secret
+    // pasted in its place, and only its first characters are logged.
+    if (record.accessKeyId === undefined) {
+      const claimed = claimedAccessKeyId(req, read);
+      record.accessKeyId =
+        claimed === undefined || KNOWN_KEY_REFUSALS.has(err.code) ? claimed : `${claimed.slice(0, 4)}…`;
+    }
     return { response: errorResponse(err, format, requestId, deps.hostId), record };
   }
 }
+
+/** Refusals that come after the request's AccessKey was found in the store. */
+const KNOWN_KEY_REFUSALS = new Set([
+  'SignatureDoesNotMatch',
+  'InvalidAccessKeyId.Inactive',
+  'MissingSecurityToken',
+  'InvalidSecurityToken.Expired',
+  'InvalidSecurityToken.Malformed',
+  'InvalidSecurityToken.MismatchWithAccessKey',
+  'MissingTimestamp',
+  'InvalidTimeStamp.Expired',
+  'InvalidTimeStamp.Format',
+  'SignatureNonceUsed',
+]);
 
 /** The AccessKey id a request names, before it is checked: V3's Credential, else V1's parameter. */
 function claimedAccessKeyId(req: RpcRequest, params: ParsedParams | undefined): string | undefined {

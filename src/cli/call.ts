@@ -232,6 +232,7 @@ async function waitFor(
   const frames = ['|', '/', '-', '\\'];
   let last = '';
   let tick = 0;
+  let seen = false;
   for (;;) {
     const params: Record<string, string> = { [spec.idsParam]: id };
     if (regionId) params.RegionId = regionId;
@@ -261,12 +262,14 @@ async function waitFor(
       if (tty) err.write('\n');
       return true;
     }
-    if (item === undefined) {
+    if (item === undefined && seen) {
       // What was to become Created is gone (deleted meanwhile, or the store reset): it never will.
+      // Not before it was first listed: a List may lag a Create somewhere else.
       if (tty) err.write('\n');
       err.write(`${id} no longer exists: it was deleted while waiting for it to be Created\n`);
       return false;
     }
+    if (item !== undefined) seen = true;
     if (Date.now() - started >= timeoutMs) {
       if (tty) err.write('\n');
       err.write(
@@ -296,7 +299,11 @@ function endpointFile(dataDir: string): string | undefined {
  * would otherwise be dialled somewhere else (port 80) and reported as nothing listening there.
  */
 export function checkEndpoint(endpoint: string, from: string): string {
-  const m = /^(?:https?:\/\/)?(\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9._-]+)(?::(\d{1,5}))?\/?$/.exec(endpoint);
+  // A link-local IPv6 address carries its interface (`[fe80::1%eth0]`), as serve records it.
+  const m =
+    /^(?:https?:\/\/)?(\[[0-9A-Fa-f:.]+(?:%[A-Za-z0-9._-]+)?\]|[A-Za-z0-9._-]+)(?::(\d{1,5}))?\/*$/.exec(
+      endpoint,
+    );
   const port = m?.[2] === undefined ? 80 : Number(m[2]);
   if (!m || port < 1 || port > 65535)
     throw new UsageError(
@@ -305,10 +312,13 @@ export function checkEndpoint(endpoint: string, from: string): string {
   return endpoint;
 }
 
-/** What goes into an HTTP header must be printable ASCII; node refuses anything else with a stack. */
+/**
+ * A V3 call sends the key id, the token and the action in headers, where node refuses control
+ * characters and anything past Latin-1 with a stack trace; said as a usage mistake instead.
+ */
 function headerSafe(value: string | undefined, what: string): void {
-  if (value !== undefined && !/^[\x21-\x7e]*$/.test(value))
-    throw new UsageError(`${what} has a character that is not printable ASCII: ${quoteForMessage(value)}`);
+  if (value !== undefined && /[^\t\x20-\x7e\x80-\xff]/.test(value))
+    throw new UsageError(`${what} has a character an HTTP header cannot carry: ${quoteForMessage(value)}`);
 }
 
 function quoteForMessage(value: string): string {
@@ -353,15 +363,17 @@ export function clientOptions(
     }
   }
   const securityToken = str('security-token', 'VPCMIRROR_SECURITY_TOKEN');
-  headerSafe(accessKeyId, 'the AccessKey id');
-  headerSafe(securityToken, 'the security token');
+  if (signature === 'v3') {
+    headerSafe(accessKeyId, 'the AccessKey id');
+    headerSafe(securityToken, 'the security token');
+  }
   const explicit = str('endpoint', 'VPCMIRROR_ENDPOINT');
   const recorded = explicit === undefined ? endpointFile(dataDir) : undefined;
   // A data directory named on purpose whose server is not running must not send the call to
   // whatever else listens on the default port.
   if (explicit === undefined && recorded === undefined && givenDataDir !== undefined)
     throw new UsageError(
-      `no server is recorded in ${join(dataDir, ENDPOINT_FILE)}: start one with \`vpcmirror serve --data-dir ${dataDir}\`, or give --endpoint`,
+      `no server is recorded in ${join(dataDir, ENDPOINT_FILE)} (none was started there, or the last one started there has stopped): give --endpoint, or start one with \`vpcmirror serve --data-dir ${dataDir}\``,
     );
   const endpoint =
     explicit !== undefined
@@ -403,6 +415,7 @@ export async function callCommand(argv: readonly string[], help: string): Promis
   const timeout = seconds(parsed.flags.timeout, 'timeout', 300);
   const interval = seconds(parsed.flags.interval, 'interval', 0.5);
   const opts = clientOptions(parsed.flags);
+  if (opts.signature === 'v3') headerSafe(parsed.action, 'the action name');
   for (const line of parameterAdvice(parsed.action, parsed.params, new Set([...OWN_FLAGS, 'wait'])))
     process.stderr.write(`vpcmirror: warning: ${line}\n`);
   const result = await call(opts, parsed.action, parsed.params);

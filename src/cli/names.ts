@@ -9,25 +9,36 @@ import type { ParamSpec } from '../api/schema.js';
 /** Parameters the gateway accepts for every action and the service ignores. */
 const IGNORED_COMMON = new Set(['OwnerId', 'OwnerAccount', 'ResourceOwnerId', 'ResourceOwnerAccount']);
 
-/** Edit distance, stopping early past `limit`: only near names are worth suggesting. */
+/**
+ * Edit distance with a swap of two neighbours counting as one edit (`wiat` is one slip from
+ * `wait`), stopping early past `limit`: only near names are worth suggesting.
+ */
 function distance(a: string, b: string, limit: number): number {
   if (Math.abs(a.length - b.length) > limit) return limit + 1;
+  let before: number[] = [];
   let row = Array.from({ length: b.length + 1 }, (_, j) => j);
   for (let i = 1; i <= a.length; i++) {
     const next = [i];
     for (let j = 1; j <= b.length; j++) {
       const cost = a[i - 1] === b[j - 1] ? 0 : 1;
-      next.push(Math.min((row[j] ?? 0) + 1, (next[j - 1] ?? 0) + 1, (row[j - 1] ?? 0) + cost));
+      let d = Math.min((row[j] ?? 0) + 1, (next[j - 1] ?? 0) + 1, (row[j - 1] ?? 0) + cost);
+      if (i > 1 && j > 1 && a[i - 1] === b[j - 2] && a[i - 2] === b[j - 1])
+        d = Math.min(d, (before[j - 2] ?? 0) + 1);
+      next.push(d);
     }
+    before = row;
     row = next;
   }
   return row[b.length] ?? limit + 1;
 }
 
-/** The candidate nearest to `name` (case ignored), if one is near enough to be a slip. */
+/**
+ * The candidate nearest to `name` (case ignored), if one is near enough to be a slip: a third of
+ * the name's letters at most, so that a one- or two-letter name is matched by nothing.
+ */
 export function nearest(name: string, candidates: Iterable<string>): string | undefined {
   let best: string | undefined;
-  let bestDistance = Math.max(2, Math.floor(name.length / 5)) + 1;
+  let bestDistance = Math.max(1, Math.floor(name.length / 3)) + 1;
   for (const c of candidates) {
     const d = distance(name.toLowerCase(), c.toLowerCase(), bestDistance);
     if (d < bestDistance) {
@@ -73,10 +84,16 @@ export function parameterAdvice(
       : asList
         ? ` (a list: write --${asList.replace('.N', '.1')} …)`
         : (() => {
-            const near = nearest(generic(name), forms);
-            return near ? ` (did you mean --${near.replace('.N', '.1')}?)` : '';
+            // `Tag.1` names an item whose fields are what is sent: `Tag.1.Key`.
+            const near =
+              forms.find((f) => f.startsWith(`${generic(name)}.`)) ?? nearest(generic(name), forms);
+            return near ? ` (did you mean --${near.replace('.N', name.match(/\.(\d+)/)?.[0] ?? '.1')}?)` : '';
           })();
-    out.push(`${action} takes no parameter ${name}${hint}; the server ignores it`);
+    // A name the server does not know it ignores; a malformed member of a list it takes
+    // (`Tag.1` for `Tag.1.Key`) it refuses.
+    const base = name.split('.')[0] ?? name;
+    const fate = Object.hasOwn(op.params, base) ? 'the server refuses it' : 'the server ignores it';
+    out.push(`${action} takes no parameter ${name}${hint}; ${fate}`);
   }
   return out;
 }

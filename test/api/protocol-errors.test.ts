@@ -671,7 +671,7 @@ for (const storeKind of testStores()) {
         assert.match(JSON.stringify(logged), /secret-detail-7431/);
       });
 
-      test('the access line of a refused signature or an unknown key names the AccessKey id the request claimed; a huge action is clipped', async () => {
+      test('the access line of a refused signature names the AccessKey id the request claimed, of an unknown key only its start; a huge action is clipped', async () => {
         const lineOf = async (requestId: unknown) => {
           for (let i = 0; i < 50; i++) {
             const line = logLines
@@ -701,7 +701,8 @@ for (const storeKind of testStores()) {
           {},
         );
         const notFound = expectError(await send(unknown), 404, 'InvalidAccessKeyId.NotFound');
-        assert.equal((await lineOf(notFound.RequestId))?.accessKeyId, 'LTAInobodyhas0001');
+        // A key the store does not have may be a secret pasted in the wrong place: only its start.
+        assert.equal((await lineOf(notFound.RequestId))?.accessKeyId, 'LTAI…');
         const huge = await captureCall(cap, 'pop-get', keys, `A${'a'.repeat(5000)}`, {});
         const body = expectError(await send(huge), 404, 'InvalidAction.NotFound');
         const action = String((await lineOf(body.RequestId))?.action);

@@ -294,6 +294,39 @@ describe('vpcmirror call', () => {
     ]);
     assert.equal(flag.code, 2);
     assert.match(flag.err, /unknown flag --wiat; did you mean --wait\?/);
+    // A name too short to be a slip of another is suggested nothing.
+    const short = await vpcmirror([
+      'call',
+      'DescribeRegions',
+      '--db',
+      'x',
+      '--endpoint',
+      server.endpoint,
+      ...keyFlags,
+    ]);
+    assert.match(
+      short.err,
+      /^vpcmirror: unknown flag --db \(parameters of the API start with a capital\)\n$/,
+    );
+    // A malformed member of a list the action takes is refused by the server, and said so.
+    const member = await vpcmirror([
+      'call',
+      'CreateTrafficMirrorFilter',
+      '--RegionId',
+      'cn-hangzhou',
+      '--Tag.1',
+      'x',
+      '--DryRun',
+      'true',
+      '--endpoint',
+      server.endpoint,
+      ...keyFlags,
+    ]);
+    assert.match(
+      member.err,
+      /takes no parameter Tag\.1 \(did you mean --Tag\.1\.Key\?\); the server refuses it/,
+    );
+    assert.match(member.out, /"Code": "InvalidParameter"/);
   });
 
   test('an endpoint that is not host:port, a data directory whose server is not running, and a non-ASCII key id exit 2 naming the mistake', async () => {
@@ -313,7 +346,7 @@ describe('vpcmirror call', () => {
     assert.equal(stopped.code, 2);
     assert.match(
       stopped.err,
-      /no server is recorded in .*endpoint: start one with `vpcmirror serve --data-dir/,
+      /no server is recorded in .*endpoint \(none was started there, or the last one started there has stopped\): give --endpoint, or start one with `vpcmirror serve --data-dir/,
     );
     const key = await vpcmirror([
       'call',
@@ -326,7 +359,7 @@ describe('vpcmirror call', () => {
       'x',
     ]);
     assert.equal(key.code, 2);
-    assert.match(key.err, /the AccessKey id has a character that is not printable ASCII/);
+    assert.match(key.err, /the AccessKey id has a character an HTTP header cannot carry/);
     assert.ok(!/\n\s+at /.test(key.err), 'no stack trace');
   });
 
