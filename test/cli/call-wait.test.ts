@@ -242,11 +242,12 @@ for (const storeKind of testStores()) {
 
     test('--wait for Created stops at once, exit 3, when the resource is deleted meanwhile, instead of waiting out --timeout', async () => {
       const reset = await startTestServer({ store: storeKind, flags: { transitions: 'manual' } });
-      let resetting: Promise<Response> | undefined;
       try {
-        const r = await cli(
-          reset,
+        const child = spawn(
+          process.execPath,
           [
+            'bin/vpcmirror.js',
+            'call',
             'CreateTrafficMirrorFilter',
             '--RegionId',
             REGION,
@@ -255,16 +256,27 @@ for (const storeKind of testStores()) {
             '0.05',
             '--timeout',
             '600',
+            '--endpoint',
+            reset.endpoint,
+            '--access-key-id',
+            reset.accessKeyId,
+            '--access-key-secret',
+            reset.accessKeySecret,
           ],
-          reset,
-          (stdout) => {
-            if (!resetting && /"TrafficMirrorFilterId"/.test(stdout))
-              resetting = fetch(`http://${reset.endpoint}/_vpcmirror/reset`, { method: 'POST' });
-          },
+          { cwd: process.cwd(), stdio: ['ignore', 'pipe', 'pipe'] },
         );
-        assert.equal(r.code, 3, r.stderr);
+        let stderr = '';
+        let resetting: Promise<Response> | undefined;
+        child.stderr.on('data', (c: Buffer) => {
+          stderr += c.toString('utf8');
+          // Once the wait has seen the filter Creating, everything is reset under it.
+          if (!resetting && /: Creating \(/.test(stderr))
+            resetting = fetch(`http://${reset.endpoint}/_vpcmirror/reset`, { method: 'POST' });
+        });
+        const code = await new Promise<number | null>((resolve) => child.on('exit', resolve));
+        assert.equal(code, 3, stderr);
         assert.match(
-          r.stderr,
+          stderr,
           /tmf-\S+ no longer exists: it was deleted while waiting for it to be Created\n$/,
         );
         assert.equal((await resetting)?.status, 200);
