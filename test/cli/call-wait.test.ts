@@ -4,7 +4,7 @@
  * both exit 0. Real time passes here (bounded by the transition delay and the poll interval).
  */
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
+import { type ChildProcess, spawn } from 'node:child_process';
 import { after, before, describe, test } from 'node:test';
 import { addRamUser, getSession, REGION } from '../api/session-fixtures.js';
 import { callVia } from '../helpers/clients.js';
@@ -240,43 +240,59 @@ for (const storeKind of testStores()) {
       }
     });
 
+    /**
+     * `call CreateTrafficMirrorFilter --wait` on a server whose transitions wait for an advance, with
+     * `whenWaiting` run once, as soon as the wait has reported the filter Creating.
+     */
+    function waitOnNewFilter(
+      on: TestServer,
+      whenWaiting: (child: ChildProcess) => void,
+      extra: readonly string[] = [],
+    ): Promise<{ code: number | null; stderr: string }> {
+      const child = spawn(
+        process.execPath,
+        [
+          'bin/vpcmirror.js',
+          'call',
+          'CreateTrafficMirrorFilter',
+          '--RegionId',
+          REGION,
+          '--wait',
+          '--interval',
+          '0.05',
+          ...extra,
+          '--endpoint',
+          on.endpoint,
+          '--access-key-id',
+          on.accessKeyId,
+          '--access-key-secret',
+          on.accessKeySecret,
+        ],
+        { cwd: process.cwd(), stdio: ['ignore', 'pipe', 'pipe'] },
+      );
+      let stderr = '';
+      let waiting = false;
+      child.stderr.on('data', (c: Buffer) => {
+        stderr += c.toString('utf8');
+        if (!waiting && /: Creating \(/.test(stderr)) {
+          waiting = true;
+          whenWaiting(child);
+        }
+      });
+      return new Promise((resolve) => child.on('exit', (code) => resolve({ code, stderr })));
+    }
+
     test('--wait for Created stops at once, exit 3, when the resource is deleted meanwhile, instead of waiting out --timeout', async () => {
       const reset = await startTestServer({ store: storeKind, flags: { transitions: 'manual' } });
       try {
-        const child = spawn(
-          process.execPath,
-          [
-            'bin/vpcmirror.js',
-            'call',
-            'CreateTrafficMirrorFilter',
-            '--RegionId',
-            REGION,
-            '--wait',
-            '--interval',
-            '0.05',
-            '--timeout',
-            '600',
-            '--endpoint',
-            reset.endpoint,
-            '--access-key-id',
-            reset.accessKeyId,
-            '--access-key-secret',
-            reset.accessKeySecret,
-          ],
-          { cwd: process.cwd(), stdio: ['ignore', 'pipe', 'pipe'] },
-        );
-        let stderr = '';
         let resetting: Promise<Response> | undefined;
-        child.stderr.on('data', (c: Buffer) => {
-          stderr += c.toString('utf8');
-          // Once the wait has seen the filter Creating, everything is reset under it.
-          if (!resetting && /: Creating \(/.test(stderr))
-            resetting = fetch(`http://${reset.endpoint}/_vpcmirror/reset`, { method: 'POST' });
-        });
-        const code = await new Promise<number | null>((resolve) => child.on('exit', resolve));
-        assert.equal(code, 3, stderr);
+        // Once the wait has seen the filter Creating, everything is reset under it.
+        const r = await waitOnNewFilter(reset, () => {
+          resetting = fetch(`http://${reset.endpoint}/_vpcmirror/reset`, { method: 'POST' });
+        }, ['--timeout', '600']);
+        assert.equal(r.code, 3, r.stderr);
         assert.match(
-          stderr,
+          r.stderr,
           /tmf-\S+ no longer exists: it was deleted while waiting for it to be Created\n$/,
         );
         assert.equal((await resetting)?.status, 200);
@@ -288,37 +304,10 @@ for (const storeKind of testStores()) {
     test('Ctrl-C during --wait ends the wait with 130, saying the change goes on in the server', async () => {
       const manual = await startTestServer({ store: storeKind, flags: { transitions: 'manual' } });
       try {
-        const child = spawn(
-          process.execPath,
-          [
-            'bin/vpcmirror.js',
-            'call',
-            'CreateTrafficMirrorFilter',
-            '--RegionId',
-            REGION,
-            '--wait',
-            '--interval',
-            '0.05',
-            '--endpoint',
-            manual.endpoint,
-            '--access-key-id',
-            manual.accessKeyId,
-            '--access-key-secret',
-            manual.accessKeySecret,
-          ],
-          { cwd: process.cwd(), stdio: ['ignore', 'pipe', 'pipe'] },
-        );
-        let stderr = '';
-        let interrupted = false;
-        child.stderr.on('data', (c: Buffer) => {
-          stderr += c.toString('utf8');
-          // The wait has begun once it reports the first status: one Ctrl-C then.
-          if (!interrupted && /: Creating \(/.test(stderr)) interrupted = child.kill('SIGINT');
-        });
-        const code = await new Promise<number | null>((resolve) => child.on('exit', resolve));
-        assert.equal(code, 130, stderr);
+        const r = await waitOnNewFilter(manual, (child) => child.kill('SIGINT'));
+        assert.equal(r.code, 130, r.stderr);
         assert.match(
-          stderr,
+          r.stderr,
           /vpcmirror: stopped waiting; tmf-\S+ goes on changing in the server \(ListTrafficMirrorFilters shows it\)\n$/,
         );
       } finally {
