@@ -871,6 +871,24 @@ for (const kind of testStores()) {
       assert.deepEqual(await groupsNow(), first, 'nothing of the refused file was kept');
     });
 
+    test('the complete example in docs/ram.md applies: its group holds the users it names', async () => {
+      const doc = readFileSync(join(import.meta.dirname, '..', '..', 'docs', 'ram.md'), 'utf8');
+      const example = /```yaml\n(# setup\.yaml[\s\S]*?)```/.exec(doc)?.[1] ?? assert.fail('no example');
+      const setup = loadSetupFile(file('doc-example-applied.yaml', example));
+      await applySetup(store, setup, 'doc-example-applied.yaml', NOW);
+      const members = await store.db
+        .selectFrom('ram_group_members')
+        .select(['group_name', 'user_name'])
+        .where('account_id', '=', '1234567890123456')
+        .where('group_name', '=', 'auditors')
+        .orderBy('user_name')
+        .execute();
+      assert.deepEqual(
+        members.map((m) => m.user_name),
+        ['janitor', 'operator'],
+      );
+    });
+
     test('refuses a reference to a policy the account does not have, naming the path', async () => {
       const setup = validateSetup(
         { accounts: [{ id: ACCOUNT_A, users: [{ name: 'alice', policies: ['no-such-policy'] }] }] },
