@@ -53,6 +53,8 @@ export interface CallRecord {
   requestId: string;
   action: string | undefined;
   accessKeyId: string | undefined;
+  /** Who the verified key is (the access line names a RAM user or role, not only its key). */
+  principal: Principal | undefined;
   code: string | undefined;
 }
 
@@ -94,7 +96,13 @@ function single(req: RpcRequest, name: string): string | undefined {
 export async function runPipeline(deps: PipelineDeps, req: RpcRequest): Promise<PipelineResult> {
   // 1. Every answer, success or error, carries a fresh upper-case UUID.
   const requestId = randomUUID().toUpperCase();
-  const record: CallRecord = { requestId, action: undefined, accessKeyId: undefined, code: undefined };
+  const record: CallRecord = {
+    requestId,
+    action: undefined,
+    accessKeyId: undefined,
+    principal: undefined,
+    code: undefined,
+  };
   let format: ResponseFormat = 'JSON';
   // Kept outside the steps, so that a refused request's log line can still name the key it claimed.
   let read: ParsedParams | undefined;
@@ -147,6 +155,7 @@ export async function runPipeline(deps: PipelineDeps, req: RpcRequest): Promise<
       scheme,
     );
     record.accessKeyId = principal.accessKeyId;
+    record.principal = principal;
 
     // 5. Parameters: required, types, ranges, enums, region (from the operation table).
     const call = op.prepare(params.all, { regions: deps.regions });

@@ -4,6 +4,7 @@
  * Admin routes live under /_vpcmirror/.
  * Shutdown stops accepting, lets in-flight requests finish, then stops background work.
  */
+
 import { randomUUID } from 'node:crypto';
 import {
   createServer,
@@ -16,6 +17,7 @@ import { createServer as createHttpsServer } from 'node:https';
 import type { AddressInfo, Socket } from 'node:net';
 import { ADMIN_PREFIX, handleAdmin } from './admin/admin.js';
 import type { App } from './app.js';
+import type { Principal } from './auth/principal.js';
 import { accessLogger } from './logger.js';
 import type { ApiError } from './protocol/api-error.js';
 import { protocolErrors } from './protocol/errors.js';
@@ -47,6 +49,14 @@ export const MAX_HEADER_BYTES = 96 * 1024;
  */
 function clipped(value: string | undefined): string | undefined {
   return value === undefined || value.length <= 128 ? value : `${value.slice(0, 128)}…`;
+}
+
+/** `account:<id>`, `user:<name>` or `role:<name>`: who a verified key is, for the access line. */
+function principalLabel(p: Principal | undefined): string | undefined {
+  if (p === undefined) return undefined;
+  if (p.type === 'SubUser') return `user:${p.userName ?? p.name}`;
+  if (p.type === 'AssumedRoleUser') return `role:${p.roleName ?? p.name}`;
+  return `account:${p.accountId}`;
 }
 
 /** Answers that never reach the pipeline still carry a RequestId of the usual form. */
@@ -221,6 +231,7 @@ export function listen(app: App, host: string, port: number): Promise<RunningSer
           requestId: record.requestId,
           action: clipped(record.action),
           accessKeyId: clipped(record.accessKeyId),
+          principal: principalLabel(record.principal),
           code: record.code ?? 'OK',
           status: response.status,
           latencyMs: Number(process.hrtime.bigint() - started) / 1e6,

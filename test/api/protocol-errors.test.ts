@@ -692,7 +692,15 @@ for (const storeKind of testStores()) {
           {},
         );
         const mismatch = expectError(await send(wrongSecret), 400, 'SignatureDoesNotMatch');
-        assert.equal((await lineOf(mismatch.RequestId))?.accessKeyId, keys.accessKeyId);
+        const mismatchLine = await lineOf(mismatch.RequestId);
+        assert.deepEqual([mismatchLine?.accessKeyId, mismatchLine?.principal], [keys.accessKeyId, undefined]);
+        // A request that passes names who its key is, too.
+        const fine = expectSuccess(await send(await captureCall(cap, 'vpc-v3', keys, 'DescribeRegions', {})));
+        const fineLine = await lineOf(fine.RequestId);
+        assert.deepEqual(
+          [fineLine?.accessKeyId, fineLine?.principal],
+          [keys.accessKeyId, `account:${server.accountId}`],
+        );
         const unknown = await captureCall(
           cap,
           'pop-get',
