@@ -10,6 +10,7 @@ import { after, before, describe, test } from 'node:test';
 import * as $OpenApi from '@alicloud/openapi-core';
 import RPCClient from '@alicloud/pop-core';
 import Vpc from '@alicloud/vpc20160428';
+import { createAccessKey, createUser } from '../../src/accounts/accounts.service.js';
 import { rootKey } from '../../src/accounts/bootstrap.js';
 import { defineOperation } from '../../src/api/operation.js';
 import { createApp } from '../../src/app.js';
@@ -701,6 +702,19 @@ for (const storeKind of testStores()) {
           [fineLine?.accessKeyId, fineLine?.principal],
           [keys.accessKeyId, `account:${server.accountId}`],
         );
+        // A RAM user refused by RAM is named as the user.
+        await createUser(server.store.db, { accountId: server.accountId, name: 'logged-user' }, Date.now());
+        const userKey = await createAccessKey(
+          server.store.db,
+          { accountId: server.accountId, userName: 'logged-user' },
+          Date.now(),
+        );
+        const denied = expectError(
+          await send(await captureCall(cap, 'vpc-v3', userKey, 'DescribeRegions', {})),
+          403,
+          'Forbidden.RAM',
+        );
+        assert.equal((await lineOf(denied.RequestId))?.principal, 'user:logged-user');
         const unknown = await captureCall(
           cap,
           'pop-get',
