@@ -42,14 +42,72 @@ const SERVE_HELP = `  vpcmirror serve [flags]          (each flag also as an env
   VPCMIRROR_CHECK_TIMESTAMP=0 and VPCMIRROR_CHECK_NONCE=0 turn those request checks off.
 `;
 
-/** What node's TLS client reports for a certificate it cannot verify. */
-const TLS_TRUST_CODES = new Set([
-  'DEPTH_ZERO_SELF_SIGNED_CERT',
-  'SELF_SIGNED_CERT_IN_CHAIN',
-  'UNABLE_TO_VERIFY_LEAF_SIGNATURE',
-  'UNABLE_TO_GET_ISSUER_CERT_LOCALLY',
-  'CERT_HAS_EXPIRED',
-]);
+type CodedError = Error & { readonly address?: unknown; readonly port?: unknown; readonly syscall?: unknown };
+
+/** A node or driver error a user's setting or mistake causes: the one line it gets, and the exit status. */
+interface Explained {
+  readonly exit: 1 | 2;
+  readonly when?: (err: CodedError) => boolean;
+  readonly say: (err: CodedError) => string;
+}
+
+const untrusted: Explained = {
+  exit: 1,
+  say: (e) =>
+    `the server's certificate is not trusted (${e.message}); pass --ca with the certificate it serves (or set NODE_EXTRA_CA_CERTS)`,
+};
+
+/** By error code; TLS trust failures are the codes node's TLS client reports for a certificate it cannot verify. */
+const EXPLAINED: Readonly<Record<string, Explained>> = {
+  EADDRINUSE: {
+    exit: 2,
+    say: (e) =>
+      `the port is in use${e.address !== undefined && e.port !== undefined ? ` (${String(e.address)}:${String(e.port)})` : ''}; pick another with --port (0 picks any free port)`,
+  },
+  ECONNREFUSED: {
+    exit: 1,
+    say: (e) => `nothing is listening there (${e.message}); start it with \`vpcmirror serve\``,
+  },
+  ENOTFOUND: { exit: 2, say: (e) => `no such host (${e.message}); check the host of --endpoint or --host` },
+  // The resolver did not answer: not the caller's mistake, and may pass.
+  EAI_AGAIN: { exit: 1, say: (e) => `the host name could not be looked up now (${e.message})` },
+  EPROTO: {
+    exit: 1,
+    say: (e) =>
+      `the server there does not speak TLS (${e.message}); a server started without --tls-cert is dialled as host:port or http://host:port`,
+  },
+  EACCES: {
+    exit: 2,
+    when: (e) => e.syscall === 'listen',
+    say: (e) =>
+      `no permission to listen there (${e.message}); ports below 1024 need root: pick another with --port`,
+  },
+  EADDRNOTAVAIL: {
+    exit: 2,
+    say: (e) =>
+      `this machine has no such address (${e.message}); give --host one of its own addresses, or 0.0.0.0`,
+  },
+  SQLITE_READONLY: {
+    exit: 2,
+    say: (e) =>
+      `the store cannot be written (${e.message}); give the server a data directory and SQLite file it may write`,
+  },
+  ECONNRESET: {
+    exit: 1,
+    say: (e) =>
+      `the server closed the connection without an answer (${e.message}); a server started with --tls-cert is dialled as https://host:port`,
+  },
+  ERR_TLS_CERT_ALTNAME_INVALID: {
+    exit: 1,
+    say: (e) =>
+      `the server's certificate is not for the address dialled (${e.message}); use --endpoint with a name or address the certificate lists`,
+  },
+  DEPTH_ZERO_SELF_SIGNED_CERT: untrusted,
+  SELF_SIGNED_CERT_IN_CHAIN: untrusted,
+  UNABLE_TO_VERIFY_LEAF_SIGNATURE: untrusted,
+  UNABLE_TO_GET_ISSUER_CERT_LOCALLY: untrusted,
+  CERT_HAS_EXPIRED: untrusted,
+};
 
 const CALL_HELP = `  vpcmirror call <Action> [--Param value …] [flags]
     --wait                           follow an asynchronous operation until Created or gone
@@ -138,76 +196,22 @@ main(process.argv.slice(2)).then(
     if (code >= 0) process.exitCode = code;
   },
   (err: unknown) => {
-    if (err instanceof UsageError || err instanceof ConfigError || err instanceof StoreError) {
+    const code = errorCode(err);
+    const explained = code !== undefined && Object.hasOwn(EXPLAINED, code) ? EXPLAINED[code] : undefined;
+    if (
+      err instanceof UsageError ||
+      err instanceof ConfigError ||
+      err instanceof StoreError ||
+      (err instanceof TypeError && code?.startsWith('ERR_PARSE_ARGS'))
+    ) {
       process.stderr.write(`vpcmirror: ${err.message}\n`);
       process.exitCode = 2;
-    } else if (err instanceof TypeError && 'code' in err && String(err.code).startsWith('ERR_PARSE_ARGS')) {
-      process.stderr.write(`vpcmirror: ${err.message}\n`);
-      process.exitCode = 2;
-    } else if (err instanceof Error && 'code' in err && err.code === 'EADDRINUSE') {
-      const where = 'address' in err && 'port' in err ? ` (${String(err.address)}:${String(err.port)})` : '';
-      process.stderr.write(
-        `vpcmirror: the port is in use${where}; pick another with --port (0 picks any free port)\n`,
-      );
-      process.exitCode = 2;
-    } else if (err instanceof Error && 'code' in err && err.code === 'ECONNREFUSED') {
-      process.stderr.write(
-        `vpcmirror: nothing is listening there (${err.message}); start it with \`vpcmirror serve\`\n`,
-      );
-      process.exitCode = 1;
     } else if (err instanceof CallFailed) {
       process.stderr.write(`vpcmirror: ${err.message}\n`);
       process.exitCode = 1;
-    } else if (errorCode(err) === 'ENOTFOUND') {
-      process.stderr.write(
-        `vpcmirror: no such host (${(err as Error).message}); check the host of --endpoint or --host\n`,
-      );
-      process.exitCode = 2;
-    } else if (errorCode(err) === 'EAI_AGAIN') {
-      // The resolver did not answer: not the caller's mistake, and may pass.
-      process.stderr.write(
-        `vpcmirror: the host name could not be looked up now (${(err as Error).message})\n`,
-      );
-      process.exitCode = 1;
-    } else if (errorCode(err) === 'EPROTO') {
-      process.stderr.write(
-        `vpcmirror: the server there does not speak TLS (${(err as Error).message}); a server started without --tls-cert is dialled as host:port or http://host:port\n`,
-      );
-      process.exitCode = 1;
-    } else if (
-      errorCode(err) === 'EACCES' &&
-      'syscall' in (err as object) &&
-      (err as { syscall?: unknown }).syscall === 'listen'
-    ) {
-      process.stderr.write(
-        `vpcmirror: no permission to listen there (${(err as Error).message}); ports below 1024 need root: pick another with --port\n`,
-      );
-      process.exitCode = 2;
-    } else if (errorCode(err) === 'EADDRNOTAVAIL') {
-      process.stderr.write(
-        `vpcmirror: this machine has no such address (${(err as Error).message}); give --host one of its own addresses, or 0.0.0.0\n`,
-      );
-      process.exitCode = 2;
-    } else if (errorCode(err) === 'SQLITE_READONLY') {
-      process.stderr.write(
-        `vpcmirror: the store cannot be written (${(err as Error).message}); give the server a data directory and SQLite file it may write\n`,
-      );
-      process.exitCode = 2;
-    } else if (err instanceof Error && 'code' in err && err.code === 'ECONNRESET') {
-      process.stderr.write(
-        `vpcmirror: the server closed the connection without an answer (${err.message}); a server started with --tls-cert is dialled as https://host:port\n`,
-      );
-      process.exitCode = 1;
-    } else if (err instanceof Error && 'code' in err && err.code === 'ERR_TLS_CERT_ALTNAME_INVALID') {
-      process.stderr.write(
-        `vpcmirror: the server's certificate is not for the address dialled (${err.message}); use --endpoint with a name or address the certificate lists\n`,
-      );
-      process.exitCode = 1;
-    } else if (err instanceof Error && 'code' in err && TLS_TRUST_CODES.has(String(err.code))) {
-      process.stderr.write(
-        `vpcmirror: the server's certificate is not trusted (${err.message}); pass --ca with the certificate it serves (or set NODE_EXTRA_CA_CERTS)\n`,
-      );
-      process.exitCode = 1;
+    } else if (explained !== undefined && (explained.when?.(err as CodedError) ?? true)) {
+      process.stderr.write(`vpcmirror: ${explained.say(err as CodedError)}\n`);
+      process.exitCode = explained.exit;
     } else {
       process.stderr.write(`vpcmirror: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
       process.exitCode = 1;

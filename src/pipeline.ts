@@ -104,8 +104,8 @@ export async function runPipeline(deps: PipelineDeps, req: RpcRequest): Promise<
     code: undefined,
   };
   let format: ResponseFormat = 'JSON';
-  // Kept outside the steps, so that a refused request's log line can still name the key it claimed.
-  let read: ParsedParams | undefined;
+  // Outside the steps, so that a refused request's log line can still name the key it claimed.
+  let params: ParsedParams | undefined;
   try {
     // 2. Transport: method and path (protocol.md 2, 4.1).
     const target = originForm(req.url);
@@ -118,10 +118,8 @@ export async function runPipeline(deps: PipelineDeps, req: RpcRequest): Promise<
       if (refusedAsksForXml(req, rawQuery)) format = 'XML';
       throw protocolErrors.unsupportedHttpMethod();
     }
-    let params: ParsedParams;
     try {
       params = parseParams(rawQuery, req.body, single(req, 'content-type'));
-      read = params;
     } catch (e) {
       if (refusedAsksForXml(req, rawQuery)) format = 'XML';
       throw e;
@@ -153,6 +151,7 @@ export async function runPipeline(deps: PipelineDeps, req: RpcRequest): Promise<
       deps.auth,
       now,
       scheme,
+      record,
     );
     record.accessKeyId = principal.accessKeyId;
     record.principal = principal;
@@ -258,31 +257,16 @@ export async function runPipeline(deps: PipelineDeps, req: RpcRequest): Promise<
       err = protocolErrors.internalError();
     }
     record.code = err.code;
-    // The key a refused request claimed says which client is misconfigured. Whole only when the
-    // store has that key (the refusal came after the lookup): an unknown "id" may be a secret
-    // pasted in its place, and only its first characters are logged.
+    // The key a refused request claimed says which client is misconfigured. A key the store has
+    // is named already (authenticate told the record); any other "id" may be a secret pasted in
+    // its place, and only its first characters are logged.
     if (record.accessKeyId === undefined) {
-      const claimed = claimedAccessKeyId(req, read);
-      record.accessKeyId =
-        claimed === undefined || KNOWN_KEY_REFUSALS.has(err.code) ? claimed : `${claimed.slice(0, 4)}…`;
+      const claimed = claimedAccessKeyId(req, params);
+      if (claimed !== undefined) record.accessKeyId = `${claimed.slice(0, 4)}…`;
     }
     return { response: errorResponse(err, format, requestId, deps.hostId), record };
   }
 }
-
-/** Refusals that come after the request's AccessKey was found in the store. */
-const KNOWN_KEY_REFUSALS = new Set([
-  'SignatureDoesNotMatch',
-  'InvalidAccessKeyId.Inactive',
-  'MissingSecurityToken',
-  'InvalidSecurityToken.Expired',
-  'InvalidSecurityToken.Malformed',
-  'InvalidSecurityToken.MismatchWithAccessKey',
-  'MissingTimestamp',
-  'InvalidTimeStamp.Expired',
-  'InvalidTimeStamp.Format',
-  'SignatureNonceUsed',
-]);
 
 /** The AccessKey id a request names, before it is checked: V3's Credential, else V1's parameter. */
 function claimedAccessKeyId(req: RpcRequest, params: ParsedParams | undefined): string | undefined {

@@ -86,18 +86,20 @@ export const TEMPORARY_KEY_PREFIX = 'STS.';
 export const MAX_DURATION_SECONDS = 43_200;
 export const DEFAULT_DURATION_SECONDS = 3600;
 
+/** Users, roles and groups are named alike. */
+function principalName(v: string): string | undefined {
+  return PRINCIPAL_NAME.test(v) ? undefined : 'must be 1-64 characters: letters, digits, ".", "_" or "-"';
+}
+
 export const checks = {
   accountId: (v) => (ACCOUNT_ID.test(v) ? undefined : 'must be 16 digits, not starting with 0'),
   accountName: (v) =>
     v.length >= 1 && v.length <= 64 && !/\p{Cc}/u.test(v)
       ? undefined
       : 'must be 1-64 characters without control characters',
-  userName: (v) =>
-    PRINCIPAL_NAME.test(v) ? undefined : 'must be 1-64 characters: letters, digits, ".", "_" or "-"',
-  roleName: (v) =>
-    PRINCIPAL_NAME.test(v) ? undefined : 'must be 1-64 characters: letters, digits, ".", "_" or "-"',
-  groupName: (v) =>
-    PRINCIPAL_NAME.test(v) ? undefined : 'must be 1-64 characters: letters, digits, ".", "_" or "-"',
+  userName: principalName,
+  roleName: principalName,
+  groupName: principalName,
   groupComments: (v) =>
     v.length <= 128 && !/\p{Cc}/u.test(v)
       ? undefined
@@ -612,11 +614,7 @@ function principalLabel(p: PrincipalRef): string {
 async function attachmentRow(db: Executor, input: Attachment): Promise<AttachmentRow> {
   if (input.policyType !== undefined) check('policy type', input.policyType, checks.policyType);
   const { type, name } = input.principal;
-  check(
-    `${type.toLowerCase()} name`,
-    name,
-    type === 'User' ? checks.userName : type === 'Role' ? checks.roleName : checks.groupName,
-  );
+  check(`${type.toLowerCase()} name`, name, principalName);
   await requireAccount(db, input.accountId);
   // A role exists once something names it; users and groups are made first.
   if (type === 'User') await requireUser(db, input.accountId, name);

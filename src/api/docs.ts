@@ -7,7 +7,7 @@
 import type { ErrorDoc, ErrorFactory } from '../protocol/define-error.js';
 import { errorDocs } from '../protocol/define-error.js';
 import { protocolErrors } from '../protocol/errors.js';
-import type { RegisteredOperation } from './operation.js';
+import { NOT_COMPARED, type RegisteredOperation } from './operation.js';
 import { describeResponseShape } from './response.js';
 import type { ParamSpec, ScalarSpec } from './schema.js';
 
@@ -51,10 +51,9 @@ export function errorsOf(op: RegisteredOperation): ErrorDoc[] {
   );
   if (lists || op.oneOf.length > 0) factories.push(protocolErrors.missingParameter);
   if (op.dryRun) factories.push(protocolErrors.dryRunOperation);
-  // A retry can only differ from the first call in what the token's key leaves out: the region and
-  // the action are part of the key, ClientToken and DryRun are not compared.
-  const compared = Object.keys(op.params).filter((k) => !['RegionId', 'ClientToken', 'DryRun'].includes(k));
-  if (op.clientToken && compared.length > 0) factories.push(protocolErrors.idempotentParameterMismatch);
+  // A retry can only differ from the first call in a parameter the comparison looks at.
+  const compared = Object.keys(op.params).some((k) => !NOT_COMPARED.has(k));
+  if (op.clientToken && compared) factories.push(protocolErrors.idempotentParameterMismatch);
   if (op.clientToken) factories.push(protocolErrors.lastTokenProcessing);
   factories.push(...op.errors);
   const seen = new Set<string>();

@@ -65,6 +65,12 @@ export const DRY_RUN_SPEC = {
   doc: 'Check only; answer DryRunOperation.',
 } as const satisfies ParamSpec;
 
+/**
+ * Parameters a ClientToken retry is not compared on: the token itself, DryRun, and the region,
+ * which is part of the token's key already.
+ */
+export const NOT_COMPARED: ReadonlySet<string> = new Set(['ClientToken', 'DryRun', 'RegionId']);
+
 export interface OperationDefinition<P extends ParamSpecs> {
   readonly action: string;
   readonly summary: string;
@@ -259,8 +265,7 @@ export function defineOperation<P extends ParamSpecs>(def: OperationDefinition<P
         regionId,
         clientToken,
         fingerprint: () => {
-          // The region is part of the token's key already.
-          const { ClientToken: _token, DryRun: _dryRun, RegionId: _region, ...business } = all;
+          const business = Object.fromEntries(Object.entries(all).filter(([k]) => !NOT_COMPARED.has(k)));
           return hash('sha256', JSON.stringify(business), 'hex');
         },
         dryRun: all.DryRun === true,

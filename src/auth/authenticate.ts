@@ -239,6 +239,11 @@ export async function authenticate(
   now: number,
   /** detectScheme(req), when the caller has it already. */
   scheme: SignatureScheme | undefined = detectScheme(req),
+  /**
+   * Told the id of the request's key as soon as the store has it, so that a request refused
+   * after that (a signature that does not match, a disabled key) can be named by it.
+   */
+  found?: { accessKeyId: string | undefined },
 ): Promise<AuthResult> {
   if (scheme === undefined) throw protocolErrors.missingAccessKeyId();
   const verify: Verifier = scheme === 'V3' ? verifyV3 : verifyV1;
@@ -250,7 +255,10 @@ export async function authenticate(
     policies: view.policies,
     accessKey: async (id) => {
       const row = await view.accessKey(id);
-      keyRead ||= row !== undefined;
+      if (row !== undefined) {
+        keyRead = true;
+        if (found) found.accessKeyId = id;
+      }
       return row;
     },
   };

@@ -5,6 +5,7 @@
  */
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { quoted } from '../accounts/accounts.service.js';
 import { readCredentialsFile } from '../accounts/bootstrap.js';
 import { DEFAULT_DATA_DIR } from '../config.js';
 import { VERSION } from '../version.js';
@@ -307,7 +308,7 @@ export function checkEndpoint(endpoint: string, from: string): string {
   const port = m?.[2] === undefined ? 80 : Number(m[2]);
   if (!m || port < 1 || port > 65535)
     throw new UsageError(
-      `${from}: ${quoteForMessage(endpoint)} is not an endpoint: give host:port, http://host:port or https://host:port`,
+      `${from}: ${quoted(endpoint)} is not an endpoint: give host:port, http://host:port or https://host:port`,
     );
   return endpoint;
 }
@@ -318,11 +319,7 @@ export function checkEndpoint(endpoint: string, from: string): string {
  */
 function headerSafe(value: string | undefined, what: string): void {
   if (value !== undefined && /[^\t\x20-\x7e\x80-\xff]/.test(value))
-    throw new UsageError(`${what} has a character an HTTP header cannot carry: ${quoteForMessage(value)}`);
-}
-
-function quoteForMessage(value: string): string {
-  return JSON.stringify(value.length > 80 ? `${value.slice(0, 80)}…` : value);
+    throw new UsageError(`${what} has a character an HTTP header cannot carry: ${quoted(value)}`);
 }
 
 export function clientOptions(

@@ -20,8 +20,11 @@ function cli(
   server: TestServer,
   args: readonly string[],
   creds: { accessKeyId: string; accessKeySecret: string } = server,
-  /** Told what the command has written to stdout so far, each time it writes. */
-  onStdout?: (stdout: string) => void,
+  /** Told what the command has written to stdout, or to stderr, so far, each time it writes. */
+  watch: {
+    readonly stdout?: (stdout: string) => void;
+    readonly stderr?: (stderr: string, child: ChildProcess) => void;
+  } = {},
 ): Promise<CliResult> {
   return new Promise((resolve, reject) => {
     const child = spawn(
@@ -43,10 +46,11 @@ function cli(
     let stderr = '';
     child.stdout.on('data', (c: Buffer) => {
       stdout += c.toString('utf8');
-      onStdout?.(stdout);
+      watch.stdout?.(stdout);
     });
     child.stderr.on('data', (c: Buffer) => {
       stderr += c.toString('utf8');
+      watch.stderr?.(stderr, child);
     });
     const timer = setTimeout(() => {
       child.kill('SIGKILL');
@@ -225,8 +229,10 @@ for (const storeKind of testStores()) {
           ['CreateTrafficMirrorFilter', '--RegionId', REGION, '--wait', '--interval', '0.05'],
           gone,
           // The call has been answered: the server goes away while --wait follows it.
-          (stdout) => {
-            if (!closing && /"TrafficMirrorFilterId"/.test(stdout)) closing = gone.close();
+          {
+            stdout: (stdout) => {
+              if (!closing && /"TrafficMirrorFilterId"/.test(stdout)) closing = gone.close();
+            },
           },
         );
         assert.equal(r.code, 3, r.stderr);
@@ -248,38 +254,20 @@ for (const storeKind of testStores()) {
       on: TestServer,
       whenWaiting: (child: ChildProcess) => void,
       extra: readonly string[] = [],
-    ): Promise<{ code: number | null; stderr: string }> {
-      const child = spawn(
-        process.execPath,
-        [
-          'bin/vpcmirror.js',
-          'call',
-          'CreateTrafficMirrorFilter',
-          '--RegionId',
-          REGION,
-          '--wait',
-          '--interval',
-          '0.05',
-          ...extra,
-          '--endpoint',
-          on.endpoint,
-          '--access-key-id',
-          on.accessKeyId,
-          '--access-key-secret',
-          on.accessKeySecret,
-        ],
-        { cwd: process.cwd(), stdio: ['ignore', 'pipe', 'pipe'] },
-      );
-      let stderr = '';
+    ): Promise<CliResult> {
       let waiting = false;
-      child.stderr.on('data', (c: Buffer) => {
-        stderr += c.toString('utf8');
-        if (!waiting && /: Creating \(/.test(stderr)) {
-          waiting = true;
-          whenWaiting(child);
-        }
-      });
-      return new Promise((resolve) => child.on('exit', (code) => resolve({ code, stderr })));
+      return cli(
+        on,
+        ['CreateTrafficMirrorFilter', '--RegionId', REGION, '--wait', '--interval', '0.05', ...extra],
+        on,
+        {
+          stderr: (stderr, child) => {
+            if (waiting || !/: Creating \(/.test(stderr)) return;
+            waiting = true;
+            whenWaiting(child);
+          },
+        },
+      );
     }
 
     test('--wait for Created stops at once, exit 3, when the resource is deleted meanwhile, instead of waiting out --timeout', async () => {
