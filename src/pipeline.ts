@@ -56,6 +56,10 @@ export interface CallRecord {
   /** Who the verified key is (the access line names a RAM user or role, not only its key). */
   principal: Principal | undefined;
   code: string | undefined;
+  /** The error's message, for the debug line. */
+  message: string | undefined;
+  /** The parameters as read (query and body), for the debug line; undefined when unreadable. */
+  params: ParsedParams | undefined;
 }
 
 export interface PipelineResult {
@@ -102,6 +106,8 @@ export async function runPipeline(deps: PipelineDeps, req: RpcRequest): Promise<
     accessKeyId: undefined,
     principal: undefined,
     code: undefined,
+    message: undefined,
+    params: undefined,
   };
   let format: ResponseFormat = 'JSON';
   // Outside the steps, so that a refused request's log line can still name the key it claimed.
@@ -120,6 +126,7 @@ export async function runPipeline(deps: PipelineDeps, req: RpcRequest): Promise<
     }
     try {
       params = parseParams(rawQuery, req.body, single(req, 'content-type'));
+      record.params = params;
     } catch (e) {
       if (refusedAsksForXml(req, rawQuery)) format = 'XML';
       throw e;
@@ -257,6 +264,7 @@ export async function runPipeline(deps: PipelineDeps, req: RpcRequest): Promise<
       err = protocolErrors.internalError();
     }
     record.code = err.code;
+    record.message = err.message;
     // The key a refused request claimed says which client is misconfigured. A key the store has
     // is named already (authenticate told the record); any other "id" may be a secret pasted in
     // its place, and only its first characters are logged.

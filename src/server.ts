@@ -19,6 +19,7 @@ import { ADMIN_PREFIX, handleAdmin } from './admin/admin.js';
 import type { App } from './app.js';
 import type { Principal } from './auth/principal.js';
 import { accessLogger } from './logger.js';
+import type { CallRecord } from './pipeline.js';
 import type { ApiError } from './protocol/api-error.js';
 import { protocolErrors } from './protocol/errors.js';
 import type { RpcRequest } from './protocol/request.js';
@@ -49,6 +50,34 @@ export const MAX_HEADER_BYTES = 96 * 1024;
  */
 function clipped(value: string | undefined): string | undefined {
   return value === undefined || value.length <= 128 ? value : `${value.slice(0, 128)}…`;
+}
+
+/** At most this many parameters on a debug line: a request may carry 2,000. */
+const DEBUG_PARAMS = 100;
+
+/**
+ * A request's parameters as its debug line shows them. The signature is left out, a security token
+ * is hidden, and the AccessKeyId is shown as the access line shows it (an unknown one may be a
+ * secret pasted in its place).
+ */
+function paramsForLog(record: CallRecord): Record<string, string> | undefined {
+  const params = record.params;
+  if (params === undefined) return undefined;
+  const shown: Record<string, string> = {};
+  let count = 0;
+  for (const [name, value] of [...params.query, ...params.body]) {
+    if (name === 'Signature') continue;
+    count++;
+    if (count > DEBUG_PARAMS) continue;
+    shown[clipped(name) ?? name] =
+      name === 'SecurityToken'
+        ? '***'
+        : name === 'AccessKeyId'
+          ? (record.accessKeyId ?? '')
+          : (clipped(value) ?? '');
+  }
+  if (count > DEBUG_PARAMS) shown['…'] = `${count - DEBUG_PARAMS} more`;
+  return shown;
 }
 
 /** `account:<id>`, `user:<name>` or `role:<name>`: who a verified key is, for the access line. */
@@ -124,6 +153,11 @@ function send(res: ServerResponse, r: WireResponse, close = false): void {
   res.end(r.body);
 }
 
+/** The peer's address; an IPv4 client of a dual-stack listener without its `::ffff:` prefix. */
+function clientAddress(socket: Socket): string {
+  return (socket.remoteAddress ?? '').replace(/^::ffff:/, '');
+}
+
 function rpcRequest(req: IncomingMessage, body: Buffer, secure: boolean): RpcRequest {
   const distinct = req.headersDistinct;
   return {
@@ -131,7 +165,7 @@ function rpcRequest(req: IncomingMessage, body: Buffer, secure: boolean): RpcReq
     url: req.url ?? '/',
     header: (name) => distinct[name] ?? [],
     body,
-    remoteAddress: (req.socket.remoteAddress ?? '').replace(/^::ffff:/, ''),
+    remoteAddress: clientAddress(req.socket),
     // What acs:SecureTransport reads: the request came over TLS.
     secure,
   };
@@ -146,6 +180,8 @@ const DRAIN_GRACE_MS = 10_000;
 export function listen(app: App, host: string, port: number): Promise<RunningServer> {
   const { log, config } = app;
   const access = accessLogger(log);
+  // The level is fixed for the life of the server: asked once, not per request.
+  const debug = access.isLevelEnabled('debug');
   const refuseSocket = (socket: Socket, err: ApiError, reason: string | undefined): void => {
     const requestId = newRequestId();
     // A peer that resets the connection meanwhile is an 'error' on the socket: node keeps its own
@@ -165,6 +201,7 @@ export function listen(app: App, host: string, port: number): Promise<RunningSer
         code: err.code,
         status: err.httpStatus,
         latencyMs: 0,
+        remoteAddress: clientAddress(socket),
         reason,
       },
       'unparseable request refused',
@@ -201,7 +238,10 @@ export function listen(app: App, host: string, port: number): Promise<RunningSer
         const requestId = newRequestId();
         const latencyMs = Number(process.hrtime.bigint() - started) / 1e6;
         if (res.destroyed || !req.socket.writable) {
-          access.info({ requestId, latencyMs }, 'the client went away before its request was complete');
+          access.info(
+            { requestId, latencyMs, remoteAddress: clientAddress(req.socket) },
+            'the client went away before its request was complete',
+          );
           return;
         }
         const err =
@@ -219,12 +259,14 @@ export function listen(app: App, host: string, port: number): Promise<RunningSer
             code: err.code,
             status: err.httpStatus,
             latencyMs,
+            remoteAddress: clientAddress(req.socket),
           },
           'request refused before parsing',
         );
         return;
       }
-      const { response, record } = await app.handle(rpcRequest(req, body, secure));
+      const rpc = rpcRequest(req, body, secure);
+      const { response, record } = await app.handle(rpc);
       send(res, response, closing);
       access.info(
         {
@@ -235,9 +277,20 @@ export function listen(app: App, host: string, port: number): Promise<RunningSer
           code: record.code ?? 'OK',
           status: response.status,
           latencyMs: Number(process.hrtime.bigint() - started) / 1e6,
+          remoteAddress: rpc.remoteAddress,
         },
         'request',
       );
+      if (debug)
+        access.debug(
+          {
+            requestId: record.requestId,
+            method: rpc.method,
+            params: paramsForLog(record),
+            message: record.message,
+          },
+          'request detail',
+        );
     })().catch((err: unknown) => {
       const requestId = newRequestId();
       log.error({ err, requestId }, 'request handling failed');
@@ -264,7 +317,10 @@ export function listen(app: App, host: string, port: number): Promise<RunningSer
     if (err.code === 'ERR_HTTP_REQUEST_TIMEOUT') {
       // About the request running itself, which waits for a body that is not coming.
       socket.end('HTTP/1.1 408 Request Timeout\r\nconnection: close\r\ncontent-length: 0\r\n\r\n');
-      access.info({ status: 408, reason: err.code }, 'request timed out before it was complete');
+      access.info(
+        { status: 408, reason: err.code, remoteAddress: clientAddress(socket) },
+        'request timed out before it was complete',
+      );
       return;
     }
     // Bytes that do not parse after requests still running (pipelined, or past a body): those run

@@ -250,12 +250,16 @@ export class Lifecycle {
   ): Promise<boolean> {
     const claims = claimStatements[this.dialect];
     const key = { resourceType, resourceId, dueBefore: dueBefore ?? 0 };
-    return this.writes(async (trx) => {
+    const kind = await this.writes(async (trx) => {
       const row = await (dueBefore === undefined ? claims.any : claims.due).first(trx, key);
-      if (!row) return false;
+      if (!row) return undefined;
       await this.apply(trx, row.resource_type, row.resource_id, row.kind);
-      return true;
+      return row.kind;
     });
+    if (kind === undefined) return false;
+    // Once committed: a transition rolled back is not one that happened.
+    this.log.debug({ resourceType, resourceId, kind }, 'transition applied');
+    return true;
   }
 
   /**
