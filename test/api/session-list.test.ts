@@ -161,6 +161,19 @@ for (const storeKind of testStores()) {
       assert.deepEqual(idsOf(longId), [s.alpha]);
     });
 
+    test('a list sent under its bare name, as the aliyun CLI sends a list flag without its index, is InvalidParameter naming it, not ignored', async () => {
+      for (const mode of ['pop-get', 'pop-post'] as const) {
+        const err = await expectCode(
+          () => list(server, { TrafficMirrorSessionIds: String(s.alpha) }, mode),
+          'InvalidParameter',
+        );
+        assert.match(String(err.message), /\bTrafficMirrorSessionIds\b/);
+        await expectCode(() => list(server, { Tags: '[{"Key":"k","Value":"v"}]' }, mode), 'InvalidParameter');
+      }
+      // Empty, it asks for nothing, and the List is whole.
+      assert.ok(idsOf(await list(server, { TrafficMirrorSessionIds: '' }, 'pop-get')).length >= 3);
+    });
+
     test('List takes up to 100 TrafficMirrorSessionIds; 101 is InvalidParameter', async () => {
       const hundred = Array.from({ length: 100 }, (_, i) => `tms-unknown${i}`);
       hundred[99] = s.gamma ?? '';

@@ -69,7 +69,8 @@ for (const storeKind of testStores()) {
 
       for (const mode of ['vpc-v1', 'pop-post'] as const) {
         test(`the filter resource: create, wait Created, update, move, tag, untag, delete and wait gone through ${mode}`, async () => {
-          // Inline rules as the provider's schema sends them: every field present, unset ones empty.
+          // Inline rules with every field present and unset ones empty. The provider sends an unset
+          // priority as 0, which is refused (docs/fidelity.md): configurations must name it.
           const created = await call(mode, 'CreateTrafficMirrorFilter', {
             ClientToken: clientToken('CreateTrafficMirrorFilter'),
             TrafficMirrorFilterName: 'tf-test',
