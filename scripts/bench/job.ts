@@ -40,6 +40,11 @@ export interface LoadJob {
    */
   readonly cycle: boolean;
   readonly recipe: Recipe;
+  /**
+   * Text every 2xx answer must hold (`"TotalCount":"1"` for a List by one stored id): a fast wrong
+   * answer, such as an empty List of a store other than the one seeded, must not count as served.
+   */
+  readonly expect?: string;
 }
 
 export interface LatencySummary {
@@ -57,6 +62,10 @@ export interface LoadResult {
   /** Responses received inside the timed window. */
   readonly responses: number;
   readonly ok: number;
+  /** 2xx answers of the warm-up and the timed run. */
+  readonly okIncludingWarmup: number;
+  /** 2xx answers in the window without the job's `expect` text. */
+  readonly unexpected: number;
   readonly statusCounts: Readonly<Record<string, number>>;
   readonly connErrors: number;
   readonly timeouts: number;
@@ -67,7 +76,7 @@ export interface LoadResult {
   readonly exhausted: boolean;
   /** CPU the generator process used during the timed window, as a fraction of one core. */
   readonly generatorCpu: number;
-  /** The first few answers that were not 2xx, to tell what went wrong. */
+  /** The first few answers that were not 2xx or not as expected, to tell what went wrong. */
   readonly errorSamples: readonly string[];
 }
 

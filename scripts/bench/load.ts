@@ -167,6 +167,9 @@ export function summarize(values: Float64Array): LatencySummary {
   };
 }
 
+/** 2xx answers of warm-up and timed run together: what the store must show done afterwards. */
+let okAll = 0;
+
 interface Window {
   counting: boolean;
   exhausted: boolean;
@@ -184,7 +187,7 @@ function runOnce(
   /** Share of each pool this run may use: the warm-up leaves the rest to the timed run. */
   share: number,
   record: (status: number, ms: number) => void,
-  errorSample: (status: number, body: string) => void,
+  check: (status: number, body: string) => void,
 ): Promise<AutocannonSummary> {
   return new Promise((resolve, reject) => {
     let instance: AutocannonRun | undefined;
@@ -230,15 +233,14 @@ function runOnce(
               if (!r) throw new Error(`no signed requests for port ${port}`);
               return { ...req, method: r.method, path: r.path, headers: r.headers, body: r.body };
             },
-            onResponse: (status, body) => {
-              if (status >= 300) errorSample(status, body);
-            },
+            onResponse: check,
           },
         ],
       },
       (err, result) => (err ? reject(err) : resolve(result)),
     );
     instance.on('response', (_client, status, _bytes, ms) => {
+      if (status >= 200 && status < 300) okAll++;
       if (window.counting) record(status, ms);
     });
     if (window.endedAt !== 0) instance.stop();
@@ -273,6 +275,7 @@ async function main(): Promise<void> {
   const latencies: number[] = [];
   let responses = 0;
   let ok = 0;
+  let unexpected = 0;
   const statusCounts: Record<string, number> = {};
   const errorSamples: string[] = [];
   let cpuAtClose: NodeJS.CpuUsage | undefined;
@@ -294,14 +297,18 @@ async function main(): Promise<void> {
     if (status >= 200 && status < 300) ok++;
     statusCounts[status] = (statusCounts[status] ?? 0) + 1;
   };
-  const sample = (status: number, body: string) => {
-    if (window.counting && errorSamples.length < 5) errorSamples.push(`${status} ${body.slice(0, 300)}`);
+  const check = (status: number, body: string) => {
+    if (!window.counting) return;
+    const wrong = status >= 300 || (status >= 200 && job.expect !== undefined && !body.includes(job.expect));
+    if (!wrong) return;
+    if (status < 300) unexpected++;
+    if (errorSamples.length < 5) errorSamples.push(`${status} ${body.slice(0, 300)}`);
   };
 
   emit({ event: 'start' });
   cpu0 = process.cpuUsage();
   const started = performance.now();
-  const summary = await runOnce(job, pools, job.durationSec, window, 1, record, sample);
+  const summary = await runOnce(job, pools, job.durationSec, window, 1, record, check);
   const endedAt = window.endedAt || performance.now();
   const cpu = cpuAtClose ?? process.cpuUsage(cpu0);
   const cpuWallMs = endedAt - started;
@@ -313,6 +320,8 @@ async function main(): Promise<void> {
     signMs,
     responses,
     ok,
+    okIncludingWarmup: okAll,
+    unexpected,
     statusCounts,
     connErrors: summary.errors - summary.timeouts,
     timeouts: summary.timeouts,

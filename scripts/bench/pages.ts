@@ -2,7 +2,8 @@
  * The time of one ListTrafficMirrorSessions page, measured one request at a time (no concurrency)
  * over a keep-alive connection: the first page, a walk of every page with NextToken, and the last
  * full page of that walk asked again. Each request is signed just before it is sent, outside the
- * timed part.
+ * timed part. With two nodes the requests alternate between them, so that a NextToken one node
+ * issued is redeemed at the other.
  */
 import { Agent, request } from 'node:http';
 import { type SignedRequest, signRequest } from '../../src/cli/client.js';
@@ -23,6 +24,8 @@ export interface PageStats {
   /** Mean page time over the whole walk, ms. */
   readonly walkMeanMs: number;
   readonly walkTotalMs: number;
+  /** TotalCount as the first page answered it. */
+  readonly totalCount: number;
 }
 
 const agent = new Agent({ keepAlive: true, maxSockets: 1 });
@@ -109,17 +112,20 @@ function median(values: readonly number[]): number {
 const round = (v: number) => Math.round(v * 1000) / 1000;
 
 export async function measurePages(
-  endpoint: string,
+  endpoints: readonly string[],
   key: AccountKey,
   regionId: string,
   maxResults: number | 'default',
   repeats: number,
 ): Promise<PageStats> {
+  let sent = 0;
+  const listPageAt = (token: string | undefined) =>
+    listPage(endpoints[sent++ % endpoints.length] ?? '', key, regionId, maxResults, token);
   // Warm the connection and the code paths before timing anything.
-  for (let i = 0; i < 5; i++) await listPage(endpoint, key, regionId, maxResults, undefined);
+  let totalCount = 0;
+  for (let i = 0; i < 5; i++) totalCount = (await listPageAt(undefined)).total;
   const first: number[] = [];
-  for (let i = 0; i < repeats; i++)
-    first.push((await listPage(endpoint, key, regionId, maxResults, undefined)).ms);
+  for (let i = 0; i < repeats; i++) first.push((await listPageAt(undefined)).ms);
 
   let token: string | undefined;
   let listed = 0;
@@ -129,7 +135,7 @@ export async function measurePages(
   let deepOffset = 0;
   let pageSize = 0;
   for (;;) {
-    const page = await listPage(endpoint, key, regionId, maxResults, token);
+    const page = await listPageAt(token);
     pages++;
     walkTotal += page.ms;
     if (pages === 1) pageSize = page.count;
@@ -142,8 +148,10 @@ export async function measurePages(
     token = page.next;
   }
   const deep: number[] = [];
-  for (let i = 0; i < repeats; i++)
-    deep.push((await listPage(endpoint, key, regionId, maxResults, deepToken)).ms);
+  for (let i = 0; i < repeats; i++) deep.push((await listPageAt(deepToken)).ms);
+  // A walk that skipped or repeated sessions would time something other than the list it names.
+  if (listed !== totalCount)
+    throw new Error(`the walk listed ${listed} sessions, but TotalCount is ${totalCount}`);
   return {
     maxResults,
     listed,
@@ -153,5 +161,6 @@ export async function measurePages(
     deepOffset,
     walkMeanMs: round(walkTotal / pages),
     walkTotalMs: Math.round(walkTotal),
+    totalCount,
   };
 }

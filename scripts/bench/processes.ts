@@ -7,15 +7,47 @@ import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
 import { closeSync, copyFileSync, openSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
+import { DEFAULT_DELAY_MS } from '../../src/lifecycle/lifecycle.js';
 import type { LoadEvent, LoadJob, LoadResult } from './job.js';
 import type { AccountKey } from './layout.js';
 
 const ROOT = new URL('../../', import.meta.url).pathname;
 
+/**
+ * Every child started and not yet gone. Registered at spawn, not once it is ready: a run stopped
+ * while a server starts must still stop that server.
+ */
+const running = new Set<ChildProcess>();
+
+function track(child: ChildProcess): ChildProcess {
+  running.add(child);
+  child.once('exit', () => running.delete(child));
+  return child;
+}
+
+/** Kills what is left, at once: for the benchmark's own exit, when there is no time to wait. */
+export function killChildren(): void {
+  for (const child of running) child.kill('SIGKILL');
+}
+
+/**
+ * The environment a child runs in: enough to run node, and nothing else. A `VPCMIRROR_*` variable
+ * of the caller's shell would change the server's settings (turn nonce or RAM checks off, point it
+ * at another database) and NODE_OPTIONS the runtime, while the results said "default settings".
+ */
+function childEnv(extra: Record<string, string> = {}): NodeJS.ProcessEnv {
+  const env: NodeJS.ProcessEnv = {};
+  for (const name of ['PATH', 'HOME', 'TMPDIR', 'LANG', 'LC_ALL', 'TZ'])
+    if (process.env[name] !== undefined) env[name] = process.env[name];
+  return { ...env, ...extra };
+}
+
 export interface ServerProcess {
   readonly pid: number;
   readonly endpoint: string;
   readonly logFile: string;
+  /** The server's `vpcmirror listening` line: the settings it runs with (absent for the ceiling). */
+  readonly settings?: Record<string, unknown>;
   stop(): Promise<void>;
 }
 
@@ -94,31 +126,48 @@ export async function startVpcmirror(opts: VpcmirrorOptions): Promise<ServerProc
     opts.dataDir,
     ...(opts.database ? ['--database', opts.database] : []),
   ];
-  const child = spawn(process.execPath, args, {
-    cwd: ROOT,
-    stdio: ['ignore', out, out],
-    env: {
-      ...process.env,
-      VPCMIRROR_ACCESS_KEY_ID: opts.key.accessKeyId,
-      VPCMIRROR_ACCESS_KEY_SECRET: opts.key.accessKeySecret,
-    },
-  });
+  const child = track(
+    spawn(process.execPath, args, {
+      cwd: ROOT,
+      stdio: ['ignore', out, out],
+      env: childEnv({
+        VPCMIRROR_ACCESS_KEY_ID: opts.key.accessKeyId,
+        VPCMIRROR_ACCESS_KEY_SECRET: opts.key.accessKeySecret,
+      }),
+    }),
+  );
   closeSync(out);
   const pid = child.pid;
   if (pid === undefined) throw new Error('could not start the server');
   try {
     const line = await waitForLine(child, logFile, 'vpcmirror listening', 60_000);
+    checkDefaults(line, opts.database === undefined ? 'sqlite' : 'postgres');
     const endpoint = String(line.endpoint);
     const profileTo = opts.profileTo;
     const stop = async () => {
       await stopChild(child);
       if (profileTo) keepMainThreadProfile(profileDir, pid, profileTo);
     };
-    return { pid, endpoint, logFile, stop };
+    return { pid, endpoint, logFile, settings: line, stop };
   } catch (e) {
     await stopChild(child, 2000);
     throw e;
   }
+}
+
+/**
+ * What the server said it runs with, against what the benchmark promises: the store it seeded,
+ * RAM enforced, clock and replay checks on, every region, transitions on their default timing.
+ */
+function checkDefaults(line: Record<string, unknown>, store: 'sqlite' | 'postgres'): void {
+  const wrong: string[] = [];
+  if (line.store !== store) wrong.push(`store ${String(line.store)}, not ${store}`);
+  if (line.ram !== 'enforced') wrong.push(`RAM ${String(line.ram)}`);
+  if (line.checkTimestamp !== true) wrong.push('timestamp checks off');
+  if (line.checkNonce !== true) wrong.push('nonce checks off');
+  if (JSON.stringify(line.transitions) !== JSON.stringify({ default: DEFAULT_DELAY_MS }))
+    wrong.push(`transitions ${JSON.stringify(line.transitions)}`);
+  if (wrong.length > 0) throw new Error(`the server is not on default settings: ${wrong.join(', ')}`);
 }
 
 function keepMainThreadProfile(dir: string, pid: number, to: string): void {
@@ -136,10 +185,14 @@ function keepMainThreadProfile(dir: string, pid: number, to: string): void {
 export async function startCeiling(dataDir: string): Promise<ServerProcess> {
   const logFile = join(dataDir, `ceiling-${Date.now()}.log`);
   const out = openSync(logFile, 'a');
-  const child = spawn(process.execPath, ['--import', 'tsx', join(ROOT, 'scripts/bench/ceiling-server.ts')], {
-    cwd: ROOT,
-    stdio: ['ignore', out, out],
-  });
+  // Plain JavaScript, without a loader: its memory is node:http's alone.
+  const child = track(
+    spawn(process.execPath, [join(ROOT, 'scripts/bench/ceiling-server.mjs')], {
+      cwd: ROOT,
+      stdio: ['ignore', out, out],
+      env: childEnv(),
+    }),
+  );
   closeSync(out);
   const pid = child.pid;
   if (pid === undefined) throw new Error('could not start the ceiling server');
@@ -153,10 +206,13 @@ export async function runLoad(
   job: LoadJob,
   hooks: { onSigned?: (count: number, ms: number) => void; onStart: () => void; onEnd: () => void },
 ): Promise<LoadResult> {
-  const child = spawn(process.execPath, ['--import', 'tsx', join(ROOT, 'scripts/bench/load.ts'), jobFile], {
-    cwd: ROOT,
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
+  const child = track(
+    spawn(process.execPath, ['--import', 'tsx', join(ROOT, 'scripts/bench/load.ts'), jobFile], {
+      cwd: ROOT,
+      stdio: ['ignore', 'pipe', 'pipe'],
+      env: childEnv(),
+    }),
+  );
   let stderr = '';
   child.stderr?.on('data', (c: Buffer) => {
     stderr += c.toString('utf8');
@@ -239,7 +295,13 @@ export class WindowSampler {
 
   private sample(): void {
     this.pids.forEach((pid, i) => {
-      this.peaks[i] = Math.max(this.peaks[i] ?? 0, memoryOf(pid).rssMb);
+      // A server that has exited (a crash, Ctrl-C reaching it first) has no /proc entry: the run
+      // fails on its own, and this timer must not end the process before it cleans up.
+      try {
+        this.peaks[i] = Math.max(this.peaks[i] ?? 0, memoryOf(pid).rssMb);
+      } catch {
+        // Gone.
+      }
     });
   }
 

@@ -237,6 +237,16 @@ export async function storedCount(store: Store, exclude: readonly string[] = [])
   return Number(r?.n ?? 0);
 }
 
+/** Sessions in this status (what a Delete window leaves `Deleting`). */
+export async function countInStatus(store: Store, status: string): Promise<number> {
+  const r = await store.db
+    .selectFrom('traffic_mirror_sessions')
+    .select((eb) => eb.fn.countAll<number>().as('n'))
+    .where('status', '=', status)
+    .executeTakeFirst();
+  return Number(r?.n ?? 0);
+}
+
 /** Grows the stored sessions from `from` to `to` following the layout (storedSlot). */
 export async function seedStored(
   store: Store,

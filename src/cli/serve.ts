@@ -203,6 +203,9 @@ export async function startServer(
         accountId: creds.accountId,
         accessKeyId: creds.accessKeyId,
         ram: config.ramEnforced ? 'enforced' : 'off',
+        // Said at start, so that a log shows whether replay and clock checks were on.
+        checkTimestamp: config.checkTimestamp,
+        checkNonce: config.checkNonce,
         transitions: app.lifecycle.getTiming(),
         limits: config.limits,
         regions: config.regions.length,

@@ -18,7 +18,7 @@ import { prepared } from '../store/prepared.js';
 export const RESOURCE_KINDS = ['session', 'filter', 'rule'] as const;
 
 /** A transition's delay when no setting names one, as the server's own default (`default=1s`). */
-const DEFAULT_DELAY_MS = 1000;
+export const DEFAULT_DELAY_MS = 1000;
 export type ResourceKind = (typeof RESOURCE_KINDS)[number];
 export type TransitionKind = 'ready' | 'delete';
 export type TimedAction = 'create' | 'update' | 'delete';

@@ -1,10 +1,10 @@
 /**
  * The ceiling: a bare node:http server answering every request with one fixed JSON body, the same
  * size as a small API answer. Whatever the generator reaches against it is the most this machine
- * and this generator can show; the real server's numbers are read as a fraction of it.
+ * and this generator can show; the real server's numbers are read as a fraction of it. Plain
+ * JavaScript, run without a loader, so that its memory is node:http's alone.
  */
 import { createServer } from 'node:http';
-import type { AddressInfo } from 'node:net';
 
 const BODY = JSON.stringify({
   RequestId: '5F4C1A1E-0C3B-4A8D-9E1F-2B7C6D5E4F3A',
@@ -25,7 +25,7 @@ const server = createServer({ keepAliveTimeout: 65_000 }, (req, res) => {
 });
 
 server.listen(0, '127.0.0.1', () => {
-  const addr = server.address() as AddressInfo;
+  const addr = server.address();
   process.stdout.write(
     `${JSON.stringify({ msg: 'ceiling listening', endpoint: `127.0.0.1:${addr.port}` })}\n`,
   );
