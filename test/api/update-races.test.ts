@@ -179,6 +179,31 @@ describe('overlapping changes of one resource [postgres]', {
     }
   });
 
+  test('a delete that waited for the filter while the session moved to another filter is refused: that filter was never looked at', async () => {
+    const [from, to] = [await makeFilter(server), await makeFilter(server)];
+    const session = await makeSession(server, from);
+    await holder.query('begin');
+    await holder.query('select id from traffic_mirror_filters where id = $1 for update', [from]);
+    const deleted = callVia('vpc-v3', server, 'DeleteTrafficMirrorSession', {
+      RegionId: REGION,
+      TrafficMirrorSessionId: session,
+    }).then(
+      () => 'OK',
+      (e: unknown) => String((e as { code?: unknown }).code),
+    );
+    await waiting(1);
+    // The move holds the filter it moves to, not the one the delete waits for: it goes through.
+    await callVia('vpc-v3', server, 'UpdateTrafficMirrorSessionAttribute', {
+      RegionId: REGION,
+      TrafficMirrorSessionId: session,
+      TrafficMirrorFilterId: to,
+    });
+    await holder.query('rollback');
+    assert.equal(await deleted, 'IncorrectStatus.TrafficMirrorSession');
+    const s = await sessionNow(session);
+    assert.deepEqual([s.TrafficMirrorFilterId, s.TrafficMirrorSessionStatus], [to, 'Created']);
+  });
+
   test('a resource group move does not make a change that waited behind it fail: the group is a label', async () => {
     const filter = await makeFilter(server);
     const session = await makeSession(server, filter);

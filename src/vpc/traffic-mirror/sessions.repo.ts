@@ -146,6 +146,28 @@ const statusFromCreated = prepared((db, p: { sessionId: string; status: string }
     .where('status', '=', 'Created'),
 );
 
+const deletingOnFilter = prepared((db, p: { sessionId: string; filterId: string }) =>
+  db
+    .updateTable('traffic_mirror_sessions')
+    .set({ status: 'Deleting' })
+    .where('id', '=', p.sessionId)
+    .where('status', '=', 'Created')
+    .where('filter_id', '=', p.filterId),
+);
+
+/**
+ * Created -> Deleting, only while the session still uses the filter the delete looked at; false
+ * otherwise. A session moved to another filter meanwhile (on another node) goes back to Created
+ * at once when the move's transition takes no time, and that filter's rules were never checked.
+ */
+export async function deletingIfOnFilter(
+  db: Executor,
+  sessionId: string,
+  filterId: string,
+): Promise<boolean> {
+  return (await deletingOnFilter.run(db, { sessionId, filterId })) > 0;
+}
+
 /** Sets fields and a new status on a Created session; false when it is not (any longer) Created. */
 export async function changeCreatedSession(
   db: Executor,

@@ -18,6 +18,7 @@ import {
   addSources,
   changeCreatedSession,
   createChecks,
+  deletingIfOnFilter,
   findSession,
   insertSessionWithSources,
   type ListedSession,
@@ -384,8 +385,10 @@ export async function deleteSession(
   const filter = await holdFilter(ctx, regionId, session.filter_id);
   if (filter?.busy) throw filterErrors.incorrectStatus();
   if (ctx.dryRun) throw protocolErrors.dryRunOperation();
-  // Of concurrent deletes (here or on another node) exactly one moves the session out of Created.
-  if (!(await changeCreatedSession(ctx.tx, session.id, 'Deleting'))) throw sessionErrors.incorrectStatus();
+  // Of concurrent deletes (here or on another node) exactly one moves the session out of Created;
+  // none does if the session left the filter held above while this call waited for it.
+  if (!(await deletingIfOnFilter(ctx.tx, session.id, session.filter_id)))
+    throw sessionErrors.incorrectStatus();
   await ctx.services.lifecycle.schedule(ctx.tx, 'session', session.id, 'delete', 'delete', ctx.now);
 }
 
