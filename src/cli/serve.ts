@@ -12,7 +12,7 @@ import {
   readCredentialsFile,
 } from '../accounts/bootstrap.js';
 import { applySetupFile, definesCredentials, fixedKeyIds, loadSetupFile } from '../accounts/setup-file.js';
-import { createApp } from '../app.js';
+import { type App, createApp } from '../app.js';
 import {
   type Config,
   ConfigError,
@@ -123,6 +123,10 @@ export async function startServer(
     (storeExists(config.database) && readCredentialsFileIfValid(config.dataDir)?.generated === false);
   if (!isLoopbackHost(config.host) && !chosen) throw refuseGeneratedOnly(config.host);
   const store = await openStore(serverStoreOptions(config, log));
+  // What a failed start has to undo, in reverse: a listener still answering, and a worker still
+  // running transitions, on a store about to close.
+  let app: App | undefined;
+  let running: RunningServer | undefined;
   try {
     // First, before the set-up file or the default credentials write anything: a second server
     // on an SQLite file that a running one serves stops here (StoreLocked).
@@ -184,9 +188,9 @@ export async function startServer(
         { regions: unknownRegions },
         'serving regions that are not traffic mirroring regions of Alibaba Cloud (a typo?)',
       );
-    const app = createApp(config, store, log);
+    app = createApp(config, store, log);
     await app.start();
-    const running = await listen(app, config.host, config.port);
+    running = await listen(app, config.host, config.port);
     const endpoint = `${running.host.includes(':') ? `[${running.host}]` : running.host}:${running.port}`;
     const endpointPath = join(config.dataDir, ENDPOINT_FILE);
     const scheme = config.tls ? 'https' : 'http';
@@ -242,20 +246,23 @@ export async function startServer(
       '',
     ];
     process.stderr.write(`${banner.join('\n')}\n`);
+    const [startedApp, listening] = [app, running];
     return {
-      running,
+      running: listening,
       async stop() {
-        await running.close();
+        await listening.close();
         // A stopped server's address would send `call` to nothing, or to whatever takes the port
         // next. Left alone when another server on this data directory has written its own since.
         try {
           if (readFileSync(endpointPath, 'utf8') === endpointText) unlinkSync(endpointPath);
         } catch {}
-        await app.stop();
+        await startedApp.stop();
         await store.close();
       },
     };
   } catch (e) {
+    await running?.close().catch(() => undefined);
+    await app?.stop().catch(() => undefined);
     await store.close();
     throw e;
   }

@@ -364,12 +364,15 @@ export class Lifecycle {
   async rescheduleManual(now: number = this.clock()): Promise<number> {
     const waiting = await this.db
       .selectFrom('transitions')
-      .select(['resource_type', 'resource_id', 'action'])
+      .select(['resource_type', 'resource_id', 'kind', 'action'])
       .where('due_at', 'is', null)
       .execute();
     let rescheduled = 0;
     for (const t of waiting) {
-      const delay = this.delayFor(t.resource_type as ResourceKind, (t.action ?? 'update') as TimedAction);
+      // A row from before actions were recorded (migration 0002) says only its kind: a delete is
+      // timed as one, and a ready as the update it most likely ends.
+      const action = t.action ?? (t.kind === 'delete' ? 'delete' : 'update');
+      const delay = this.delayFor(t.resource_type as ResourceKind, action as TimedAction);
       if (delay === 'manual') continue;
       const r = await this.db
         .updateTable('transitions')

@@ -262,6 +262,18 @@ describe('vpcmirror serve', () => {
     assert.equal(existsSync(join(dataDir, 'endpoint')), false, 'a stopped server takes its address back');
   });
 
+  test('a start that fails once listening closes the listener and exits: no server left answering on a closed store', async () => {
+    const dataDir = tmp();
+    // Where the endpoint is recorded, after the server began listening, a directory is in the way.
+    mkdirSync(join(dataDir, 'endpoint'));
+    const port = await freePort();
+    const p = track(serve(['--port', String(port), '--data-dir', dataDir]));
+    const exit = await p.exitWithin(30_000);
+    assert.notEqual(exit.code, 0, p.err);
+    assert.match(p.err, /EISDIR|illegal operation on a directory/);
+    assert.ok(await refused(port), 'nothing listens on the port any more');
+  });
+
   test('a second start on the same data directory keeps the account and key and does not print the secret again', async () => {
     const dataDir = tmp();
     await listenThenStop(track(serve(['--port', '0', '--data-dir', dataDir])), 'SIGINT');

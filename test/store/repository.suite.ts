@@ -1392,6 +1392,22 @@ export function repositorySuite(engine: string, factory: StoreFactory): void {
         ]);
       });
 
+      test('rescheduleManual times a waiting delete recorded without its action (before migration 0002) as a delete', async () => {
+        const applier = new CountingApplier();
+        const before = lifecycleOn(store, { default: 'manual' }, applier);
+        const deleted = uid('tms-');
+        await schedule(before, 'session', deleted, 'delete', 'delete', 0);
+        await store.db
+          .updateTable('transitions')
+          .set({ action: null })
+          .where('resource_id', '=', deleted)
+          .execute();
+        const after = lifecycleOn(store, { default: 'manual', 'session.delete': 200 }, applier);
+        assert.equal(await after.rescheduleManual(1_000), 1);
+        assert.equal(await after.runDue(1_200), 1);
+        assert.equal(applier.count('delete', deleted), 1);
+      });
+
       test('retime, as the admin endpoint changes delays, gives waiting transitions of actions it now times a due time', async () => {
         const applier = new CountingApplier();
         const lc = lifecycleOn(store, { default: 'manual' }, applier);
