@@ -108,6 +108,21 @@ describe('overlapping changes of one resource [postgres]', {
     );
   });
 
+  /** How a call ended: 'OK' or its error code. */
+  const outcome = (p: Promise<unknown>): Promise<string> =>
+    p.then(
+      () => 'OK',
+      (e: unknown) => String((e as { code?: unknown }).code),
+    );
+
+  /** The session moved to another filter. */
+  const moveSession = (session: string, filter: string) =>
+    callVia('vpc-v3', server, 'UpdateTrafficMirrorSessionAttribute', {
+      RegionId: REGION,
+      TrafficMirrorSessionId: session,
+      TrafficMirrorFilterId: filter,
+    });
+
   /**
    * Holds the session's row, sends `first` and then `second` (each seen waiting before the next),
    * lets go, and returns how each ended: 'OK' or the error code.
@@ -117,11 +132,6 @@ describe('overlapping changes of one resource [postgres]', {
     first: [string, Record<string, unknown>],
     second: [string, Record<string, unknown>],
   ): Promise<[string, string]> {
-    const outcome = (p: Promise<unknown>) =>
-      p.then(
-        () => 'OK',
-        (e: unknown) => String((e as { code?: unknown }).code),
-      );
     await holder.query('begin');
     await holder.query('select id from traffic_mirror_sessions where id = $1 for update', [session]);
     const a = outcome(
@@ -184,20 +194,15 @@ describe('overlapping changes of one resource [postgres]', {
     const session = await makeSession(server, from);
     await holder.query('begin');
     await holder.query('select id from traffic_mirror_filters where id = $1 for update', [from]);
-    const deleted = callVia('vpc-v3', server, 'DeleteTrafficMirrorSession', {
-      RegionId: REGION,
-      TrafficMirrorSessionId: session,
-    }).then(
-      () => 'OK',
-      (e: unknown) => String((e as { code?: unknown }).code),
+    const deleted = outcome(
+      callVia('vpc-v3', server, 'DeleteTrafficMirrorSession', {
+        RegionId: REGION,
+        TrafficMirrorSessionId: session,
+      }),
     );
     await waiting(1);
     // The move holds the filter it moves to, not the one the delete waits for: it goes through.
-    await callVia('vpc-v3', server, 'UpdateTrafficMirrorSessionAttribute', {
-      RegionId: REGION,
-      TrafficMirrorSessionId: session,
-      TrafficMirrorFilterId: to,
-    });
+    await moveSession(session, to);
     await holder.query('rollback');
     assert.equal(await deleted, 'IncorrectStatus.TrafficMirrorSession');
     const s = await sessionNow(session);
@@ -250,22 +255,17 @@ describe('overlapping changes of one resource [postgres]', {
        values ($1, $2, 'UpdateTrafficMirrorSessionAttribute', $3, 'x', 'processing', null, 0, 0, 'holder')`,
       [server.accountId, REGION, token],
     );
-    const back = callVia('vpc-v3', user, 'UpdateTrafficMirrorSessionAttribute', {
-      RegionId: REGION,
-      TrafficMirrorSessionId: session,
-      TrafficMirrorFilterId: a,
-      ClientToken: token,
-    }).then(
-      () => 'OK',
-      (e: unknown) => String((e as { code?: unknown }).code),
+    const back = outcome(
+      callVia('vpc-v3', user, 'UpdateTrafficMirrorSessionAttribute', {
+        RegionId: REGION,
+        TrafficMirrorSessionId: session,
+        TrafficMirrorFilterId: a,
+        ClientToken: token,
+      }),
     );
     await waiting(1);
     // Meanwhile the account moves the session to the other filter.
-    await callVia('vpc-v3', server, 'UpdateTrafficMirrorSessionAttribute', {
-      RegionId: REGION,
-      TrafficMirrorSessionId: session,
-      TrafficMirrorFilterId: b,
-    });
+    await moveSession(session, b);
     await holder.query('rollback');
     assert.equal(await back, 'IncorrectStatus.TrafficMirrorSession');
     assert.equal((await sessionNow(session)).TrafficMirrorFilterId, b);
