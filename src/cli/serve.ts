@@ -23,8 +23,8 @@ import {
 } from '../config.js';
 import { createLogger, type Logger } from '../logger.js';
 import { listen, type RunningServer } from '../server.js';
-import { prepareNonces } from '../store/replay.repo.js';
-import { openStore, redactUrl, type StoreOptions, storeExists } from '../store/store.js';
+import { lockForRecording, prepareNonces } from '../store/replay.repo.js';
+import { openStore, redactUrl, type Store, type StoreOptions, storeExists } from '../store/store.js';
 import { VERSION } from '../version.js';
 import { ENDPOINT_FILE } from './call.js';
 
@@ -58,6 +58,9 @@ export const SERVE_FLAGS = {
 export function serverStoreOptions(config: Config, log: Logger): StoreOptions {
   return {
     location: config.database,
+    // A second server on an SQLite file a live one serves stops here, before migrating it: the
+    // live one (perhaps an older version) would be left on a schema it does not know.
+    ...(config.checkNonce ? { beforeMigrate: (store: Store) => lockForRecording(store.db) } : {}),
     pgStatementDeadlineMs: config.pgStatementDeadlineMs,
     onConnectionError: (message: string) =>
       log.warn({ error: message }, 'a PostgreSQL connection broke; the pool replaces it'),
@@ -128,8 +131,8 @@ export async function startServer(
   let app: App | undefined;
   let running: RunningServer | undefined;
   try {
-    // First, before the set-up file or the default credentials write anything: a second server
-    // on an SQLite file that a running one serves stops here (StoreLocked).
+    // First, before the set-up file or the default credentials write anything. (A second server
+    // on an SQLite file that a running one serves has stopped already, as the store opened.)
     const loaded = config.checkNonce ? prepareNonces(store.db) : undefined;
     // A long replay window under load holds many nonces; a start that pauses to read them says so.
     if (loaded && loaded.nonces > 0) log.info(loaded, 'recent nonces loaded from the SQLite file');

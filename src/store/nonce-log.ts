@@ -67,6 +67,11 @@ class SharedLog {
     return { memory, loaded: { nonces, ms: Math.round(performance.now() - started) } };
   }
 
+  /** Takes the file's lock now, before the log can be read (its table may not exist yet). */
+  lockNow(): void {
+    if (this.location !== undefined && this.lock === undefined) this.lock = lockFile(this.location);
+  }
+
   /** Loads the log unless loaded already; what this call read, if it read it. */
   open(file: SqliteDatabase.Database): LogLoad | undefined {
     return this.memory ? undefined : this.load(file).loaded;
@@ -126,6 +131,11 @@ function joinedOf(db: Executor): Joined {
 function recentOf(db: Executor): RecentNonces {
   const { shared, file } = joinedOf(db);
   return shared.recent(file);
+}
+
+/** Takes the lock of the file's log for this process (StoreLocked if another process holds it). */
+export function lockNonceLog(db: Executor): void {
+  joinedOf(db).shared.lockNow();
 }
 
 /** What loading the log read: rows (expired ones not yet swept included) and milliseconds. */

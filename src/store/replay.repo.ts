@@ -6,7 +6,7 @@
 import { hash } from 'node:crypto';
 import type { Executor } from './database.js';
 import { dialectOf } from './dialect.js';
-import { type LogLoad, logNonces, openNonceLog, sweepNonceLog } from './nonce-log.js';
+import { type LogLoad, lockNonceLog, logNonces, openNonceLog, sweepNonceLog } from './nonce-log.js';
 import {
   keyOf,
   NONCE_ROWS_PER_STATEMENT,
@@ -45,6 +45,14 @@ export function storedNonce(nonce: string): string {
  * (StoreError StoreLocked when another process holds it), and says what it loaded. A server calls
  * this before it listens.
  */
+/**
+ * Claims an SQLite file for this process's nonces before anything reads or changes it (a server,
+ * as it opens its store); nothing to claim on PostgreSQL, whose nodes share their nonces.
+ */
+export function lockForRecording(db: Executor): void {
+  if (dialectOf(db) === 'sqlite') lockNonceLog(db);
+}
+
 export function prepareNonces(db: Executor): LogLoad | undefined {
   return dialectOf(db) === 'sqlite' ? openNonceLog(db) : undefined;
 }

@@ -50,6 +50,11 @@ export interface StoreOptions {
   pgStatementDeadlineMs?: number;
   /** PostgreSQL only: how soon a lost node claim is taken again, instead of NODE_RECLAIM_MS (tests). */
   pgNodeReclaimMs?: number;
+  /**
+   * Runs once the store is open and before it is migrated: a server takes its SQLite file's lock
+   * here, so that a second server on a file a live one serves stops before changing its schema.
+   */
+  beforeMigrate?: (store: Store) => void;
 }
 
 /** How long a PostgreSQL statement waits for a lock another transaction holds. */
@@ -455,6 +460,12 @@ export async function openStore(options: StoreOptions & { migrate?: boolean }): 
       }
     },
   };
+  try {
+    options.beforeMigrate?.(store);
+  } catch (e) {
+    await store.close();
+    throw e;
+  }
   if (options.migrate !== false) {
     try {
       await migrateToLatest(store).catch(async (e: unknown) => {

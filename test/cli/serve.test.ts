@@ -13,9 +13,12 @@ import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { setTimeout as delay } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
+import { type Kysely, Migrator } from 'kysely';
 import { SERVE_FLAGS } from '../../src/cli/serve.js';
 import { claimToken } from '../../src/store/client-tokens.repo.js';
-import { openStore } from '../../src/store/store.js';
+import { migrations } from '../../src/store/migrations/index.js';
+import { lockForRecording } from '../../src/store/replay.repo.js';
+import { migrationStatus, openStore } from '../../src/store/store.js';
 import {
   type CaptureServer,
   captureCall,
@@ -272,6 +275,31 @@ describe('vpcmirror serve', () => {
     assert.notEqual(exit.code, 0, p.err);
     assert.match(p.err, /EISDIR|illegal operation on a directory/);
     assert.ok(await refused(port), 'nothing listens on the port any more');
+  });
+
+  test('a server refused because a live one serves the SQLite file has not migrated the file', async () => {
+    const dataDir = tmp();
+    // A file on an older schema, held as the live server of an older version would hold it.
+    const live = await openStore({ location: join(dataDir, 'vpcmirror.sqlite'), migrate: false });
+    try {
+      const migrator = new Migrator({
+        db: live.db as unknown as Kysely<unknown>,
+        provider: { getMigrations: async () => migrations('sqlite') },
+      });
+      const older = Object.keys(migrations('sqlite')).sort().slice(0, -1);
+      assert.equal((await migrator.migrateTo(older.at(-1) ?? '')).error, undefined);
+      lockForRecording(live.db);
+      const p = track(serve(['--port', '0', '--data-dir', dataDir]));
+      assert.equal((await p.exitWithin(30_000)).code, 2, p.err);
+      assert.match(p.err, /another process records nonces in .*vpcmirror\.sqlite/);
+      const applied = (await migrationStatus(live)).known.filter((m) => m.appliedAt !== null);
+      assert.deepEqual(
+        applied.map((m) => m.name),
+        older,
+      );
+    } finally {
+      await live.close();
+    }
   });
 
   test('a second start on the same data directory keeps the account and key and does not print the secret again', async () => {
