@@ -111,7 +111,7 @@ const EXPLAINED: Readonly<Record<string, Explained>> = {
 
 const CALL_HELP = `  vpcmirror call <Action> [--Param value …] [flags]
     --wait                           follow an asynchronous operation until Created or gone
-    --timeout 300 --interval 0.5     --wait's limit and polling interval, seconds
+    --timeout 300 --interval 0.5     --wait's limit and polling interval, seconds (at most about 24 days)
     --endpoint host:port             VPCMIRROR_ENDPOINT   default: DIR/endpoint, else 127.0.0.1:8787
                                      (a --data-dir whose endpoint file is gone is refused)
                                      (https://host:port for a server started with --tls-cert)

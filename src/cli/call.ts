@@ -390,11 +390,19 @@ export function clientOptions(
 }
 
 /** A --timeout or --interval in seconds, as milliseconds: a positive number, or the default. */
+/** The longest delay a Node timer keeps: 2^31 - 1 ms. */
+const MAX_TIMER_MS = 2 ** 31 - 1;
+
 function seconds(value: string | true | undefined, flag: string, fallback: number): number {
   if (value === undefined) return fallback * 1000;
   const n = typeof value === 'string' && value.trim() !== '' ? Number(value) : Number.NaN;
   if (!Number.isFinite(n) || n <= 0)
     throw new UsageError(`--${flag} is a number of seconds greater than 0, got ${JSON.stringify(value)}`);
+  // Node fires a longer timer at once: a wait between polls would become none, a busy loop.
+  if (n * 1000 > MAX_TIMER_MS)
+    throw new UsageError(
+      `--${flag} is at most ${Math.floor(MAX_TIMER_MS / 1000)} seconds (about 24 days), got ${JSON.stringify(value)}`,
+    );
   return n * 1000;
 }
 

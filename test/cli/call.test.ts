@@ -361,6 +361,24 @@ describe('vpcmirror call', () => {
     assert.equal(key.code, 2);
     assert.match(key.err, /the AccessKey id has a character an HTTP header cannot carry/);
     assert.ok(!/\n\s+at /.test(key.err), 'no stack trace');
+    // A --wait's timer longer than Node keeps would fire at once: polling without pause.
+    for (const flag of ['--interval', '--timeout']) {
+      const long = await vpcmirror([
+        'call',
+        'DescribeRegions',
+        '--endpoint',
+        server.endpoint,
+        ...keyFlags,
+        '--wait',
+        flag,
+        '2200000',
+      ]);
+      assert.equal(long.code, 2, long.err);
+      assert.match(
+        long.err,
+        new RegExp(`${flag} is at most 2147483 seconds \\(about 24 days\\), got "2200000"`),
+      );
+    }
   });
 
   test('an endpoint that answers something other than JSON, and a host that does not exist, are one line each', async () => {
