@@ -148,7 +148,9 @@ function listEntries(
   // A list sent under its bare name (`TrafficMirrorSessionIds=tms-…`, as the aliyun CLI sends a
   // list flag given without its index) is not an unknown parameter to ignore: the call would act on
   // another list than the one meant (a List unfiltered), so it is refused like a malformed member.
-  if (params.get(prefix)) throw invalid(prefix);
+  // Except the text pop-core makes of a property left undefined or null: that asks for nothing.
+  const bare = params.get(prefix);
+  if (bare && bare !== 'undefined' && bare !== 'null') throw invalid(prefix);
   const items = new Map<number, Map<string, string>>();
   const head = `${prefix}.`;
   for (const [key, value] of params) {

@@ -90,7 +90,7 @@ export function parameterAdvice(
             return near ? ` (did you mean --${near.replace('.N', name.match(/\.(\d+)/)?.[0] ?? '.1')}?)` : '';
           })();
     // A name the server does not know it ignores; a malformed member of a list it takes
-    // (`Tag.1` for `Tag.1.Key`) it refuses.
+    // (`Tag.1` for `Tag.1.Key`), or the list's bare name, it refuses.
     const base = name.split('.')[0] ?? name;
     const fate = Object.hasOwn(op.params, base) ? 'the server refuses it' : 'the server ignores it';
     out.push(`${action} takes no parameter ${name}${hint}; ${fate}`);

@@ -254,8 +254,6 @@ describe('vpcmirror call', () => {
       'cn-hangzhou',
       '--MaxResult',
       '5',
-      '--TrafficMirrorSessionIds',
-      'tms-x',
       '--Wait',
       'true',
       '--endpoint',
@@ -267,11 +265,25 @@ describe('vpcmirror call', () => {
       list.err,
       /takes no parameter MaxResult \(did you mean --MaxResults\?\); the server ignores it/,
     );
-    assert.match(
-      list.err,
-      /takes no parameter TrafficMirrorSessionIds \(a list: write --TrafficMirrorSessionIds\.1 …\)/,
-    );
     assert.match(list.err, /takes no parameter Wait \(the flag of vpcmirror call is --wait, in lower case\)/);
+    // A list without its index is refused, as the warning says.
+    const bare = await vpcmirror([
+      'call',
+      'ListTrafficMirrorSessions',
+      '--RegionId',
+      'cn-hangzhou',
+      '--TrafficMirrorSessionIds',
+      'tms-x',
+      '--endpoint',
+      server.endpoint,
+      ...keyFlags,
+    ]);
+    assert.equal(bare.code, 1, bare.err);
+    assert.match(
+      bare.err,
+      /takes no parameter TrafficMirrorSessionIds \(a list: write --TrafficMirrorSessionIds\.1 …\); the server refuses it/,
+    );
+    assert.match(bare.err, /HTTP 400 InvalidParameter/);
     const ok = await vpcmirror([
       'call',
       'ListTrafficMirrorSessions',
