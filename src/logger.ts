@@ -40,7 +40,10 @@ export function createLogger(level: string, stream: NodeJS.WritableStream = proc
  * has fixed fields (request id, action, AccessKey id, code, status, latency) and no secret, while
  * redaction walks every field of every line and costs more than writing the rest of it (about 8
  * of 11 µs per line): paid on every request, that was a few percent of a small request's time.
- * Anything else, and any object that might carry a secret, goes through the root logger.
+ * Anything else, and any object that might carry a secret, goes through the root logger; the one
+ * exception, the debug line of a request's parameters, masks them itself (server.ts, detailForLog),
+ * by rules the root logger's fixed paths could not express (any case of a name, a value repeated in
+ * a message).
  */
 export function accessLogger(log: Logger): Logger {
   return log.child({}, { redact: { paths: [] } });

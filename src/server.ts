@@ -21,6 +21,7 @@ import type { Principal } from './auth/principal.js';
 import { accessLogger } from './logger.js';
 import type { CallRecord } from './pipeline.js';
 import type { ApiError } from './protocol/api-error.js';
+import { pct } from './protocol/encoding.js';
 import { protocolErrors } from './protocol/errors.js';
 import type { RpcRequest } from './protocol/request.js';
 import { errorResponse, type WireResponse } from './protocol/serialize.js';
@@ -55,29 +56,56 @@ function clipped(value: string | undefined): string | undefined {
 /** At most this many parameters on a debug line: a request may carry 2,000. */
 const DEBUG_PARAMS = 100;
 
+/** Parameters whose value is never shown, whatever the case of their name. */
+const SECRET_NAME = /secret|token|password|^signature$/i;
+
+/** A value of a secret shown nowhere on the line, in the forms a message may repeat it in. */
+function hidden(text: string, secrets: readonly string[]): string {
+  let out = text;
+  for (const secret of secrets) {
+    // Short values ("1", "true") would blank out half the line and hide nothing worth hiding.
+    if (secret.length < 6) continue;
+    for (const form of new Set([secret, encodeURIComponent(secret), pct(secret), pct(pct(secret))]))
+      out = out.split(form).join('***');
+  }
+  return out;
+}
+
 /**
- * A request's parameters as its debug line shows them. The signature is left out, a security token
- * is hidden, and the AccessKeyId is shown as the access line shows it (an unknown one may be a
- * secret pasted in its place).
+ * A request's debug line: its parameters and the error's message. A parameter named like a
+ * secret (`SecurityToken`, `Signature`, `AccessKeySecret`, in any case) shows `***`, and its value
+ * is also taken out of the message, which may repeat it (a V1 SignatureDoesNotMatch quotes the
+ * string to sign, the security token in it). An AccessKeyId, in any case, shows as the access line
+ * shows it: an unknown one may be a secret pasted in its place.
  */
-function paramsForLog(record: CallRecord): Record<string, string> | undefined {
+function detailForLog(record: CallRecord): { params?: Record<string, string>; message?: string } {
   const params = record.params;
-  if (params === undefined) return undefined;
-  const shown: Record<string, string> = {};
-  let count = 0;
-  for (const [name, value] of [...params.query, ...params.body]) {
-    if (name === 'Signature') continue;
-    count++;
-    if (count > DEBUG_PARAMS) continue;
-    shown[clipped(name) ?? name] =
-      name === 'SecurityToken'
+  const secrets: string[] = [];
+  let shown: Record<string, string> | undefined;
+  if (params !== undefined) {
+    // No prototype: a parameter may be named __proto__.
+    shown = Object.create(null) as Record<string, string>;
+    let count = 0;
+    for (const [name, value] of [...params.query, ...params.body]) {
+      const secret = SECRET_NAME.test(name);
+      if (secret) secrets.push(value);
+      if (name === 'Signature') continue;
+      count++;
+      if (count > DEBUG_PARAMS) continue;
+      shown[clipped(name) ?? name] = secret
         ? '***'
         : name === 'AccessKeyId'
           ? (record.accessKeyId ?? '')
-          : (clipped(value) ?? '');
+          : name.toLowerCase() === 'accesskeyid'
+            ? `${value.slice(0, 4)}…`
+            : (clipped(value) ?? '');
+    }
+    if (count > DEBUG_PARAMS) shown['…'] = `${count - DEBUG_PARAMS} more`;
   }
-  if (count > DEBUG_PARAMS) shown['…'] = `${count - DEBUG_PARAMS} more`;
-  return shown;
+  return {
+    ...(shown === undefined ? {} : { params: shown }),
+    ...(record.message === undefined ? {} : { message: hidden(record.message, secrets) }),
+  };
 }
 
 /** `account:<id>`, `user:<name>` or `role:<name>`: who a verified key is, for the access line. */
@@ -283,12 +311,7 @@ export function listen(app: App, host: string, port: number): Promise<RunningSer
       );
       if (debug)
         access.debug(
-          {
-            requestId: record.requestId,
-            method: rpc.method,
-            params: paramsForLog(record),
-            message: record.message,
-          },
+          { requestId: record.requestId, method: rpc.method, ...detailForLog(record) },
           'request detail',
         );
     })().catch((err: unknown) => {

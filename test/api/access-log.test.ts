@@ -5,6 +5,8 @@
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
+import { issueTemporaryCredentials } from '../../src/accounts/accounts.service.js';
+import { SIGNATURE_MISMATCH_PREFIX } from '../../src/protocol/errors.js';
 import { callVia, expectCode } from '../helpers/clients.js';
 import { startTestServer, type TestServer } from '../helpers/server.js';
 
@@ -89,6 +91,46 @@ describe('the log of requests', () => {
     const text = lines.join('');
     assert.ok(!text.includes('token-secret-5309'), 'the security token is not logged');
     assert.ok(!text.includes('pastedsecret9876'), 'an unknown key id is not logged whole');
+  });
+
+  test('at debug, a refused signature of temporary credentials does not log their security token, which its message quotes', async () => {
+    const sts = await issueTemporaryCredentials(
+      server.store.db,
+      { accountId: server.accountId, roleName: 'logged-role' },
+      Date.now(),
+    );
+    const wrong = {
+      ...server,
+      accessKeyId: sts.accessKeyId,
+      accessKeySecret: 'not-the-secret',
+      securityToken: sts.securityToken,
+    };
+    for (const mode of ['pop-get', 'pop-post', 'vpc-v1'] as const)
+      await expectCode(() => callVia(mode, wrong, 'DescribeRegions', {}), 'SignatureDoesNotMatch');
+    const refused = parsed(lines).filter((l) => l.msg === 'request' && l.code === 'SignatureDoesNotMatch');
+    assert.equal(refused.length, 3);
+    for (const access of refused) {
+      const detail = await detailOf(access.requestId);
+      // The message still quotes the string to sign, the token taken out of it.
+      assert.ok(String(detail.message).startsWith(SIGNATURE_MISMATCH_PREFIX), String(detail.message));
+      assert.match(String(detail.message), /SecurityToken%3D\*\*\*/);
+    }
+    assert.ok(!lines.join('').includes(sts.securityToken), 'the security token is not logged');
+  });
+
+  test('at debug, parameters named like secrets in any case show ***, and one like an AccessKeyId only its start', async () => {
+    const body = await callVia('pop-get', server, 'DescribeRegions', {
+      AccessKeySecret: 'pasted-secret-0001',
+      ACCESSKEYSECRET: 'pasted-secret-0002',
+      SECURITYTOKEN: 'pasted-token-0003',
+      ACCESSKEYID: 'LTAIpastedkey0004',
+    });
+    const params = (await detailOf(body.RequestId)).params as Record<string, string>;
+    assert.deepEqual(
+      [params.AccessKeySecret, params.ACCESSKEYSECRET, params.SECURITYTOKEN, params.ACCESSKEYID],
+      ['***', '***', '***', 'LTAI…'],
+    );
+    assert.ok(!/pasted/.test(lines.join('')), 'no pasted value is logged');
   });
 
   test('at debug, a long request shows its first 100 parameters and how many more it had', async () => {
