@@ -64,7 +64,14 @@ export interface LoadResult {
   readonly ok: number;
   /** 2xx answers of the warm-up and the timed run. */
   readonly okIncludingWarmup: number;
-  /** 2xx answers in the window without the job's `expect` text. */
+  /**
+   * Create and Delete: the session of every 2xx answer, warm-up included (the id a Create answered,
+   * the id a Delete asked for), for the benchmark to find in the store.
+   */
+  readonly okIds?: readonly string[];
+  /** Answers of the warm-up that were not 2xx (the window's are in statusCounts). */
+  readonly non2xxWarmup: number;
+  /** 2xx answers, warm-up included, without the job's `expect` text. */
   readonly unexpected: number;
   readonly statusCounts: Readonly<Record<string, number>>;
   readonly connErrors: number;

@@ -25,9 +25,14 @@ interface AutocannonOptions {
   timeout: number;
   sampleInt: number;
   requests: Array<{
-    setupRequest: (req: ReqData) => ReqData;
-    onResponse?: (status: number, body: string) => void;
+    /** `context` is the connection's: with one request at a time, the answer's own request's. */
+    setupRequest: (req: ReqData, context: RequestContext) => ReqData;
+    onResponse?: (status: number, body: string, context: RequestContext) => void;
   }>;
+}
+
+interface RequestContext {
+  id?: string;
 }
 
 interface AutocannonRun {
@@ -121,6 +126,8 @@ function planOf(recipe: Recipe): {
 
 interface Pool {
   readonly reqs: SignedRequest[];
+  /** The session each request names, for a Delete (its 2xx answer names none). */
+  readonly ids: string[];
   next: number;
 }
 
@@ -133,7 +140,7 @@ function signAll(job: LoadJob): Map<number, Pool> {
   const plan = planOf(job.recipe);
   const total = Math.min(job.budget, plan.total);
   const pools = new Map<number, Pool>();
-  for (const e of job.endpoints) pools.set(portOf(e), { reqs: [], next: 0 });
+  for (const e of job.endpoints) pools.set(portOf(e), { reqs: [], ids: [], next: 0 });
   const now = new Date();
   for (let i = 0; i < total; i++) {
     const endpoint = job.endpoints[i % job.endpoints.length] ?? '';
@@ -146,7 +153,9 @@ function signAll(job: LoadJob): Map<number, Pool> {
       step.params,
       now,
     );
-    pools.get(portOf(endpoint))?.reqs.push(signed);
+    const pool = pools.get(portOf(endpoint));
+    pool?.reqs.push(signed);
+    pool?.ids.push(step.params.TrafficMirrorSessionId ?? '');
   }
   return pools;
 }
@@ -169,6 +178,10 @@ export function summarize(values: Float64Array): LatencySummary {
 
 /** 2xx answers of warm-up and timed run together: what the store must show done afterwards. */
 let okAll = 0;
+/** Their sessions, for Create and Delete. */
+const okIds: string[] = [];
+/** A Create's answer names the session it made. */
+const CREATED_ID = /"TrafficMirrorSessionId":"(tms-[^"]+)"/;
 
 interface Window {
   counting: boolean;
@@ -187,7 +200,7 @@ function runOnce(
   /** Share of each pool this run may use: the warm-up leaves the rest to the timed run. */
   share: number,
   record: (status: number, ms: number) => void,
-  check: (status: number, body: string) => void,
+  check: (status: number, body: string, context: RequestContext) => void,
 ): Promise<AutocannonSummary> {
   return new Promise((resolve, reject) => {
     let instance: AutocannonRun | undefined;
@@ -217,14 +230,17 @@ function runOnce(
         sampleInt: 100,
         requests: [
           {
-            setupRequest: (req) => {
+            setupRequest: (req, context) => {
               const port = Number(req.port);
               const pool = pools.get(port);
               if (!pool) throw new Error(`no signed requests for port ${port}`);
               if (job.cycle && pool.next >= pool.reqs.length) pool.next = 0;
               let r = pool.next < (limits.get(port) ?? 0) ? pool.reqs[pool.next] : undefined;
-              if (r) pool.next++;
-              else {
+              if (r) {
+                const id = pool.ids[pool.next];
+                if (id !== undefined) context.id = id;
+                pool.next++;
+              } else {
                 // Out of signed requests: resend the last one (refused as a replay, and not
                 // counted) until the run stops.
                 r = pool.reqs[Math.max(0, pool.next - 1)];
@@ -260,28 +276,19 @@ async function main(): Promise<void> {
   emit({ event: 'signed', count: signed, ms: signMs });
 
   const ignore = () => undefined;
-  if (job.warmupSec > 0) {
-    const warm: Window = {
-      counting: false,
-      exhausted: false,
-      endedAt: 0,
-      onExhausted: ignore,
-      onClose: ignore,
-    };
-    await runOnce(job, pools, job.warmupSec, warm, job.cycle ? 1 : 0.5, ignore, ignore);
-  }
-
   // A plain array: in cycle mode (the ceiling) there are more answers than signed requests.
   const latencies: number[] = [];
   let responses = 0;
   let ok = 0;
   let unexpected = 0;
+  let non2xxWarmup = 0;
   const statusCounts: Record<string, number> = {};
   const errorSamples: string[] = [];
   let cpuAtClose: NodeJS.CpuUsage | undefined;
   let cpu0 = process.cpuUsage();
+  // Counting once the timed run starts (the warm-up runs first, with its own window).
   const window: Window = {
-    counting: true,
+    counting: false,
     exhausted: false,
     endedAt: 0,
     onExhausted: ignore,
@@ -297,15 +304,32 @@ async function main(): Promise<void> {
     if (status >= 200 && status < 300) ok++;
     statusCounts[status] = (statusCounts[status] ?? 0) + 1;
   };
-  const check = (status: number, body: string) => {
-    if (!window.counting) return;
+  // Every answer, warm-up included, is checked; the samples are the window's.
+  const check = (status: number, body: string, context: RequestContext) => {
+    if (status >= 200 && status < 300) {
+      if (job.recipe.type === 'create') okIds.push(CREATED_ID.exec(body)?.[1] ?? '');
+      else if (job.recipe.type === 'delete') okIds.push(context.id ?? '');
+    }
     const wrong = status >= 300 || (status >= 200 && job.expect !== undefined && !body.includes(job.expect));
     if (!wrong) return;
     if (status < 300) unexpected++;
-    if (errorSamples.length < 5) errorSamples.push(`${status} ${body.slice(0, 300)}`);
+    else if (!window.counting) non2xxWarmup++;
+    if (window.counting && errorSamples.length < 5) errorSamples.push(`${status} ${body.slice(0, 300)}`);
   };
 
+  if (job.warmupSec > 0) {
+    const warm: Window = {
+      counting: false,
+      exhausted: false,
+      endedAt: 0,
+      onExhausted: ignore,
+      onClose: ignore,
+    };
+    await runOnce(job, pools, job.warmupSec, warm, job.cycle ? 1 : 0.5, ignore, check);
+  }
+
   emit({ event: 'start' });
+  window.counting = true;
   cpu0 = process.cpuUsage();
   const started = performance.now();
   const summary = await runOnce(job, pools, job.durationSec, window, 1, record, check);
@@ -321,7 +345,9 @@ async function main(): Promise<void> {
     responses,
     ok,
     okIncludingWarmup: okAll,
+    ...(job.recipe.type === 'create' || job.recipe.type === 'delete' ? { okIds } : {}),
     unexpected,
+    non2xxWarmup,
     statusCounts,
     connErrors: summary.errors - summary.timeouts,
     timeouts: summary.timeouts,

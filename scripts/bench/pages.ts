@@ -68,6 +68,7 @@ function timedSend(endpoint: string, req: SignedRequest): Promise<Timed> {
 
 interface Page {
   readonly ms: number;
+  readonly ids: readonly string[];
   readonly count: number;
   readonly next: string;
   readonly total: number;
@@ -92,12 +93,13 @@ async function listPage(
   if (t.status !== 200)
     throw new Error(`ListTrafficMirrorSessions answered ${t.status}: ${t.body.slice(0, 300)}`);
   const body = JSON.parse(t.body) as {
-    TrafficMirrorSessions?: unknown[];
+    TrafficMirrorSessions?: Array<{ TrafficMirrorSessionId?: string }>;
     NextToken?: string;
     TotalCount?: unknown;
   };
   return {
     ms: t.ms,
+    ids: (body.TrafficMirrorSessions ?? []).map((s) => s.TrafficMirrorSessionId ?? ''),
     count: body.TrafficMirrorSessions?.length ?? 0,
     next: body.NextToken ?? '',
     total: Number(body.TotalCount ?? 0),
@@ -129,6 +131,7 @@ export async function measurePages(
 
   let token: string | undefined;
   let listed = 0;
+  const seen = new Set<string>();
   let pages = 0;
   let walkTotal = 0;
   let deepToken: string | undefined;
@@ -144,14 +147,17 @@ export async function measurePages(
       deepOffset = listed;
     }
     listed += page.count;
+    for (const id of page.ids) seen.add(id);
     if (!page.next) break;
     token = page.next;
   }
   const deep: number[] = [];
   for (let i = 0; i < repeats; i++) deep.push((await listPageAt(deepToken)).ms);
   // A walk that skipped or repeated sessions would time something other than the list it names.
-  if (listed !== totalCount)
-    throw new Error(`the walk listed ${listed} sessions, but TotalCount is ${totalCount}`);
+  if (listed !== totalCount || seen.size !== listed)
+    throw new Error(
+      `the walk listed ${listed} sessions (${seen.size} different), but TotalCount is ${totalCount}`,
+    );
   return {
     maxResults,
     listed,

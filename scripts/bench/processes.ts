@@ -31,14 +31,17 @@ export function killChildren(): void {
 }
 
 /**
- * The environment a child runs in: enough to run node, and nothing else. A `VPCMIRROR_*` variable
- * of the caller's shell would change the server's settings (turn nonce or RAM checks off, point it
- * at another database) and NODE_OPTIONS the runtime, while the results said "default settings".
+ * The environment a child runs in: enough to run node and reach PostgreSQL as the benchmark itself
+ * does (the driver takes what a URL leaves out from `PG*` and `USER`), and nothing else. A
+ * `VPCMIRROR_*` variable of the caller's shell would change the server's settings (turn nonce or RAM
+ * checks off, point it at another database) and NODE_OPTIONS the runtime, while the results said
+ * "default settings".
  */
 function childEnv(extra: Record<string, string> = {}): NodeJS.ProcessEnv {
   const env: NodeJS.ProcessEnv = {};
-  for (const name of ['PATH', 'HOME', 'TMPDIR', 'LANG', 'LC_ALL', 'TZ'])
-    if (process.env[name] !== undefined) env[name] = process.env[name];
+  for (const [name, value] of Object.entries(process.env))
+    if (['PATH', 'HOME', 'TMPDIR', 'LANG', 'LC_ALL', 'TZ', 'USER'].includes(name) || name.startsWith('PG'))
+      env[name] = value;
   return { ...env, ...extra };
 }
 
@@ -319,12 +322,20 @@ export class WindowSampler {
     this.sample();
     const wall = (performance.now() - this.t0) / 1000;
     const m = machineCpuSeconds();
+    // A server gone meanwhile counts as idle: the run fails on its own, with its own error.
+    const cpuSeconds = (pid: number): number => {
+      try {
+        return cpuSecondsOf(pid);
+      } catch {
+        return 0;
+      }
+    };
     return {
       startUs: this.startUs,
       endUs: Number(process.hrtime.bigint() / 1000n),
       peakRssMb: this.peaks.map((p) => Math.round(p * 10) / 10),
       cpu: this.pids.map(
-        (pid, i) => Math.round(((cpuSecondsOf(pid) - (this.cpu0[i] ?? 0)) / wall) * 100) / 100,
+        (pid, i) => Math.round(((cpuSeconds(pid) - (this.cpu0[i] ?? 0)) / wall) * 100) / 100,
       ),
       machineBusy:
         Math.round(((m.busy - this.machine0.busy) / Math.max(0.001, m.total - this.machine0.total)) * 100) /

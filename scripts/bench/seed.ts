@@ -247,6 +247,18 @@ export async function countInStatus(store: Store, status: string): Promise<numbe
   return Number(r?.n ?? 0);
 }
 
+/** How many of these sessions the store holds (in this status, when given). */
+export async function sessionsIn(store: Store, ids: readonly string[], status?: string): Promise<number> {
+  if (ids.length === 0) return 0;
+  let q = store.db
+    .selectFrom('traffic_mirror_sessions')
+    .select((eb) => eb.fn.countAll<number>().as('n'))
+    .where('id', 'in', [...ids]);
+  if (status !== undefined) q = q.where('status', '=', status);
+  const r = await q.executeTakeFirst();
+  return Number(r?.n ?? 0);
+}
+
 /** Grows the stored sessions from `from` to `to` following the layout (storedSlot). */
 export async function seedStored(
   store: Store,

@@ -130,6 +130,7 @@ export async function startServer(
   // running transitions, on a store about to close.
   let app: App | undefined;
   let running: RunningServer | undefined;
+  let recorded: { path: string; text: string } | undefined;
   try {
     // First, before the set-up file or the default credentials write anything. (A second server
     // on an SQLite file that a running one serves has stopped already, as the store opened.)
@@ -200,6 +201,7 @@ export async function startServer(
     // `call` reads the scheme from here: an HTTPS server is dialled as such.
     const endpointText = `${config.tls ? 'https://' : ''}${dialableEndpoint(running.host, running.port)}\n`;
     writeFileSync(endpointPath, endpointText, { mode: 0o600 });
+    recorded = { path: endpointPath, text: endpointText };
     log.info(
       {
         endpoint,
@@ -256,19 +258,26 @@ export async function startServer(
         await listening.close();
         // A stopped server's address would send `call` to nothing, or to whatever takes the port
         // next. Left alone when another server on this data directory has written its own since.
-        try {
-          if (readFileSync(endpointPath, 'utf8') === endpointText) unlinkSync(endpointPath);
-        } catch {}
+        forgetEndpoint(endpointPath, endpointText);
         await startedApp.stop();
         await store.close();
       },
     };
   } catch (e) {
+    // The address of a server that is not there would send `call` to nothing.
+    if (recorded) forgetEndpoint(recorded.path, recorded.text);
     await running?.close().catch(() => undefined);
     await app?.stop().catch(() => undefined);
     await store.close();
     throw e;
   }
+}
+
+/** Removes the recorded endpoint, unless another server on the data directory wrote its own since. */
+function forgetEndpoint(path: string, text: string): void {
+  try {
+    if (readFileSync(path, 'utf8') === text) unlinkSync(path);
+  } catch {}
 }
 
 /** A second stop signal sooner than this after the first is the same one, passed on by npm. */
