@@ -1,0 +1,144 @@
+/**
+ * The bare ceiling measured a second time, with wrk (Debian's package `wrk`) instead of autocannon.
+ * Against the bare server a single autocannon process runs out of CPU before node:http does (it
+ * uses nearly a whole core there), so its ceiling is the generator's. wrk, written in C, costs far
+ * less per request: the same bare server, sent the same signed request, then shows what node:http
+ * itself can answer. Used when wrk is installed; the benchmark says when it is not.
+ */
+import { spawn, spawnSync } from 'node:child_process';
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import type { SignedRequest } from '../../src/cli/client.js';
+import { cpuSecondsOf } from './processes.js';
+
+export interface WrkResult {
+  readonly rps: number;
+  readonly p50Ms: number;
+  readonly p99Ms: number;
+  readonly requests: number;
+  /** Answers that were not 2xx or 3xx. */
+  readonly non2xx: number;
+  /** Connect, read and write errors, and timeouts. */
+  readonly socketErrors: number;
+  /** CPU wrk used in the run, in cores. */
+  readonly generatorCpu: number;
+}
+
+/** Whether wrk can be run here. */
+export function haveWrk(): boolean {
+  return spawnSync('wrk', ['--version'], { stdio: 'ignore' }).error === undefined;
+}
+
+const lua = (s: string): string => JSON.stringify(s);
+
+/**
+ * A script that sends `req` on every connection, the connections of thread i going to endpoint i.
+ * The bare server checks no signature, so one signed request may be sent again and again.
+ */
+function script(endpoints: readonly string[], req: SignedRequest): string {
+  const hosts = endpoints.map((e) => {
+    const colon = e.lastIndexOf(':');
+    return `{ host = ${lua(e.slice(0, colon))}, port = ${lua(e.slice(colon + 1))} }`;
+  });
+  const headers = Object.entries(req.headers).map(([k, v]) => `wrk.headers[${lua(k)}] = ${lua(v)}`);
+  return [
+    `local hosts = { ${hosts.join(', ')} }`,
+    'local made = 0',
+    'function setup(thread)',
+    '  made = made + 1',
+    '  local h = hosts[((made - 1) % #hosts) + 1]',
+    '  thread.addr = wrk.lookup(h.host, h.port)[1]',
+    'end',
+    `wrk.method = ${lua(req.method)}`,
+    `wrk.path = ${lua(req.path)}`,
+    ...headers,
+    `wrk.body = ${lua(req.body)}`,
+    '',
+  ].join('\n');
+}
+
+/** wrk's latency, `1.37ms`, `850.00us` or `1.20s`, in ms. */
+function ms(text: string | undefined): number {
+  const m = /^([\d.]+)(us|ms|s)$/.exec(text ?? '');
+  if (!m) return 0;
+  const n = Number(m[1]);
+  return Math.round((m[2] === 'us' ? n / 1000 : m[2] === 's' ? n * 1000 : n) * 1000) / 1000;
+}
+
+function parse(out: string, generatorCpu: number): WrkResult {
+  const num = (re: RegExp) => Number(re.exec(out)?.[1] ?? 0);
+  const errors = /Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)/.exec(out);
+  return {
+    rps: Math.round(num(/Requests\/sec:\s+([\d.]+)/)),
+    p50Ms: ms(/^\s+50%\s+(\S+)/m.exec(out)?.[1]),
+    p99Ms: ms(/^\s+99%\s+(\S+)/m.exec(out)?.[1]),
+    requests: num(/(\d+) requests in/),
+    non2xx: num(/Non-2xx or 3xx responses: (\d+)/),
+    socketErrors: errors ? errors.slice(1).reduce((a, b) => a + Number(b), 0) : 0,
+    generatorCpu,
+  };
+}
+
+/**
+ * Runs wrk against the endpoints for `seconds` (one thread per endpoint, the connections split
+ * between them); `onStart`/`onEnd` bracket the run for the caller's sampling.
+ */
+export async function runWrk(
+  dir: string,
+  endpoints: readonly string[],
+  connections: number,
+  seconds: number,
+  req: SignedRequest,
+  hooks: { onStart?: () => void; onEnd?: () => void } = {},
+): Promise<WrkResult> {
+  const file = join(dir, 'ceiling-wrk.lua');
+  writeFileSync(file, script(endpoints, req));
+  const threads = endpoints.length;
+  const child = spawn(
+    'wrk',
+    [
+      '-t',
+      String(threads),
+      '-c',
+      String(Math.max(threads, connections)),
+      '-d',
+      // wrk takes whole seconds.
+      `${Math.max(1, Math.round(seconds))}s`,
+      '--latency',
+      '-s',
+      file,
+      `http://${endpoints[0]}/`,
+    ],
+    { stdio: ['ignore', 'pipe', 'pipe'] },
+  );
+  let out = '';
+  child.stdout?.on('data', (c: Buffer) => {
+    out += c.toString('utf8');
+  });
+  child.stderr?.on('data', (c: Buffer) => {
+    out += c.toString('utf8');
+  });
+  const started = performance.now();
+  hooks.onStart?.();
+  // wrk's own CPU time, read while it runs: its /proc entry is gone once it has been reaped.
+  let cpu0: number | undefined;
+  let cpuLast = 0;
+  const pid = child.pid;
+  const readCpu = () => {
+    if (pid === undefined) return;
+    try {
+      cpuLast = cpuSecondsOf(pid);
+      cpu0 ??= cpuLast;
+    } catch {
+      // Exited.
+    }
+  };
+  readCpu();
+  const sampler = setInterval(readCpu, 100);
+  const code = await new Promise<number | null>((resolve) => child.once('exit', resolve));
+  clearInterval(sampler);
+  hooks.onEnd?.();
+  const wall = (performance.now() - started) / 1000;
+  if (code !== 0) throw new Error(`wrk failed (${code}): ${out.slice(-1000)}`);
+  return parse(out, Math.round(((cpuLast - (cpu0 ?? 0)) / wall) * 1000) / 1000);
+}
