@@ -323,17 +323,23 @@ interface StoredCheck {
   readonly missing: number;
   /** Sessions the store shows done in all (created, or deleted or Deleting): answered, plus those the generator dropped unanswered when it stopped. */
   readonly found: number;
+  /** Distinct non-empty session ids among the answers: one per answer in a valid run. */
+  readonly ids: number;
   readonly matches: boolean;
 }
 
 function storedCheck(r: ScenarioRow, missing: number, found: number): StoredCheck {
   const answered = r.load.okIncludingWarmup;
   // Each answered session is looked up by its id: a count could not tell a lost write from a
-  // request carried out unanswered when the generator stopped.
-  const matches = missing === 0 && (r.load.okIds?.length ?? 0) === answered;
+  // request carried out unanswered when the generator stopped. An id answered twice, or none (an
+  // answer to a request the generator could not name), would be counted without being checked.
+  const ids = new Set((r.load.okIds ?? []).filter((id) => id !== '')).size;
+  const matches = missing === 0 && ids === answered;
   if (!matches)
-    log(`${r.scenario}: of ${answered} sessions answered 2xx, the store does not show ${missing}`);
-  return { answered, missing, found, matches };
+    log(
+      `${r.scenario}: of ${answered} sessions answered 2xx (${ids} distinct ids), the store does not show ${missing}`,
+    );
+  return { answered, missing, found, ids, matches };
 }
 
 /** How many of these sessions a query finds, asked in chunks (one statement may bind only so many). */
@@ -344,7 +350,7 @@ async function countIds(ids: readonly string[], where: (ids: string[]) => Promis
 }
 
 /** The wrk ceiling as a row of the table, its ratios against the autocannon ceiling. */
-function wrkRow(w: WrkResult, s: WindowStats, ceiling: ScenarioRow, durationSec: number): ScenarioRow {
+function wrkRow(w: WrkResult, s: WindowStats, ceiling: ScenarioRow): ScenarioRow {
   const serverCpu = s.cpu.reduce((a, b) => a + b, 0);
   const perReq = (cores: number) => (w.rps > 0 ? Math.round(((cores * 1000) / w.rps) * 1000) / 1000 : 0);
   const serverCpuMsPerReq = perReq(serverCpu);
@@ -376,7 +382,7 @@ function wrkRow(w: WrkResult, s: WindowStats, ceiling: ScenarioRow, durationSec:
       statusCounts: {},
       connErrors: w.socketErrors,
       timeouts: 0,
-      elapsedSec: durationSec,
+      elapsedSec: w.seconds,
       rps: w.rps,
       latencyMs: { p50: w.p50Ms, p90: 0, p99: w.p99Ms, max: 0, mean: 0 },
       exhausted: false,
@@ -503,7 +509,9 @@ function invalidity(r: ScenarioRow): string | undefined {
   if (r.load.connErrors > 0) why.push(`${r.load.connErrors} connection errors`);
   if (r.load.timeouts > 0) why.push(`${r.load.timeouts} timeouts`);
   if (r.stored && !r.stored.matches)
-    why.push(`store shows ${r.stored.found} for ${r.stored.answered} answered`);
+    why.push(
+      `of ${r.stored.answered} answered, ${r.stored.missing} not done in the store${r.stored.ids === r.stored.answered ? '' : `, ${r.stored.ids} distinct ids`}`,
+    );
   return why.length > 0 ? why.join(', ') : undefined;
 }
 
@@ -717,7 +725,7 @@ async function throughputPhase(
     });
     for (const c of ceilings) await c.stop();
     const stats = s ?? sampler.stop();
-    rows.push(wrkRow(w, stats, ceiling, opts.durationSec));
+    rows.push(wrkRow(w, stats, ceiling));
     log(`ceiling-wrk: ${w.rps} requests/s (${w.generatorCpu} of a core for wrk)`);
   } else log('ceiling-wrk: wrk is not installed (apt-get install wrk): only the generator-bound ceiling');
   if (![...opts.only].some((s) => s !== 'ceiling' && s !== 'pages')) return { rows, ceilingRps };

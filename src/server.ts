@@ -88,7 +88,10 @@ function detailForLog(record: CallRecord): { params?: Record<string, string>; me
     let count = 0;
     for (const [name, value] of [...params.query, ...params.body]) {
       const secret = SECRET_NAME.test(name);
-      if (secret) secrets.push(value);
+      // A V1 string to sign quotes every parameter: an AccessKeyId under another case of its name
+      // (not the key that signed) is shown only by its start, and must not be there whole either.
+      const keyLike = name !== 'AccessKeyId' && name.toLowerCase() === 'accesskeyid';
+      if (secret || keyLike) secrets.push(value);
       if (name === 'Signature') continue;
       count++;
       if (count > DEBUG_PARAMS) continue;
@@ -96,7 +99,7 @@ function detailForLog(record: CallRecord): { params?: Record<string, string>; me
         ? '***'
         : name === 'AccessKeyId'
           ? (record.accessKeyId ?? '')
-          : name.toLowerCase() === 'accesskeyid'
+          : keyLike
             ? `${value.slice(0, 4)}…`
             : (clipped(value) ?? '');
     }

@@ -389,10 +389,10 @@ export function clientOptions(
   };
 }
 
-/** A --timeout or --interval in seconds, as milliseconds: a positive number, or the default. */
 /** The longest delay a Node timer keeps: 2^31 - 1 ms. */
 const MAX_TIMER_MS = 2 ** 31 - 1;
 
+/** A --timeout or --interval in seconds, as milliseconds: a positive number, or the default. */
 function seconds(value: string | true | undefined, flag: string, fallback: number): number {
   if (value === undefined) return fallback * 1000;
   const n = typeof value === 'string' && value.trim() !== '' ? Number(value) : Number.NaN;

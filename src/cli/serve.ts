@@ -23,7 +23,7 @@ import {
 } from '../config.js';
 import { createLogger, type Logger } from '../logger.js';
 import { listen, type RunningServer } from '../server.js';
-import { lockForRecording, prepareNonces } from '../store/replay.repo.js';
+import { lockForRecording, prepareNonces, releaseRecordingLock } from '../store/replay.repo.js';
 import { openStore, redactUrl, type Store, type StoreOptions, storeExists } from '../store/store.js';
 import { VERSION } from '../version.js';
 import { ENDPOINT_FILE } from './call.js';
@@ -59,8 +59,9 @@ export function serverStoreOptions(config: Config, log: Logger): StoreOptions {
   return {
     location: config.database,
     // A second server on an SQLite file a live one serves stops here, before migrating it: the
-    // live one (perhaps an older version) would be left on a schema it does not know.
-    ...(config.checkNonce ? { beforeMigrate: (store: Store) => lockForRecording(store.db) } : {}),
+    // live one (perhaps an older version) would be left on a schema it does not know. One that
+    // checks no nonces gives the lock up once migrated (startServer).
+    beforeMigrate: (store: Store) => lockForRecording(store.db),
     pgStatementDeadlineMs: config.pgStatementDeadlineMs,
     onConnectionError: (message: string) =>
       log.warn({ error: message }, 'a PostgreSQL connection broke; the pool replaces it'),
@@ -126,6 +127,7 @@ export async function startServer(
     (storeExists(config.database) && readCredentialsFileIfValid(config.dataDir)?.generated === false);
   if (!isLoopbackHost(config.host) && !chosen) throw refuseGeneratedOnly(config.host);
   const store = await openStore(serverStoreOptions(config, log));
+  if (!config.checkNonce) releaseRecordingLock(store.db);
   // What a failed start has to undo, in reverse: a listener still answering, and a worker still
   // running transitions, on a store about to close.
   let app: App | undefined;

@@ -72,6 +72,13 @@ class SharedLog {
     if (this.location !== undefined && this.lock === undefined) this.lock = lockFile(this.location);
   }
 
+  /** Lets the lock go again, unless this process records nonces (it has loaded the log). */
+  unlockUnlessLoaded(): void {
+    if (this.memory !== undefined) return;
+    this.lock?.close();
+    this.lock = undefined;
+  }
+
   /** Loads the log unless loaded already; what this call read, if it read it. */
   open(file: SqliteDatabase.Database): LogLoad | undefined {
     return this.memory ? undefined : this.load(file).loaded;
@@ -136,6 +143,11 @@ function recentOf(db: Executor): RecentNonces {
 /** Takes the lock of the file's log for this process (StoreLocked if another process holds it). */
 export function lockNonceLog(db: Executor): void {
   joinedOf(db).shared.lockNow();
+}
+
+/** Lets the lock lockNonceLog took go again, unless this process has loaded the log since. */
+export function unlockNonceLog(db: Executor): void {
+  joinedOf(db).shared.unlockUnlessLoaded();
 }
 
 /** What loading the log read: rows (expired ones not yet swept included) and milliseconds. */

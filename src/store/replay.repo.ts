@@ -6,7 +6,14 @@
 import { hash } from 'node:crypto';
 import type { Executor } from './database.js';
 import { dialectOf } from './dialect.js';
-import { type LogLoad, lockNonceLog, logNonces, openNonceLog, sweepNonceLog } from './nonce-log.js';
+import {
+  type LogLoad,
+  lockNonceLog,
+  logNonces,
+  openNonceLog,
+  sweepNonceLog,
+  unlockNonceLog,
+} from './nonce-log.js';
 import {
   keyOf,
   NONCE_ROWS_PER_STATEMENT,
@@ -41,18 +48,24 @@ export function storedNonce(nonce: string): string {
 }
 
 /**
- * Readies the store to record nonces: on SQLite, loads the recent ones and takes the file's lock
- * (StoreError StoreLocked when another process holds it), and says what it loaded. A server calls
- * this before it listens.
- */
-/**
  * Claims an SQLite file for this process's nonces before anything reads or changes it (a server,
- * as it opens its store); nothing to claim on PostgreSQL, whose nodes share their nonces.
+ * as it opens its store; StoreError StoreLocked when another process holds it); nothing to claim
+ * on PostgreSQL, whose nodes share their nonces.
  */
 export function lockForRecording(db: Executor): void {
   if (dialectOf(db) === 'sqlite') lockNonceLog(db);
 }
 
+/** Gives up that claim: a server that checks no nonces holds it only while it migrates. */
+export function releaseRecordingLock(db: Executor): void {
+  if (dialectOf(db) === 'sqlite') unlockNonceLog(db);
+}
+
+/**
+ * Readies the store to record nonces: on SQLite, loads the recent ones and takes the file's lock
+ * (StoreError StoreLocked when another process holds it), and says what it loaded. A server calls
+ * this before it listens.
+ */
 export function prepareNonces(db: Executor): LogLoad | undefined {
   return dialectOf(db) === 'sqlite' ? openNonceLog(db) : undefined;
 }

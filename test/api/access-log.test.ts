@@ -130,6 +130,19 @@ describe('the log of requests', () => {
       [params.AccessKeySecret, params.ACCESSKEYSECRET, params.SECURITYTOKEN, params.ACCESSKEYID],
       ['***', '***', '***', 'LTAI…'],
     );
+    // Nor in a V1 SignatureDoesNotMatch, whose message quotes every parameter.
+    await expectCode(
+      () =>
+        callVia('pop-get', { ...server, accessKeySecret: 'not-the-secret' }, 'DescribeRegions', {
+          ACCESSKEYID: 'LTAIpastedkey0005',
+          ACCESSKEYSECRET: 'pasted-secret-0006',
+        }),
+      'SignatureDoesNotMatch',
+    );
+    await lineWhere(
+      lines,
+      (l) => l.msg === 'request detail' && String(l.message).includes('ACCESSKEYID%3D***'),
+    );
     assert.ok(!/pasted/.test(lines.join('')), 'no pasted value is logged');
   });
 

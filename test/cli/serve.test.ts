@@ -289,9 +289,12 @@ describe('vpcmirror serve', () => {
       const older = Object.keys(migrations('sqlite')).sort().slice(0, -1);
       assert.equal((await migrator.migrateTo(older.at(-1) ?? '')).error, undefined);
       lockForRecording(live.db);
-      const p = track(serve(['--port', '0', '--data-dir', dataDir]));
-      assert.equal((await p.exitWithin(30_000)).code, 2, p.err);
-      assert.match(p.err, /another process records nonces in .*vpcmirror\.sqlite/);
+      // Whether or not the new server would check nonces itself.
+      for (const env of [{}, { VPCMIRROR_CHECK_NONCE: 'false' }]) {
+        const p = track(serve(['--port', '0', '--data-dir', dataDir], env));
+        assert.equal((await p.exitWithin(30_000)).code, 2, p.err);
+        assert.match(p.err, /another process records nonces in .*vpcmirror\.sqlite/);
+      }
       const applied = (await migrationStatus(live)).known.filter((m) => m.appliedAt !== null);
       assert.deepEqual(
         applied.map((m) => m.name),
@@ -300,6 +303,16 @@ describe('vpcmirror serve', () => {
     } finally {
       await live.close();
     }
+  });
+
+  test('servers that check no nonces hold the SQLite file only while they migrate it: two of them run on one file', async () => {
+    const dataDir = tmp();
+    const off = { VPCMIRROR_CHECK_NONCE: 'false' };
+    const first = track(serve(['--port', '0', '--data-dir', dataDir], off));
+    await first.waitFor('err', /listening on/);
+    const second = track(serve(['--port', '0', '--data-dir', dataDir], off));
+    await listenThenStop(second);
+    await listenThenStop(first);
   });
 
   test('a second start on the same data directory keeps the account and key and does not print the secret again', async () => {
