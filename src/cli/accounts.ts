@@ -141,8 +141,11 @@ function readPolicy(io: Io, path: string, kind: 'policy' | 'session'): string {
   }
 }
 
-function table(rows: ReadonlyArray<Record<string, string>>, columns: readonly string[]): string {
-  if (rows.length === 0) return '(none)\n';
+/** The rows as aligned columns, in the order the first row names them. */
+function table(rows: ReadonlyArray<Record<string, string>>): string {
+  const first = rows[0];
+  if (first === undefined) return '(none)\n';
+  const columns = Object.keys(first);
   const widths = columns.map((c) => Math.max(c.length, ...rows.map((r) => (r[c] ?? '').length)));
   const line = (cells: readonly string[]) =>
     cells
@@ -152,15 +155,17 @@ function table(rows: ReadonlyArray<Record<string, string>>, columns: readonly st
   return `${[line(columns), ...rows.map((r) => line(columns.map((c) => r[c] ?? '')))].join('\n')}\n`;
 }
 
-/** A list command's answer: the views as JSON with --json, else a table of the rows they make. */
+/**
+ * A list command's answer: the views as JSON with --json, else a table of the rows they make (the
+ * row's keys are the column headings, in order).
+ */
 function printList<V>(
   io: Io,
   flags: Flags,
   views: readonly V[],
   row: (v: V) => Record<string, string>,
-  columns: readonly string[],
 ): void {
-  io.out(flags.json ? json(views) : table(views.map(row), columns));
+  io.out(flags.json ? json(views) : table(views.map(row)));
 }
 
 function json(value: unknown): string {
@@ -254,20 +259,14 @@ async function account(sub: string | undefined, args: readonly string[], io: Io)
     case 'list': {
       const { flags } = parse(args, {});
       const views = await withStore(flags, (db) => accountViews(db));
-      printList(
-        io,
-        flags,
-        views,
-        (v) => ({
-          ACCOUNT: v.AccountId,
-          NAME: v.Name,
-          'RESOURCE GROUP': v.DefaultResourceGroupId,
-          USERS: String(v.Users),
-          KEYS: String(v.AccessKeys),
-          CREATED: v.CreateDate,
-        }),
-        ['ACCOUNT', 'NAME', 'RESOURCE GROUP', 'USERS', 'KEYS', 'CREATED'],
-      );
+      printList(io, flags, views, (v) => ({
+        ACCOUNT: v.AccountId,
+        NAME: v.Name,
+        'RESOURCE GROUP': v.DefaultResourceGroupId,
+        USERS: String(v.Users),
+        KEYS: String(v.AccessKeys),
+        CREATED: v.CreateDate,
+      }));
       return 0;
     }
     default:
@@ -315,20 +314,14 @@ async function user(sub: string | undefined, args: readonly string[], io: Io): P
       const { flags } = parse(args, { account: { type: 'string' } });
       const accountId = str(flags, 'account');
       const views = await withStore(flags, (db) => userViews(db, accountId));
-      printList(
-        io,
-        flags,
-        views,
-        (v) => ({
-          ACCOUNT: v.AccountId,
-          USER: v.UserName,
-          'DISPLAY NAME': v.DisplayName,
-          KEYS: String(v.AccessKeys),
-          GROUPS: v.Groups.join(', '),
-          POLICIES: v.Policies.join(', '),
-        }),
-        ['ACCOUNT', 'USER', 'DISPLAY NAME', 'KEYS', 'GROUPS', 'POLICIES'],
-      );
+      printList(io, flags, views, (v) => ({
+        ACCOUNT: v.AccountId,
+        USER: v.UserName,
+        'DISPLAY NAME': v.DisplayName,
+        KEYS: String(v.AccessKeys),
+        GROUPS: v.Groups.join(', '),
+        POLICIES: v.Policies.join(', '),
+      }));
       return 0;
     }
     default:
@@ -397,19 +390,13 @@ async function group(sub: string | undefined, args: readonly string[], io: Io): 
       const { flags } = parse(args, { account: { type: 'string' } });
       const accountId = str(flags, 'account');
       const views = await withStore(flags, (db) => groupViews(db, accountId));
-      printList(
-        io,
-        flags,
-        views,
-        (v) => ({
-          ACCOUNT: v.AccountId,
-          GROUP: v.GroupName,
-          USERS: v.Users.join(', '),
-          POLICIES: v.Policies.join(', '),
-          COMMENTS: v.Comments,
-        }),
-        ['ACCOUNT', 'GROUP', 'USERS', 'POLICIES', 'COMMENTS'],
-      );
+      printList(io, flags, views, (v) => ({
+        ACCOUNT: v.AccountId,
+        GROUP: v.GroupName,
+        USERS: v.Users.join(', '),
+        POLICIES: v.Policies.join(', '),
+        COMMENTS: v.Comments,
+      }));
       return 0;
     }
     default:
@@ -468,20 +455,14 @@ async function key(sub: string | undefined, args: readonly string[], io: Io): Pr
       };
       const now = Date.now();
       const views = await withStore(flags, (db) => keyViews(db, filter, now));
-      printList(
-        io,
-        flags,
-        views,
-        (v) => ({
-          'ACCESSKEY ID': v.AccessKeyId,
-          ACCOUNT: v.AccountId,
-          PRINCIPAL: v.Principal,
-          TYPE: v.Type,
-          STATUS: v.Status,
-          EXPIRES: v.Expiration === null ? '-' : `${v.Expiration}${v.Expired ? ' (expired)' : ''}`,
-        }),
-        ['ACCESSKEY ID', 'ACCOUNT', 'PRINCIPAL', 'TYPE', 'STATUS', 'EXPIRES'],
-      );
+      printList(io, flags, views, (v) => ({
+        'ACCESSKEY ID': v.AccessKeyId,
+        ACCOUNT: v.AccountId,
+        PRINCIPAL: v.Principal,
+        TYPE: v.Type,
+        STATUS: v.Status,
+        EXPIRES: v.Expiration === null ? '-' : `${v.Expiration}${v.Expired ? ' (expired)' : ''}`,
+      }));
       return 0;
     }
     default:
@@ -619,19 +600,13 @@ async function policy(sub: string | undefined, args: readonly string[], io: Io):
       const { flags } = parse(args, { account: { type: 'string' } });
       const accountId = str(flags, 'account');
       const views = await withStore(flags, (db) => policyViews(db, accountId));
-      printList(
-        io,
-        flags,
-        views,
-        (v) => ({
-          ACCOUNT: v.AccountId,
-          POLICY: v.PolicyName,
-          TYPE: v.PolicyType,
-          'ATTACHED TO': v.AttachedTo.join(', ') || '-',
-          DESCRIPTION: v.Description,
-        }),
-        ['ACCOUNT', 'POLICY', 'TYPE', 'ATTACHED TO', 'DESCRIPTION'],
-      );
+      printList(io, flags, views, (v) => ({
+        ACCOUNT: v.AccountId,
+        POLICY: v.PolicyName,
+        TYPE: v.PolicyType,
+        'ATTACHED TO': v.AttachedTo.join(', ') || '-',
+        DESCRIPTION: v.Description,
+      }));
       return 0;
     }
     default:
