@@ -110,8 +110,6 @@ export async function runPipeline(deps: PipelineDeps, req: RpcRequest): Promise<
     params: undefined,
   };
   let format: ResponseFormat = 'JSON';
-  // Outside the steps, so that a refused request's log line can still name the key it claimed.
-  let params: ParsedParams | undefined;
   try {
     // 2. Transport: method and path (protocol.md 2, 4.1).
     const target = originForm(req.url);
@@ -124,8 +122,11 @@ export async function runPipeline(deps: PipelineDeps, req: RpcRequest): Promise<
       if (refusedAsksForXml(req, rawQuery)) format = 'XML';
       throw protocolErrors.unsupportedHttpMethod();
     }
+    let params: ParsedParams;
     try {
       params = parseParams(rawQuery, req.body, single(req, 'content-type'));
+      // Kept on the record: a refused request's log lines name the key it claimed, and at debug
+      // level show what it sent.
       record.params = params;
     } catch (e) {
       if (refusedAsksForXml(req, rawQuery)) format = 'XML';
@@ -269,7 +270,7 @@ export async function runPipeline(deps: PipelineDeps, req: RpcRequest): Promise<
     // is named already (authenticate told the record); any other "id" may be a secret pasted in
     // its place, and only its first characters are logged.
     if (record.accessKeyId === undefined) {
-      const claimed = claimedAccessKeyId(req, params);
+      const claimed = claimedAccessKeyId(req, record.params);
       if (claimed !== undefined) record.accessKeyId = `${claimed.slice(0, 4)}…`;
     }
     return { response: errorResponse(err, format, requestId, deps.hostId), record };
