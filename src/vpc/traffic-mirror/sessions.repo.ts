@@ -137,11 +137,11 @@ export async function findSession(
   return sessionOfOwner.first(db, { sessionId, accountId, regionId });
 }
 
-/** A status change with no other field, the most common one (every delete). */
-const statusFromCreated = prepared((db, p: { sessionId: string; status: string }) =>
+/** Created -> Modifying with no other field (adding or removing sources). */
+const modifyingFromCreated = prepared((db, p: { sessionId: string }) =>
   db
     .updateTable('traffic_mirror_sessions')
-    .set({ status: p.status })
+    .set({ status: 'Modifying' })
     .where('id', '=', p.sessionId)
     .where('status', '=', 'Created'),
 );
@@ -168,17 +168,16 @@ export async function deletingIfOnFilter(
   return (await deletingOnFilter.run(db, { sessionId, filterId })) > 0;
 }
 
-/** Sets fields and a new status on a Created session; false when it is not (any longer) Created. */
+/** Created -> Modifying, with these fields set; false when it is not (any longer) Created. */
 export async function changeCreatedSession(
   db: Executor,
   sessionId: string,
-  status: 'Modifying' | 'Deleting',
   fields: SessionFields = {},
 ): Promise<boolean> {
-  if (Object.keys(fields).length === 0) return (await statusFromCreated.run(db, { sessionId, status })) > 0;
+  if (Object.keys(fields).length === 0) return (await modifyingFromCreated.run(db, { sessionId })) > 0;
   const r = await db
     .updateTable('traffic_mirror_sessions')
-    .set({ ...fields, status })
+    .set({ ...fields, status: 'Modifying' })
     .where('id', '=', sessionId)
     .where('status', '=', 'Created')
     .executeTakeFirst();

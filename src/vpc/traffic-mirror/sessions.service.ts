@@ -360,7 +360,7 @@ export async function updateSession(ctx: OperationContext, req: UpdateSessionReq
   };
   let changed: boolean;
   try {
-    changed = await changeCreatedSession(ctx.tx, session.id, 'Modifying', fields);
+    changed = await changeCreatedSession(ctx.tx, session.id, fields);
   } catch (e) {
     throw priorityRace(e);
   }
@@ -416,7 +416,7 @@ export async function addSessionSources(
 
   // The session's row first, the region's session counter last (see createSession); a failed
   // capacity check after the status change rolls both back.
-  if (!(await changeCreatedSession(ctx.tx, session.id, 'Modifying'))) throw sessionErrors.incorrectStatus();
+  if (!(await changeCreatedSession(ctx.tx, session.id))) throw sessionErrors.incorrectStatus();
   await requireUnchangedSince(ctx, session, current, {});
   await lockSessionQuota(ctx.tx, ctx.accountId, regionId);
   await requireSourceCapacity(ctx, regionId, sourceIds);
@@ -439,7 +439,7 @@ export async function removeSessionSources(
   });
   if (ctx.dryRun) throw protocolErrors.dryRunOperation();
 
-  if (!(await changeCreatedSession(ctx.tx, session.id, 'Modifying'))) throw sessionErrors.incorrectStatus();
+  if (!(await changeCreatedSession(ctx.tx, session.id))) throw sessionErrors.incorrectStatus();
   await requireUnchangedSince(ctx, session, current, {});
   await removeSources(ctx.tx, session.id, sourceIds);
   await ctx.services.lifecycle.schedule(ctx.tx, 'session', session.id, 'ready', 'update', ctx.now);
