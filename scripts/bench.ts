@@ -351,44 +351,60 @@ async function countIds(ids: readonly string[], where: (ids: string[]) => Promis
 
 /** The wrk ceiling as a row of the table, its ratios against the autocannon ceiling. */
 function wrkRow(w: WrkResult, s: WindowStats, ceiling: ScenarioRow): ScenarioRow {
+  const load: LoadResult = {
+    label: 'ceiling-wrk',
+    signed: 1,
+    signMs: 0,
+    responses: w.requests,
+    ok: w.requests - w.non2xx,
+    okIncludingWarmup: w.requests - w.non2xx,
+    non2xxWarmup: 0,
+    unexpected: 0,
+    statusCounts: {},
+    connErrors: w.socketErrors,
+    timeouts: 0,
+    elapsedSec: w.seconds,
+    rps: w.rps,
+    latencyMs: { p50: w.p50Ms, p90: 0, p99: w.p99Ms, max: 0, mean: 0 },
+    exhausted: false,
+    generatorCpu: w.generatorCpu,
+    errorSamples: [],
+  };
+  return rowOf('ceiling-wrk', 'bare node:http, fixed JSON, load from wrk', undefined, load, s, ceiling);
+}
+
+/** A scenario's row: the generator's answers and the server's window, against a ceiling. */
+function rowOf(
+  scenario: string,
+  action: string,
+  storedSessions: number | undefined,
+  load: LoadResult,
+  s: WindowStats,
+  ceiling: CeilingRef | undefined,
+): ScenarioRow {
+  const rps = load.rps;
   const serverCpu = s.cpu.reduce((a, b) => a + b, 0);
-  const perReq = (cores: number) => (w.rps > 0 ? Math.round(((cores * 1000) / w.rps) * 1000) / 1000 : 0);
+  const perReq = (cores: number) => (rps > 0 ? Math.round(((cores * 1000) / rps) * 1000) / 1000 : 0);
   const serverCpuMsPerReq = perReq(serverCpu);
   return {
-    scenario: 'ceiling-wrk',
-    action: 'bare node:http, fixed JSON, load from wrk',
-    storedSessions: undefined,
-    rps: w.rps,
-    p50Ms: w.p50Ms,
-    p99Ms: w.p99Ms,
-    ratio: Math.round((w.rps / ceiling.rps) * 1000) / 1000,
+    scenario,
+    action,
+    storedSessions,
+    rps,
+    p50Ms: load.latencyMs.p50,
+    p99Ms: load.latencyMs.p99,
+    ratio: ceiling ? Math.round((rps / ceiling.rps) * 1000) / 1000 : 1,
     peakRssMb: Math.max(...s.peakRssMb),
     serverCpu: Math.round(serverCpu * 100) / 100,
-    generatorCpu: w.generatorCpu,
+    generatorCpu: load.generatorCpu,
     machineBusy: s.machineBusy,
     serverCpuMsPerReq,
-    generatorCpuMsPerReq: perReq(w.generatorCpu),
+    generatorCpuMsPerReq: perReq(load.generatorCpu),
     cpuRatio:
-      serverCpuMsPerReq > 0 ? Math.round((ceiling.serverCpuMsPerReq / serverCpuMsPerReq) * 1000) / 1000 : 1,
-    load: {
-      label: 'ceiling-wrk',
-      signed: 1,
-      signMs: 0,
-      responses: w.requests,
-      ok: w.requests - w.non2xx,
-      okIncludingWarmup: w.requests - w.non2xx,
-      non2xxWarmup: 0,
-      unexpected: 0,
-      statusCounts: {},
-      connErrors: w.socketErrors,
-      timeouts: 0,
-      elapsedSec: w.seconds,
-      rps: w.rps,
-      latencyMs: { p50: w.p50Ms, p90: 0, p99: w.p99Ms, max: 0, mean: 0 },
-      exhausted: false,
-      generatorCpu: w.generatorCpu,
-      errorSamples: [],
-    },
+      ceiling && serverCpuMsPerReq > 0
+        ? Math.round((ceiling.serverCpuMsPerReq / serverCpuMsPerReq) * 1000) / 1000
+        : 1,
+    load,
   };
 }
 
@@ -451,30 +467,7 @@ async function runScenario(
     log(`${scenario}: ${load.unexpected} 2xx answers lacked ${expect}: ${load.errorSamples.join(' | ')}`);
   if (load.exhausted)
     log(`${scenario}: the signed requests ran out after ${load.elapsedSec} s (rate still valid)`);
-  const rps = load.rps;
-  const serverCpu = s.cpu.reduce((a, b) => a + b, 0);
-  const perReq = (cores: number) => (rps > 0 ? Math.round(((cores * 1000) / rps) * 1000) / 1000 : 0);
-  const serverCpuMsPerReq = perReq(serverCpu);
-  return {
-    scenario,
-    action,
-    storedSessions,
-    rps,
-    p50Ms: load.latencyMs.p50,
-    p99Ms: load.latencyMs.p99,
-    ratio: ceiling ? Math.round((rps / ceiling.rps) * 1000) / 1000 : 1,
-    peakRssMb: Math.max(...s.peakRssMb),
-    serverCpu: Math.round(serverCpu * 100) / 100,
-    generatorCpu: load.generatorCpu,
-    machineBusy: s.machineBusy,
-    serverCpuMsPerReq,
-    generatorCpuMsPerReq: perReq(load.generatorCpu),
-    cpuRatio:
-      ceiling && serverCpuMsPerReq > 0
-        ? Math.round((ceiling.serverCpuMsPerReq / serverCpuMsPerReq) * 1000) / 1000
-        : 1,
-    load,
-  };
+  return rowOf(scenario, action, storedSessions, load, s, ceiling);
 }
 
 interface PageRow extends PageStats {
@@ -666,6 +659,16 @@ function benchKeys(opts: Options): { serverKey: AccountKey; benchKey: AccountKey
   return { serverKey, benchKey: opts.principal === 'root' ? serverKey : newKey(BENCH_ACCOUNT, 'user') };
 }
 
+/** One bare ceiling server per node, stopped by the clean-up however the run ends. */
+async function startCeilings(opts: Options, tmp: string): Promise<ServerProcess[]> {
+  const ceilings: ServerProcess[] = [];
+  cleanups.push(async () => {
+    for (const c of ceilings) await c.stop();
+  });
+  for (let i = 0; i < opts.nodes; i++) ceilings.push(await startCeiling(tmp));
+  return ceilings;
+}
+
 async function throughputPhase(
   opts: Options,
   tmp: string,
@@ -677,11 +680,7 @@ async function throughputPhase(
 
   // 1. The ceiling, with the same generator, connections and node count.
   const measureCeiling = async (scenario: string, action: string, first: CeilingRef | undefined) => {
-    const ceilings: ServerProcess[] = [];
-    for (let i = 0; i < opts.nodes; i++) ceilings.push(await startCeiling(tmp));
-    cleanups.push(async () => {
-      for (const c of ceilings) await c.stop();
-    });
+    const ceilings = await startCeilings(opts, tmp);
     const row = await runScenario(
       opts,
       tmp,
@@ -706,11 +705,7 @@ async function throughputPhase(
   // The same bare server, sent the same signed request by wrk, which is light enough not to be
   // the limit itself: what node:http can answer on this machine.
   if (haveWrk()) {
-    const ceilings: ServerProcess[] = [];
-    for (let i = 0; i < opts.nodes; i++) ceilings.push(await startCeiling(tmp));
-    cleanups.push(async () => {
-      for (const c of ceilings) await c.stop();
-    });
+    const ceilings = await startCeilings(opts, tmp);
     const endpoints = ceilings.map((c) => c.endpoint);
     const req = signRequest({ endpoint: endpoints[0] ?? '', ...benchKey }, 'DescribeRegions', {});
     if (opts.warmupSec > 0) await runWrk(tmp, endpoints, opts.connections, opts.warmupSec, req);
