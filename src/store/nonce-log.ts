@@ -54,8 +54,7 @@ class SharedLog {
   /** Takes the lock and reads the log; what it read, for the start-up log. */
   private load(file: SqliteDatabase.Database): { memory: RecentNonces; loaded: LogLoad } {
     const started = performance.now();
-    // Taken once: opening the lock file again would drop the lock (POSIX locks are per process).
-    if (this.location !== undefined && this.lock === undefined) this.lock = lockFile(this.location);
+    this.lockNow();
     const memory = new RecentNonces(SLICE_MS);
     const rows = file.prepare('select access_key_id, nonce, expires_at from nonce_log').raw().iterate();
     let nonces = 0;
@@ -67,7 +66,10 @@ class SharedLog {
     return { memory, loaded: { nonces, ms: Math.round(performance.now() - started) } };
   }
 
-  /** Takes the file's lock now, before the log can be read (its table may not exist yet). */
+  /**
+   * Takes the file's lock now, before the log can be read (its table may not exist yet). Taken
+   * once: opening the lock file again would drop the lock (POSIX locks are per process).
+   */
   lockNow(): void {
     if (this.location !== undefined && this.lock === undefined) this.lock = lockFile(this.location);
   }
