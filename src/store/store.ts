@@ -462,12 +462,7 @@ export async function openStore(options: StoreOptions & { migrate?: boolean }): 
   };
   try {
     options.beforeMigrate?.(store);
-  } catch (e) {
-    await store.close();
-    throw e;
-  }
-  if (options.migrate !== false) {
-    try {
+    if (options.migrate !== false)
       await migrateToLatest(store).catch(async (e: unknown) => {
         // Still "schema … does not exist" after migrateToLatest's own attempts: perhaps our own
         // schema was dropped under us. Made again, then one more round of attempts.
@@ -475,10 +470,9 @@ export async function openStore(options: StoreOptions & { migrate?: boolean }): 
         if (options.schema) await createSchema(db, options.schema);
         await migrateToLatest(store);
       });
-    } catch (e) {
-      await store.close();
-      throw e;
-    }
+  } catch (e) {
+    await store.close();
+    throw e;
   }
   return store;
 }
