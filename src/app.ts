@@ -68,6 +68,7 @@ export function createApp(config: Config, store: Store, log: Logger, clock: () =
   const operations = buildRegistry(ALL_OPERATION_GROUPS);
   const deps: PipelineDeps = {
     db: store.db,
+    freshReads: store.freshReads,
     writes,
     operations,
     services: { lifecycle, limits: config.limits, regions: config.regions, pageTokens: new PageTokens() },

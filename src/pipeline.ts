@@ -29,6 +29,8 @@ export const API_VERSION = '2016-04-28';
 
 export interface PipelineDeps {
   readonly db: Db;
+  /** Lets this request's reads see every commit made before it arrived (Store.freshReads). */
+  readonly freshReads: () => void;
   /** Where a writing operation gets its transaction (store/group-commit.ts). */
   readonly writes: TransactionRunner;
   readonly operations: ReadonlyMap<string, RegisteredOperation>;
@@ -98,6 +100,8 @@ function single(req: RpcRequest, name: string): string | undefined {
 }
 
 export async function runPipeline(deps: PipelineDeps, req: RpcRequest): Promise<PipelineResult> {
+  // 0. This request reads from every commit made before it arrived, by any process.
+  deps.freshReads();
   // 1. Every answer, success or error, carries a fresh upper-case UUID.
   const requestId = randomUUID().toUpperCase();
   const record: CallRecord = {

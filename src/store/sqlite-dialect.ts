@@ -73,12 +73,12 @@ export class SqliteFileDialect extends SqliteDialect {
    * when the statement has to queue: another transaction is open on the connection (its
    * uncommitted rows must stay invisible), or another store of this process shares the file.
    *
-   * Reads outside a transaction share one read transaction until the event loop's next turn. Each
-   * statement in autocommit takes and drops the file's shared lock itself, three system calls
-   * that cost more than an indexed read (a List by id runs three reads, a request's checks more).
-   * A write, or anyone taking a Kysely connection, ends that read transaction first, so every
-   * read still sees what this process committed before it, and another process's commits show
-   * from the next turn on.
+   * Reads outside a transaction share one read transaction, which ends at the event loop's check
+   * phase, at freshReads (each request calls it first) or before anything writes. Each statement
+   * in autocommit takes and drops the file's shared lock itself, three system calls that cost more
+   * than an indexed read (a List by id runs three reads). A write, or anyone taking a Kysely
+   * connection, ends that read transaction first, so every read still sees what this process
+   * committed before it; a request sees every commit of another process made before it began.
    */
   runDirect(
     sql: string,
@@ -88,7 +88,7 @@ export class SqliteFileDialect extends SqliteDialect {
     if (this.lock && this.lock.users > 1) return undefined;
     const statement = this.statements.prepare(sql);
     if (!inTransaction) {
-      if (!statement.readOnly) this.endTurnRead();
+      if (!statement.readOnly) this.freshReads();
       else if (!this.file.inTransaction && this.held === 0) this.beginTurnRead();
       if (this.file.inTransaction && !this.turnRead) return undefined;
     }
@@ -100,19 +100,24 @@ export class SqliteFileDialect extends SqliteDialect {
   private beginTurnRead(): void {
     this.statements.prepare('begin').run([]);
     this.turnRead = true;
-    setImmediate(() => this.endTurnRead());
+    setImmediate(() => this.freshReads());
   }
 
-  private endTurnRead(): void {
+  /** Ends the shared read transaction, if one is open: the reads that follow see every commit. */
+  freshReads(): void {
     if (!this.turnRead) return;
     this.turnRead = false;
     // A closed file reports no transaction.
     if (!this.file.inTransaction) return;
+    // Never throws: it runs from setImmediate and before a connection is handed out. A transaction
+    // that only read has nothing to lose; should neither end work (an I/O error), what runs next
+    // meets the open transaction and fails with its own error.
     try {
       this.statements.prepare('commit').run([]);
     } catch {
-      // A transaction that only read has nothing to lose; it must not stay open under a writer.
-      if (this.file.inTransaction) this.file.exec('rollback');
+      try {
+        if (this.file.inTransaction) this.file.exec('rollback');
+      } catch {}
     }
   }
 
@@ -146,7 +151,7 @@ export class SqliteFileDialect extends SqliteDialect {
       async acquireConnection() {
         // Before any await: no read turn may open between this and the connection's first statement.
         self.held++;
-        self.endTurnRead();
+        self.freshReads();
         try {
           return await acquire();
         } catch (e) {
@@ -174,7 +179,7 @@ export class SqliteFileDialect extends SqliteDialect {
         releases.shift()?.();
       },
       destroy: () => {
-        self.endTurnRead();
+        self.freshReads();
         return inner.destroy();
       },
     };

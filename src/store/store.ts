@@ -98,6 +98,12 @@ export interface Store {
    * refused with StoreError NodeIdInUse while another live process holds it.
    */
   claimNode(nodeId: string, onLost: (message: string) => void): Promise<() => Promise<void>>;
+  /**
+   * Lets the reads that follow see every commit made so far, by any process: SQLite's reads
+   * outside a transaction otherwise share one snapshot until the event loop's check phase
+   * (SqliteFileDialect.runDirect). Nothing to do on PostgreSQL, whose statements each see the latest.
+   */
+  freshReads(): void;
   close(): Promise<void>;
 }
 
@@ -345,6 +351,8 @@ export async function openStore(options: StoreOptions & { migrate?: boolean }): 
   let db: Db;
   let leave = () => {};
   let checkpointer: Checkpointer | undefined;
+  let migrated = () => {};
+  let freshReads = () => {};
   let claimNode: Store['claimNode'] = async () => async () => {};
   // Released when the store closes, so that a start that fails after its claim lets the id go.
   const claims = new Set<() => Promise<void>>();
@@ -430,7 +438,16 @@ export async function openStore(options: StoreOptions & { migrate?: boolean }): 
         );
       }
     }
+    // A write's savepoint (group-commit.ts) keeps the pages it changes in a statement journal,
+    // which SQLite spills to a temporary file past 64 KiB: some thirty writes of a page for each
+    // Create. In memory they cost nothing. Set once migrated: a migration's sort (an index built
+    // over a large table) may need its temporary files on disk, while a request sorts at most a
+    // page (SQLite keeps only the rows within a LIMIT) or the rows of one resource.
+    migrated = () => {
+      file.pragma('temp_store = MEMORY');
+    };
     const sqlite = new SqliteFileDialect(file, lock);
+    freshReads = () => sqlite.freshReads();
     db = new Kysely<Database>({ dialect: sqlite });
     registerDirectRunner(db, (text, parameters, inTransaction) =>
       sqlite.runDirect(text, parameters, inTransaction),
@@ -448,6 +465,7 @@ export async function openStore(options: StoreOptions & { migrate?: boolean }): 
     location: options.location,
     checkpointer,
     claimNode,
+    freshReads,
     close: async () => {
       // The worker's connection goes first: the last one to close checkpoints and removes the log.
       try {
@@ -470,6 +488,7 @@ export async function openStore(options: StoreOptions & { migrate?: boolean }): 
         if (options.schema) await createSchema(db, options.schema);
         await migrateToLatest(store);
       });
+    migrated();
   } catch (e) {
     await store.close();
     throw e;

@@ -391,6 +391,7 @@ export async function listenWith(
   for (const op of options.operations ?? []) operations.set(op.action, op);
   const deps: PipelineDeps = {
     db: server.store.db,
+    freshReads: server.store.freshReads,
     writes: writesFor(server.store.db, server.store.dialect),
     nodeId: app.nodeId,
     operations,

@@ -9,6 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import Database from 'better-sqlite3';
+import { sql } from 'kysely';
 import { GroupCommit } from '../../src/store/group-commit.js';
 import { openStore, type Store } from '../../src/store/store.js';
 import { insertSession } from '../../src/vpc/traffic-mirror/sessions.repo.js';
@@ -30,6 +31,12 @@ if (testStores().includes('sqlite')) {
       observer.close();
       await store.close();
       rmSync(dir, { recursive: true, force: true });
+    });
+
+    test("each member's savepoint journal stays in memory: the store's temporary files are, once migrated", async () => {
+      // On disk, SQLite spills a statement journal past 64 KiB to a file: dozens of writes a Create.
+      const { rows } = await sql<{ temp_store: number }>`pragma temp_store`.execute(store.db);
+      assert.deepEqual(rows, [{ temp_store: 2 }]);
     });
 
     test('no caller is answered before the shared commit: another connection already sees its row', async () => {

@@ -1,9 +1,10 @@
 /**
  * Reads outside a transaction share one SQLite read transaction until the event loop's next turn
  * (SqliteFileDialect.runDirect). These pin what that may and may not change: another connection
- * (another process) still writes meanwhile and shows from the next turn; everything this process
- * writes is committed when its statement returns, and its own later reads see it; a transaction
- * may begin at any point of a turn; a store closes with a turn's read open.
+ * (another process) still writes meanwhile and shows from the next turn, or at once after
+ * freshReads, which every request calls first; everything this process writes is committed when
+ * its statement returns, and its own later reads see it; a transaction may begin at any point of a
+ * turn; a store closes with a turn's read open.
  */
 import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -12,10 +13,12 @@ import { join } from 'node:path';
 import { after, describe, test } from 'node:test';
 import Sqlite from 'better-sqlite3';
 import { type Kysely, sql } from 'kysely';
+import { signRequest } from '../../src/cli/client.js';
+import type { RpcRequest } from '../../src/protocol/request.js';
 import type { Database } from '../../src/store/database.js';
 import { prepared } from '../../src/store/prepared.js';
 import { openStore } from '../../src/store/store.js';
-import { testStores } from '../helpers/server.js';
+import { startTestServer, testStores } from '../helpers/server.js';
 
 const skip = testStores().includes('sqlite') ? false : 'VPCMIRROR_TEST_STORES does not list sqlite';
 
@@ -66,6 +69,88 @@ describe('SQLite reads of one turn', { skip }, () => {
       await nextTurn();
       assert.deepEqual(await values(db), [1, 2]);
     });
+  });
+
+  test('end at freshReads: the reads after it see what another connection committed', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'vpcmirror-turns-'));
+    dirs.push(dir);
+    const store = await openStore({ location: join(dir, 'vpcmirror.sqlite') });
+    const other = new Sqlite(join(dir, 'vpcmirror.sqlite'));
+    try {
+      const db = store.db.withTables<Scratch>();
+      await sql`create table scratch (a integer not null)`.execute(db);
+      await nextTurn();
+      assert.deepEqual(await values(db), []);
+      other.prepare('insert into scratch (a) values (7)').run();
+      assert.deepEqual(await values(db), []);
+      store.freshReads();
+      assert.deepEqual(await values(db), [7]);
+    } finally {
+      other.close();
+      await store.close();
+    }
+  });
+
+  test('a request sees what another process committed before it began, even in the turn of an earlier request', async () => {
+    // Without nonces a List answers within the turn it began in: nothing it awaits crosses one.
+    const server = await startTestServer({
+      env: { VPCMIRROR_CHECK_NONCE: 'false' },
+      flags: { transitions: 'manual' },
+    });
+    const other = new Sqlite(server.database.location);
+    try {
+      const key = {
+        endpoint: server.endpoint,
+        accessKeyId: server.accessKeyId,
+        accessKeySecret: server.accessKeySecret,
+      };
+      const call = async (action: string, params: Record<string, string>) => {
+        const r = signRequest(key, action, params);
+        const req: RpcRequest = {
+          method: r.method,
+          url: r.path,
+          header: (name) => {
+            const v = r.headers[name];
+            return v === undefined ? [] : [v];
+          },
+          body: Buffer.from(r.body),
+          remoteAddress: '127.0.0.1',
+          secure: false,
+        };
+        const { response } = await server.app.handle(req);
+        assert.equal(response.status, 200, String(response.body));
+        return JSON.parse(String(response.body)) as Record<string, unknown>;
+      };
+      const filter = await call('CreateTrafficMirrorFilter', { RegionId: 'cn-hangzhou' });
+      await server.advance();
+      const created = await call('CreateTrafficMirrorSession', {
+        RegionId: 'cn-hangzhou',
+        'TrafficMirrorSourceIds.1': 'eni-turns0001',
+        TrafficMirrorTargetId: 'eni-turns0002',
+        TrafficMirrorTargetType: 'NetworkInterface',
+        TrafficMirrorFilterId: String(filter.TrafficMirrorFilterId),
+        Priority: '1',
+        TrafficMirrorSessionName: 'before',
+      });
+      const id = String(created.TrafficMirrorSessionId);
+      await server.advance();
+      const nameOf = async () => {
+        const listed = await call('ListTrafficMirrorSessions', {
+          RegionId: 'cn-hangzhou',
+          'TrafficMirrorSessionIds.1': id,
+        });
+        const [session] = listed.TrafficMirrorSessions as Array<Record<string, unknown>>;
+        return session?.TrafficMirrorSessionName;
+      };
+      await nextTurn();
+      assert.equal(await nameOf(), 'before');
+      // Another process (say, a tool on the same file) commits while this turn's reads are open.
+      other.prepare("update traffic_mirror_sessions set name = 'after' where id = ?").run(id);
+      assert.equal(await nameOf(), 'after');
+    } finally {
+      other.close();
+      await server.close();
+    }
   });
 
   test("end at this process's write: it is committed when it returns, and the turn's later reads see it", async () => {
