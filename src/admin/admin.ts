@@ -9,7 +9,6 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { App } from '../app.js';
 import { ConfigError, isLoopbackHost, parseTransitions } from '../config.js';
 import { RESOURCE_KINDS } from '../lifecycle/lifecycle.js';
-import { ownTransactions } from '../store/group-commit.js';
 
 export const ADMIN_PREFIX = '/_vpcmirror/';
 
@@ -144,7 +143,7 @@ export async function handleAdmin(app: App, req: IncomingMessage, res: ServerRes
         json(res, 200, { status: 'ok', store: app.store.dialect });
         return;
       case 'POST /reset': {
-        await ownTransactions(app.store.db)(async (tx) => {
+        await app.store.largeTransaction(async (tx) => {
           for (const t of RESOURCE_TABLES) await tx.deleteFrom(t).execute();
         });
         app.log.info({ remote: req.socket.remoteAddress }, 'admin reset: every resource deleted');

@@ -88,9 +88,11 @@ export class SqliteFileDialect extends SqliteDialect {
     if (this.lock && this.lock.users > 1) return undefined;
     const statement = this.statements.prepare(sql);
     if (!inTransaction) {
-      if (!statement.readOnly) this.freshReads();
-      else if (!this.file.inTransaction && this.held === 0) this.beginTurnRead();
-      if (this.file.inTransaction && !this.turnRead) return undefined;
+      if (!statement.readOnly) {
+        this.freshReads();
+        if (this.file.inTransaction) return undefined;
+      } else if (!this.file.inTransaction && this.held === 0) this.beginTurnRead();
+      else if (this.file.inTransaction && !this.turnRead) return undefined;
     }
     if (statement.reader) return { rows: statement.all(parameters) };
     const r = statement.run(parameters);
@@ -110,14 +112,16 @@ export class SqliteFileDialect extends SqliteDialect {
     // A closed file reports no transaction.
     if (!this.file.inTransaction) return;
     // Never throws: it runs from setImmediate and before a connection is handed out. A transaction
-    // that only read has nothing to lose; should neither end work (an I/O error), what runs next
-    // meets the open transaction and fails with its own error.
+    // that only read has nothing to lose. Should neither end it (an I/O error), it stays the turn's
+    // and the next call tries again; until one succeeds, reads go on in it and writes queue for a
+    // transaction, which then fails to begin.
     try {
       this.statements.prepare('commit').run([]);
     } catch {
       try {
         if (this.file.inTransaction) this.file.exec('rollback');
       } catch {}
+      if (this.file.inTransaction) this.turnRead = true;
     }
   }
 

@@ -20,9 +20,10 @@ import {
 } from 'kysely';
 import pg from 'pg';
 import { Checkpointer, SQLITE_DEFAULT_CHECKPOINT_PAGES } from './checkpointer.js';
-import type { Database, Db } from './database.js';
+import { type Database, type Db, newTransaction } from './database.js';
 import type { Dialect } from './dialect.js';
 import { isRetryableAbort, StoreError } from './errors.js';
+import { ownTransactions, type TransactionRunner } from './group-commit.js';
 import { migrations } from './migrations/index.js';
 import { joinNonceLog } from './nonce-log.js';
 import { namedStatement, registerDirectRunner } from './prepared.js';
@@ -104,6 +105,11 @@ export interface Store {
    * (SqliteFileDialect.runDirect). Nothing to do on PostgreSQL, whose statements each see the latest.
    */
   freshReads(): void;
+  /**
+   * A transaction whose statements may each change any number of rows (the admin reset). On
+   * SQLite its statement journals go to a temporary file, where a request's stay in memory.
+   */
+  readonly largeTransaction: TransactionRunner;
   close(): Promise<void>;
 }
 
@@ -353,6 +359,7 @@ export async function openStore(options: StoreOptions & { migrate?: boolean }): 
   let checkpointer: Checkpointer | undefined;
   let migrated = () => {};
   let freshReads = () => {};
+  let largeTransaction: TransactionRunner | undefined;
   let claimNode: Store['claimNode'] = async () => async () => {};
   // Released when the store closes, so that a start that fails after its claim lets the id go.
   const claims = new Set<() => Promise<void>>();
@@ -440,15 +447,29 @@ export async function openStore(options: StoreOptions & { migrate?: boolean }): 
     }
     // A write's savepoint (group-commit.ts) keeps the pages it changes in a statement journal,
     // which SQLite spills to a temporary file past 64 KiB: some thirty writes of a page for each
-    // Create. In memory they cost nothing. Set once migrated: a migration's sort (an index built
-    // over a large table) may need its temporary files on disk, while a request sorts at most a
-    // page (SQLite keeps only the rows within a LIMIT) or the rows of one resource.
+    // Create. In memory they cost nothing. Set once this store migrated the file: a migration's
+    // sort (an index built over a large table) may need its temporary files on disk, while a
+    // request sorts at most a page (SQLite keeps only the rows within a LIMIT) or the rows of one
+    // resource, and writes the rows of one resource. A large transaction puts them back on disk.
+    let tempInMemory = false;
     migrated = () => {
       file.pragma('temp_store = MEMORY');
+      tempInMemory = true;
     };
     const sqlite = new SqliteFileDialect(file, lock);
     freshReads = () => sqlite.freshReads();
-    db = new Kysely<Database>({ dialect: sqlite });
+    const sqliteDb = new Kysely<Database>({ dialect: sqlite });
+    db = sqliteDb;
+    largeTransaction = (work) =>
+      sqliteDb.connection().execute(async (connection) => {
+        if (!tempInMemory) return newTransaction(connection).execute(work);
+        await sql`pragma temp_store = FILE`.execute(connection);
+        try {
+          return await newTransaction(connection).execute(work);
+        } finally {
+          await sql`pragma temp_store = MEMORY`.execute(connection);
+        }
+      });
     registerDirectRunner(db, (text, parameters, inTransaction) =>
       sqlite.runDirect(text, parameters, inTransaction),
     );
@@ -466,6 +487,7 @@ export async function openStore(options: StoreOptions & { migrate?: boolean }): 
     checkpointer,
     claimNode,
     freshReads,
+    largeTransaction: largeTransaction ?? ownTransactions(db),
     close: async () => {
       // The worker's connection goes first: the last one to close checkpoints and removes the log.
       try {
@@ -480,7 +502,7 @@ export async function openStore(options: StoreOptions & { migrate?: boolean }): 
   };
   try {
     options.beforeMigrate?.(store);
-    if (options.migrate !== false)
+    if (options.migrate !== false) {
       await migrateToLatest(store).catch(async (e: unknown) => {
         // Still "schema … does not exist" after migrateToLatest's own attempts: perhaps our own
         // schema was dropped under us. Made again, then one more round of attempts.
@@ -488,7 +510,8 @@ export async function openStore(options: StoreOptions & { migrate?: boolean }): 
         if (options.schema) await createSchema(db, options.schema);
         await migrateToLatest(store);
       });
-    migrated();
+      migrated();
+    }
   } catch (e) {
     await store.close();
     throw e;

@@ -39,6 +39,31 @@ if (testStores().includes('sqlite')) {
       assert.deepEqual(rows, [{ temp_store: 2 }]);
     });
 
+    test('a large transaction (the admin reset) has its temporary files on disk, and requests get memory back after it', async () => {
+      const tempStore = async (db: Store['db']) =>
+        (await sql<{ temp_store: number }>`pragma temp_store`.execute(db)).rows[0]?.temp_store;
+      const inside = await store.largeTransaction((tx) => tempStore(tx));
+      assert.equal(inside, 1);
+      assert.equal(await tempStore(store.db), 2);
+      await assert.rejects(
+        store.largeTransaction(async () => {
+          throw new Error('the work failed');
+        }),
+        /the work failed/,
+      );
+      assert.equal(await tempStore(store.db), 2);
+    });
+
+    test('a store opened to be migrated by its caller (vpcmirror db migrate) keeps temporary files on disk', async () => {
+      const other = await openStore({ location: join(dir, 'vpcmirror.sqlite'), migrate: false });
+      try {
+        const { rows } = await sql<{ temp_store: number }>`pragma temp_store`.execute(other.db);
+        assert.deepEqual(rows, [{ temp_store: 0 }]);
+      } finally {
+        await other.close();
+      }
+    });
+
     test('no caller is answered before the shared commit: another connection already sees its row', async () => {
       const group = new GroupCommit(store.db);
       const seenAtAnswer = new Map<string, boolean>();
