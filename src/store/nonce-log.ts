@@ -74,6 +74,11 @@ class SharedLog {
     if (this.location !== undefined && this.lock === undefined) this.lock = lockFile(this.location);
   }
 
+  /** Whether this process holds the file's lock. */
+  holding(): boolean {
+    return this.lock !== undefined;
+  }
+
   /** Lets the lock go again, unless this process records nonces (it has loaded the log). */
   unlockUnlessLoaded(): void {
     if (this.memory !== undefined) return;
@@ -145,6 +150,11 @@ function recentOf(db: Executor): RecentNonces {
 /** Takes the lock of the file's log for this process (StoreLocked if another process holds it). */
 export function lockNonceLog(db: Executor): void {
   joinedOf(db).shared.lockNow();
+}
+
+/** Whether this process holds the lock of the store's file (an in-memory store has none). */
+export function holdsNonceLog(db: Executor): boolean {
+  return joinedOf(db).shared.holding();
 }
 
 /** Lets the lock lockNonceLog took go again, unless this process has loaded the log since. */

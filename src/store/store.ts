@@ -25,7 +25,7 @@ import type { Dialect } from './dialect.js';
 import { isRetryableAbort, StoreError } from './errors.js';
 import { ownTransactions, type TransactionRunner } from './group-commit.js';
 import { migrations } from './migrations/index.js';
-import { joinNonceLog } from './nonce-log.js';
+import { holdsNonceLog, joinNonceLog, lockNonceLog, unlockNonceLog } from './nonce-log.js';
 import { namedStatement, registerDirectRunner } from './prepared.js';
 import { type FileLock, joinFileLock, SqliteFileDialect } from './sqlite-dialect.js';
 
@@ -654,19 +654,8 @@ async function migrateOnce(store: Store): Promise<MigrationResultSet> {
       `The database at ${redactUrl(store.location)} was migrated by a newer vpcmirror (unknown migrations: ${newer.join(', ')}). Upgrade vpcmirror or point it at another database.`,
     );
   }
-  // A node starting beside another that is migrating a large database waits for it as long as
-  // that takes: on the migrating connection alone, locks have no timeout.
-  const result =
-    store.dialect === 'postgres'
-      ? await store.db.connection().execute(async (conn) => {
-          await sql.raw(UNLIMITED_LOCK_WAIT).execute(conn);
-          try {
-            return await migrator(store, schema, conn).migrateToLatest();
-          } finally {
-            await sql.raw(LIMITED_LOCK_WAIT).execute(conn);
-          }
-        })
-      : await migrator(store, schema).migrateToLatest();
+  const unlock = store.dialect === 'sqlite' ? await lockToMigrate(store, schema) : undefined;
+  const result = await migrateUnder(store, schema).finally(() => unlock?.());
   if (result.error) {
     const reason = result.error instanceof Error ? result.error.message : String(result.error);
     throw new StoreError(
@@ -675,4 +664,41 @@ async function migrateOnce(store: Store): Promise<MigrationResultSet> {
     );
   }
   return result;
+}
+
+function migrateUnder(store: Store, schema: string | undefined): Promise<MigrationResultSet> {
+  if (store.dialect !== 'postgres') return migrator(store, schema).migrateToLatest();
+  // A node starting beside another that is migrating a large database waits for it as long as
+  // that takes: on the migrating connection alone, locks have no timeout.
+  return store.db.connection().execute(async (conn) => {
+    await sql.raw(UNLIMITED_LOCK_WAIT).execute(conn);
+    try {
+      return await migrator(store, schema, conn).migrateToLatest();
+    } finally {
+      await sql.raw(LIMITED_LOCK_WAIT).execute(conn);
+    }
+  });
+}
+
+/**
+ * A live server holds its SQLite file's lock (nonce-log.ts) for as long as it runs. Migrating the
+ * file under it would leave it on a schema it does not know, so a store with migrations to apply
+ * takes the lock for them, unless this process holds it already (a server takes it before it
+ * migrates); the returned function gives it back. With nothing to apply, nothing is locked: the
+ * account commands work beside a running server of the same version.
+ */
+async function lockToMigrate(store: Store, schema: string | undefined): Promise<(() => void) | undefined> {
+  if (holdsNonceLog(store.db)) return undefined;
+  const pending = (await migrator(store, schema).getMigrations()).filter((m) => m.executedAt === undefined);
+  if (pending.length === 0) return undefined;
+  try {
+    lockNonceLog(store.db);
+  } catch (e) {
+    if (!(e instanceof StoreError && e.code === 'StoreLocked')) throw e;
+    throw new StoreError(
+      'StoreLocked',
+      `another vpcmirror process holds ${store.location} (a running server, or a command applying migrations), and this version has migrations the file lacks (${pending.map((m) => m.name).join(', ')}): stop that server first, then run this again (or start this version's server, which applies them)`,
+    );
+  }
+  return () => unlockNonceLog(store.db);
 }

@@ -305,6 +305,41 @@ describe('vpcmirror serve', () => {
     }
   });
 
+  test('the account and db commands do not migrate an SQLite file a live server serves, and work beside it once nothing is pending', async () => {
+    const dataDir = tmp();
+    const live = await openStore({ location: join(dataDir, 'vpcmirror.sqlite'), migrate: false });
+    try {
+      const migrator = new Migrator({
+        db: live.db as unknown as Kysely<unknown>,
+        provider: { getMigrations: async () => migrations('sqlite') },
+      });
+      const names = Object.keys(migrations('sqlite')).sort();
+      const older = names.slice(0, -1);
+      assert.equal((await migrator.migrateTo(older.at(-1) ?? '')).error, undefined);
+      lockForRecording(live.db);
+      for (const args of [
+        ['db', 'migrate'],
+        ['account', 'list'],
+      ]) {
+        const r = await runCli([...args, '--data-dir', dataDir]);
+        assert.notEqual(r.code, 0, `${args.join(' ')}: ${r.out}`);
+        assert.match(r.err, /another vpcmirror process holds .*vpcmirror\.sqlite .*stop that server first/);
+        assert.match(r.err, new RegExp(names.at(-1) ?? '-'));
+      }
+      const applied = (await migrationStatus(live)).known.filter((m) => m.appliedAt !== null);
+      assert.deepEqual(
+        applied.map((m) => m.name),
+        older,
+      );
+      // The live server's version migrates it; then the commands run beside it.
+      assert.equal((await migrator.migrateToLatest()).error, undefined);
+      const listed = await runCli(['account', 'list', '--data-dir', dataDir]);
+      assert.equal(listed.code, 0, listed.err);
+    } finally {
+      await live.close();
+    }
+  });
+
   test('servers that check no nonces hold the SQLite file only while they migrate it: two of them run on one file', async () => {
     const dataDir = tmp();
     const off = { VPCMIRROR_CHECK_NONCE: 'false' };
