@@ -23,11 +23,10 @@ import { join } from 'node:path';
 import { Writable } from 'node:stream';
 import { sql } from 'kysely';
 import { createApp } from '../../src/app.js';
-import { type SignedRequest, signRequest } from '../../src/cli/client.js';
+import { asRpcRequest, type SignedRequest, signRequest } from '../../src/cli/client.js';
 import { serverStoreOptions } from '../../src/cli/serve.js';
 import { loadConfig } from '../../src/config.js';
 import { createLogger } from '../../src/logger.js';
-import type { RpcRequest } from '../../src/protocol/request.js';
 import { openStore } from '../../src/store/store.js';
 import { type AccountKey, BENCH_ACCOUNT, createSlot, LIST_REGION, REGIONS } from './layout.js';
 import { benchListIds, newKey, seedCreateAccounts, seedDeletePool, seedKeys, seedStored } from './seed.js';
@@ -116,20 +115,6 @@ async function requests(): Promise<SignedRequest[]> {
   );
 }
 
-function rpc(r: SignedRequest): RpcRequest {
-  return {
-    method: r.method,
-    url: r.path,
-    header: (name) => {
-      const v = r.headers[name];
-      return v === undefined ? [] : [v];
-    },
-    body: Buffer.from(r.body),
-    remoteAddress: '127.0.0.1',
-    secure: false,
-  };
-}
-
 /** Starts V8's sampling profiler in this process; the returned function stops it. */
 async function startProfiler(): Promise<() => Promise<object>> {
   const session = new Session();
@@ -149,7 +134,7 @@ async function drive(reqs: readonly SignedRequest[], from: number, to: number): 
     while (next < to) {
       const r = reqs[next++];
       if (!r) return;
-      const { response } = await app.handle(rpc(r));
+      const { response } = await app.handle(asRpcRequest(r));
       if (response.status !== 200) throw new Error(`HTTP ${response.status}: ${response.body}`);
     }
   };

@@ -18,6 +18,7 @@ import {
   v3StringToSign,
 } from '../auth/signature.js';
 import { pct } from '../protocol/encoding.js';
+import type { RpcRequest } from '../protocol/request.js';
 
 export interface ClientOptions {
   /** `host:port`, `http://host:port`, or `https://host:port` for a server serving TLS. */
@@ -36,6 +37,21 @@ export interface SignedRequest {
   readonly path: string;
   readonly headers: Record<string, string>;
   readonly body: string;
+}
+
+/** A signed request as the pipeline takes it, for calling an app in-process (benchmarks, tests). */
+export function asRpcRequest(r: SignedRequest): RpcRequest {
+  return {
+    method: r.method,
+    url: r.path,
+    header: (name) => {
+      const v = r.headers[name];
+      return v === undefined ? [] : [v];
+    },
+    body: Buffer.from(r.body),
+    remoteAddress: '127.0.0.1',
+    secure: false,
+  };
 }
 
 export interface CallResult {

@@ -277,18 +277,28 @@ describe('vpcmirror serve', () => {
     assert.ok(await refused(port), 'nothing listens on the port any more');
   });
 
+  /** A file one migration behind, held as the live server of an older version would hold it. */
+  async function olderFileHeld(dataDir: string) {
+    const live = await openStore({ location: join(dataDir, 'vpcmirror.sqlite'), migrate: false });
+    const migrator = new Migrator({
+      db: live.db as unknown as Kysely<unknown>,
+      provider: { getMigrations: async () => migrations('sqlite') },
+    });
+    const names = Object.keys(migrations('sqlite')).sort();
+    const older = names.slice(0, -1);
+    const stepped = await migrator.migrateTo(older.at(-1) ?? '');
+    if (stepped.error) {
+      await live.close();
+      throw stepped.error;
+    }
+    lockForRecording(live.db);
+    return { live, migrator, names, older };
+  }
+
   test('a server refused because a live one serves the SQLite file has not migrated the file', async () => {
     const dataDir = tmp();
-    // A file on an older schema, held as the live server of an older version would hold it.
-    const live = await openStore({ location: join(dataDir, 'vpcmirror.sqlite'), migrate: false });
+    const { live, older } = await olderFileHeld(dataDir);
     try {
-      const migrator = new Migrator({
-        db: live.db as unknown as Kysely<unknown>,
-        provider: { getMigrations: async () => migrations('sqlite') },
-      });
-      const older = Object.keys(migrations('sqlite')).sort().slice(0, -1);
-      assert.equal((await migrator.migrateTo(older.at(-1) ?? '')).error, undefined);
-      lockForRecording(live.db);
       // Whether or not the new server would check nonces itself.
       for (const env of [{}, { VPCMIRROR_CHECK_NONCE: 'false' }]) {
         const p = track(serve(['--port', '0', '--data-dir', dataDir], env));
@@ -307,16 +317,8 @@ describe('vpcmirror serve', () => {
 
   test('the account and db commands do not migrate an SQLite file a live server serves, and work beside it once nothing is pending', async () => {
     const dataDir = tmp();
-    const live = await openStore({ location: join(dataDir, 'vpcmirror.sqlite'), migrate: false });
+    const { live, migrator, names, older } = await olderFileHeld(dataDir);
     try {
-      const migrator = new Migrator({
-        db: live.db as unknown as Kysely<unknown>,
-        provider: { getMigrations: async () => migrations('sqlite') },
-      });
-      const names = Object.keys(migrations('sqlite')).sort();
-      const older = names.slice(0, -1);
-      assert.equal((await migrator.migrateTo(older.at(-1) ?? '')).error, undefined);
-      lockForRecording(live.db);
       for (const args of [
         ['db', 'migrate'],
         ['account', 'list'],

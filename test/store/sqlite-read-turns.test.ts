@@ -13,8 +13,7 @@ import { join } from 'node:path';
 import { after, describe, test } from 'node:test';
 import Sqlite from 'better-sqlite3';
 import { type Kysely, sql } from 'kysely';
-import { signRequest } from '../../src/cli/client.js';
-import type { RpcRequest } from '../../src/protocol/request.js';
+import { asRpcRequest, signRequest } from '../../src/cli/client.js';
 import type { Database } from '../../src/store/database.js';
 import { prepared } from '../../src/store/prepared.js';
 import { openStore } from '../../src/store/store.js';
@@ -105,19 +104,7 @@ describe('SQLite reads of one turn', { skip }, () => {
         accessKeySecret: server.accessKeySecret,
       };
       const call = async (action: string, params: Record<string, string>) => {
-        const r = signRequest(key, action, params);
-        const req: RpcRequest = {
-          method: r.method,
-          url: r.path,
-          header: (name) => {
-            const v = r.headers[name];
-            return v === undefined ? [] : [v];
-          },
-          body: Buffer.from(r.body),
-          remoteAddress: '127.0.0.1',
-          secure: false,
-        };
-        const { response } = await server.app.handle(req);
+        const { response } = await server.app.handle(asRpcRequest(signRequest(key, action, params)));
         assert.equal(response.status, 200, String(response.body));
         return JSON.parse(String(response.body)) as Record<string, unknown>;
       };
