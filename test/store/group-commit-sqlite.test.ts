@@ -33,15 +33,16 @@ if (testStores().includes('sqlite')) {
       rmSync(dir, { recursive: true, force: true });
     });
 
+    /** Where SQLite keeps the connection's temporary files: 0 default (disk), 1 disk, 2 memory. */
+    const tempStore = async (db: Store['db']) =>
+      (await sql<{ temp_store: number }>`pragma temp_store`.execute(db)).rows[0]?.temp_store;
+
     test("each member's savepoint journal stays in memory: the store's temporary files are, once migrated", async () => {
       // On disk, SQLite spills a statement journal past 64 KiB to a file: dozens of writes a Create.
-      const { rows } = await sql<{ temp_store: number }>`pragma temp_store`.execute(store.db);
-      assert.deepEqual(rows, [{ temp_store: 2 }]);
+      assert.equal(await tempStore(store.db), 2);
     });
 
     test('a large transaction (the admin reset) has its temporary files on disk, and requests get memory back after it', async () => {
-      const tempStore = async (db: Store['db']) =>
-        (await sql<{ temp_store: number }>`pragma temp_store`.execute(db)).rows[0]?.temp_store;
       const inside = await store.largeTransaction((tx) => tempStore(tx));
       assert.equal(inside, 1);
       assert.equal(await tempStore(store.db), 2);
@@ -57,8 +58,7 @@ if (testStores().includes('sqlite')) {
     test('a store opened to be migrated by its caller (vpcmirror db migrate) keeps temporary files on disk', async () => {
       const other = await openStore({ location: join(dir, 'vpcmirror.sqlite'), migrate: false });
       try {
-        const { rows } = await sql<{ temp_store: number }>`pragma temp_store`.execute(other.db);
-        assert.deepEqual(rows, [{ temp_store: 0 }]);
+        assert.equal(await tempStore(other.db), 0);
       } finally {
         await other.close();
       }

@@ -11,12 +11,14 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, test } from 'node:test';
+import { setImmediate as nextTurn } from 'node:timers/promises';
 import Sqlite from 'better-sqlite3';
 import { type Kysely, sql } from 'kysely';
 import { asRpcRequest, signRequest } from '../../src/cli/client.js';
 import type { Database } from '../../src/store/database.js';
 import { prepared } from '../../src/store/prepared.js';
-import { openStore } from '../../src/store/store.js';
+import { openStore, type Store } from '../../src/store/store.js';
+import { makeFilter, makeSession, REGION } from '../api/session-fixtures.js';
 import { startTestServer, testStores } from '../helpers/server.js';
 
 const skip = testStores().includes('sqlite') ? false : 'VPCMIRROR_TEST_STORES does not list sqlite';
@@ -31,7 +33,6 @@ const insert = prepared((d, p: { a: number }) =>
   d.withTables<Scratch>().insertInto('scratch').values({ a: p.a }),
 );
 const values = async (db: ScratchDb): Promise<number[]> => (await rows.all(db, {})).map((r) => r.a);
-const nextTurn = () => new Promise<void>((resolve) => setImmediate(resolve));
 
 describe('SQLite reads of one turn', { skip }, () => {
   const dirs: string[] = [];
@@ -40,7 +41,9 @@ describe('SQLite reads of one turn', { skip }, () => {
   });
 
   /** A store whose table scratch holds a = 1, and a second connection to its file. */
-  async function withScratch(work: (db: ScratchDb, other: Sqlite.Database) => Promise<void>): Promise<void> {
+  async function withScratch(
+    work: (db: ScratchDb, other: Sqlite.Database, store: Store) => Promise<void>,
+  ): Promise<void> {
     const dir = mkdtempSync(join(tmpdir(), 'vpcmirror-turns-'));
     dirs.push(dir);
     const file = join(dir, 'vpcmirror.sqlite');
@@ -51,7 +54,7 @@ describe('SQLite reads of one turn', { skip }, () => {
       await sql`create table scratch (a integer not null)`.execute(db);
       await insert.run(db, { a: 1 });
       await nextTurn();
-      await work(db, other);
+      await work(db, other, store);
     } finally {
       other.close();
       await store.close();
@@ -71,23 +74,13 @@ describe('SQLite reads of one turn', { skip }, () => {
   });
 
   test('end at freshReads: the reads after it see what another connection committed', async () => {
-    const dir = mkdtempSync(join(tmpdir(), 'vpcmirror-turns-'));
-    dirs.push(dir);
-    const store = await openStore({ location: join(dir, 'vpcmirror.sqlite') });
-    const other = new Sqlite(join(dir, 'vpcmirror.sqlite'));
-    try {
-      const db = store.db.withTables<Scratch>();
-      await sql`create table scratch (a integer not null)`.execute(db);
-      await nextTurn();
-      assert.deepEqual(await values(db), []);
+    await withScratch(async (db, other, store) => {
+      assert.deepEqual(await values(db), [1]);
       other.prepare('insert into scratch (a) values (7)').run();
-      assert.deepEqual(await values(db), []);
+      assert.deepEqual(await values(db), [1]);
       store.freshReads();
-      assert.deepEqual(await values(db), [7]);
-    } finally {
-      other.close();
-      await store.close();
-    }
+      assert.deepEqual(await values(db), [1, 7]);
+    });
   });
 
   test('a request sees what another process committed before it began, even in the turn of an earlier request', async () => {
@@ -98,36 +91,19 @@ describe('SQLite reads of one turn', { skip }, () => {
     });
     const other = new Sqlite(server.database.location);
     try {
-      const key = {
-        endpoint: server.endpoint,
-        accessKeyId: server.accessKeyId,
-        accessKeySecret: server.accessKeySecret,
-      };
-      const call = async (action: string, params: Record<string, string>) => {
-        const { response } = await server.app.handle(asRpcRequest(signRequest(key, action, params)));
-        assert.equal(response.status, 200, String(response.body));
-        return JSON.parse(String(response.body)) as Record<string, unknown>;
-      };
-      const filter = await call('CreateTrafficMirrorFilter', { RegionId: 'cn-hangzhou' });
-      await server.advance();
-      const created = await call('CreateTrafficMirrorSession', {
-        RegionId: 'cn-hangzhou',
-        'TrafficMirrorSourceIds.1': 'eni-turns0001',
-        TrafficMirrorTargetId: 'eni-turns0002',
-        TrafficMirrorTargetType: 'NetworkInterface',
-        TrafficMirrorFilterId: String(filter.TrafficMirrorFilterId),
-        Priority: '1',
-        TrafficMirrorSessionName: 'before',
-      });
-      const id = String(created.TrafficMirrorSessionId);
-      await server.advance();
+      const id = await makeSession(server, await makeFilter(server), { TrafficMirrorSessionName: 'before' });
+      // In-process through the pipeline, not over HTTP: both Lists must run in one turn.
       const nameOf = async () => {
-        const listed = await call('ListTrafficMirrorSessions', {
-          RegionId: 'cn-hangzhou',
+        const signed = signRequest(server, 'ListTrafficMirrorSessions', {
+          RegionId: REGION,
           'TrafficMirrorSessionIds.1': id,
         });
-        const [session] = listed.TrafficMirrorSessions as Array<Record<string, unknown>>;
-        return session?.TrafficMirrorSessionName;
+        const { response } = await server.app.handle(asRpcRequest(signed));
+        assert.equal(response.status, 200, String(response.body));
+        const listed = JSON.parse(String(response.body)) as {
+          TrafficMirrorSessions: Array<Record<string, unknown>>;
+        };
+        return listed.TrafficMirrorSessions[0]?.TrafficMirrorSessionName;
       };
       await nextTurn();
       assert.equal(await nameOf(), 'before');
