@@ -43,14 +43,12 @@ import {
 } from './bench/profile.js';
 import {
   benchListIds,
-  countInStatus,
+  countSessions,
   newKey,
   seedCreateAccounts,
   seedDeletePool,
   seedKeys,
   seedStored,
-  sessionsIn,
-  storedCount,
 } from './bench/seed.js';
 import { haveWrk, runWrk, type WrkResult } from './bench/wrk.js';
 
@@ -342,13 +340,6 @@ function storedCheck(r: ScenarioRow, missing: number, found: number): StoredChec
   return { answered, missing, found, ids, matches };
 }
 
-/** How many of these sessions a query finds, asked in chunks (one statement may bind only so many). */
-async function countIds(ids: readonly string[], where: (ids: string[]) => Promise<number>): Promise<number> {
-  let n = 0;
-  for (let i = 0; i < ids.length; i += 500) n += await where(ids.slice(i, i + 500));
-  return n;
-}
-
 /** The wrk ceiling as a row of the table, its ratios against the autocannon ceiling. */
 function wrkRow(w: WrkResult, s: WindowStats, ceiling: ScenarioRow): ScenarioRow {
   const load: LoadResult = {
@@ -365,7 +356,7 @@ function wrkRow(w: WrkResult, s: WindowStats, ceiling: ScenarioRow): ScenarioRow
     timeouts: 0,
     elapsedSec: w.seconds,
     rps: w.rps,
-    latencyMs: { p50: w.p50Ms, p90: 0, p99: w.p99Ms, max: 0, mean: 0 },
+    latencyMs: { p50: w.p50Ms, p90: w.p90Ms, p99: w.p99Ms, max: w.maxMs, mean: w.meanMs },
     exhausted: false,
     generatorCpu: w.generatorCpu,
     errorSamples: [],
@@ -738,7 +729,7 @@ async function throughputPhase(
     ? await seedCreateAccounts(store, createAccountsFor(bound * window), opts.principal)
     : [];
   const listIds = await benchListIds(store, benchListCount(opts.stored));
-  const stored = await storedCount(store);
+  const stored = await countSessions(store);
   await store.close();
   log(`seeded in ${Math.round((performance.now() - t0) / 1000)} s`);
 
@@ -817,8 +808,8 @@ async function throughputPhase(
     // Every Create answered 2xx, warm-up included, is a session in the store.
     const ids = r.load.okIds ?? [];
     const [present, found] = await countWith(async (s) => [
-      await countIds(ids, (chunk) => sessionsIn(s, chunk)),
-      (await storedCount(s)) - stored,
+      await countSessions(s, { ids }),
+      (await countSessions(s)) - stored,
     ]);
     rows.push({ ...r, stored: storedCheck(r, ids.length - present, found) });
     writeRps = r.rps;
@@ -835,7 +826,7 @@ async function throughputPhase(
     store = await db.open();
     log(`seeding ${pool} sessions for Delete`);
     const items = await seedDeletePool(store, pool);
-    const storedNow = await storedCount(store);
+    const storedNow = await countSessions(store);
     await store.close();
     nodes = await startNodes(opts, db, serverKey, 'delete');
     const r = await run(
@@ -851,8 +842,8 @@ async function throughputPhase(
     // session was Deleting before.
     const ids = r.load.okIds ?? [];
     const [stillCreated, found] = await countWith(async (s) => [
-      await countIds(ids, (chunk) => sessionsIn(s, chunk, 'Created')),
-      storedNow - (await storedCount(s)) + (await countInStatus(s, 'Deleting')),
+      await countSessions(s, { ids, status: 'Created' }),
+      storedNow - (await countSessions(s)) + (await countSessions(s, { status: 'Deleting' })),
     ]);
     rows.push({ ...r, stored: storedCheck(r, stillCreated, found) });
   }

@@ -147,10 +147,13 @@ export async function startVpcmirror(opts: VpcmirrorOptions): Promise<ServerProc
     checkDefaults(line, opts.database === undefined ? 'sqlite' : 'postgres');
     const endpoint = String(line.endpoint);
     const profileTo = opts.profileTo;
-    const stop = async () => {
-      await stopChild(child);
-      if (profileTo) keepMainThreadProfile(profileDir, pid, profileTo);
-    };
+    // Stopped once, however many callers ask: the profile is copied once.
+    let stopping: Promise<void> | undefined;
+    const stop = () =>
+      (stopping ??= (async () => {
+        await stopChild(child);
+        if (profileTo) keepMainThreadProfile(profileDir, pid, profileTo);
+      })());
     return { pid, endpoint, logFile, settings: line, stop };
   } catch (e) {
     await stopChild(child, 2000);

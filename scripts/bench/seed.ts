@@ -229,34 +229,25 @@ async function insertSessions(
   return ids;
 }
 
-/** How many sessions are stored (the "N" of the layout). */
-export async function storedCount(store: Store, exclude: readonly string[] = []): Promise<number> {
-  let q = store.db.selectFrom('traffic_mirror_sessions').select((eb) => eb.fn.countAll<number>().as('n'));
-  if (exclude.length > 0) q = q.where('account_id', 'not in', [...exclude]);
-  const r = await q.executeTakeFirst();
-  return Number(r?.n ?? 0);
-}
-
-/** Sessions in this status (what a Delete window leaves `Deleting`). */
-export async function countInStatus(store: Store, status: string): Promise<number> {
-  const r = await store.db
-    .selectFrom('traffic_mirror_sessions')
-    .select((eb) => eb.fn.countAll<number>().as('n'))
-    .where('status', '=', status)
-    .executeTakeFirst();
-  return Number(r?.n ?? 0);
-}
-
-/** How many of these sessions the store holds (in this status, when given). */
-export async function sessionsIn(store: Store, ids: readonly string[], status?: string): Promise<number> {
-  if (ids.length === 0) return 0;
-  let q = store.db
-    .selectFrom('traffic_mirror_sessions')
-    .select((eb) => eb.fn.countAll<number>().as('n'))
-    .where('id', 'in', [...ids]);
-  if (status !== undefined) q = q.where('status', '=', status);
-  const r = await q.executeTakeFirst();
-  return Number(r?.n ?? 0);
+/**
+ * How many sessions are stored: all of them (the "N" of the layout), or those of these ids, or in
+ * this status (what a Delete window leaves `Deleting`), or both. Ids are asked in chunks: one
+ * statement may bind only so many.
+ */
+export async function countSessions(
+  store: Store,
+  which: { readonly ids?: readonly string[]; readonly status?: string } = {},
+): Promise<number> {
+  const count = async (ids: readonly string[] | undefined) => {
+    let q = store.db.selectFrom('traffic_mirror_sessions').select((eb) => eb.fn.countAll<number>().as('n'));
+    if (ids !== undefined) q = q.where('id', 'in', [...ids]);
+    if (which.status !== undefined) q = q.where('status', '=', which.status);
+    return Number((await q.executeTakeFirst())?.n ?? 0);
+  };
+  if (which.ids === undefined) return count(undefined);
+  let n = 0;
+  for (let i = 0; i < which.ids.length; i += 500) n += await count(which.ids.slice(i, i + 500));
+  return n;
 }
 
 /** Grows the stored sessions from `from` to `to` following the layout (storedSlot). */
