@@ -1,10 +1,10 @@
 /**
- * Replay protection on an SQLite file. A unique index on (AccessKey, nonce) puts every new nonce
- * on a random page of the index, and each such page is written to the log at every commit: that
- * was the largest cost of a small signed request. Here the table is a log in expiry order, so a
- * batch of nonces lands on the last page or two, and whether a nonce was used is answered by the
- * recent nonces held in memory (recent-nonces.ts), loaded from the log when the store first
- * records one.
+ * Replay protection on an SQLite file. Whether a nonce was used is answered by the recent nonces
+ * held in memory (recent-nonces.ts); each batch of first uses is written to a journal beside the
+ * file (nonce-journal.ts) before the requests go on, and memory is loaded from it when the store
+ * first records one. (Nonces were rows of the file before: a unique index on (AccessKey, nonce),
+ * then the `nonce_log` table in expiry order. Rows an earlier version left there are moved to the
+ * journal when it is loaded.)
  *
  * Memory answers for the one process that holds it. Stores of one process on the same file share
  * it; a second process would not see the first one's nonces, so the first store that records
@@ -16,25 +16,20 @@ import { chmodSync, closeSync, openSync, realpathSync } from 'node:fs';
 import SqliteDatabase from 'better-sqlite3';
 import type { Db, Executor } from './database.js';
 import { StoreError } from './errors.js';
-import {
-  keyOf,
-  NONCE_ROWS_PER_STATEMENT,
-  type NonceRow,
-  type NonceRowParams,
-  type NonceUse,
-  nonceExpiry,
-  nonceRowParams,
-  nonceRowValues,
-} from './nonce-rows.js';
-import { preparedShapes } from './prepared.js';
-import { RecentNonces } from './recent-nonces.js';
+import { journalDirOf, NonceJournal, type NoncePrint } from './nonce-journal.js';
+import { keyOf, type NonceUse, nonceExpiry } from './nonce-rows.js';
+import { fingerprint, RecentNonces } from './recent-nonces.js';
 
-/** Nonces whose expiry falls in one two-minute span share a table: about 8 tables for 15 minutes. */
-const SLICE_MS = 120_000;
+/**
+ * Nonces whose expiry falls in one two-minute span share a table in memory and a file of the
+ * journal: about 8 of each for 15 minutes.
+ */
+export const SLICE_MS = 120_000;
 
 class SharedLog {
   users = 0;
   private memory: RecentNonces | undefined;
+  private journal: NonceJournal | undefined;
   private lock: SqliteDatabase.Database | undefined;
 
   constructor(
@@ -51,18 +46,35 @@ class SharedLog {
     return this.memory ?? this.load(file).memory;
   }
 
-  /** Takes the lock and reads the log; what it read, for the start-up log. */
+  /** Where the recent nonces are written (undefined for an in-memory database); after recent(). */
+  written(): NonceJournal | undefined {
+    return this.journal;
+  }
+
+  /** Takes the lock and reads the journal; what it read, for the start-up log. */
   private load(file: SqliteDatabase.Database): { memory: RecentNonces; loaded: LogLoad } {
     const started = performance.now();
     this.lockNow();
     const memory = new RecentNonces(SLICE_MS);
-    const rows = file.prepare('select access_key_id, nonce, expires_at from nonce_log').raw().iterate();
-    let nonces = 0;
-    for (const row of rows as Iterable<[string, string, number | bigint]>) {
-      memory.add(keyOf(row[0], row[1]), Number(row[2]));
-      nonces++;
+    const journal =
+      this.location === undefined ? undefined : new NonceJournal(journalDirOf(this.location), SLICE_MS);
+    let nonces = journal?.load((p) => memory.addPrint(p.a, p.b, p.expiresAt)) ?? 0;
+    // Rows of the table an earlier version wrote: into memory and the journal, then out of the table.
+    const rows = file.prepare('select access_key_id, nonce, expires_at from nonce_log').raw().all() as Array<
+      [string, string, number | bigint]
+    >;
+    if (rows.length > 0) {
+      const prints = rows.map(([accessKeyId, nonce, expiresAt]) => {
+        const [a, b] = fingerprint(keyOf(accessKeyId, nonce));
+        return { a, b, expiresAt: Number(expiresAt) };
+      });
+      for (const p of prints) memory.addPrint(p.a, p.b, p.expiresAt);
+      journal?.append(prints);
+      file.prepare('delete from nonce_log').run();
+      nonces += rows.length;
     }
     this.memory = memory;
+    this.journal = journal;
     return { memory, loaded: { nonces, ms: Math.round(performance.now() - started) } };
   }
 
@@ -91,12 +103,15 @@ class SharedLog {
     return this.memory ? undefined : this.load(file).loaded;
   }
 
-  /** The recent nonces if loaded; the sweep must not load them (nor take the lock) by itself. */
-  held(): RecentNonces | undefined {
-    return this.memory;
+  /** Drops the expired nonces from memory and the journal, if loaded: the sweep must not load them. */
+  dropExpired(now: number): void {
+    this.memory?.dropExpired(now);
+    this.journal?.dropExpired(now);
   }
 
   close(): void {
+    this.journal?.close();
+    this.journal = undefined;
     this.lock?.close();
     this.lock = undefined;
     this.memory = undefined;
@@ -142,9 +157,11 @@ function joinedOf(db: Executor): Joined {
   return joined;
 }
 
-function recentOf(db: Executor): RecentNonces {
+/** The recent nonces, loaded if need be, and the journal they are written to. */
+function recentOf(db: Executor): { memory: RecentNonces; journal: NonceJournal | undefined } {
   const { shared, file } = joinedOf(db);
-  return shared.recent(file);
+  const memory = shared.recent(file);
+  return { memory, journal: shared.written() };
 }
 
 /** Takes the lock of the file's log for this process (StoreLocked if another process holds it). */
@@ -177,45 +194,37 @@ export function openNonceLog(db: Executor): LogLoad | undefined {
   return shared.open(file);
 }
 
-const appendRows = preparedShapes(String, (db, p: NonceRowParams, rows: number) =>
-  db
-    .insertInto('nonce_log')
-    .values(nonceRowValues(p, rows))
-    // A use whose statement reported an error after all may come again with the same expiry.
-    .onConflict((oc) => oc.doNothing()),
-);
-
 /**
  * Records nonces (already in their stored form): true for a first use, false for a replay. Memory
- * decides at once, in order, so that of two uses of one nonce the first wins; each first use is
- * then written, and an error leaves memory as if those uses never came.
+ * decides at once, in order, so that of two uses of one nonce the first wins; the first uses are
+ * then written to the journal, all or none, and an error leaves memory as if they never came.
  */
 export async function logNonces(db: Executor, uses: readonly NonceUse[], ttlMs: number): Promise<boolean[]> {
-  const recent = recentOf(db);
-  const fresh: NonceRow[] = [];
+  const { memory, journal } = recentOf(db);
+  const fresh: NoncePrint[] = [];
   const results = uses.map((u) => {
     const expiresAt = nonceExpiry(u, ttlMs);
-    if (!recent.claim(keyOf(u.accessKeyId, u.nonce), u.now, expiresAt)) return false;
-    fresh.push({ accessKeyId: u.accessKeyId, nonce: u.nonce, expiresAt });
+    const [a, b] = fingerprint(keyOf(u.accessKeyId, u.nonce));
+    if (!memory.claimPrint(a, b, u.now, expiresAt)) return false;
+    fresh.push({ a, b, expiresAt });
     return true;
   });
-  let written = 0;
   try {
-    for (; written < fresh.length; written += NONCE_ROWS_PER_STATEMENT) {
-      const chunk = fresh.slice(written, written + NONCE_ROWS_PER_STATEMENT);
-      await appendRows(chunk.length).run(db, nonceRowParams(chunk));
-    }
+    if (fresh.length > 0) journal?.append(fresh);
   } catch (e) {
-    for (const n of fresh.slice(written)) recent.forget(keyOf(n.accessKeyId, n.nonce), n.expiresAt);
+    for (const p of fresh) memory.forgetPrint(p.a, p.b, p.expiresAt);
     throw e;
   }
   return results;
 }
 
-/** Removes expired rows from the log and expired slices from memory. */
+/**
+ * Removes expired nonces: rows an earlier version left in the table, and, in the process that
+ * records them, whole slices of memory and of the journal.
+ */
 export async function sweepNonceLog(db: Executor, now: number): Promise<void> {
   await db.deleteFrom('nonce_log').where('expires_at', '<=', now).execute();
-  joinedOf(db).shared.held()?.dropExpired(now);
+  joinedOf(db).shared.dropExpired(now);
 }
 
 /**

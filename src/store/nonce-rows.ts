@@ -1,7 +1,7 @@
 /**
- * Used nonces as rows of an INSERT, shared by both engines' tables (replay.repo.ts on PostgreSQL,
- * nonce-log.ts on SQLite): the key a nonce is known by, the bound on rows per statement, and the
- * placeholders a batch's statement takes.
+ * Used nonces as both engines know them (replay.repo.ts on PostgreSQL, nonce-log.ts on SQLite):
+ * the key a nonce is known by and when a use expires; and, for PostgreSQL's table, the bound on
+ * rows per statement and the placeholders a batch's statement takes.
  */
 
 /** The key of a nonce: nonces are per AccessKey. */

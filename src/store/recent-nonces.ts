@@ -139,18 +139,28 @@ export class RecentNonces {
   /** Records the key as used until `expiresAt`. */
   add(key: string, expiresAt: number): void {
     const [a, b] = fingerprint(key);
+    this.addPrint(a, b, expiresAt);
+  }
+
+  /** add, by the key's fingerprint. */
+  addPrint(a: number, b: number, expiresAt: number): void {
     this.sliceFor(expiresAt, true).put(a, b, expiresAt);
   }
 
   /**
-   * isUsed, then add when it was not: false for a replay, true for a first use now recorded. One
-   * fingerprint for both, since every signed request pays for this.
+   * isUsed, then add when it was not: false for a replay, true for a first use now recorded. By
+   * fingerprint, which the caller also writes down (nonce-journal.ts).
    */
-  claim(key: string, now: number, expiresAt: number): boolean {
-    const [a, b] = fingerprint(key);
+  claimPrint(a: number, b: number, now: number, expiresAt: number): boolean {
     if (this.usedAt(a, b, now)) return false;
     this.sliceFor(expiresAt, true).put(a, b, expiresAt);
     return true;
+  }
+
+  /** claimPrint by key. */
+  claim(key: string, now: number, expiresAt: number): boolean {
+    const [a, b] = fingerprint(key);
+    return this.claimPrint(a, b, now, expiresAt);
   }
 
   private usedAt(a: number, b: number, now: number): boolean {
@@ -164,6 +174,11 @@ export class RecentNonces {
   /** Undoes an add whose write failed, unless the key was recorded again meanwhile. */
   forget(key: string, expiresAt: number): void {
     const [a, b] = fingerprint(key);
+    this.forgetPrint(a, b, expiresAt);
+  }
+
+  /** forget, by fingerprint. */
+  forgetPrint(a: number, b: number, expiresAt: number): void {
     this.sliceFor(expiresAt, false)?.expire(a, b, expiresAt);
   }
 

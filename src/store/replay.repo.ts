@@ -1,7 +1,7 @@
 /**
  * Replay protection. On PostgreSQL: one row per (AccessKey, nonce) for the replay window, whose
  * primary key makes "first use wins" hold across nodes sharing the database. On SQLite, one
- * server process per file: a log in expiry order and the recent nonces in memory (nonce-log.ts).
+ * server process per file: the recent nonces in memory and a journal beside the file (nonce-log.ts).
  */
 import { hash } from 'node:crypto';
 import type { Executor } from './database.js';
@@ -71,9 +71,9 @@ export function prepareNonces(db: Executor): LogLoad | undefined {
 }
 
 /**
- * Records many nonces in one statement per NONCE_ROWS_PER_STATEMENT: true for each first use, false for a replay
- * (also for a second use of the same nonce within `uses`). One statement is one commit, which is
- * what a single SQLite write mostly costs.
+ * Records many nonces: true for each first use, false for a replay (also for a second use of the
+ * same nonce within `uses`). On PostgreSQL one statement per NONCE_ROWS_PER_STATEMENT, each its own
+ * commit; on SQLite one write to the journal.
  */
 export async function recordNonces(
   db: Executor,

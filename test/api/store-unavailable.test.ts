@@ -1,8 +1,8 @@
 /**
  * A store that fails in a way a retry may meet no more is answered with ServiceUnavailable (503),
  * which the SDKs and Terraform retry, not InternalError: here another connection keeps the SQLite
- * file's write lock past the store's 5-second wait, so even the nonce of a DescribeRegions cannot
- * be written. Once the lock is released, the same kind of request is served again.
+ * file's write lock past the store's 5-second wait, so a Create cannot be written. Once the lock is
+ * released, the same kind of request is served again.
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
@@ -38,8 +38,13 @@ describe('a store that cannot be written for now [sqlite]', { skip }, () => {
     timeout: 60_000,
   }, async () => {
     const keys = { accessKeyId: server.accessKeyId, accessKeySecret: server.accessKeySecret };
-    const first = await captureCall(capture, 'vpc-v3', keys, 'DescribeRegions', {});
-    const second = await captureCall(capture, 'vpc-v3', keys, 'DescribeRegions', {});
+    const create = (token: string) =>
+      captureCall(capture, 'vpc-v3', keys, 'CreateTrafficMirrorFilter', {
+        RegionId: 'cn-hangzhou',
+        ClientToken: token,
+      });
+    const first = await create('locked-out');
+    const second = await create('after-the-lock');
     const holder = new SqliteDatabase(server.database.location);
     try {
       holder.exec('begin exclusive');
@@ -55,8 +60,9 @@ describe('a store that cannot be written for now [sqlite]', { skip }, () => {
       holder.close();
     }
     expectSuccess(await replay(server.port, second));
-    // The refused request's nonce was taken back with its failed write: it is not a replay now.
-    expectSuccess(await replay(server.port, first));
+    // The refused request's nonce was written before the store failed it, as after any refusal
+    // past the nonce: sent again, it is a replay. The SDKs retry with a new nonce each time.
+    expectError(await replay(server.port, first), 400, 'SignatureNonceUsed');
   });
 
   test('a full disk is ServiceUnavailable (503) with nothing half written, and the same ClientToken succeeds once there is room', async () => {

@@ -1,15 +1,27 @@
 /**
- * What only the SQLite nonce log does (nonce-log.ts): memory loaded from the log when a store of
- * the file first records, a failed write taken back, and the file's lock against a second process.
+ * What only the SQLite nonce log does (nonce-log.ts, nonce-journal.ts): memory loaded from the
+ * journal when a store of the file first records, a failed write taken back, a record cut short
+ * dropped, whole slices swept, and the file's lock against a second process.
  * What both engines do alike is in the repository suite.
  */
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, rmSync, symlinkSync } from 'node:fs';
+import {
+  appendFileSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  realpathSync,
+  rmSync,
+  statSync,
+  symlinkSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
-import { dirname, join } from 'node:path';
+import { basename, dirname, join } from 'node:path';
 import { after, describe, test } from 'node:test';
 import { sql } from 'kysely';
+import { journalDirOf, RECORD_BYTES } from '../../src/store/nonce-journal.js';
+import { SLICE_MS } from '../../src/store/nonce-log.js';
 import { prepareNonces, recordNonces, sweepNonces } from '../../src/store/replay.repo.js';
 import { openStore, type Store } from '../../src/store/store.js';
 import { testStores } from '../helpers/server.js';
@@ -93,30 +105,92 @@ describe('the SQLite nonce log', { skip }, () => {
     }
   });
 
+  /** The journal's directory and the file of the slice `expiresAt` falls in. */
+  function journalOf(location: string, expiresAt = NOW + TTL) {
+    // The file's real path, as the store resolves it (the file itself may not exist yet).
+    const dir = journalDirOf(join(realpathSync(dirname(location)), basename(location)));
+    return { dir, slice: join(dir, String(Math.floor(expiresAt / SLICE_MS) * SLICE_MS)) };
+  }
+
+  test('used nonces are written to an owner-only journal beside the file, one record each', async () => {
+    const location = freshFile();
+    await withStore(location, async (store) => {
+      assert.deepEqual(await recordNonces(store.db, [use('a'), use('b'), use('a')], TTL), [
+        true,
+        true,
+        false,
+      ]);
+      const { dir, slice } = journalOf(location);
+      assert.equal(statSync(dir).mode & 0o777, 0o700);
+      assert.equal(statSync(slice).mode & 0o777, 0o600);
+      assert.equal(statSync(slice).size, 2 * RECORD_BYTES);
+    });
+  });
+
   test('a nonce whose write failed was never used: it is accepted when it comes again', async () => {
-    await withStore(freshFile(), async (store) => {
-      assert.deepEqual(await recordNonces(store.db, [use('before')], TTL), [true]);
-      await sql`alter table nonce_log rename to nonce_log_away`.execute(store.db);
-      await assert.rejects(recordNonces(store.db, [use('lost-1'), use('lost-2')], TTL), /no such table/);
-      await sql`alter table nonce_log_away rename to nonce_log`.execute(store.db);
-      assert.deepEqual(await recordNonces(store.db, [use('lost-1'), use('lost-2'), use('before')], TTL), [
+    const location = freshFile();
+    const { slice } = journalOf(location);
+    // A directory where the slice's file would go: opening it for writing fails.
+    mkdirSync(slice, { recursive: true });
+    await withStore(location, async (store) => {
+      await assert.rejects(recordNonces(store.db, [use('lost-1'), use('lost-2')], TTL), { code: 'EISDIR' });
+      rmSync(slice, { recursive: true });
+      assert.deepEqual(await recordNonces(store.db, [use('lost-1'), use('lost-2'), use('lost-1')], TTL), [
         true,
         true,
         false,
       ]);
     });
+    await withStore(location, async (again) => {
+      assert.deepEqual(await recordNonces(again.db, [use('lost-1'), use('lost-2')], TTL), [false, false]);
+    });
   });
 
-  test('the sweep removes expired rows from the log and leaves the rest', async () => {
-    await withStore(freshFile(), async (store) => {
+  test('a batch whose nonces fall in two slices is written all or nothing', async () => {
+    const location = freshFile();
+    const later = NOW + TTL + 2 * SLICE_MS;
+    const { slice: first } = journalOf(location);
+    const { slice: second } = journalOf(location, later);
+    mkdirSync(second, { recursive: true });
+    const batch = [use('in-first'), { ...use('in-second'), keepUntil: later }];
+    await withStore(location, async (store) => {
+      await assert.rejects(recordNonces(store.db, batch, TTL), { code: 'EISDIR' });
+      assert.equal(statSync(first).size, 0, 'what the batch wrote to the first slice is cut off again');
+    });
+    rmSync(second, { recursive: true });
+    await withStore(location, async (store) => {
+      assert.deepEqual(await recordNonces(store.db, batch, TTL), [true, true]);
+    });
+  });
+
+  test('a record cut short by a crash is dropped, and what is written after it is read whole', async () => {
+    const location = freshFile();
+    await withStore(location, async (store) => {
+      assert.deepEqual(await recordNonces(store.db, [use('whole')], TTL), [true]);
+    });
+    const { slice } = journalOf(location);
+    appendFileSync(slice, Buffer.alloc(RECORD_BYTES - 5, 0xff));
+    await withStore(location, async (store) => {
+      assert.deepEqual(await recordNonces(store.db, [use('whole'), use('after')], TTL), [false, true]);
+    });
+    assert.equal(statSync(slice).size, 2 * RECORD_BYTES);
+    await withStore(location, async (store) => {
+      assert.deepEqual(await recordNonces(store.db, [use('whole'), use('after')], TTL), [false, false]);
+    });
+  });
+
+  test('the sweep deletes the slices of the journal whose nonces have all expired, and leaves the rest', async () => {
+    const location = freshFile();
+    await withStore(location, async (store) => {
       await recordNonces(store.db, [use('short', 1_000)], 100);
       await recordNonces(store.db, [use('long', 1_000)], TTL);
-      await sweepNonces(store.db, 1_100, 0);
-      const rows = await store.db.selectFrom('nonce_log').select('nonce').execute();
-      assert.deepEqual(
-        rows.map((r) => r.nonce),
-        ['long'],
-      );
+      const { dir } = journalOf(location);
+      const files = () => readdirSync(dir).sort();
+      assert.deepEqual(files(), ['0', String(Math.floor((1_000 + TTL) / SLICE_MS) * SLICE_MS)].sort());
+      await sweepNonces(store.db, SLICE_MS - 1, 0);
+      assert.equal(files().length, 2, 'a slice goes only once all of it has expired');
+      await sweepNonces(store.db, SLICE_MS, 0);
+      assert.deepEqual(files(), [String(Math.floor((1_000 + TTL) / SLICE_MS) * SLICE_MS)]);
       assert.deepEqual(await recordNonces(store.db, [use('long', 1_200), use('short', 1_200)], TTL), [
         false,
         true,

@@ -3,7 +3,7 @@
  * InternalError, on errors the drivers really raise.
  */
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { closeSync, mkdtempSync, openSync, rmSync, writeSync } from 'node:fs';
 import { connect, createServer, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -72,6 +72,35 @@ describe('isStoreUnavailable', () => {
     } finally {
       file.close();
     }
+  });
+
+  test('a write the disk has no room for is unavailable (the nonce journal), one refused otherwise is not', () => {
+    // Linux's /dev/full answers every write with ENOSPC, as a full disk does.
+    const full = openSync('/dev/full', 'w');
+    try {
+      const noRoom = (() => {
+        try {
+          writeSync(full, 'x');
+        } catch (e) {
+          return e;
+        }
+        return assert.fail('expected an error');
+      })();
+      assert.equal((noRoom as { code?: string }).code, 'ENOSPC');
+      assert.equal(isStoreUnavailable(noRoom), true);
+    } finally {
+      closeSync(full);
+    }
+    const notAFile = (() => {
+      try {
+        openSync(dir, 'r+');
+      } catch (e) {
+        return e;
+      }
+      return assert.fail('expected an error');
+    })();
+    assert.equal((notAFile as { code?: string }).code, 'EISDIR');
+    assert.equal(isStoreUnavailable(notAFile), false);
   });
 
   test('a PostgreSQL server nobody listens for is unavailable', async () => {

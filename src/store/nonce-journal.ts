@@ -1,0 +1,162 @@
+/**
+ * Used nonces of an SQLite store, kept on disk beside the file: `<file>-nonces/<start>`, one file
+ * for each slice of expiry times the memory holds (recent-nonces.ts), each an array of fixed-size
+ * records of a nonce's fingerprint and expiry. A batch of nonces is one write() at the end of a
+ * file. As a row of the SQLite file, each batch was a commit of its own: pages into the WAL, the
+ * WAL-index updated, and the same pages copied again by the checkpoint, the largest part of what a
+ * signed read wrote. The write lands in the operating system's cache before the request goes on,
+ * so that it survives the process being killed, as a commit with `synchronous=NORMAL` does.
+ *
+ * Only the process that holds the file's lock (nonce-log.ts) reads or writes these files; a slice
+ * whose every expiry has passed is deleted whole. A record cut short by a crash in the middle of
+ * a write is dropped when the slice is read.
+ */
+import {
+  chmodSync,
+  closeSync,
+  constants,
+  fstatSync,
+  ftruncateSync,
+  mkdirSync,
+  openSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  writeSync,
+} from 'node:fs';
+import { join } from 'node:path';
+
+/** a and b of the fingerprint (32 bits each), then the expiry in ms (a float64): little-endian. */
+export const RECORD_BYTES = 16;
+
+/** A nonce as the journal keeps it. */
+export interface NoncePrint {
+  readonly a: number;
+  readonly b: number;
+  readonly expiresAt: number;
+}
+
+/** The directory of the journal of an SQLite file (by its real path). */
+export function journalDirOf(realPath: string): string {
+  return `${realPath}-nonces`;
+}
+
+interface SliceFile {
+  readonly fd: number;
+  /** Bytes of whole records written: where the next write goes, and what a failed one is cut back to. */
+  size: number;
+}
+
+export class NonceJournal {
+  private readonly files = new Map<number, SliceFile>();
+
+  constructor(
+    private readonly dir: string,
+    /** The span of expiry times of one file, ms: the memory's slice width. */
+    private readonly width: number,
+  ) {}
+
+  /** The first expiry time of the slice `expiresAt` belongs to: its file's name. */
+  sliceOf(expiresAt: number): number {
+    return Math.floor(expiresAt / this.width) * this.width;
+  }
+
+  /**
+   * Every nonce of the journal, in the order written (expired ones too, until the sweep deletes
+   * their slice), and a record cut short by a crash cut off. Made owner-only, like the SQLite
+   * file's other companions: the directory is created 0700 and each file 0600.
+   */
+  load(each: (print: NoncePrint) => void): number {
+    mkdirSync(this.dir, { recursive: true, mode: 0o700 });
+    chmodSync(this.dir, 0o700);
+    let count = 0;
+    for (const entry of readdirSync(this.dir, { withFileTypes: true })) {
+      const start = /^\d{1,16}$/.test(entry.name) ? Number(entry.name) : undefined;
+      // Not ours: left alone.
+      if (start === undefined || start % this.width !== 0 || !entry.isFile()) continue;
+      const path = join(this.dir, entry.name);
+      const data = readFileSync(path);
+      const whole = data.length - (data.length % RECORD_BYTES);
+      for (let at = 0; at < whole; at += RECORD_BYTES) {
+        each({
+          a: data.readUInt32LE(at),
+          b: data.readUInt32LE(at + 4),
+          expiresAt: data.readDoubleLE(at + 8),
+        });
+        count++;
+      }
+      const fd = openSync(path, 'r+');
+      if (whole < data.length) ftruncateSync(fd, whole);
+      this.files.set(start, { fd, size: whole });
+    }
+    return count;
+  }
+
+  /**
+   * Appends the nonces, one write per slice they fall in (one for a usual batch). All or nothing:
+   * when a write fails, what this call wrote is cut off again, and the error is thrown.
+   */
+  append(prints: readonly NoncePrint[]): void {
+    const bySlice = new Map<number, NoncePrint[]>();
+    for (const p of prints) {
+      const start = this.sliceOf(p.expiresAt);
+      const list = bySlice.get(start);
+      if (list) list.push(p);
+      else bySlice.set(start, [p]);
+    }
+    const written: Array<[SliceFile, number]> = [];
+    try {
+      for (const [start, list] of bySlice) {
+        const file = this.fileOf(start);
+        const buf = Buffer.allocUnsafe(list.length * RECORD_BYTES);
+        for (const [i, p] of list.entries()) {
+          buf.writeUInt32LE(p.a, i * RECORD_BYTES);
+          buf.writeUInt32LE(p.b, i * RECORD_BYTES + 4);
+          buf.writeDoubleLE(p.expiresAt, i * RECORD_BYTES + 8);
+        }
+        written.push([file, file.size]);
+        const n = writeSync(file.fd, buf, 0, buf.length, file.size);
+        // A regular file takes a write short only when the disk has no more room.
+        if (n !== buf.length)
+          throw Object.assign(new Error('no room left for the nonce journal'), { code: 'ENOSPC' });
+        file.size += n;
+      }
+    } catch (e) {
+      for (const [file, size] of written) {
+        file.size = size;
+        try {
+          ftruncateSync(file.fd, size);
+        } catch {
+          // The next write goes to `size` all the same, over what is left.
+        }
+      }
+      throw e;
+    }
+  }
+
+  private fileOf(start: number): SliceFile {
+    let file = this.files.get(start);
+    if (!file) {
+      const fd = openSync(join(this.dir, String(start)), constants.O_RDWR | constants.O_CREAT, 0o600);
+      const size = fstatSync(fd).size;
+      file = { fd, size: size - (size % RECORD_BYTES) };
+      this.files.set(start, file);
+    }
+    return file;
+  }
+
+  /** Deletes every slice whose nonces have all expired by `now`. */
+  dropExpired(now: number): void {
+    for (const [start, file] of this.files) {
+      if (start + this.width > now) continue;
+      closeSync(file.fd);
+      this.files.delete(start);
+      rmSync(join(this.dir, String(start)), { force: true });
+    }
+  }
+
+  close(): void {
+    for (const file of this.files.values()) closeSync(file.fd);
+    this.files.clear();
+  }
+}
