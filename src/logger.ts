@@ -4,6 +4,16 @@
 import pino, { type Logger } from 'pino';
 import pretty from 'pino-pretty';
 
+const drained = new WeakMap<Logger, () => Promise<void>>();
+
+/**
+ * Resolves once every line logged so far has been written out, when called right after a line was
+ * logged; at once for a destination that writes as it is given lines.
+ */
+export function linesWritten(log: Logger): Promise<void> {
+  return drained.get(log)?.() ?? Promise.resolve();
+}
+
 export function createLogger(level: string, stream: NodeJS.WritableStream = process.stdout): Logger {
   const isTty = 'isTTY' in stream && stream.isTTY === true;
   const options = {
@@ -30,7 +40,11 @@ export function createLogger(level: string, stream: NodeJS.WritableStream = proc
     // Write asynchronously instead: under load, lines queued behind a write in flight go out together.
     const destination = pino.destination({ dest: 1, sync: false });
     process.on('exit', () => destination.flushSync());
-    return pino(options, destination);
+    const log = pino(options, destination);
+    // A write is under way once a line was logged: 'drain' comes when nothing is left to write.
+    // (flush() does not wait for it: it only forces out lines held back by a minimum length.)
+    drained.set(log, () => new Promise((resolve) => destination.once('drain', resolve)));
+    return log;
   }
   return pino(options, stream);
 }

@@ -21,7 +21,7 @@ import {
   isLoopbackHost,
   loadConfig,
 } from '../config.js';
-import { createLogger, type Logger } from '../logger.js';
+import { createLogger, type Logger, linesWritten } from '../logger.js';
 import { listen, type RunningServer } from '../server.js';
 import { lockForRecording, prepareNonces, releaseRecordingLock } from '../store/replay.repo.js';
 import { openStore, redactUrl, type Store, type StoreOptions, storeExists } from '../store/store.js';
@@ -227,7 +227,7 @@ export async function startServer(
     // (stderr, synchronous) tells anyone watching that the server is up.
     await new Promise<void>((resolve) => {
       const guard = setTimeout(resolve, 1000);
-      log.flush(() => {
+      void linesWritten(log).then(() => {
         clearTimeout(guard);
         resolve();
       });

@@ -699,6 +699,8 @@ describe('vpcmirror serve', () => {
       serve(['--port', '0', '--data-dir', dataDir, '--database', join(dir, 'other.sqlite')]),
     );
     await other.waitFor('err', /listening on/);
+    // Written before the banner, but read from another pipe: it may reach this process after it.
+    await other.waitFor('out', /credentials file/);
     const now = credentialsIn(dataDir);
     assert.notEqual(now.accessKeyId, 'LTAIfixedroot0001');
     const warned = other.logLines().find((l) => l.level === 40 && String(l.msg).includes('credentials file'));
