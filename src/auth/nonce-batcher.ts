@@ -1,9 +1,10 @@
 /**
  * Group commit for nonces. Every signed request must record its nonce before it acts, and a
- * commit of its own costs more than the rest of a small request together. Nonces that arrive
- * while the event loop is busy are written together in one statement at the end of the loop
- * turn (and while one batch is being written, the next one gathers); each request still waits
- * until its own nonce is committed, so "first use wins" holds exactly as with one insert each.
+ * write of its own (a commit on PostgreSQL, a write to the journal on SQLite) costs more than the
+ * rest of a small request together. Nonces that arrive while the event loop is busy are written
+ * together at the end of the loop turn (and while one batch is being written, the next one
+ * gathers); each request still waits until its own nonce is written, so "first use wins" holds
+ * exactly as with one write each.
  * The batch also reads the RAM generation once it is written: every request of the batch has
  * looked its key up by then, so that one number tells each of them whether its cached key and
  * policies are still the current ones (credential-cache.ts).
@@ -60,7 +61,7 @@ function answerOf(batch: BatchAnswer, i: number): NonceAnswer {
 }
 
 export class NonceBatcher implements NonceRecorder {
-  // One statement per batch: a batch is written all or nothing (replay.repo.ts).
+  // At most one statement's worth per batch: a batch is written all or nothing (replay.repo.ts).
   private readonly batches = new TurnBatcher<Waiting>((batch) => this.flush(batch), NONCE_ROWS_PER_STATEMENT);
 
   constructor(private readonly write: (uses: readonly NonceUse[]) => Promise<BatchAnswer>) {}
@@ -92,8 +93,8 @@ export class NonceBatcher implements NonceRecorder {
         for (const [i, w] of batch.entries()) w.resolve(answerOf(answer, i));
       },
       (err: unknown) => {
-        // One bad row fails the whole statement: write the batch again one nonce at a time, so
-        // that an error reaches only the request it belongs to. Not when the store itself failed
+        // One bad row fails the whole statement (or journal write): write the batch again one
+        // nonce at a time, so that an error reaches only the request it belongs to. Not when the store itself failed
         // (a connection lost, a deadline passed): the batch may have been committed all the same,
         // and written again each nonce would come back as used, a first use refused as a replay.
         // Each request answers ServiceUnavailable instead, which clients retry with a new nonce.

@@ -3,8 +3,8 @@
  * held in memory (recent-nonces.ts); each batch of first uses is written to a journal beside the
  * file (nonce-journal.ts) before the requests go on, and memory is loaded from it when the store
  * first records one. (Nonces were rows of the file before: a unique index on (AccessKey, nonce),
- * then the `nonce_log` table in expiry order. Rows an earlier version left there are moved to the
- * journal when it is loaded.)
+ * then the `nonce_log` table in expiry order. Rows an earlier version left there are loaded too,
+ * and swept from the table as they expire.)
  *
  * Memory answers for the one process that holds it. Stores of one process on the same file share
  * it; a second process would not see the first one's nonces, so the first store that records
@@ -28,6 +28,7 @@ export const SLICE_MS = 120_000;
 
 class SharedLog {
   users = 0;
+  private closed = false;
   private memory: RecentNonces | undefined;
   private journal: NonceJournal | undefined;
   private lock: SqliteDatabase.Database | undefined;
@@ -39,8 +40,9 @@ class SharedLog {
 
   /**
    * The recent nonces, loaded on first use through the caller's connection (another store of the
-   * file may have closed since): first the lock, then every row of the log. Synchronous on purpose:
-   * no request of this process can record a nonce between the two.
+   * file may have closed since): first the lock, then the journal and any rows an earlier version
+   * left in the table. Synchronous on purpose: no request of this process can record a nonce
+   * between the two.
    */
   recent(file: SqliteDatabase.Database): RecentNonces {
     return this.memory ?? this.load(file).memory;
@@ -53,25 +55,29 @@ class SharedLog {
 
   /** Takes the lock and reads the journal; what it read, for the start-up log. */
   private load(file: SqliteDatabase.Database): { memory: RecentNonces; loaded: LogLoad } {
+    // A batch still under way when the last store of the file closed must not take the lock again.
+    if (this.closed) throw new StoreError('DatabaseUnavailable', 'the store was closed');
     const started = performance.now();
+    const locked = this.lock !== undefined;
     this.lockNow();
     const memory = new RecentNonces(SLICE_MS);
     const journal =
       this.location === undefined ? undefined : new NonceJournal(journalDirOf(this.location), SLICE_MS);
-    let nonces = journal?.load((p) => memory.addPrint(p.a, p.b, p.expiresAt)) ?? 0;
-    // Rows of the table an earlier version wrote: into memory and the journal, then out of the table.
-    const rows = file.prepare('select access_key_id, nonce, expires_at from nonce_log').raw().all() as Array<
-      [string, string, number | bigint]
-    >;
-    if (rows.length > 0) {
-      const prints = rows.map(([accessKeyId, nonce, expiresAt]) => {
-        const [a, b] = fingerprint(keyOf(accessKeyId, nonce));
-        return { a, b, expiresAt: Number(expiresAt) };
-      });
-      for (const p of prints) memory.addPrint(p.a, p.b, p.expiresAt);
-      journal?.append(prints);
-      file.prepare('delete from nonce_log').run();
-      nonces += rows.length;
+    let nonces: number;
+    try {
+      nonces = journal?.load((p) => memory.addPrint(p.a, p.b, p.expiresAt)) ?? 0;
+      // Rows an earlier version wrote to the table: held in memory, and left where they are, which
+      // keeps them across a restart until the sweep deletes them as they expire.
+      const rows = file.prepare('select access_key_id, nonce, expires_at from nonce_log').raw().iterate();
+      for (const row of rows as Iterable<[string, string, number | bigint]>) {
+        memory.add(keyOf(row[0], row[1]), Number(row[2]));
+        nonces++;
+      }
+    } catch (e) {
+      journal?.close();
+      // The lock goes again only if this call took it: a server holds its own from the start.
+      if (!locked) this.unlockUnlessLoaded();
+      throw e;
     }
     this.memory = memory;
     this.journal = journal;
@@ -110,6 +116,7 @@ class SharedLog {
   }
 
   close(): void {
+    this.closed = true;
     this.journal?.close();
     this.journal = undefined;
     this.lock?.close();

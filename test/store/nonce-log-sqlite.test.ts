@@ -171,11 +171,59 @@ describe('the SQLite nonce log', { skip }, () => {
     const { slice } = journalOf(location);
     appendFileSync(slice, Buffer.alloc(RECORD_BYTES - 5, 0xff));
     await withStore(location, async (store) => {
+      assert.equal(prepareNonces(store.db)?.nonces, 1);
+      assert.equal(statSync(slice).size, RECORD_BYTES, 'loading cuts the partial record off');
       assert.deepEqual(await recordNonces(store.db, [use('whole'), use('after')], TTL), [false, true]);
     });
     assert.equal(statSync(slice).size, 2 * RECORD_BYTES);
     await withStore(location, async (store) => {
       assert.deepEqual(await recordNonces(store.db, [use('whole'), use('after')], TTL), [false, false]);
+    });
+  });
+
+  test('records no write of ours makes are skipped when the journal is read', async () => {
+    const location = freshFile();
+    await withStore(location, async (store) => {
+      assert.deepEqual(await recordNonces(store.db, [use('kept')], TTL), [true]);
+    });
+    const { slice } = journalOf(location);
+    // Zeros (the second word of a fingerprint is odd), and an expiry outside the file's slice.
+    const stray = Buffer.alloc(2 * RECORD_BYTES);
+    stray.writeUInt32LE(7, RECORD_BYTES + 4);
+    stray.writeDoubleLE(Number.NaN, RECORD_BYTES + 8);
+    appendFileSync(slice, stray);
+    await withStore(location, async (store) => {
+      assert.equal(prepareNonces(store.db)?.nonces, 1);
+      assert.deepEqual(await recordNonces(store.db, [use('kept')], TTL), [false]);
+    });
+  });
+
+  test('a write the disk has no room for fails the batch, whose nonces stay unused', async () => {
+    const location = freshFile();
+    const { dir, slice } = journalOf(location);
+    mkdirSync(dir, { recursive: true });
+    // Linux's /dev/full refuses every write with ENOSPC, as a full disk does.
+    symlinkSync('/dev/full', slice);
+    await withStore(location, async (store) => {
+      await assert.rejects(recordNonces(store.db, [use('no-room')], TTL), { code: 'ENOSPC' });
+      // Taken back out of memory: the next use is a first use again, and so is written (and fails)
+      // again, where a nonce still held would be answered as a replay without a write.
+      await assert.rejects(recordNonces(store.db, [use('no-room')], TTL), { code: 'ENOSPC' });
+    });
+    rmSync(slice);
+    await withStore(location, async (store) => {
+      assert.deepEqual(await recordNonces(store.db, [use('no-room'), use('no-room')], TTL), [true, false]);
+    });
+  });
+
+  test('a batch that comes after the last store of the file closed is refused, and takes no lock', async () => {
+    const location = freshFile();
+    const closed = await openStore({ location });
+    await closed.close();
+    await assert.rejects(recordNonces(closed.db, [use('late')], TTL), { code: 'DatabaseUnavailable' });
+    await withStore(location, async (store) => {
+      assert.equal(prepareNonces(store.db)?.nonces, 0);
+      assert.deepEqual(await recordNonces(store.db, [use('late')], TTL), [true]);
     });
   });
 
