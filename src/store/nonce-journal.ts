@@ -20,7 +20,7 @@ import {
   mkdirSync,
   openSync,
   readdirSync,
-  readFileSync,
+  readSync,
   rmSync,
   writeSync,
 } from 'node:fs';
@@ -63,37 +63,47 @@ export class NonceJournal {
 
   /**
    * Every nonce of the journal, in the order written (expired ones too, until the sweep deletes
-   * their slice), and a record cut short by a crash cut off. Made owner-only, like the SQLite
-   * file's other companions: the directory is created 0700 and each file 0600.
+   * their slice), and a record cut short by a crash cut off. `reserve` is told how many records a
+   * file holds before they come. Read in pieces and handed over as numbers, so that a large journal
+   * leaves no garbage its size behind. Made owner-only, like the SQLite file's other companions:
+   * the directory is created 0700 and each file 0600.
    */
-  load(each: (print: NoncePrint) => void): number {
+  load(
+    each: (a: number, b: number, expiresAt: number) => void,
+    reserve: (start: number, count: number) => void = () => {},
+  ): number {
     mkdirSync(this.dir, { recursive: true, mode: 0o700 });
     chmodSync(this.dir, 0o700);
+    const piece = Buffer.allocUnsafe(4096 * RECORD_BYTES);
     let count = 0;
     for (const entry of readdirSync(this.dir, { withFileTypes: true })) {
       const start = /^\d{1,16}$/.test(entry.name) ? Number(entry.name) : undefined;
       // Not ours (a file named as no slice is): left alone.
       if (start === undefined || String(start) !== entry.name || start % this.width !== 0 || !entry.isFile())
         continue;
-      const path = join(this.dir, entry.name);
-      const data = readFileSync(path);
-      const whole = data.length - (data.length % RECORD_BYTES);
-      for (let at = 0; at < whole; at += RECORD_BYTES) {
-        const print = {
-          a: data.readUInt32LE(at),
-          b: data.readUInt32LE(at + 4),
-          expiresAt: data.readDoubleLE(at + 8),
-        };
-        // What no write of ours makes (the second word of a fingerprint is odd, an expiry falls in
-        // its file's slice): bytes a lost power supply left, say. Skipped rather than trusted.
-        if ((print.b & 1) === 0 || !(print.expiresAt >= start && print.expiresAt < start + this.width))
-          continue;
-        each(print);
-        count++;
-      }
-      const fd = openSync(path, 'r+');
-      if (whole < data.length) ftruncateSync(fd, whole);
+      const fd = openSync(join(this.dir, entry.name), 'r+');
+      const size = fstatSync(fd).size;
+      const whole = size - (size % RECORD_BYTES);
+      // Open before anything can fail: close() then closes it too.
       this.files.set(start, { fd, size: whole });
+      reserve(start, whole / RECORD_BYTES);
+      for (let offset = 0; offset < whole; ) {
+        const n = readSync(fd, piece, 0, Math.min(piece.length, whole - offset), offset);
+        if (n <= 0) break;
+        const records = n - (n % RECORD_BYTES);
+        if (records === 0) break;
+        for (let at = 0; at < records; at += RECORD_BYTES) {
+          const b = piece.readUInt32LE(at + 4);
+          const expiresAt = piece.readDoubleLE(at + 8);
+          // What no write of ours makes (the second word of a fingerprint is odd, an expiry falls
+          // in its file's slice): bytes a lost power supply left, say. Skipped rather than trusted.
+          if ((b & 1) === 0 || !(expiresAt >= start && expiresAt < start + this.width)) continue;
+          each(piece.readUInt32LE(at), b, expiresAt);
+          count++;
+        }
+        offset += records;
+      }
+      if (whole < size) ftruncateSync(fd, whole);
     }
     return count;
   }

@@ -65,7 +65,11 @@ class SharedLog {
       this.location === undefined ? undefined : new NonceJournal(journalDirOf(this.location), SLICE_MS);
     let nonces: number;
     try {
-      nonces = journal?.load((p) => memory.addPrint(p.a, p.b, p.expiresAt)) ?? 0;
+      nonces =
+        journal?.load(
+          (a, b, expiresAt) => memory.addPrint(a, b, expiresAt),
+          (start, count) => memory.reserve(start, count),
+        ) ?? 0;
       // Rows an earlier version wrote to the table: held in memory, and left where they are, which
       // keeps them across a restart until the sweep deletes them as they expire.
       const rows = file.prepare('select access_key_id, nonce, expires_at from nonce_log').raw().iterate();

@@ -15,16 +15,24 @@ const FREE = 0;
 const FIRST_CAPACITY = 1024;
 
 class Slice {
-  private h1 = new Uint32Array(FIRST_CAPACITY);
-  private h2 = new Uint32Array(FIRST_CAPACITY);
+  private h1: Uint32Array;
+  private h2: Uint32Array;
   /**
    * Expiry as 1 + milliseconds after `start` (a slice's width keeps that within 32 bits); 0 for a
    * nonce recorded and then taken back, which counts as never used.
    */
-  private expiry = new Uint32Array(FIRST_CAPACITY);
+  private expiry: Uint32Array;
   private used = 0;
 
-  constructor(readonly start: number) {}
+  /** `capacity`: slots, a power of two. */
+  constructor(
+    readonly start: number,
+    capacity = FIRST_CAPACITY,
+  ) {
+    this.h1 = new Uint32Array(capacity);
+    this.h2 = new Uint32Array(capacity);
+    this.expiry = new Uint32Array(capacity);
+  }
 
   /** The slot holding (a, b), or the free slot where it would go. */
   private slot(a: number, b: number): number {
@@ -128,6 +136,19 @@ export class RecentNonces {
       this.slices.set(key, slice);
     }
     return slice;
+  }
+
+  /**
+   * Makes room for `count` nonces expiring in the slice of `at`, before they are added: a slice
+   * loaded whole is then made at its size at once, rather than grown through every size below it,
+   * each left behind as garbage the size of the nonces so far.
+   */
+  reserve(at: number, count: number): void {
+    const key = Math.floor(at / this.width);
+    if (this.slices.has(key)) return;
+    let capacity = FIRST_CAPACITY;
+    while (capacity * 3 < (count + 1) * 4) capacity *= 2;
+    this.slices.set(key, new Slice(key * this.width, capacity));
   }
 
   /** Whether the key was recorded with an expiry later than `now`. */

@@ -83,6 +83,21 @@ describe('RecentNonces', () => {
     assert.ok(bytes <= (nonces * 12 * 2 * 4) / 3 + 3 * 12 * 1024, `${bytes} bytes for ${nonces} nonces`);
   });
 
+  test('reserve makes a slice at the size its nonces need at once, and leaves an existing one alone', () => {
+    const recent = new RecentNonces(1000);
+    recent.reserve(5_500, 1_600);
+    // 1,600 at most three quarters full: 4,096 slots of three 32-bit words.
+    assert.deepEqual(recent.stats, { nonces: 0, bytes: 4_096 * 12, slices: 1 });
+    for (let i = 0; i < 1_600; i++) recent.add(`AK\nn${i}`, 5_000 + (i % 1000));
+    assert.deepEqual(recent.stats, { nonces: 1_600, bytes: 4_096 * 12, slices: 1 }, 'no growth on the way');
+    recent.reserve(5_000, 100_000);
+    assert.equal(recent.stats.bytes, 4_096 * 12);
+    assert.equal(recent.isUsed('AK\nn7', 5_006), true);
+    recent.reserve(9_000, 0);
+    assert.deepEqual(recent.stats.slices, 2);
+    assert.equal(recent.stats.bytes, 4_096 * 12 + 1_024 * 12, 'the smallest slice for none');
+  });
+
   test('fingerprints: two 32-bit words, the second odd, and different for near-identical keys', () => {
     const seen = new Set<string>();
     for (let i = 0; i < 50_000; i++) {
