@@ -108,6 +108,8 @@ export interface VpcmirrorOptions {
   readonly key: AccountKey;
   /** Write the main thread's V8 CPU profile to this file when the server exits. */
   readonly profileTo?: string | undefined;
+  /** The checkout whose build runs (`dist/`): this one unless told (compare.ts runs two). */
+  readonly root?: string;
 }
 
 /** Starts the real server with default settings (signature checks, nonces, RAM all on). */
@@ -121,7 +123,7 @@ export async function startVpcmirror(opts: VpcmirrorOptions): Promise<ServerProc
   const args = [
     ...nodeArgs,
     // The compiled server (`npm run build`), as a deployment runs it; bench.ts builds it first.
-    join(ROOT, 'dist/main.js'),
+    join(opts.root ?? ROOT, 'dist/main.js'),
     'serve',
     '--port',
     '0',
@@ -131,7 +133,7 @@ export async function startVpcmirror(opts: VpcmirrorOptions): Promise<ServerProc
   ];
   const child = track(
     spawn(process.execPath, args, {
-      cwd: ROOT,
+      cwd: opts.root ?? ROOT,
       stdio: ['ignore', out, out],
       env: childEnv({
         VPCMIRROR_ACCESS_KEY_ID: opts.key.accessKeyId,
@@ -263,6 +265,13 @@ export function cpuSecondsOf(pid: number): number {
   // Fields after the command name (which may hold spaces) start at ") ".
   const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
   return (Number(fields[11]) + Number(fields[12])) / ticksPerSecond();
+}
+
+/** Read and write system calls a process has made so far (all of its threads). */
+export function ioCallsOf(pid: number): { reads: number; writes: number } {
+  const io = readFileSync(`/proc/${pid}/io`, 'utf8');
+  const count = (field: string) => Number(new RegExp(`^${field}: (\\d+)`, 'm').exec(io)?.[1] ?? Number.NaN);
+  return { reads: count('syscr'), writes: count('syscw') };
 }
 
 /** CPU time of every process on the machine, to tell how busy the box was (other work included). */
