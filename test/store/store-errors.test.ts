@@ -74,31 +74,17 @@ describe('isStoreUnavailable', () => {
     }
   });
 
-  test('a write the disk has no room for is unavailable (the nonce journal), one refused otherwise is not', () => {
+  test('a write the disk has no room for is unavailable (the nonce journal), one refused otherwise is not', async () => {
     // Linux's /dev/full answers every write with ENOSPC, as a full disk does.
     const full = openSync('/dev/full', 'w');
     try {
-      const noRoom = (() => {
-        try {
-          writeSync(full, 'x');
-        } catch (e) {
-          return e;
-        }
-        return assert.fail('expected an error');
-      })();
+      const noRoom = await caught(() => writeSync(full, 'x'));
       assert.equal((noRoom as { code?: string }).code, 'ENOSPC');
       assert.equal(isStoreUnavailable(noRoom), true);
     } finally {
       closeSync(full);
     }
-    const notAFile = (() => {
-      try {
-        openSync(dir, 'r+');
-      } catch (e) {
-        return e;
-      }
-      return assert.fail('expected an error');
-    })();
+    const notAFile = await caught(() => openSync(dir, 'r+'));
     assert.equal((notAFile as { code?: string }).code, 'EISDIR');
     assert.equal(isStoreUnavailable(notAFile), false);
   });
