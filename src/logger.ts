@@ -7,9 +7,19 @@ import pretty from 'pino-pretty';
 const drained = new WeakMap<Logger, () => Promise<void>>();
 
 /**
- * Resolves once every line logged so far has been written out, when called right after a line was
- * logged; at once for a destination that writes as it is given lines.
+ * Resolves once an asynchronous destination has written everything it was given: at once when no
+ * write is under way, else at its next 'drain', which it emits when nothing is left. (Its flush()
+ * does not wait: it only forces out lines held back by a minimum length.) Whether a write is under
+ * way is sonic-boom's own `_writing` flag, which it does not expose otherwise; a destination
+ * without it is taken as idle, as before this wait existed.
  */
+export function whenDrained(destination: NodeJS.EventEmitter): Promise<void> {
+  const writing = (destination as NodeJS.EventEmitter & { _writing?: unknown })._writing;
+  if (writing !== true) return Promise.resolve();
+  return new Promise((resolve) => destination.once('drain', () => resolve()));
+}
+
+/** Resolves once every line logged so far has been written out; at once when nothing waits. */
 export function linesWritten(log: Logger): Promise<void> {
   return drained.get(log)?.() ?? Promise.resolve();
 }
@@ -41,9 +51,7 @@ export function createLogger(level: string, stream: NodeJS.WritableStream = proc
     const destination = pino.destination({ dest: 1, sync: false });
     process.on('exit', () => destination.flushSync());
     const log = pino(options, destination);
-    // A write is under way once a line was logged: 'drain' comes when nothing is left to write.
-    // (flush() does not wait for it: it only forces out lines held back by a minimum length.)
-    drained.set(log, () => new Promise((resolve) => destination.once('drain', resolve)));
+    drained.set(log, () => whenDrained(destination));
     return log;
   }
   return pino(options, stream);

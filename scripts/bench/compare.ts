@@ -34,12 +34,17 @@ function usage(message: string): never {
 }
 
 const args = process.argv.slice(2);
-function option(name: string, fallback: number): number {
+function option(name: string, fallback: number, least = Number.MIN_VALUE): number {
   const at = args.indexOf(name);
   if (at < 0) return fallback;
   const [, value] = args.splice(at, 2);
   const n = Number(value);
-  if (!(n > 0)) usage(`${name} takes a number above 0`);
+  if (!(n >= least))
+    usage(
+      least === Number.MIN_VALUE
+        ? `${name} takes a number above 0`
+        : `${name} takes a number of at least ${least}`,
+    );
   return n;
 }
 const scenarioAt = args.indexOf('--scenario');
@@ -47,7 +52,7 @@ const scenario = (scenarioAt < 0 ? 'list' : args.splice(scenarioAt, 2)[1]) as Sc
 if (!SCENARIOS.includes(scenario)) usage(`--scenario is one of ${SCENARIOS.join(', ')}`);
 const pairs = option('--pairs', 4);
 const durationSec = option('--duration', 5);
-const warmupSec = option('--warmup', 1.5);
+const warmupSec = option('--warmup', 1.5, 0);
 const stored = option('--stored', 100_000);
 const connections = option('--connections', 32);
 if (args.length !== 2 || args.some((a) => a.startsWith('--'))) usage('two checkouts, then options');
@@ -68,6 +73,8 @@ for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const)
     process.exit(128 + (signal === 'SIGINT' ? 2 : signal === 'SIGTERM' ? 15 : 1));
   });
 
+// From here on whatever happens the temporary directory goes, and every server with it.
+process.on('exit', cleanUp);
 const seeded = join(tmp, 'seeded');
 mkdirSync(seeded);
 const serverKey = newKey(BENCH_ACCOUNT);

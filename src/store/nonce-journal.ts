@@ -82,10 +82,12 @@ export class NonceJournal {
       if (start === undefined || String(start) !== entry.name || start % this.width !== 0 || !entry.isFile())
         continue;
       const fd = openSync(join(this.dir, entry.name), 'r+');
+      // Held before anything can fail: close() then closes it too.
+      const file = { fd, size: 0 };
+      this.files.set(start, file);
       const size = fstatSync(fd).size;
       const whole = size - (size % RECORD_BYTES);
-      // Open before anything can fail: close() then closes it too.
-      this.files.set(start, { fd, size: whole });
+      file.size = whole;
       reserve(start, whole / RECORD_BYTES);
       for (let offset = 0; offset < whole; ) {
         const n = readSync(fd, piece, 0, Math.min(piece.length, whole - offset), offset);

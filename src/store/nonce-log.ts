@@ -154,7 +154,11 @@ export function joinNonceLog(db: Db, location: string, file: SqliteDatabase.Data
   shared.users++;
   byDb.set(db.getExecutor().adapter, { shared, file });
   const joined = shared;
+  // Once however often it is called: a second call would count another store of the file out.
+  let left = false;
   return () => {
+    if (left) return;
+    left = true;
     joined.users--;
     if (joined.users > 0) return;
     joined.close();

@@ -147,7 +147,8 @@ export class RecentNonces {
     const key = Math.floor(at / this.width);
     if (this.slices.has(key)) return;
     let capacity = FIRST_CAPACITY;
-    while (capacity * 3 < (count + 1) * 4) capacity *= 2;
+    // put() keeps a table at most three quarters full.
+    while (capacity * 3 < count * 4) capacity *= 2;
     this.slices.set(key, new Slice(key * this.width, capacity));
   }
 

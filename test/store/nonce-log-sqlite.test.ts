@@ -227,6 +227,20 @@ describe('the SQLite nonce log', { skip }, () => {
     });
   });
 
+  test('a store closed twice leaves the nonces of another store of the file alone', async () => {
+    const location = freshFile();
+    const twice = await openStore({ location });
+    const other = await openStore({ location });
+    try {
+      assert.deepEqual(await recordNonces(twice.db, [use('before')], TTL), [true]);
+      await twice.close();
+      await twice.close();
+      assert.deepEqual(await recordNonces(other.db, [use('before'), use('after')], TTL), [false, true]);
+    } finally {
+      await other.close();
+    }
+  });
+
   test('the sweep deletes the slices of the journal whose nonces have all expired, and leaves the rest', async () => {
     const location = freshFile();
     await withStore(location, async (store) => {

@@ -3,9 +3,11 @@
  * writes its fixed fields to the same place at the same level, unmasked.
  */
 import assert from 'node:assert/strict';
+import { once } from 'node:events';
 import { Writable } from 'node:stream';
 import { test } from 'node:test';
-import { accessLogger, createLogger } from '../../src/logger.js';
+import pino from 'pino';
+import { accessLogger, createLogger, whenDrained } from '../../src/logger.js';
 
 function capture(level: string) {
   const lines: Record<string, unknown>[] = [];
@@ -56,4 +58,29 @@ test('the access logger writes the access fields as given, to the same stream, a
   const quiet = capture('warn');
   accessLogger(quiet.log).info(fields, 'request');
   assert.equal(quiet.lines.length, 0, 'the access logger follows the root level');
+});
+
+/** 'drained' if it has settled by the next turn of the event loop, else 'waiting'. */
+function settledSoon(p: Promise<void>): Promise<string> {
+  return Promise.race([
+    p.then(() => 'drained'),
+    new Promise<string>((resolve) => setImmediate(() => resolve('waiting'))),
+  ]);
+}
+
+test('waiting for the asynchronous log destination: at once when idle, else until it has written all', async () => {
+  const destination = pino.destination({ dest: '/dev/null', sync: false });
+  await once(destination, 'ready');
+  try {
+    assert.equal(await settledSoon(whenDrained(destination)), 'drained', 'nothing to wait for');
+    destination.write('a line\n');
+    const written = whenDrained(destination);
+    // The installed sonic-boom still says that a write is under way (the flag whenDrained reads).
+    assert.equal((destination as unknown as { _writing: boolean })._writing, true);
+    await written;
+    assert.equal((destination as unknown as { _writing: boolean })._writing, false, 'written by then');
+    assert.equal(await settledSoon(whenDrained(destination)), 'drained');
+  } finally {
+    destination.end();
+  }
 });
