@@ -1,10 +1,9 @@
 /**
  * JSON log lines for machines; the same lines made readable when stdout is a terminal.
  */
+import { EventEmitter } from 'node:events';
 import pino, { type Logger } from 'pino';
 import pretty from 'pino-pretty';
-
-const drained = new WeakMap<Logger, () => Promise<void>>();
 
 /**
  * Resolves once an asynchronous destination has written everything it was given: at once when no
@@ -13,15 +12,15 @@ const drained = new WeakMap<Logger, () => Promise<void>>();
  * way is sonic-boom's own `_writing` flag, which it does not expose otherwise; a destination
  * without it is taken as idle, as before this wait existed.
  */
-export function whenDrained(destination: NodeJS.EventEmitter): Promise<void> {
-  const writing = (destination as NodeJS.EventEmitter & { _writing?: unknown })._writing;
-  if (writing !== true) return Promise.resolve();
+function whenDrained(destination: unknown): Promise<void> {
+  if (!(destination instanceof EventEmitter)) return Promise.resolve();
+  if ((destination as EventEmitter & { _writing?: unknown })._writing !== true) return Promise.resolve();
   return new Promise((resolve) => destination.once('drain', () => resolve()));
 }
 
 /** Resolves once every line logged so far has been written out; at once when nothing waits. */
 export function linesWritten(log: Logger): Promise<void> {
-  return drained.get(log)?.() ?? Promise.resolve();
+  return whenDrained((log as unknown as Record<symbol, unknown>)[pino.symbols.streamSym]);
 }
 
 export function createLogger(level: string, stream: NodeJS.WritableStream = process.stdout): Logger {
@@ -50,9 +49,7 @@ export function createLogger(level: string, stream: NodeJS.WritableStream = proc
     // Write asynchronously instead: under load, lines queued behind a write in flight go out together.
     const destination = pino.destination({ dest: 1, sync: false });
     process.on('exit', () => destination.flushSync());
-    const log = pino(options, destination);
-    drained.set(log, () => whenDrained(destination));
-    return log;
+    return pino(options, destination);
   }
   return pino(options, stream);
 }

@@ -20,6 +20,7 @@ import { join, resolve } from 'node:path';
 import { openStore } from '../../src/store/store.js';
 import type { LoadJob, Recipe } from './job.js';
 import { BENCH_ACCOUNT, benchListCount, createAccountsFor, LIST_REGION } from './layout.js';
+import { median } from './pages.js';
 import { cpuSecondsOf, ioCallsOf, killChildren, runLoad, startVpcmirror } from './processes.js';
 import { benchListIds, newKey, seedCreateAccounts, seedKeys, seedStored } from './seed.js';
 
@@ -147,12 +148,6 @@ async function measure(build: string): Promise<Sample> {
     await server.stop();
     rmSync(dataDir, { recursive: true, force: true });
   }
-}
-
-function median(xs: readonly number[]): number {
-  const s = [...xs].sort((a, b) => a - b);
-  const mid = Math.floor(s.length / 2);
-  return s.length % 2 === 1 ? (s[mid] ?? 0) : ((s[mid - 1] ?? 0) + (s[mid] ?? 0)) / 2;
 }
 
 const samples: Sample[][] = [[], []];

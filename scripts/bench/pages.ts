@@ -106,9 +106,11 @@ async function listPage(
   };
 }
 
-function median(values: readonly number[]): number {
+/** The middle value; of an even count, the mean of the two middle ones. */
+export function median(values: readonly number[]): number {
   const s = [...values].sort((a, b) => a - b);
-  return s[Math.floor(s.length / 2)] ?? 0;
+  const mid = Math.floor(s.length / 2);
+  return s.length % 2 === 1 ? (s[mid] ?? 0) : ((s[mid - 1] ?? 0) + (s[mid] ?? 0)) / 2;
 }
 
 const round = (v: number) => Math.round(v * 1000) / 1000;

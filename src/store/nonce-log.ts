@@ -26,11 +26,16 @@ import { fingerprint, RecentNonces } from './recent-nonces.js';
  */
 export const SLICE_MS = 120_000;
 
+/** The recent nonces, and the journal they are written to (none for an in-memory database). */
+interface Recorder {
+  readonly memory: RecentNonces;
+  readonly journal: NonceJournal | undefined;
+}
+
 class SharedLog {
   users = 0;
   private closed = false;
-  private memory: RecentNonces | undefined;
-  private journal: NonceJournal | undefined;
+  private recorder: Recorder | undefined;
   private lock: SqliteDatabase.Database | undefined;
 
   constructor(
@@ -44,17 +49,12 @@ class SharedLog {
    * left in the table. Synchronous on purpose: no request of this process can record a nonce
    * between the two.
    */
-  recent(file: SqliteDatabase.Database): RecentNonces {
-    return this.memory ?? this.load(file).memory;
-  }
-
-  /** Where the recent nonces are written (undefined for an in-memory database); after recent(). */
-  written(): NonceJournal | undefined {
-    return this.journal;
+  recent(file: SqliteDatabase.Database): Recorder {
+    return this.recorder ?? this.load(file).recorder;
   }
 
   /** Takes the lock and reads the journal; what it read, for the start-up log. */
-  private load(file: SqliteDatabase.Database): { memory: RecentNonces; loaded: LogLoad } {
+  private load(file: SqliteDatabase.Database): { recorder: Recorder; loaded: LogLoad } {
     // A batch still under way when the last store of the file closed must not take the lock again.
     if (this.closed) throw new StoreError('DatabaseUnavailable', 'the store was closed');
     const started = performance.now();
@@ -67,14 +67,14 @@ class SharedLog {
     try {
       nonces =
         journal?.load(
-          (a, b, expiresAt) => memory.addPrint(a, b, expiresAt),
+          (a, b, expiresAt) => memory.add(a, b, expiresAt),
           (start, count) => memory.reserve(start, count),
         ) ?? 0;
       // Rows an earlier version wrote to the table: held in memory, and left where they are, which
       // keeps them across a restart until the sweep deletes them as they expire.
       const rows = file.prepare('select access_key_id, nonce, expires_at from nonce_log').raw().iterate();
       for (const row of rows as Iterable<[string, string, number | bigint]>) {
-        memory.add(keyOf(row[0], row[1]), Number(row[2]));
+        memory.add(...fingerprint(keyOf(row[0], row[1])), Number(row[2]));
         nonces++;
       }
     } catch (e) {
@@ -83,9 +83,8 @@ class SharedLog {
       if (!locked) this.unlockUnlessLoaded();
       throw e;
     }
-    this.memory = memory;
-    this.journal = journal;
-    return { memory, loaded: { nonces, ms: Math.round(performance.now() - started) } };
+    this.recorder = { memory, journal };
+    return { recorder: this.recorder, loaded: { nonces, ms: Math.round(performance.now() - started) } };
   }
 
   /**
@@ -103,29 +102,28 @@ class SharedLog {
 
   /** Lets the lock go again, unless this process records nonces (it has loaded the log). */
   unlockUnlessLoaded(): void {
-    if (this.memory !== undefined) return;
+    if (this.recorder !== undefined) return;
     this.lock?.close();
     this.lock = undefined;
   }
 
   /** Loads the log unless loaded already; what this call read, if it read it. */
   open(file: SqliteDatabase.Database): LogLoad | undefined {
-    return this.memory ? undefined : this.load(file).loaded;
+    return this.recorder ? undefined : this.load(file).loaded;
   }
 
   /** Drops the expired nonces from memory and the journal, if loaded: the sweep must not load them. */
   dropExpired(now: number): void {
-    this.memory?.dropExpired(now);
-    this.journal?.dropExpired(now);
+    this.recorder?.memory.dropExpired(now);
+    this.recorder?.journal?.dropExpired(now);
   }
 
   close(): void {
     this.closed = true;
-    this.journal?.close();
-    this.journal = undefined;
+    this.recorder?.journal?.close();
     this.lock?.close();
     this.lock = undefined;
-    this.memory = undefined;
+    this.recorder = undefined;
   }
 }
 
@@ -172,11 +170,10 @@ function joinedOf(db: Executor): Joined {
   return joined;
 }
 
-/** The recent nonces, loaded if need be, and the journal they are written to. */
-function recentOf(db: Executor): { memory: RecentNonces; journal: NonceJournal | undefined } {
+/** The recent nonces of the store's file, loaded if need be. */
+function recentOf(db: Executor): Recorder {
   const { shared, file } = joinedOf(db);
-  const memory = shared.recent(file);
-  return { memory, journal: shared.written() };
+  return shared.recent(file);
 }
 
 /** Takes the lock of the file's log for this process (StoreLocked if another process holds it). */
@@ -220,14 +217,14 @@ export async function logNonces(db: Executor, uses: readonly NonceUse[], ttlMs: 
   const results = uses.map((u) => {
     const expiresAt = nonceExpiry(u, ttlMs);
     const [a, b] = fingerprint(keyOf(u.accessKeyId, u.nonce));
-    if (!memory.claimPrint(a, b, u.now, expiresAt)) return false;
+    if (!memory.claim(a, b, u.now, expiresAt)) return false;
     fresh.push({ a, b, expiresAt });
     return true;
   });
   try {
     if (fresh.length > 0) journal?.append(fresh);
   } catch (e) {
-    for (const p of fresh) memory.forgetPrint(p.a, p.b, p.expiresAt);
+    for (const p of fresh) memory.forget(p.a, p.b, p.expiresAt);
     throw e;
   }
   return results;

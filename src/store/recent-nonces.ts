@@ -126,13 +126,13 @@ export class RecentNonces {
     if (!(width >= 1 && width < 2 ** 32 - 1)) throw new RangeError(`slice width out of range: ${width}`);
   }
 
-  private sliceFor(at: number, create: true): Slice;
+  private sliceFor(at: number, create: true, capacity?: number): Slice;
   private sliceFor(at: number, create: false): Slice | undefined;
-  private sliceFor(at: number, create: boolean): Slice | undefined {
+  private sliceFor(at: number, create: boolean, capacity?: number): Slice | undefined {
     const key = Math.floor(at / this.width);
     let slice = this.slices.get(key);
     if (!slice && create) {
-      slice = new Slice(key * this.width);
+      slice = new Slice(key * this.width, capacity);
       this.slices.set(key, slice);
     }
     return slice;
@@ -141,51 +141,21 @@ export class RecentNonces {
   /**
    * Makes room for `count` nonces expiring in the slice of `at`, before they are added: a slice
    * loaded whole is then made at its size at once, rather than grown through every size below it,
-   * each left behind as garbage the size of the nonces so far.
+   * each left behind as garbage the size of the nonces so far. A slice that exists is left alone.
    */
   reserve(at: number, count: number): void {
-    const key = Math.floor(at / this.width);
-    if (this.slices.has(key)) return;
     let capacity = FIRST_CAPACITY;
     // put() keeps a table at most three quarters full.
     while (capacity * 3 < count * 4) capacity *= 2;
-    this.slices.set(key, new Slice(key * this.width, capacity));
-  }
-
-  /** Whether the key was recorded with an expiry later than `now`. */
-  isUsed(key: string, now: number): boolean {
-    const [a, b] = fingerprint(key);
-    return this.usedAt(a, b, now);
-  }
-
-  /** Records the key as used until `expiresAt`. */
-  add(key: string, expiresAt: number): void {
-    const [a, b] = fingerprint(key);
-    this.addPrint(a, b, expiresAt);
-  }
-
-  /** add, by the key's fingerprint. */
-  addPrint(a: number, b: number, expiresAt: number): void {
-    this.sliceFor(expiresAt, true).put(a, b, expiresAt);
+    this.sliceFor(at, true, capacity);
   }
 
   /**
-   * isUsed, then add when it was not: false for a replay, true for a first use now recorded. By
-   * fingerprint, which the caller also writes down (nonce-journal.ts).
+   * A nonce is known by its fingerprint (`fingerprint(keyOf(accessKeyId, nonce))`), which the
+   * caller also writes down (nonce-journal.ts). Whether it was recorded with an expiry later
+   * than `now`:
    */
-  claimPrint(a: number, b: number, now: number, expiresAt: number): boolean {
-    if (this.usedAt(a, b, now)) return false;
-    this.sliceFor(expiresAt, true).put(a, b, expiresAt);
-    return true;
-  }
-
-  /** claimPrint by key. */
-  claim(key: string, now: number, expiresAt: number): boolean {
-    const [a, b] = fingerprint(key);
-    return this.claimPrint(a, b, now, expiresAt);
-  }
-
-  private usedAt(a: number, b: number, now: number): boolean {
+  isUsed(a: number, b: number, now: number): boolean {
     for (const slice of this.slices.values()) {
       const at = slice.expiresAt(a, b);
       if (at !== undefined && at > now) return true;
@@ -193,14 +163,20 @@ export class RecentNonces {
     return false;
   }
 
-  /** Undoes an add whose write failed, unless the key was recorded again meanwhile. */
-  forget(key: string, expiresAt: number): void {
-    const [a, b] = fingerprint(key);
-    this.forgetPrint(a, b, expiresAt);
+  /** Records the nonce as used until `expiresAt`. */
+  add(a: number, b: number, expiresAt: number): void {
+    this.sliceFor(expiresAt, true).put(a, b, expiresAt);
   }
 
-  /** forget, by fingerprint. */
-  forgetPrint(a: number, b: number, expiresAt: number): void {
+  /** isUsed, then add when it was not: false for a replay, true for a first use now recorded. */
+  claim(a: number, b: number, now: number, expiresAt: number): boolean {
+    if (this.isUsed(a, b, now)) return false;
+    this.add(a, b, expiresAt);
+    return true;
+  }
+
+  /** Undoes an add whose write failed, unless the nonce was recorded again meanwhile. */
+  forget(a: number, b: number, expiresAt: number): void {
     this.sliceFor(expiresAt, false)?.expire(a, b, expiresAt);
   }
 

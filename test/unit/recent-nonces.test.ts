@@ -9,57 +9,65 @@ const WIDTH = 1_000;
 describe('RecentNonces', () => {
   test('a key is used until its expiry and not after, and only for its own AccessKey', () => {
     const recent = new RecentNonces(WIDTH);
-    recent.add(keyOf('AK1', 'n1'), 5_000);
-    assert.equal(recent.isUsed(keyOf('AK1', 'n1'), 4_999), true);
-    assert.equal(recent.isUsed(keyOf('AK1', 'n1'), 5_000), false, 'expired at 5000');
-    assert.equal(recent.isUsed(keyOf('AK2', 'n1'), 4_000), false);
-    assert.equal(recent.isUsed(keyOf('AK1', 'n2'), 4_000), false);
+    recent.add(...fingerprint(keyOf('AK1', 'n1')), 5_000);
+    assert.equal(recent.isUsed(...fingerprint(keyOf('AK1', 'n1')), 4_999), true);
+    assert.equal(recent.isUsed(...fingerprint(keyOf('AK1', 'n1')), 5_000), false, 'expired at 5000');
+    assert.equal(recent.isUsed(...fingerprint(keyOf('AK2', 'n1')), 4_000), false);
+    assert.equal(recent.isUsed(...fingerprint(keyOf('AK1', 'n2')), 4_000), false);
   });
 
   test('a key recorded again in another slice is used until the later expiry', () => {
     const recent = new RecentNonces(WIDTH);
     const key = keyOf('AK1', 'again');
-    recent.add(key, 1_500);
-    recent.add(key, 7_250);
-    assert.equal(recent.isUsed(key, 7_000), true);
-    recent.add(key, 1_700);
-    assert.equal(recent.isUsed(key, 7_249), true, 'an earlier expiry does not shorten the later one');
-    assert.equal(recent.isUsed(key, 7_250), false);
+    recent.add(...fingerprint(key), 1_500);
+    recent.add(...fingerprint(key), 7_250);
+    assert.equal(recent.isUsed(...fingerprint(key), 7_000), true);
+    recent.add(...fingerprint(key), 1_700);
+    assert.equal(
+      recent.isUsed(...fingerprint(key), 7_249),
+      true,
+      'an earlier expiry does not shorten the later one',
+    );
+    assert.equal(recent.isUsed(...fingerprint(key), 7_250), false);
   });
 
   test('claim records a first use and refuses a use before its expiry, as isUsed then add would', () => {
     const recent = new RecentNonces(WIDTH);
     const key = keyOf('AK1', 'claimed');
-    assert.equal(recent.claim(key, 1_000, 1_900), true);
-    assert.equal(recent.isUsed(key, 1_899), true);
-    assert.equal(recent.claim(key, 1_899, 2_799), false, 'a replay inside the window');
-    assert.equal(recent.isUsed(key, 1_900), false, 'the refused claim recorded nothing');
-    assert.equal(recent.claim(key, 1_900, 2_800), true, 'taken again once expired');
-    assert.equal(recent.isUsed(key, 2_799), true);
+    assert.equal(recent.claim(...fingerprint(key), 1_000, 1_900), true);
+    assert.equal(recent.isUsed(...fingerprint(key), 1_899), true);
+    assert.equal(recent.claim(...fingerprint(key), 1_899, 2_799), false, 'a replay inside the window');
+    assert.equal(recent.isUsed(...fingerprint(key), 1_900), false, 'the refused claim recorded nothing');
+    assert.equal(recent.claim(...fingerprint(key), 1_900, 2_800), true, 'taken again once expired');
+    assert.equal(recent.isUsed(...fingerprint(key), 2_799), true);
   });
 
   test('forget takes back the add it names and leaves a later one alone', () => {
     const recent = new RecentNonces(WIDTH);
     const key = keyOf('AK1', 'taken-back');
-    recent.add(key, 3_000);
-    recent.forget(key, 3_000);
-    assert.equal(recent.isUsed(key, 100), false);
-    recent.add(key, 3_000);
-    assert.equal(recent.isUsed(key, 100), true, 'recorded again after the take-back');
-    recent.add(key, 3_400);
-    recent.forget(key, 3_000);
-    assert.equal(recent.isUsed(key, 100), true, 'the add of 3000 was superseded by 3400 in the same slice');
+    recent.add(...fingerprint(key), 3_000);
+    recent.forget(...fingerprint(key), 3_000);
+    assert.equal(recent.isUsed(...fingerprint(key), 100), false);
+    recent.add(...fingerprint(key), 3_000);
+    assert.equal(recent.isUsed(...fingerprint(key), 100), true, 'recorded again after the take-back');
+    recent.add(...fingerprint(key), 3_400);
+    recent.forget(...fingerprint(key), 3_000);
+    assert.equal(
+      recent.isUsed(...fingerprint(key), 100),
+      true,
+      'the add of 3000 was superseded by 3400 in the same slice',
+    );
   });
 
   test('a slice is dropped once all its keys have expired, not before', () => {
     const recent = new RecentNonces(WIDTH);
-    recent.add(keyOf('AK1', 'a'), 1_999);
-    recent.add(keyOf('AK1', 'b'), 2_000);
+    recent.add(...fingerprint(keyOf('AK1', 'a')), 1_999);
+    recent.add(...fingerprint(keyOf('AK1', 'b')), 2_000);
     recent.dropExpired(1_999);
     assert.equal(recent.stats.slices, 2);
     recent.dropExpired(2_000);
     assert.equal(recent.stats.slices, 1);
-    assert.equal(recent.isUsed(keyOf('AK1', 'b'), 1_999), true);
+    assert.equal(recent.isUsed(...fingerprint(keyOf('AK1', 'b')), 1_999), true);
     recent.dropExpired(3_000);
     assert.deepEqual(recent.stats, { nonces: 0, bytes: 0, slices: 0 });
   });
@@ -69,13 +77,13 @@ describe('RecentNonces', () => {
     const keys = Array.from({ length: 200_000 }, (_, i) =>
       keyOf(`AK${i % 7}`, randomBytes(32).toString('hex')),
     );
-    for (const [i, k] of keys.entries()) recent.add(k, 10_000 + (i % 3_000));
+    for (const [i, k] of keys.entries()) recent.add(...fingerprint(k), 10_000 + (i % 3_000));
     for (const [i, k] of keys.entries()) {
-      if (!recent.isUsed(k, 9_999)) assert.fail(`key ${i} lost`);
-      if (recent.isUsed(k, 10_000 + (i % 3_000))) assert.fail(`key ${i} outlived its expiry`);
+      if (!recent.isUsed(...fingerprint(k), 9_999)) assert.fail(`key ${i} lost`);
+      if (recent.isUsed(...fingerprint(k), 10_000 + (i % 3_000))) assert.fail(`key ${i} outlived its expiry`);
     }
     for (let i = 0; i < 200_000; i++)
-      if (recent.isUsed(keyOf('AK1', randomBytes(32).toString('hex')), 0))
+      if (recent.isUsed(...fingerprint(keyOf('AK1', randomBytes(32).toString('hex'))), 0))
         assert.fail('a key never added is used');
     const { nonces, bytes, slices } = recent.stats;
     assert.equal(nonces, 200_000);
@@ -88,11 +96,11 @@ describe('RecentNonces', () => {
     recent.reserve(5_500, 1_600);
     // 1,600 at most three quarters full: 4,096 slots of three 32-bit words.
     assert.deepEqual(recent.stats, { nonces: 0, bytes: 4_096 * 12, slices: 1 });
-    for (let i = 0; i < 1_600; i++) recent.add(`AK\nn${i}`, 5_000 + (i % 1000));
+    for (let i = 0; i < 1_600; i++) recent.add(...fingerprint(`AK\nn${i}`), 5_000 + (i % 1000));
     assert.deepEqual(recent.stats, { nonces: 1_600, bytes: 4_096 * 12, slices: 1 }, 'no growth on the way');
     recent.reserve(5_000, 100_000);
     assert.equal(recent.stats.bytes, 4_096 * 12);
-    assert.equal(recent.isUsed('AK\nn7', 5_006), true);
+    assert.equal(recent.isUsed(...fingerprint('AK\nn7'), 5_006), true);
     recent.reserve(9_000, 0);
     assert.deepEqual(recent.stats.slices, 2);
     assert.equal(recent.stats.bytes, 4_096 * 12 + 1_024 * 12, 'the smallest slice for none');
