@@ -8,7 +8,10 @@
  * keys (nonces, resource ids) make each commit touch many pages, so this happens often.
  *
  * Here a worker thread with its own connection checkpoints every few milliseconds instead, and a
- * commit only appends. The committing thread still checkpoints by itself once the log reaches
+ * commit only appends. While the log does not change (an idle server), the worker looks less and
+ * less often, down to once in IDLE_PAUSE_MS: looking a hundred times a second cost an idle server
+ * a few percent of a core. The first commit after a quiet spell waits at most that long for its
+ * checkpoint, and nothing waits for it but the log's length. The committing thread still checkpoints by itself once the log reaches
  * INLINE_CHECKPOINT_PAGES: if the worker stops, or falls behind under load that never pauses. That
  * bound also lets the log start over from its beginning, which needs every frame copied at the
  * moment a write begins: under steady writes only a checkpoint run between two commits, on the
@@ -24,10 +27,17 @@ export const INLINE_CHECKPOINT_PAGES = 16_384;
 /** SQLite's own default, restored if the worker cannot run. */
 export const SQLITE_DEFAULT_CHECKPOINT_PAGES = 1000;
 
-/** What one checkpoint reported: frames in the log, and how many of them are in the file now. */
+/** The longest pause of the worker between two checkpoints, reached while nothing is written. */
+export const IDLE_PAUSE_MS = 1000;
+
+/**
+ * What one checkpoint reported: frames in the log, how many of them are in the file now, and how
+ * long the worker waits before the next one.
+ */
 export interface CheckpointResult {
   readonly logFrames: number;
   readonly checkpointedFrames: number;
+  readonly nextPauseMs: number;
 }
 
 type WorkerMessage =
@@ -42,21 +52,43 @@ const { parentPort, workerData } = require('node:worker_threads');
 const Database = require(workerData.driver);
 const messageOf = (e) => String((e && e.message) || (e && e.code) || e);
 function run(db) {
+  const busyPause = workerData.intervalMs;
+  const idlePause = Math.max(busyPause, workerData.idlePauseMs);
+  let pause = busyPause;
+  let seen = '';
+  let timer;
+  // One checkpoint. The log as it was last seen (its frames, and those copied) tells whether
+  // anyone wrote since: if not, the next look waits twice as long, up to idlePause.
   function checkpoint() {
-    const row = db.pragma('wal_checkpoint(PASSIVE)')[0];
-    return { logFrames: row.log, checkpointedFrames: row.checkpointed };
+    let row;
+    try {
+      row = db.pragma('wal_checkpoint(PASSIVE)')[0];
+    } catch (e) {
+      pause = Math.min(pause * 2, idlePause);
+      throw e;
+    }
+    const now = row.log + '/' + row.checkpointed;
+    pause = now === seen ? Math.min(pause * 2, idlePause) : busyPause;
+    seen = now;
+    return { logFrames: row.log, checkpointedFrames: row.checkpointed, nextPauseMs: pause };
+  }
+  function schedule() {
+    clearTimeout(timer);
+    timer = setTimeout(onTimer, pause);
   }
   let failed = '';
-  const timer = setInterval(() => {
+  function onTimer() {
     try {
       checkpoint();
       failed = '';
     } catch (e) {
-      // Reported once per new message, not on every tick.
+      // Reported once per new message, not on every look.
       if (messageOf(e) !== failed) parentPort.postMessage({ kind: 'error', message: messageOf(e) });
       failed = messageOf(e);
     }
-  }, workerData.intervalMs);
+    schedule();
+  }
+  schedule();
   parentPort.on('message', (m) => {
     if (m.kind === 'checkpoint') {
       try {
@@ -64,9 +96,10 @@ function run(db) {
       } catch (e) {
         parentPort.postMessage({ kind: 'error', id: m.id, message: messageOf(e) });
       }
+      schedule();
       return;
     }
-    clearInterval(timer);
+    clearTimeout(timer);
     db.close();
     parentPort.close();
   });
@@ -89,8 +122,10 @@ if (db) run(db);
 export interface CheckpointerOptions {
   /** The SQLite file (in WAL mode, already open on the committing thread). */
   readonly file: string;
-  /** Pause between two checkpoints of the worker. */
+  /** Pause between two checkpoints of the worker while the log grows. */
   readonly intervalMs: number;
+  /** The longest pause, reached while the log does not change (IDLE_PAUSE_MS by default). */
+  readonly idlePauseMs?: number;
   /** Sets the committing connection's own checkpoint threshold, in pages. */
   readonly setInlineLimit: (pages: number) => void;
   /** A checkpoint failed, or the worker could not run (SQLite's own checkpoints take over then). */
@@ -128,6 +163,7 @@ export class Checkpointer {
         driver: createRequire(import.meta.url).resolve('better-sqlite3'),
         file: options.file,
         intervalMs: options.intervalMs,
+        idlePauseMs: options.idlePauseMs ?? IDLE_PAUSE_MS,
       },
     });
     // Held until the worker has opened its connection (so that a failure to open is heard), and
@@ -159,7 +195,7 @@ export class Checkpointer {
     });
   }
 
-  /** Runs one checkpoint on the worker now (tests use it; a timer runs the others). */
+  /** Runs one checkpoint on the worker now (tests use it; a timer runs the others) and counts as its look. */
   checkpoint(): Promise<CheckpointResult> {
     if (this.gone) return Promise.reject(new Error('the checkpoint thread has stopped'));
     const id = this.nextId++;

@@ -112,6 +112,35 @@ if (testStores().includes('sqlite')) {
       assert.deepEqual(limits, [INLINE_CHECKPOINT_PAGES, 1000]);
     });
 
+    test('an idle file is looked at less and less often, and a write brings the short pause back', async () => {
+      // A store without a thread of its own, and a worker whose timer never fires in a test: each
+      // checkpoint asked for counts as a look.
+      const store = await openStore({ location: join(dir, 'idle.sqlite') });
+      const errors: string[] = [];
+      const checkpointer = new Checkpointer({
+        file: join(dir, 'idle.sqlite'),
+        intervalMs: 1_000_000,
+        idlePauseMs: 8_000_000,
+        setInlineLimit: () => {},
+        onError: (m) => errors.push(m),
+      });
+      try {
+        const pauses = async (n: number) => {
+          const out: number[] = [];
+          for (let i = 0; i < n; i++) out.push((await checkpointer.checkpoint()).nextPauseMs);
+          return out;
+        };
+        // The first look finds the migrations' frames: something new.
+        assert.deepEqual(await pauses(5), [1_000_000, 2_000_000, 4_000_000, 8_000_000, 8_000_000]);
+        await insertSession(store.db, sessionRow('tms-idle1', ACCOUNT, 'cn-hangzhou', 1));
+        assert.deepEqual(await pauses(2), [1_000_000, 2_000_000]);
+        assert.deepEqual(errors, []);
+      } finally {
+        await checkpointer.stop();
+        await store.close();
+      }
+    });
+
     test('a short-lived store (the CLI) starts no thread', async () => {
       const store = await openStore({ location: join(dir, 'cli.sqlite') });
       try {
