@@ -3,12 +3,14 @@
  * InternalError, on errors the drivers really raise.
  */
 import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
 import { closeSync, mkdtempSync, openSync, rmSync, writeSync } from 'node:fs';
 import { connect, createServer, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, test } from 'node:test';
 import { setTimeout as delay } from 'node:timers/promises';
+import { fileURLToPath } from 'node:url';
 import SqliteDatabase from 'better-sqlite3';
 import { sql } from 'kysely';
 import pg from 'pg';
@@ -87,6 +89,23 @@ describe('isStoreUnavailable', () => {
     const notAFile = await caught(() => openSync(dir, 'r+'));
     assert.equal((notAFile as { code?: string }).code, 'EISDIR');
     assert.equal(isStoreUnavailable(notAFile), false);
+  });
+
+  test('a file opened when the process has no descriptor left is unavailable', () => {
+    // A process of its own with a low limit: this one's descriptors stay untouched.
+    const script = [
+      "import { openSync } from 'node:fs';",
+      "import { isStoreUnavailable } from './src/store/errors.ts';",
+      'const held = [];',
+      "try { for (;;) held.push(openSync('/dev/null', 'r')); }",
+      'catch (e) { process.stdout.write(JSON.stringify({ code: e.code, unavailable: isStoreUnavailable(e) })); }',
+    ].join('\n');
+    const out = execFileSync(
+      'sh',
+      ['-c', 'ulimit -n 64 && exec "$0" --import tsx --input-type=module -e "$1"', process.execPath, script],
+      { encoding: 'utf8', cwd: fileURLToPath(new URL('../..', import.meta.url)) },
+    );
+    assert.deepEqual(JSON.parse(out), { code: 'EMFILE', unavailable: true });
   });
 
   test('a PostgreSQL server nobody listens for is unavailable', async () => {
