@@ -208,6 +208,12 @@ const REFUSED_LINGER_MS = 5_000;
 /** How long a shutdown waits for in-flight requests before it cuts the remaining connections. */
 const DRAIN_GRACE_MS = 10_000;
 
+/**
+ * How long a shutdown then waits for requests whose connections it cut (or whose clients left) to
+ * finish with the store: the store closes, and a node's id is given up, only after them.
+ */
+const HANDLER_GRACE_MS = 10_000;
+
 export function listen(app: App, host: string, port: number): Promise<RunningServer> {
   const { log, config } = app;
   const access = accessLogger(log);
@@ -252,78 +258,88 @@ export function listen(app: App, host: string, port: number): Promise<RunningSer
   const secure = config.tls !== undefined;
   // Sockets whose unparseable bytes have had their answer, or wait for the answer before them.
   const refused = new WeakSet<Socket>();
+  // Requests whose handler has not returned, whether or not their connection is still there.
+  let inFlight = 0;
+  let onIdle: (() => void) | undefined;
+  const ended = (): void => {
+    inFlight--;
+    if (inFlight === 0) onIdle?.();
+  };
   const handler = (req: IncomingMessage, res: ServerResponse): void => {
     const started = process.hrtime.bigint();
-    void (async () => {
-      if (req.url?.startsWith(ADMIN_PREFIX)) {
-        await handleAdmin(app, req, res);
-        return;
-      }
-      let body: Buffer;
-      try {
-        if (req.httpVersion === '1.1' && req.headers.host === undefined) throw new MissingHost();
-        body = await readBody(req, config.bodyLimitBytes);
-      } catch (e) {
-        // Its broken bytes were refused, and logged, as unparseable HTTP (clientError below).
-        if (refused.has(req.socket)) return;
-        const requestId = newRequestId();
-        const latencyMs = Number(process.hrtime.bigint() - started) / 1e6;
-        if (res.destroyed || !req.socket.writable) {
-          access.info(
-            { requestId, latencyMs, remoteAddress: clientAddress(req.socket) },
-            'the client went away before its request was complete',
-          );
-          return;
-        }
-        const err =
-          e instanceof BodyTooLarge
-            ? protocolErrors.requestMalformed(`request body exceeds ${config.bodyLimitBytes} bytes`)
-            : e instanceof MissingHost
-              ? protocolErrors.requestMalformed('request has no Host header')
-              : protocolErrors.requestMalformed('request body could not be read');
-        send(res, errorResponse(err, 'JSON', requestId, config.hostId), true);
-        access.info(
-          {
-            requestId,
-            action: undefined,
-            accessKeyId: undefined,
-            code: err.code,
-            status: err.httpStatus,
-            latencyMs,
-            remoteAddress: clientAddress(req.socket),
-          },
-          'request refused before parsing',
-        );
-        return;
-      }
-      const rpc = rpcRequest(req, body, secure);
-      const { response, record } = await app.handle(rpc);
-      send(res, response, closing);
-      access.info(
-        {
-          requestId: record.requestId,
-          action: clipped(record.action),
-          accessKeyId: clipped(record.accessKeyId),
-          principal: principalLabel(record.principal),
-          code: record.code ?? 'OK',
-          status: response.status,
-          latencyMs: Number(process.hrtime.bigint() - started) / 1e6,
-          remoteAddress: rpc.remoteAddress,
-        },
-        'request',
-      );
-      if (debug)
-        access.debug(
-          { requestId: record.requestId, method: rpc.method, ...detailForLog(record) },
-          'request detail',
-        );
-    })().catch((err: unknown) => {
+    inFlight++;
+    void handle(req, res, started).then(ended, (err: unknown) => {
+      ended();
       const requestId = newRequestId();
       log.error({ err, requestId }, 'request handling failed');
       if (!res.headersSent)
         send(res, errorResponse(protocolErrors.internalError(), 'JSON', requestId, config.hostId), true);
       else res.destroy();
     });
+  };
+  const handle = async (req: IncomingMessage, res: ServerResponse, started: bigint): Promise<void> => {
+    if (req.url?.startsWith(ADMIN_PREFIX)) {
+      await handleAdmin(app, req, res);
+      return;
+    }
+    let body: Buffer;
+    try {
+      if (req.httpVersion === '1.1' && req.headers.host === undefined) throw new MissingHost();
+      body = await readBody(req, config.bodyLimitBytes);
+    } catch (e) {
+      // Its broken bytes were refused, and logged, as unparseable HTTP (clientError below).
+      if (refused.has(req.socket)) return;
+      const requestId = newRequestId();
+      const latencyMs = Number(process.hrtime.bigint() - started) / 1e6;
+      if (res.destroyed || !req.socket.writable) {
+        access.info(
+          { requestId, latencyMs, remoteAddress: clientAddress(req.socket) },
+          'the client went away before its request was complete',
+        );
+        return;
+      }
+      const err =
+        e instanceof BodyTooLarge
+          ? protocolErrors.requestMalformed(`request body exceeds ${config.bodyLimitBytes} bytes`)
+          : e instanceof MissingHost
+            ? protocolErrors.requestMalformed('request has no Host header')
+            : protocolErrors.requestMalformed('request body could not be read');
+      send(res, errorResponse(err, 'JSON', requestId, config.hostId), true);
+      access.info(
+        {
+          requestId,
+          action: undefined,
+          accessKeyId: undefined,
+          code: err.code,
+          status: err.httpStatus,
+          latencyMs,
+          remoteAddress: clientAddress(req.socket),
+        },
+        'request refused before parsing',
+      );
+      return;
+    }
+    const rpc = rpcRequest(req, body, secure);
+    const { response, record } = await app.handle(rpc);
+    send(res, response, closing);
+    access.info(
+      {
+        requestId: record.requestId,
+        action: clipped(record.action),
+        accessKeyId: clipped(record.accessKeyId),
+        principal: principalLabel(record.principal),
+        code: record.code ?? 'OK',
+        status: response.status,
+        latencyMs: Number(process.hrtime.bigint() - started) / 1e6,
+        remoteAddress: rpc.remoteAddress,
+      },
+      'request',
+    );
+    if (debug)
+      access.debug(
+        { requestId: record.requestId, method: rpc.method, ...detailForLog(record) },
+        'request detail',
+      );
   };
   const server: Server = config.tls
     ? createHttpsServer({ ...httpOptions, cert: config.tls.cert, key: config.tls.key }, handler)
@@ -392,7 +408,19 @@ export function listen(app: App, host: string, port: number): Promise<RunningSer
             grace.unref();
             server.close(() => {
               clearTimeout(grace);
-              done();
+              if (inFlight === 0) {
+                done();
+                return;
+              }
+              const cut = setTimeout(() => {
+                log.warn({ inFlight }, 'requests still running at shutdown; closing the store under them');
+                done();
+              }, HANDLER_GRACE_MS);
+              cut.unref();
+              onIdle = () => {
+                clearTimeout(cut);
+                done();
+              };
             });
             server.closeIdleConnections();
           }),

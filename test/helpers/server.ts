@@ -53,6 +53,8 @@ export interface TestServer {
   readonly storeKind: StoreKind;
   readonly dataDir: string;
   readonly database: { location: string; schema?: string };
+  /** The HTTP listener, for tests of what happens on its connections. */
+  readonly http: RunningServer;
   /** Applies every pending transition now (manual mode). */
   advance(filter?: { resourceType?: string; resourceId?: string }): Promise<number>;
   close(): Promise<void>;
@@ -115,6 +117,7 @@ export async function startTestServer(options: TestServerOptions = {}): Promise<
     storeKind,
     dataDir,
     database,
+    http: running,
     advance: (filter) => app.lifecycle.advance(filter),
     async close() {
       await running.close();

@@ -1,0 +1,87 @@
+/**
+ * A shutdown closes the store, and gives up the node's id, only after every request it accepted
+ * has finished with the store, also one whose client went away while it ran: such a request no
+ * longer holds a connection, so waiting for the connections alone let the store close under it.
+ */
+import assert from 'node:assert/strict';
+import { request } from 'node:http';
+import { test } from 'node:test';
+import { signRequest } from '../../src/cli/client.js';
+import type { RpcRequest } from '../../src/protocol/request.js';
+import { openStore } from '../../src/store/store.js';
+import { startTestServer } from '../helpers/server.js';
+
+/** A few turns of the event loop: what is about to happen has happened after them. */
+async function turns(n: number): Promise<void> {
+  for (let i = 0; i < n; i++) await new Promise((resolve) => setImmediate(resolve));
+}
+
+test('a shutdown waits for a request whose client left before it closes the store [sqlite]', async () => {
+  const server = await startTestServer();
+  // A second store of the same file in this process: while its transaction runs, the server's
+  // statements wait for the file.
+  const other = await openStore({ location: server.database.location });
+  let release = (): void => {};
+  let closed = false;
+  try {
+    const held = new Promise<void>((resolve) => {
+      release = resolve;
+    });
+    let holding = (): void => {};
+    const holds = new Promise<void>((resolve) => {
+      holding = resolve;
+    });
+    const transaction = other.db.transaction().execute(async () => {
+      holding();
+      await held;
+    });
+    await holds;
+
+    // Told when the request reaches the pipeline.
+    const app = server.app as { handle: (req: RpcRequest) => ReturnType<typeof server.app.handle> };
+    const handle = app.handle;
+    let entered = (): void => {};
+    const inPipeline = new Promise<void>((resolve) => {
+      entered = resolve;
+    });
+    app.handle = (req) => {
+      entered();
+      return handle(req);
+    };
+    const signed = signRequest(
+      { endpoint: server.endpoint, accessKeyId: server.accessKeyId, accessKeySecret: server.accessKeySecret },
+      'OpenTrafficMirrorService',
+      {},
+    );
+    const call = request(`${server.url}${signed.path}`, { method: signed.method, headers: signed.headers });
+    call.on('error', () => undefined);
+    call.end(signed.body);
+    await inPipeline;
+    // The client goes away; the request goes on, waiting for the file.
+    call.destroy();
+    // The listener's own close: the store closes after it (startServer, the test server).
+    const closing = server.http.close().then(() => {
+      closed = true;
+    });
+    for (let i = 0; i < 1000; i++) {
+      const open = await new Promise<number>((resolve) =>
+        server.http.server.getConnections((_e, n) => resolve(n)),
+      );
+      if (open === 0 && !server.http.server.listening) break;
+      await turns(1);
+    }
+    await turns(20);
+    assert.equal(closed, false, 'the shutdown waits for the request');
+
+    release();
+    await transaction;
+    await closing;
+    // The request finished its work before the listener's close ended.
+    const row = await other.db.selectFrom('service_status').select('enabled').executeTakeFirst();
+    assert.deepEqual(row, { enabled: 1 });
+  } finally {
+    release();
+    await server.close();
+    await other.close();
+  }
+});
