@@ -47,6 +47,11 @@ interface SliceFile {
   size: number;
 }
 
+/** Reads up to `length` bytes at `position` of the file into `into` at `at`; 0 at the end. */
+export type ReadAt = (fd: number, into: Buffer, at: number, length: number, position: number) => number;
+
+const readAt: ReadAt = (fd, into, at, length, position) => readSync(fd, into, at, length, position);
+
 export class NonceJournal {
   private readonly files = new Map<number, SliceFile>();
 
@@ -54,6 +59,8 @@ export class NonceJournal {
     private readonly dir: string,
     /** The span of expiry times of one file, ms: the memory's slice width. */
     private readonly width: number,
+    /** How load() reads (a test gives one that returns less than asked, as a network file system may). */
+    private readonly read: ReadAt = readAt,
   ) {}
 
   /** The first expiry time of the slice `expiresAt` belongs to: its file's name. */
@@ -89,11 +96,16 @@ export class NonceJournal {
       const whole = size - (size % RECORD_BYTES);
       file.size = whole;
       reserve(start, whole / RECORD_BYTES);
+      // A read may return less than asked, and end within a record: its start is kept (`carry`
+      // bytes at the start of the piece) until the next read completes it.
+      let carry = 0;
       for (let offset = 0; offset < whole; ) {
-        const n = readSync(fd, piece, 0, Math.min(piece.length, whole - offset), offset);
+        const n = this.read(fd, piece, carry, Math.min(piece.length - carry, whole - offset), offset);
+        // The file ended sooner than it said: what was read is all there is.
         if (n <= 0) break;
-        const records = n - (n % RECORD_BYTES);
-        if (records === 0) break;
+        offset += n;
+        const have = carry + n;
+        const records = have - (have % RECORD_BYTES);
         for (let at = 0; at < records; at += RECORD_BYTES) {
           const b = piece.readUInt32LE(at + 4);
           const expiresAt = piece.readDoubleLE(at + 8);
@@ -103,7 +115,8 @@ export class NonceJournal {
           each(piece.readUInt32LE(at), b, expiresAt);
           count++;
         }
-        offset += records;
+        carry = have - records;
+        if (carry > 0) piece.copy(piece, 0, records, have);
       }
       if (whole < size) ftruncateSync(fd, whole);
     }

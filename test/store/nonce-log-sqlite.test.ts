@@ -11,6 +11,7 @@ import {
   mkdirSync,
   mkdtempSync,
   readdirSync,
+  readSync,
   realpathSync,
   rmSync,
   statSync,
@@ -20,7 +21,7 @@ import { tmpdir } from 'node:os';
 import { basename, dirname, join } from 'node:path';
 import { after, describe, test } from 'node:test';
 import { sql } from 'kysely';
-import { journalDirOf, RECORD_BYTES } from '../../src/store/nonce-journal.js';
+import { journalDirOf, NonceJournal, RECORD_BYTES, type ReadAt } from '../../src/store/nonce-journal.js';
 import { SLICE_MS } from '../../src/store/nonce-log.js';
 import { prepareNonces, recordNonces, sweepNonces } from '../../src/store/replay.repo.js';
 import { openStore, type Store } from '../../src/store/store.js';
@@ -179,6 +180,34 @@ describe('the SQLite nonce log', { skip }, () => {
     await withStore(location, async (store) => {
       assert.deepEqual(await recordNonces(store.db, [use('whole'), use('after')], TTL), [false, false]);
     });
+  });
+
+  test('a journal read in pieces shorter than asked, ending inside records, is read whole', () => {
+    const dir = join(dirname(freshFile()), 'journal');
+    const start = Math.floor(NOW / SLICE_MS) * SLICE_MS;
+    // More records than one piece of the reader holds (4,096), so that pieces and records both cross.
+    const written = Array.from({ length: 5_000 }, (_, i) => ({ a: i, b: 2 * i + 1, expiresAt: start + i }));
+    const writer = new NonceJournal(dir, SLICE_MS);
+    writer.load(() => {});
+    writer.append(written);
+    writer.close();
+    const asked: number[] = [];
+    const stingy: ReadAt = (fd, into, at, length, position) => {
+      asked.push(length);
+      return readSync(fd, into, at, Math.min(length, 5 + (asked.length % 23)), position);
+    };
+    const read: Array<{ a: number; b: number; expiresAt: number }> = [];
+    const reader = new NonceJournal(dir, SLICE_MS, stingy);
+    try {
+      assert.equal(
+        reader.load((a, b, expiresAt) => read.push({ a, b, expiresAt })),
+        written.length,
+      );
+    } finally {
+      reader.close();
+    }
+    assert.ok(asked.length > written.length, 'the reads were short');
+    assert.deepEqual(read, written);
   });
 
   test('records no write of ours makes are skipped when the journal is read', async () => {
