@@ -92,6 +92,8 @@ class SharedLog {
    * once: opening the lock file again would drop the lock (POSIX locks are per process).
    */
   lockNow(): void {
+    // Nothing would let a lock taken now go again: close() has run.
+    if (this.closed) throw new StoreError('DatabaseUnavailable', 'the store was closed');
     if (this.location !== undefined && this.lock === undefined) this.lock = lockFile(this.location);
   }
 

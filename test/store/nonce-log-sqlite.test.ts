@@ -22,8 +22,8 @@ import { basename, dirname, join } from 'node:path';
 import { after, describe, test } from 'node:test';
 import { sql } from 'kysely';
 import { journalDirOf, NonceJournal, RECORD_BYTES, type ReadAt } from '../../src/store/nonce-journal.js';
-import { SLICE_MS } from '../../src/store/nonce-log.js';
-import { prepareNonces, recordNonces, sweepNonces } from '../../src/store/replay.repo.js';
+import { holdsNonceLog, SLICE_MS } from '../../src/store/nonce-log.js';
+import { lockForRecording, prepareNonces, recordNonces, sweepNonces } from '../../src/store/replay.repo.js';
 import { openStore, type Store } from '../../src/store/store.js';
 import { testStores } from '../helpers/server.js';
 
@@ -245,11 +245,13 @@ describe('the SQLite nonce log', { skip }, () => {
     });
   });
 
-  test('a batch that comes after the last store of the file closed is refused, and takes no lock', async () => {
+  test('a batch or a claim that comes after the last store of the file closed is refused, and takes no lock', async () => {
     const location = freshFile();
     const closed = await openStore({ location });
     await closed.close();
     await assert.rejects(recordNonces(closed.db, [use('late')], TTL), { code: 'DatabaseUnavailable' });
+    assert.throws(() => lockForRecording(closed.db), { code: 'DatabaseUnavailable' });
+    assert.equal(holdsNonceLog(closed.db), false);
     await withStore(location, async (store) => {
       assert.equal(prepareNonces(store.db)?.nonces, 0);
       assert.deepEqual(await recordNonces(store.db, [use('late')], TTL), [true]);
