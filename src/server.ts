@@ -261,6 +261,7 @@ export function listen(app: App, host: string, port: number): Promise<RunningSer
   // Requests whose handler has not returned, whether or not their connection is still there.
   let inFlight = 0;
   let onIdle: (() => void) | undefined;
+  let shutdown: Promise<void> | undefined;
   const ended = (): void => {
     inFlight--;
     if (inFlight === 0) onIdle?.();
@@ -401,8 +402,10 @@ export function listen(app: App, host: string, port: number): Promise<RunningSer
         port: addr.port,
         host: addr.address,
         url: `${secure ? 'https' : 'http'}://${shownHost}:${addr.port}`,
-        close: () =>
-          new Promise<void>((done) => {
+        // The same promise for every caller: a second close neither waits on its own nor takes
+        // the first one's wait for the requests over.
+        close: () => {
+          shutdown ??= new Promise<void>((done) => {
             closing = true;
             const grace = setTimeout(() => server.closeAllConnections(), DRAIN_GRACE_MS);
             grace.unref();
@@ -412,18 +415,21 @@ export function listen(app: App, host: string, port: number): Promise<RunningSer
                 done();
                 return;
               }
+              // Not unref'd: a request waiting on a promise alone (the file lock of another store
+              // of this process) holds no handle, and the process must not end before the store closes.
               const cut = setTimeout(() => {
                 log.warn({ inFlight }, 'requests still running at shutdown; closing the store under them');
                 done();
               }, HANDLER_GRACE_MS);
-              cut.unref();
               onIdle = () => {
                 clearTimeout(cut);
                 done();
               };
             });
             server.closeIdleConnections();
-          }),
+          });
+          return shutdown;
+        },
       });
     });
   });

@@ -198,7 +198,7 @@ export const protocolErrors = {
     code: 'ServiceUnavailable',
     httpStatus: 503,
     message: () => 'The request has failed due to a temporary failure of the server.',
-    when: 'The store failed in a way a retry may not meet: PostgreSQL refused or cut the connection (down, restarting, failing over, too many connections) or a row stayed locked past the lock timeout (20 seconds, shorter under a --pg-statement-deadline below 30 seconds), or another process kept the SQLite file locked past the 5-second wait, or the SQLite file or its nonce journal could not grow (disk full), or the server had no file descriptor left for a new file of the journal. Logged with the RequestId; clients retry it. A connection cut during the commit may have committed: send a ClientToken, and the retry replays the first answer.',
+    when: 'The store failed in a way a retry may not meet: PostgreSQL refused or cut the connection (down, restarting, failing over, too many connections) or a row stayed locked past the lock timeout (20 seconds, shorter under a --pg-statement-deadline below 30 seconds), or another process kept the SQLite file locked past the 5-second wait, or the SQLite file or its nonce journal could not grow (disk full), or the server had no file descriptor left for a file or connection of the store (a new slice of the nonce journal, a new PostgreSQL connection). Logged with the RequestId; clients retry it. A connection cut during the commit may have committed: send a ClientToken, and the retry replays the first answer.',
     sample: [],
   }),
 };

@@ -8,15 +8,16 @@
  * keys (nonces, resource ids) make each commit touch many pages, so this happens often.
  *
  * Here a worker thread with its own connection checkpoints every few milliseconds instead, and a
- * commit only appends. While the log does not change (an idle server), the worker looks less and
- * less often, down to once in IDLE_PAUSE_MS: looking a hundred times a second cost an idle server
- * a few percent of a core. The first commit after a quiet spell waits at most that long for its
- * checkpoint, and nothing waits for it but the log's length. The committing thread still checkpoints by itself once the log reaches
- * INLINE_CHECKPOINT_PAGES: if the worker stops, or falls behind under load that never pauses. That
- * bound also lets the log start over from its beginning, which needs every frame copied at the
- * moment a write begins: under steady writes only a checkpoint run between two commits, on the
- * committing thread, can guarantee that. Durability is unchanged: commits never waited for the
- * disk with synchronous=NORMAL, and a checkpoint is the same operation on either thread.
+ * commit only appends. While nobody commits (an idle server), the worker looks less and less often,
+ * down to once in IDLE_PAUSE_MS: looking a hundred times a second cost an idle server a few percent
+ * of a core. The first commit after a quiet spell waits at most that long for its checkpoint, and
+ * nothing waits for that but the log's length. The committing thread still checkpoints by itself
+ * once the log reaches INLINE_CHECKPOINT_PAGES: if the worker stops, or falls behind under load
+ * that never pauses. That bound also lets the log start over from its beginning, which needs every
+ * frame copied at the moment a write begins: under steady writes only a checkpoint run between two
+ * commits, on the committing thread, can guarantee that. Durability is unchanged: commits never
+ * waited for the disk with synchronous=NORMAL, and a checkpoint is the same operation on either
+ * thread.
  */
 import { createRequire } from 'node:module';
 import { Worker } from 'node:worker_threads';
@@ -55,21 +56,24 @@ function run(db) {
   const busyPause = workerData.intervalMs;
   const idlePause = Math.max(busyPause, workerData.idlePauseMs);
   let pause = busyPause;
-  let seen = '';
+  let seen = -1;
   let timer;
-  // One checkpoint. The log as it was last seen (its frames, and those copied) tells whether
-  // anyone wrote since: if not, the next look waits twice as long, up to idlePause.
+  let stopped = false;
+  // One checkpoint. Whether another connection committed since the last look (data_version moves
+  // with each such commit; the log's frame counts may not, when the log starts over) sets the
+  // pause: none, and the next look waits twice as long, up to idlePause.
   function checkpoint() {
     let row;
+    let version;
     try {
+      version = db.pragma('data_version', { simple: true });
       row = db.pragma('wal_checkpoint(PASSIVE)')[0];
     } catch (e) {
       pause = Math.min(pause * 2, idlePause);
       throw e;
     }
-    const now = row.log + '/' + row.checkpointed;
-    pause = now === seen ? Math.min(pause * 2, idlePause) : busyPause;
-    seen = now;
+    pause = version === seen ? Math.min(pause * 2, idlePause) : busyPause;
+    seen = version;
     return { logFrames: row.log, checkpointedFrames: row.checkpointed, nextPauseMs: pause };
   }
   function schedule() {
@@ -91,6 +95,11 @@ function run(db) {
   schedule();
   parentPort.on('message', (m) => {
     if (m.kind === 'checkpoint') {
+      // A request that crossed the stop: the connection is closed, and no timer may start again.
+      if (stopped) {
+        parentPort.postMessage({ kind: 'error', id: m.id, message: 'the checkpoint thread has stopped' });
+        return;
+      }
       try {
         parentPort.postMessage({ kind: 'checkpointed', id: m.id, result: checkpoint() });
       } catch (e) {
@@ -99,6 +108,7 @@ function run(db) {
       schedule();
       return;
     }
+    stopped = true;
     clearTimeout(timer);
     db.close();
     parentPort.close();
@@ -195,9 +205,9 @@ export class Checkpointer {
     });
   }
 
-  /** Runs one checkpoint on the worker now (tests use it; a timer runs the others) and counts as its look. */
+  /** Runs one checkpoint on the worker now, as one of its looks (tests use it; a timer runs the others). */
   checkpoint(): Promise<CheckpointResult> {
-    if (this.gone) return Promise.reject(new Error('the checkpoint thread has stopped'));
+    if (this.gone || this.stopping) return Promise.reject(new Error('the checkpoint thread has stopped'));
     const id = this.nextId++;
     return new Promise((resolve, reject) => {
       this.waiting.set(id, { resolve, reject });

@@ -60,8 +60,9 @@ const UNAVAILABLE = new Set([
  * left after the retries (40P01, 40001), a lock not granted within the lock timeout (55P03), a
  * transaction ended for idling (25P03), a statement cancelled (57014), a connection that ended under a query, a pool that found
  * no connection in time, an SQLite file another process kept locked past the busy timeout, or an
- * SQLite file (or its nonce journal) that could not grow (disk full), a journal file that could not
- * be opened for want of a file descriptor (the process's or the system's limit).
+ * SQLite file (or its nonce journal) that could not grow (disk full), a file or connection of the
+ * store that could not be opened for want of a file descriptor (the process's or the system's
+ * limit: a journal slice, a PostgreSQL connection).
  * Requests answer these with ServiceUnavailable, which clients retry, instead of InternalError.
  * A connection cut during COMMIT is one of them although the commit may have landed: a retry with
  * the same ClientToken then replays the first answer, one without may do the work twice.
@@ -76,8 +77,8 @@ export function isStoreUnavailable(e: unknown): boolean {
   // The disk is full (or the file at its size limit): the write is rolled back whole, and the same
   // request succeeds once there is room.
   if (code === 'SQLITE_FULL') return true;
-  // The same for the SQLite store's nonce journal (nonce-journal.ts), and its next slice's file
-  // opened while every descriptor is taken: closed connections give them back.
+  // The same for the SQLite store's nonce journal (nonce-journal.ts). Out of descriptors (a new
+  // journal slice, a PostgreSQL connection): closing connections give them back.
   if (code === 'ENOSPC' || code === 'EDQUOT' || code === 'EMFILE' || code === 'ENFILE') return true;
   // node-postgres reports these without a code.
   return /^Connection terminated|^timeout exceeded when trying to connect|^Client has encountered a connection error/.test(

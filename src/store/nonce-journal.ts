@@ -94,12 +94,12 @@ export class NonceJournal {
       this.files.set(start, file);
       const size = fstatSync(fd).size;
       const whole = size - (size % RECORD_BYTES);
-      file.size = whole;
       reserve(start, whole / RECORD_BYTES);
       // A read may return less than asked, and end within a record: its start is kept (`carry`
       // bytes at the start of the piece) until the next read completes it.
       let carry = 0;
-      for (let offset = 0; offset < whole; ) {
+      let offset = 0;
+      while (offset < whole) {
         const n = this.read(fd, piece, carry, Math.min(piece.length - carry, whole - offset), offset);
         // The file ended sooner than it said: what was read is all there is.
         if (n <= 0) break;
@@ -118,7 +118,10 @@ export class NonceJournal {
         carry = have - records;
         if (carry > 0) piece.copy(piece, 0, records, have);
       }
-      if (whole < size) ftruncateSync(fd, whole);
+      // Whole records read: where the next write goes. Less than fstat said only if the file ended
+      // sooner; a part of a record at the end, a crash's, is cut off either way.
+      file.size = offset - carry;
+      if (file.size < size) ftruncateSync(fd, file.size);
     }
     return count;
   }

@@ -60,16 +60,17 @@ test('a shutdown waits for a request whose client left before it closes the stor
     // The client goes away; the request goes on, waiting for the file.
     call.destroy();
     // The listener's own close: the store closes after it (startServer, the test server).
-    const closing = server.http.close().then(() => {
+    const first = server.http.close();
+    assert.equal(server.http.close(), first, 'a second close waits with the first');
+    const closing = first.then(() => {
       closed = true;
     });
-    for (let i = 0; i < 1000; i++) {
-      const open = await new Promise<number>((resolve) =>
-        server.http.server.getConnections((_e, n) => resolve(n)),
-      );
-      if (open === 0 && !server.http.server.listening) break;
+    let open = -1;
+    for (let i = 0; i < 1000 && open !== 0; i++) {
       await turns(1);
+      open = await new Promise<number>((resolve) => server.http.server.getConnections((_e, n) => resolve(n)));
     }
+    assert.equal(open, 0, 'the connection is gone');
     await turns(20);
     assert.equal(closed, false, 'the shutdown waits for the request');
 

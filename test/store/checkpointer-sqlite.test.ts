@@ -130,13 +130,35 @@ if (testStores().includes('sqlite')) {
           for (let i = 0; i < n; i++) out.push((await checkpointer.checkpoint()).nextPauseMs);
           return out;
         };
-        // The first look finds the migrations' frames: something new.
         assert.deepEqual(await pauses(5), [1_000_000, 2_000_000, 4_000_000, 8_000_000, 8_000_000]);
         await insertSession(store.db, sessionRow('tms-idle1', ACCOUNT, 'cn-hangzhou', 1));
         assert.deepEqual(await pauses(2), [1_000_000, 2_000_000]);
+        // Commits of one size, each copied whole before the next: the log starts over each time and
+        // shows the same frame counts at every look, yet each look follows a commit.
+        const seen = new Set<string>();
+        for (let i = 2; i <= 6; i++) {
+          await insertSession(store.db, sessionRow(`tms-idle${i}`, ACCOUNT, 'cn-hangzhou', i));
+          const look = await checkpointer.checkpoint();
+          seen.add(`${look.logFrames}/${look.checkpointedFrames}`);
+          assert.equal(look.nextPauseMs, 1_000_000, `the look after commit ${i}`);
+        }
+        assert.equal(seen.size, 1, 'the frame counts alone would not have shown the commits');
         assert.deepEqual(errors, []);
       } finally {
         await checkpointer.stop();
+        await store.close();
+      }
+    });
+
+    test('a checkpoint asked for once the stop has begun is refused, and the stop ends', async () => {
+      const store = await open('stopping.sqlite', []);
+      try {
+        const checkpointer = store.checkpointer;
+        assert.ok(checkpointer);
+        const stopping = checkpointer.stop();
+        await assert.rejects(checkpointer.checkpoint(), /the checkpoint thread has stopped/);
+        await stopping;
+      } finally {
         await store.close();
       }
     });
