@@ -1,4 +1,4 @@
-#!/usr/bin/env -S node --max-semi-space-size=8
+#!/usr/bin/env node
 // Runs the TypeScript sources directly; tsx is a runtime dependency so no build step is needed.
 import { register } from 'tsx/esm/api';
 

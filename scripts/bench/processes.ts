@@ -7,7 +7,6 @@ import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
 import { closeSync, copyFileSync, openSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
-import { SERVER_NODE_FLAGS } from '../../src/cli/node-flags.js';
 import { DEFAULT_DELAY_MS } from '../../src/lifecycle/lifecycle.js';
 import type { LoadEvent, LoadJob, LoadResult } from './job.js';
 import type { AccountKey } from './layout.js';
@@ -120,11 +119,7 @@ export async function startVpcmirror(opts: VpcmirrorOptions): Promise<ServerProc
   // Every thread writes a profile (the ESM loader runs on a worker of its own), so they go to a
   // directory of their own and the main thread's (thread id 0) is picked on exit.
   const profileDir = join(opts.dataDir, `profile-${Date.now()}`);
-  // The flags every launcher of the server gives it (src/cli/node-flags.ts).
-  const nodeArgs = [
-    ...SERVER_NODE_FLAGS,
-    ...(opts.profileTo ? ['--cpu-prof', '--cpu-prof-dir', profileDir] : []),
-  ];
+  const nodeArgs = opts.profileTo ? ['--cpu-prof', '--cpu-prof-dir', profileDir] : [];
   const args = [
     ...nodeArgs,
     // The compiled server (`npm run build`), as a deployment runs it; bench.ts builds it first.
@@ -178,8 +173,6 @@ function checkDefaults(line: Record<string, unknown>, store: 'sqlite' | 'postgre
   if (line.ram !== 'enforced') wrong.push(`RAM ${String(line.ram)}`);
   if (line.checkTimestamp !== true) wrong.push('timestamp checks off');
   if (line.checkNonce !== true) wrong.push('nonce checks off');
-  const flags = Array.isArray(line.nodeFlags) ? line.nodeFlags : [];
-  for (const flag of SERVER_NODE_FLAGS) if (!flags.includes(flag)) wrong.push(`Node.js without ${flag}`);
   if (JSON.stringify(line.transitions) !== JSON.stringify({ default: DEFAULT_DELAY_MS }))
     wrong.push(`transitions ${JSON.stringify(line.transitions)}`);
   if (wrong.length > 0) throw new Error(`the server is not on default settings: ${wrong.join(', ')}`);

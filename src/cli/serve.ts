@@ -220,9 +220,6 @@ export async function startServer(
         transitions: app.lifecycle.getTiming(),
         limits: config.limits,
         regions: config.regions.length,
-        // Node.js's own flags (src/cli/node-flags.ts): whether this process runs as launched by
-        // the project, with its memory setting.
-        nodeFlags: process.execArgv,
       },
       'vpcmirror listening',
     );

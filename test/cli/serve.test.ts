@@ -14,7 +14,6 @@ import { after, before, describe, test } from 'node:test';
 import { setTimeout as delay } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
 import { type Kysely, Migrator } from 'kysely';
-import { SERVER_NODE_FLAGS } from '../../src/cli/node-flags.js';
 import { SERVE_FLAGS } from '../../src/cli/serve.js';
 import { claimToken } from '../../src/store/client-tokens.repo.js';
 import { migrations } from '../../src/store/migrations/index.js';
@@ -922,19 +921,6 @@ describe('vpcmirror serve', () => {
     assert.equal(listening?.version, version);
     p.child.kill('SIGTERM');
     assert.equal((await p.exitWithin(30_000)).code, 0);
-  });
-
-  test("the vpcmirror command runs Node.js with the server's flags, which the start-up names", async () => {
-    // Run as a command, not by node: its first line gives the flags (npm start's are checked in
-    // test/unit/node-flags.test.ts).
-    const p = track(
-      new Proc(spawn(BIN, ['serve', '--port', '0', '--data-dir', tmp()], { cwd: ROOT, env: cleanEnv() })),
-    );
-    await p.waitFor('out', /"msg":"vpcmirror listening"[^\n]*\n/);
-    const listening = p.logLines().find((l) => l.msg === 'vpcmirror listening');
-    assert.deepEqual(listening?.nodeFlags, [...SERVER_NODE_FLAGS]);
-    p.child.kill('SIGTERM');
-    assert.equal((await p.exitWithin(30_000)).code, 0, p.err);
   });
 
   test('VPCMIRROR_HOST, _PORT, _DATA_DIR and _LOG_LEVEL are read from the environment, and a flag wins over its variable', async () => {
