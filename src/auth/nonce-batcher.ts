@@ -94,10 +94,11 @@ export class NonceBatcher implements NonceRecorder {
       },
       (err: unknown) => {
         // One bad row fails the whole statement (or journal write): write the batch again one
-        // nonce at a time, so that an error reaches only the request it belongs to. Not when the store itself failed
-        // (a connection lost, a deadline passed): the batch may have been committed all the same,
-        // and written again each nonce would come back as used, a first use refused as a replay.
-        // Each request answers ServiceUnavailable instead, which clients retry with a new nonce.
+        // nonce at a time, so that an error reaches only the request it belongs to. Not when the
+        // store itself failed (a connection lost, a deadline passed): the batch may have been
+        // committed all the same, and written again each nonce would come back as used, a first
+        // use refused as a replay. Each request answers ServiceUnavailable instead, which clients
+        // retry with a new nonce.
         if (batch.length === 1 || isStoreUnavailable(err)) for (const w of batch) w.reject(err);
         else for (const w of batch) this.alone(w);
       },

@@ -59,20 +59,14 @@ function run(db) {
   let seen = -1;
   let timer;
   let stopped = false;
-  // One checkpoint. Whether another connection committed since the last look (data_version moves
-  // with each such commit; the log's frame counts may not, when the log starts over) sets the
-  // pause: none, and the next look waits twice as long, up to idlePause.
+  // One checkpoint. The next look waits twice as long, up to idlePause, unless another connection
+  // committed since the last one (data_version moves with each such commit; the log's frame counts
+  // may not, when the log starts over). A look that fails backs off too.
   function checkpoint() {
-    let row;
-    let version;
-    try {
-      version = db.pragma('data_version', { simple: true });
-      row = db.pragma('wal_checkpoint(PASSIVE)')[0];
-    } catch (e) {
-      pause = Math.min(pause * 2, idlePause);
-      throw e;
-    }
-    pause = version === seen ? Math.min(pause * 2, idlePause) : busyPause;
+    pause = Math.min(pause * 2, idlePause);
+    const version = db.pragma('data_version', { simple: true });
+    const row = db.pragma('wal_checkpoint(PASSIVE)')[0];
+    if (version !== seen) pause = busyPause;
     seen = version;
     return { logFrames: row.log, checkpointedFrames: row.checkpointed, nextPauseMs: pause };
   }

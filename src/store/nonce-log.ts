@@ -55,10 +55,10 @@ class SharedLog {
 
   /** Takes the lock and reads the journal; what it read, for the start-up log. */
   private load(file: SqliteDatabase.Database): { recorder: Recorder; loaded: LogLoad } {
-    // A batch still under way when the last store of the file closed must not take the lock again.
-    if (this.closed) throw new StoreError('DatabaseUnavailable', 'the store was closed');
     const started = performance.now();
     const locked = this.lock !== undefined;
+    // Refused once the last store of the file closed: a batch still under way then must not take
+    // the lock again.
     this.lockNow();
     const memory = new RecentNonces(SLICE_MS);
     const journal =

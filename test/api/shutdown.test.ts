@@ -11,6 +11,15 @@ import type { RpcRequest } from '../../src/protocol/request.js';
 import { openStore } from '../../src/store/store.js';
 import { startTestServer } from '../helpers/server.js';
 
+/** A promise and what settles it: a step of the test the next one waits for. */
+function signal(): { readonly promise: Promise<void>; readonly resolve: () => void } {
+  let resolve = (): void => {};
+  const promise = new Promise<void>((done) => {
+    resolve = done;
+  });
+  return { promise, resolve };
+}
+
 /** A few turns of the event loop: what is about to happen has happened after them. */
 async function turns(n: number): Promise<void> {
   for (let i = 0; i < n; i++) await new Promise((resolve) => setImmediate(resolve));
@@ -21,31 +30,22 @@ test('a shutdown waits for a request whose client left before it closes the stor
   // A second store of the same file in this process: while its transaction runs, the server's
   // statements wait for the file.
   const other = await openStore({ location: server.database.location });
-  let release = (): void => {};
+  const released = signal();
   let closed = false;
   try {
-    const held = new Promise<void>((resolve) => {
-      release = resolve;
-    });
-    let holding = (): void => {};
-    const holds = new Promise<void>((resolve) => {
-      holding = resolve;
-    });
+    const holding = signal();
     const transaction = other.db.transaction().execute(async () => {
-      holding();
-      await held;
+      holding.resolve();
+      await released.promise;
     });
-    await holds;
+    await holding.promise;
 
     // Told when the request reaches the pipeline.
     const app = server.app as { handle: (req: RpcRequest) => ReturnType<typeof server.app.handle> };
     const handle = app.handle;
-    let entered = (): void => {};
-    const inPipeline = new Promise<void>((resolve) => {
-      entered = resolve;
-    });
+    const inPipeline = signal();
     app.handle = (req) => {
-      entered();
+      inPipeline.resolve();
       return handle(req);
     };
     const signed = signRequest(
@@ -56,7 +56,7 @@ test('a shutdown waits for a request whose client left before it closes the stor
     const call = request(`${server.url}${signed.path}`, { method: signed.method, headers: signed.headers });
     call.on('error', () => undefined);
     call.end(signed.body);
-    await inPipeline;
+    await inPipeline.promise;
     // The client goes away; the request goes on, waiting for the file.
     call.destroy();
     // The listener's own close: the store closes after it (startServer, the test server).
@@ -74,14 +74,14 @@ test('a shutdown waits for a request whose client left before it closes the stor
     await turns(20);
     assert.equal(closed, false, 'the shutdown waits for the request');
 
-    release();
+    released.resolve();
     await transaction;
     await closing;
     // The request finished its work before the listener's close ended.
     const row = await other.db.selectFrom('service_status').select('enabled').executeTakeFirst();
     assert.deepEqual(row, { enabled: 1 });
   } finally {
-    release();
+    released.resolve();
     await server.close();
     await other.close();
   }
