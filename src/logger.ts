@@ -2,8 +2,9 @@
  * JSON log lines for machines; the same lines made readable when stdout is a terminal.
  */
 import { EventEmitter } from 'node:events';
+import { createRequire } from 'node:module';
 import pino, { type Logger } from 'pino';
-import pretty from 'pino-pretty';
+import type pretty from 'pino-pretty';
 
 /**
  * Resolves once an asynchronous destination has written everything it was given: at once when no
@@ -34,16 +35,19 @@ export function createLogger(level: string, stream: NodeJS.WritableStream = proc
       censor: '***',
     },
   };
-  if (isTty)
+  if (isTty) {
+    // Loaded only for a terminal: a server logging to a file or a pipe never formats a line.
+    const prettyStream = createRequire(import.meta.url)('pino-pretty') as typeof pretty;
     return pino(
       options,
-      pretty({
+      prettyStream({
         colorize: true,
         destination: stream,
         translateTime: 'SYS:HH:MM:ss.l',
         ignore: 'pid,hostname',
       }),
     );
+  }
   if (stream === process.stdout) {
     // Writes to a file or pipe on stdout are synchronous in Node: one syscall per access-log line.
     // Write asynchronously instead: under load, lines queued behind a write in flight go out together.

@@ -7,9 +7,10 @@
  * the file does not mention is ever removed.
  */
 import { readFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
 import { extname } from 'node:path';
 import { sql } from 'kysely';
-import { parseDocument } from 'yaml';
+import type * as Yaml from 'yaml';
 import { ConfigError } from '../config.js';
 import { parseIsoDate } from '../policy/document.js';
 import { SYSTEM_POLICIES } from '../policy/system-policies.js';
@@ -538,6 +539,14 @@ export function validateSetup(value: unknown, source: string): Setup {
   return { accounts };
 }
 
+/**
+ * The YAML reader, loaded with the first set-up file read: most servers start without one, and
+ * would otherwise carry its modules in their heap for nothing.
+ */
+function yamlReader(): typeof Yaml {
+  return createRequire(import.meta.url)('yaml') as typeof Yaml;
+}
+
 /** Reads and checks a set-up file: `.json` is JSON, anything else YAML (which includes JSON). */
 export function loadSetupFile(path: string): Setup {
   let text: string;
@@ -548,6 +557,7 @@ export function loadSetupFile(path: string): Setup {
   }
   // An editor's byte-order mark is not part of the document.
   if (text.startsWith('\uFEFF')) text = text.slice(1);
+  const { parseDocument } = yamlReader();
   let value: unknown;
   if (extname(path).toLowerCase() === '.json') {
     try {

@@ -18,7 +18,7 @@ import {
   type PostgresQueryResult,
   sql,
 } from 'kysely';
-import pg from 'pg';
+import type pg from 'pg';
 import { Checkpointer, SQLITE_DEFAULT_CHECKPOINT_PAGES } from './checkpointer.js';
 import { type Database, type Db, newTransaction } from './database.js';
 import type { Dialect } from './dialect.js';
@@ -113,8 +113,20 @@ export interface Store {
   close(): Promise<void>;
 }
 
-// int8 columns (bigint times, bigserial seq) come back from pg as strings; all our values fit a double.
-pg.types.setTypeParser(20, (v) => Number(v));
+let driver: Promise<typeof pg> | undefined;
+
+/**
+ * node-postgres, loaded by the first PostgreSQL store: a server on SQLite never uses it, and its
+ * modules would stay in that server's heap for nothing.
+ */
+function postgresDriver(): Promise<typeof pg> {
+  driver ??= import('pg').then(({ default: loaded }) => {
+    // int8 columns (bigint times, bigserial seq) come back as strings; all our values fit a double.
+    loaded.types.setTypeParser(20, (v) => Number(v));
+    return loaded;
+  });
+  return driver;
+}
 
 /** Whether a store is there: an SQLite file that exists, or any PostgreSQL database (not looked at). */
 export function storeExists(location: string): boolean {
@@ -191,7 +203,7 @@ async function nodeClaim(
   let released = false;
   let retry: NodeJS.Timeout | undefined;
   const take = async (): Promise<boolean> => {
-    const c = new pg.Client(nodeClaimConnection(connection, nodeId));
+    const c = new (await postgresDriver()).Client(nodeClaimConnection(connection, nodeId));
     c.on('error', () => {});
     let r: pg.QueryResult<{ held: boolean }>;
     try {
@@ -390,7 +402,7 @@ export async function openStore(options: StoreOptions & { migrate?: boolean }): 
       keepAlive: true,
       keepAliveInitialDelayMillis: 10_000,
     };
-    const pool = new pg.Pool({ ...connection, max: options.poolSize ?? 10 });
+    const pool = new (await postgresDriver()).Pool({ ...connection, max: options.poolSize ?? 10 });
     claimNode = async (nodeId, onLost) => {
       const release = await nodeClaim(
         connection,

@@ -677,6 +677,33 @@ describe('vpcmirror serve', () => {
     assert.equal(existsSync(dataDir), false, p.err);
   });
 
+  test('a server on SQLite loads neither the PostgreSQL driver, nor the YAML reader, nor the terminal formatter; a YAML set-up file loads its reader', async () => {
+    const dir = tmp();
+    const setup = join(dir, 'setup.yaml');
+    writeFileSync(
+      setup,
+      'accounts:\n  - name: fixed\n    accessKeys:\n      - accessKeyId: LTAIfixedroot0002\n        accessKeySecret: fixed-root-secret\n',
+    );
+    const loadedBy = async (args: string[]): Promise<string[]> => {
+      const list = join(dir, `loaded-${Date.now()}`);
+      const p = track(
+        serve(['--port', '0', '--data-dir', join(dir, 'data'), ...args], {
+          NODE_OPTIONS: `--import ${join(ROOT, 'test/fixtures/loaded-packages.mjs')}`,
+          LOADED_PACKAGES_FILE: list,
+        }),
+      );
+      await listenThenStop(p);
+      return readFileSync(list, 'utf8').split('\n');
+    };
+    const plain = await loadedBy([]);
+    assert.ok(plain.includes('pino'), `the list names what was loaded: ${plain.join(' ')}`);
+    for (const name of ['pg', 'yaml', 'pino-pretty'])
+      assert.ok(!plain.includes(name), `${name} is not loaded: ${plain.join(' ')}`);
+    const withSetup = await loadedBy(['--config', setup]);
+    assert.ok(withSetup.includes('yaml'), withSetup.join(' '));
+    assert.ok(!withSetup.includes('pg'), withSetup.join(' '));
+  });
+
   test('credentials.json says generated: false for a pair the set-up file gives, and a start on another store says it replaced the file', async () => {
     const dir = tmp();
     const file = join(dir, 'setup.yaml');

@@ -6,6 +6,7 @@ import assert from 'node:assert/strict';
 import { once } from 'node:events';
 import { Writable } from 'node:stream';
 import { test } from 'node:test';
+import { stripVTControlCharacters } from 'node:util';
 import pino from 'pino';
 import { accessLogger, createLogger, linesWritten } from '../../src/logger.js';
 
@@ -84,4 +85,27 @@ test('waiting for the asynchronous log destination: at once when idle, else unti
   } finally {
     destination.end();
   }
+});
+
+test('on a terminal the lines are formatted for reading, secrets still masked', async () => {
+  let text = '';
+  const terminal = Object.assign(
+    new Writable({
+      write(chunk: Buffer, _enc, done) {
+        text += chunk.toString('utf8');
+        done();
+      },
+    }),
+    { isTTY: true },
+  );
+  const log = createLogger('info', terminal);
+  log.info({ key: { secret: 's1', id: 'k' } }, 'readable');
+  // The formatter writes on a stream of its own, a turn or more later.
+  for (let turn = 0; turn < 100 && !text.includes('readable'); turn++)
+    await new Promise((resolve) => setImmediate(resolve));
+  const plain = stripVTControlCharacters(text);
+  assert.match(plain, /^\[\d\d:\d\d:\d\d\.\d{3}\] INFO: readable\n/);
+  assert.match(plain, /"secret": "\*\*\*"/);
+  assert.doesNotMatch(plain, /s1/);
+  assert.throws(() => JSON.parse(plain.split('\n')[0] ?? ''), 'not a JSON line');
 });
