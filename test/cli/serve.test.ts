@@ -194,6 +194,15 @@ describe('vpcmirror serve', () => {
     procs.push(p);
     return p;
   };
+  /** A set-up file in `dir` giving one account, `fixed`, whose root key is `accessKeyId`. */
+  const fixedRootSetup = (dir: string, accessKeyId: string): string => {
+    const file = join(dir, 'setup.yaml');
+    writeFileSync(
+      file,
+      `accounts:\n  - name: fixed\n    accessKeys:\n      - accessKeyId: ${accessKeyId}\n        accessKeySecret: fixed-root-secret\n`,
+    );
+    return file;
+  };
   /** Waits for `p` to listen, then stops it with `signal` and expects exit 0. */
   const listenThenStop = async (p: Proc, signal: NodeJS.Signals = 'SIGTERM'): Promise<Proc> => {
     await p.waitFor('err', /listening on/);
@@ -679,11 +688,7 @@ describe('vpcmirror serve', () => {
 
   test('a server on SQLite loads neither the PostgreSQL driver, nor the YAML reader, nor the terminal formatter; a YAML set-up file loads its reader', async () => {
     const dir = tmp();
-    const setup = join(dir, 'setup.yaml');
-    writeFileSync(
-      setup,
-      'accounts:\n  - name: fixed\n    accessKeys:\n      - accessKeyId: LTAIfixedroot0002\n        accessKeySecret: fixed-root-secret\n',
-    );
+    const setup = fixedRootSetup(dir, 'LTAIfixedroot0002');
     const loadedBy = async (args: string[]): Promise<string[]> => {
       const list = join(dir, `loaded-${Date.now()}`);
       const p = track(
@@ -707,11 +712,7 @@ describe('vpcmirror serve', () => {
 
   test('credentials.json says generated: false for a pair the set-up file gives, and a start on another store says it replaced the file', async () => {
     const dir = tmp();
-    const file = join(dir, 'setup.yaml');
-    writeFileSync(
-      file,
-      'accounts:\n  - name: fixed\n    accessKeys:\n      - accessKeyId: LTAIfixedroot0001\n        accessKeySecret: fixed-root-secret\n',
-    );
+    const file = fixedRootSetup(dir, 'LTAIfixedroot0001');
     const dataDir = join(dir, 'data');
     const first = track(serve(['--port', '0', '--data-dir', dataDir, '--config', file]));
     await first.waitFor('err', /listening on/);
