@@ -11,7 +11,7 @@ import { cpus, tmpdir, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { sql } from 'kysely';
-import { signRequest } from '../src/cli/client.js';
+import { type SignedRequest, send, signRequest } from '../src/cli/client.js';
 import { openStore, redactUrl, type Store } from '../src/store/store.js';
 import type { LoadJob, LoadResult, Recipe } from './bench/job.js';
 import {
@@ -30,6 +30,7 @@ import {
   runLoad,
   type ServerProcess,
   startCeiling,
+  startFloor,
   startVpcmirror,
   WindowSampler,
   type WindowStats,
@@ -217,6 +218,8 @@ interface BenchDb {
   /** What `serve --database` gets (a search_path option for PostgreSQL). */
   readonly serverLocation: string | undefined;
   readonly dataDirs: readonly string[];
+  /** The SQLite file; undefined on PostgreSQL. */
+  readonly sqliteFile: string | undefined;
   open(): Promise<Store>;
 }
 
@@ -226,7 +229,12 @@ async function createDb(opts: Options, tmp: string, name: string): Promise<Bench
   const url = opts.database;
   if (!url) {
     const file = join(dataDirs[0] ?? tmp, 'vpcmirror.sqlite');
-    return { serverLocation: undefined, dataDirs, open: () => openStore({ location: file }) };
+    return {
+      serverLocation: undefined,
+      dataDirs,
+      sqliteFile: file,
+      open: () => openStore({ location: file }),
+    };
   }
   const schema = `vpcmirror_bench_${randomBytes(5).toString('hex')}`;
   const withPath = `${url}${url.includes('?') ? '&' : '?'}options=${encodeURIComponent(`-c search_path=${schema}`)}`;
@@ -243,7 +251,7 @@ async function createDb(opts: Options, tmp: string, name: string): Promise<Bench
       await s.close();
     }
   });
-  return { serverLocation: withPath, dataDirs, open };
+  return { serverLocation: withPath, dataDirs, sqliteFile: undefined, open };
 }
 
 interface Nodes {
@@ -340,10 +348,16 @@ function storedCheck(r: ScenarioRow, missing: number, found: number): StoredChec
   return { answered, missing, found, ids, matches };
 }
 
-/** The wrk ceiling as a row of the table, its ratios against the autocannon ceiling. */
-function wrkRow(w: WrkResult, s: WindowStats, ceiling: ScenarioRow): ScenarioRow {
+/** A window of wrk as a row of the table, its ratios against the autocannon ceiling. */
+function wrkRow(
+  scenario: string,
+  action: string,
+  w: WrkResult,
+  s: WindowStats,
+  ceiling: ScenarioRow,
+): ScenarioRow {
   const load: LoadResult = {
-    label: 'ceiling-wrk',
+    label: scenario,
     signed: 1,
     signMs: 0,
     responses: w.requests,
@@ -361,7 +375,7 @@ function wrkRow(w: WrkResult, s: WindowStats, ceiling: ScenarioRow): ScenarioRow
     generatorCpu: w.generatorCpu,
     errorSamples: [],
   };
-  return rowOf('ceiling-wrk', 'bare node:http, fixed JSON, load from wrk', undefined, load, s, ceiling);
+  return rowOf(scenario, action, undefined, load, s, ceiling);
 }
 
 /** A scenario's row: the generator's answers and the server's window, against a ceiling. */
@@ -473,6 +487,11 @@ interface Target {
   readonly measured: string;
   readonly met: boolean;
   /**
+   * What the floor (floor-server.mjs: the least any server does for the same request) reached, in
+   * the same units: a goal above it is out of reach for any server on this machine.
+   */
+  readonly floor?: { readonly ratio: number; readonly cpuRatio: number; readonly reachable: boolean };
+  /**
    * Why the measurement cannot judge the target, if it cannot: answers that were not 2xx or not
    * the one asked for, connection errors or timeouts, or a store that does not show the work.
    */
@@ -508,25 +527,35 @@ function evaluateTargets(
   const ceiling = rows.find((x) => x.scenario === 'ceiling');
   // Judged against the ceiling the generator did not limit, when wrk measured one.
   const wrk = rows.find((x) => x.scenario === 'ceiling-wrk');
-  const ratioTarget = (scenario: string, goal: number, name: string) => {
+  const ratioTarget = (scenario: string, goal: number, name: string, floorScenario: string) => {
     const r = rows.find((x) => x.scenario === scenario);
     if (!r) return;
     const invalid =
       invalidity(r) ?? (ceiling ? invalidity(ceiling) : undefined) ?? (wrk ? invalidity(wrk) : undefined);
     const ratio = wrk ? ratioTo(r, wrk) : r.ratio;
+    const f = rows.find((x) => x.scenario === floorScenario);
+    // Judged, like the target, against wrk's ceiling; a floor with any answer not 2xx says nothing.
+    const floor =
+      f && wrk && invalidity(f) === undefined
+        ? { ratio: ratioTo(f, wrk), cpuRatio: f.cpuRatio, reachable: ratioTo(f, wrk) >= goal }
+        : undefined;
     out.push({
       name,
       goal: `>= ${goal}x ceiling`,
-      measured: wrk
-        ? `${ratio}x of wrk's (${r.ratio}x of autocannon's; by CPU per request: ${r.cpuRatio}x)`
-        : `${r.ratio}x (by CPU per request: ${r.cpuRatio}x)`,
+      measured: `${
+        wrk
+          ? `${ratio}x of wrk's (${r.ratio}x of autocannon's; by CPU per request: ${r.cpuRatio}x)`
+          : `${r.ratio}x (by CPU per request: ${r.cpuRatio}x)`
+      }${floor ? `; floor ${floor.ratio}x (by CPU: ${floor.cpuRatio}x)` : ''}`,
       met: invalid === undefined && ratio >= goal,
+      ...(floor === undefined ? {} : { floor }),
       ...(invalid === undefined ? {} : { invalid }),
     });
   };
-  ratioTarget('list', 0.6, 'signed read (List by id)');
-  ratioTarget('create', 0.4, 'signed durable Create');
-  ratioTarget('delete', 0.4, 'signed durable Delete');
+  ratioTarget('list', 0.6, 'signed read (List by id)', 'floor-list');
+  ratioTarget('create', 0.4, 'signed durable Create', 'floor-create');
+  // A Delete writes durably as a Create does; the floor's Create stands for both.
+  ratioTarget('delete', 0.4, 'signed durable Delete', 'floor-create');
   const small = Math.min(...pages.map((p) => p.storedSessions));
   const large = Math.max(...pages.map((p) => p.storedSessions));
   if (pages.length > 0 && large > small) {
@@ -693,26 +722,39 @@ async function throughputPhase(
   rows.push(ceiling);
   const ceilingRps = ceiling.rps;
   log(`ceiling: ${ceilingRps} requests/s`);
-  // The same bare server, sent the same signed request by wrk, which is light enough not to be
-  // the limit itself: what node:http can answer on this machine.
-  if (haveWrk()) {
-    const ceilings = await startCeilings(opts, tmp);
-    const endpoints = ceilings.map((c) => c.endpoint);
-    const req = signRequest({ endpoint: endpoints[0] ?? '', ...benchKey }, 'DescribeRegions', {});
-    if (opts.warmupSec > 0) await runWrk(tmp, endpoints, opts.connections, opts.warmupSec, req);
-    const sampler = new WindowSampler(ceilings.map((c) => c.pid));
+  /** One signed request sent by wrk again and again to servers that do not refuse a repeat. */
+  const measureWrk = async (
+    scenario: string,
+    action: string,
+    servers: readonly ServerProcess[],
+    req: (endpoint: string) => SignedRequest,
+  ): Promise<ScenarioRow> => {
+    const endpoints = servers.map((c) => c.endpoint);
+    const signed = req(endpoints[0] ?? '');
+    if (opts.warmupSec > 0) await runWrk(tmp, endpoints, opts.connections, opts.warmupSec, signed);
+    const sampler = new WindowSampler(servers.map((c) => c.pid));
     let s: ReturnType<WindowSampler['stop']> | undefined;
-    log(`ceiling-wrk: timed run ${opts.durationSec} s`);
-    const w = await runWrk(tmp, endpoints, opts.connections, opts.durationSec, req, {
+    log(`${scenario}: timed run ${opts.durationSec} s`);
+    const w = await runWrk(tmp, endpoints, opts.connections, opts.durationSec, signed, {
       onStart: () => sampler.start(),
       onEnd: () => {
         s = sampler.stop();
       },
     });
-    for (const c of ceilings) await c.stop();
     const stats = s ?? sampler.stop();
-    rows.push(wrkRow(w, stats, ceiling));
-    log(`ceiling-wrk: ${w.rps} requests/s (${w.generatorCpu} of a core for wrk)`);
+    log(`${scenario}: ${w.rps} requests/s (${w.generatorCpu} of a core for wrk)`);
+    return wrkRow(scenario, action, w, stats, ceiling);
+  };
+  // The same bare server, sent the same signed request by wrk, which is light enough not to be
+  // the limit itself: what node:http can answer on this machine.
+  if (haveWrk()) {
+    const ceilings = await startCeilings(opts, tmp);
+    rows.push(
+      await measureWrk('ceiling-wrk', 'bare node:http, fixed JSON, load from wrk', ceilings, (endpoint) =>
+        signRequest({ endpoint, ...benchKey }, 'DescribeRegions', {}),
+      ),
+    );
+    for (const c of ceilings) await c.stop();
   } else log('ceiling-wrk: wrk is not installed (apt-get install wrk): only the generator-bound ceiling');
   if (![...opts.only].some((s) => s !== 'ceiling' && s !== 'pages')) return { rows, ceilingRps };
 
@@ -848,7 +890,54 @@ async function throughputPhase(
     rows.push({ ...r, stored: storedCheck(r, stillCreated, found) });
   }
   await nodes.stop();
-  // 3. The ceiling once more. Ratios are taken against the first; this one shows how far the
+  // 3. The floor: the least any server can do for the same requests, on the same store.
+  if (db.sqliteFile !== undefined && opts.nodes === 1 && haveWrk() && (wants('list') || wants('create'))) {
+    const floorDir = join(tmp, 'floor');
+    mkdirSync(floorDir, { recursive: true });
+    const floor = await startFloor(floorDir, db.sqliteFile, benchKey);
+    cleanups.push(() => floor.stop());
+    const floorWindow = async (
+      scenario: string,
+      action: string,
+      req: (endpoint: string) => SignedRequest,
+      expect: string,
+    ) => {
+      // One answer read whole first: a floor that answered something else would measure nothing.
+      const check = await send(floor.endpoint, req(floor.endpoint));
+      if (check.status !== 200 || !JSON.stringify(check.body).includes(expect))
+        throw new Error(`${scenario}: the floor answered ${check.status} ${JSON.stringify(check.body)}`);
+      rows.push(await measureWrk(scenario, action, [floor], req));
+    };
+    if (wants('list'))
+      await floorWindow(
+        'floor-list',
+        'the least a server does for a signed List by id (floor-server.mjs), load from wrk',
+        (endpoint) =>
+          signRequest({ endpoint, ...benchKey }, 'ListTrafficMirrorSessions', {
+            RegionId: LIST_REGION,
+            'TrafficMirrorSessionIds.1': listIds[0] ?? '',
+          }),
+        '"TotalCount":"1"',
+      );
+    if (wants('create'))
+      await floorWindow(
+        'floor-create',
+        'the least a server does for a signed durable Create (floor-server.mjs), load from wrk',
+        (endpoint) =>
+          signRequest({ endpoint, ...benchKey }, 'CreateTrafficMirrorSession', {
+            RegionId: LIST_REGION,
+            'TrafficMirrorSourceIds.1': 'eni-floorsource000000001',
+            TrafficMirrorTargetId: 'eni-floortarget00000001',
+            TrafficMirrorTargetType: 'NetworkInterface',
+            TrafficMirrorFilterId: 'tmf-floorfilter00000001',
+            Priority: '1',
+          }),
+        '"TrafficMirrorSessionId":"tms-',
+      );
+    await floor.stop();
+  } else if (wants('list') || wants('create'))
+    log('floor: measured on SQLite with one node and wrk installed only');
+  // 4. The ceiling once more. Ratios are taken against the first; this one shows how far the
   // machine itself moved during the run (its ratio is the drift: 1 means none).
   const end = await measureCeiling('ceiling-end', 'bare node:http again, after the scenarios', ceiling);
   rows.push(end);
@@ -1153,6 +1242,15 @@ async function main(): Promise<void> {
       '',
     );
   }
+  const beyondFloor = targets.filter((t) => t.floor !== undefined && !t.floor.reachable);
+  if (beyondFloor.length > 0)
+    out.push(
+      ...beyondFloor.map(
+        (t) =>
+          `${t.name}: the floor, which does only the least a server must for it, reached ${t.floor?.ratio}x of wrk's ceiling: on node:http and SQLite, ${t.goal} is out of reach on this machine.`,
+      ),
+      '',
+    );
   for (const p of profileSummaries) out.push(formatProfile(p), '');
   out.push(`results: ${file}`);
   process.stdout.write(`${out.join('\n')}\n`);

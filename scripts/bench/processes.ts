@@ -190,22 +190,48 @@ function keepMainThreadProfile(dir: string, pid: number, to: string): void {
   if (main) copyFileSync(join(dir, main), to);
 }
 
-export async function startCeiling(dataDir: string): Promise<ServerProcess> {
-  const logFile = join(dataDir, `ceiling-${Date.now()}.log`);
+/** A plain JavaScript server of the benchmark's own, started without a loader. */
+async function startPlain(
+  script: string,
+  name: string,
+  dataDir: string,
+  env: Record<string, string> = {},
+): Promise<ServerProcess> {
+  const logFile = join(dataDir, `${name}-${Date.now()}.log`);
   const out = openSync(logFile, 'a');
-  // Plain JavaScript, without a loader: its memory is node:http's alone.
   const child = track(
-    spawn(process.execPath, [join(ROOT, 'scripts/bench/ceiling-server.mjs')], {
+    spawn(process.execPath, [join(ROOT, 'scripts/bench', script)], {
       cwd: ROOT,
       stdio: ['ignore', out, out],
-      env: childEnv(),
+      env: childEnv(env),
     }),
   );
   closeSync(out);
   const pid = child.pid;
-  if (pid === undefined) throw new Error('could not start the ceiling server');
-  const line = await waitForLine(child, logFile, 'ceiling listening', 30_000);
+  if (pid === undefined) throw new Error(`could not start the ${name} server`);
+  const line = await waitForLine(child, logFile, `${name} listening`, 30_000);
   return { pid, endpoint: String(line.endpoint), logFile, stop: () => stopChild(child) };
+}
+
+/** The bare ceiling: plain JavaScript, without a loader, so that its memory is node:http's alone. */
+export function startCeiling(dataDir: string): Promise<ServerProcess> {
+  return startPlain('ceiling-server.mjs', 'ceiling', dataDir);
+}
+
+/**
+ * The floor (floor-server.mjs) on the seeded SQLite file `store`, for requests signed by `key`;
+ * its Creates go to a scratch file in `dataDir`.
+ */
+export function startFloor(dataDir: string, store: string, key: AccountKey): Promise<ServerProcess> {
+  return startPlain('floor-server.mjs', 'floor', dataDir, {
+    FLOOR_STORE: store,
+    FLOOR_SCRATCH: join(dataDir, `floor-${Date.now()}.sqlite`),
+    FLOOR_KEY: JSON.stringify({
+      accessKeyId: key.accessKeyId,
+      accessKeySecret: key.accessKeySecret,
+      accountId: key.accountId,
+    }),
+  });
 }
 
 /** Runs the generator on a job; `onStart`/`onEnd` bracket its timed window. */
