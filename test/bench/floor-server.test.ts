@@ -12,7 +12,8 @@ import Database from 'better-sqlite3';
 import { BENCH_ACCOUNT, LIST_REGION } from '../../scripts/bench/layout.js';
 import { type ServerProcess, startFloor } from '../../scripts/bench/processes.js';
 import { benchListIds, newKey, seedKeys, seedStored } from '../../scripts/bench/seed.js';
-import { send, signRequest } from '../../src/cli/client.js';
+import { EMPTY_SHA256, v3CanonicalRequest, v3Sign, v3StringToSign } from '../../src/auth/signature.js';
+import { hostOf, send, signRequest } from '../../src/cli/client.js';
 import { openStore } from '../../src/store/store.js';
 
 describe('the floor server of the benchmark', () => {
@@ -64,6 +65,51 @@ describe('the floor server of the benchmark', () => {
     assert.equal(none.body.TotalCount, '0');
   });
 
+  test('answers one signed request sent again, as wrk sends it', async () => {
+    const signed = list(ids[0] ?? '');
+    for (let i = 0; i < 3; i++) {
+      const r = await send(floor.endpoint, signed);
+      assert.equal(r.status, 200);
+      assert.equal(r.body.TotalCount, '1');
+    }
+  });
+
+  test('refuses a request that leaves a header vpcmirror requires unsigned', async () => {
+    const headers: Record<string, string> = {
+      host: hostOf(floor.endpoint),
+      'x-acs-action': 'ListTrafficMirrorSessions',
+      'x-acs-version': '2016-04-28',
+      'x-acs-date': new Date().toISOString().replace(/\.\d{3}Z$/, 'Z'),
+      'x-acs-signature-nonce': 'a-nonce-of-its-own-0001',
+      'x-acs-content-sha256': EMPTY_SHA256,
+    };
+    // A true signature, over all but the action.
+    const signedNames = Object.keys(headers)
+      .filter((n) => n !== 'x-acs-action')
+      .sort();
+    const pairs: Array<[string, string]> = [
+      ['RegionId', LIST_REGION],
+      ['TrafficMirrorSessionIds.1', ids[0] ?? ''],
+    ];
+    const canonical = v3CanonicalRequest(
+      'POST',
+      pairs,
+      signedNames,
+      (n) => (headers[n] === undefined ? [] : [headers[n] ?? '']),
+      EMPTY_SHA256,
+    );
+    const signature = v3Sign(key.accessKeySecret, v3StringToSign(canonical));
+    headers.authorization = `ACS3-HMAC-SHA256 Credential=${key.accessKeyId},SignedHeaders=${signedNames.join(';')},Signature=${signature}`;
+    const r = await send(floor.endpoint, {
+      method: 'POST',
+      path: `/?RegionId=${LIST_REGION}&TrafficMirrorSessionIds.1=${ids[0]}`,
+      headers,
+      body: '',
+    });
+    assert.equal(r.status, 400);
+    assert.equal(r.body.Code, 'IncompleteSignature');
+  });
+
   test('refuses what its key did not sign', async () => {
     const forged = await send(
       floor.endpoint,
@@ -113,16 +159,50 @@ describe('the floor server of the benchmark', () => {
     assert.ok(scratch, 'the floor keeps its Creates in a scratch file of its data directory');
     const db = new Database(join(dir, scratch), { readonly: true });
     try {
-      const rows = db
-        .prepare('select id, account_id, region_id from floor_sessions order by seq')
-        .all() as Array<{ id: string; account_id: string; region_id: string }>;
-      assert.deepEqual(
-        rows.map((r) => r.id),
-        created,
-      );
+      const rows = db.prepare('select id, account_id, region_id from floor_sessions').all() as Array<{
+        id: string;
+        account_id: string;
+        region_id: string;
+      }>;
+      assert.deepEqual(rows.map((r) => r.id).sort(), [...created].sort());
       assert.ok(rows.every((r) => r.account_id === BENCH_ACCOUNT && r.region_id === LIST_REGION));
     } finally {
       db.close();
+    }
+  });
+
+  test('a Create it answered survives the floor being killed at once', async () => {
+    const own = mkdtempSync(join(tmpdir(), 'vpcmirror-floor-kill-'));
+    const killed = await startFloor(own, join(dir, 'vpcmirror.sqlite'), key);
+    try {
+      const r = await send(
+        killed.endpoint,
+        signRequest({ endpoint: killed.endpoint, ...key }, 'CreateTrafficMirrorSession', {
+          RegionId: LIST_REGION,
+          'TrafficMirrorSourceIds.1': 'eni-floorsource000000001',
+          TrafficMirrorTargetId: 'eni-floortarget00000001',
+          TrafficMirrorTargetType: 'NetworkInterface',
+          TrafficMirrorFilterId: 'tmf-floorfilter00000001',
+          Priority: '1',
+        }),
+      );
+      process.kill(killed.pid, 'SIGKILL');
+      assert.equal(r.status, 200);
+      await killed.stop();
+      const scratch = readdirSync(own).find((f) => /^floor-\d+\.sqlite$/.test(f));
+      assert.ok(scratch);
+      const db = new Database(join(own, scratch));
+      try {
+        const row = db
+          .prepare('select id from floor_sessions where id = ?')
+          .get(r.body.TrafficMirrorSessionId);
+        assert.ok(row, 'the answered Create is in the file after kill -9');
+      } finally {
+        db.close();
+      }
+    } finally {
+      await killed.stop();
+      rmSync(own, { recursive: true, force: true });
     }
   });
 });
