@@ -20,6 +20,7 @@ import {
   benchListCount,
   createAccountsFor,
   DELETE_POOL_MAX,
+  FLOOR_CREATE_PARAMS,
   LIST_REGION,
   type Principal,
 } from './bench/layout.js';
@@ -940,14 +941,7 @@ async function throughputPhase(
           'floor-create',
           'about the least a server does for a signed durable Create (floor-server.mjs), load from wrk',
           (endpoint) =>
-            signRequest({ endpoint, ...benchKey }, 'CreateTrafficMirrorSession', {
-              RegionId: LIST_REGION,
-              'TrafficMirrorSourceIds.1': 'eni-floorsource000000001',
-              TrafficMirrorTargetId: 'eni-floortarget00000001',
-              TrafficMirrorTargetType: 'NetworkInterface',
-              TrafficMirrorFilterId: 'tmf-floorfilter00000001',
-              Priority: '1',
-            }),
+            signRequest({ endpoint, ...benchKey }, 'CreateTrafficMirrorSession', FLOOR_CREATE_PARAMS),
           '"TrafficMirrorSessionId":"tms-',
         );
       await started.stop();

@@ -103,3 +103,16 @@ export function createSlot(
     priority: Math.floor(i / slots) + 1,
   };
 }
+
+/**
+ * What the floor's Create is sent, again and again: the parameters of a real Create. The floor
+ * checks no filter or ENI, so fixed ids serve.
+ */
+export const FLOOR_CREATE_PARAMS: Readonly<Record<string, string>> = {
+  RegionId: LIST_REGION,
+  'TrafficMirrorSourceIds.1': 'eni-floorsource000000001',
+  TrafficMirrorTargetId: 'eni-floortarget00000001',
+  TrafficMirrorTargetType: 'NetworkInterface',
+  TrafficMirrorFilterId: 'tmf-floorfilter00000001',
+  Priority: '1',
+};

@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import Database from 'better-sqlite3';
-import { BENCH_ACCOUNT, LIST_REGION } from '../../scripts/bench/layout.js';
+import { BENCH_ACCOUNT, FLOOR_CREATE_PARAMS, LIST_REGION } from '../../scripts/bench/layout.js';
 import { type ServerProcess, startFloor } from '../../scripts/bench/processes.js';
 import { benchListIds, newKey, seedKeys, seedStored } from '../../scripts/bench/seed.js';
 import { EMPTY_SHA256, v3CanonicalRequest, v3Sign, v3StringToSign } from '../../src/auth/signature.js';
@@ -140,14 +140,7 @@ describe('the floor server of the benchmark', () => {
     for (let i = 0; i < 3; i++) {
       const r = await send(
         floor.endpoint,
-        signRequest({ endpoint: floor.endpoint, ...key }, 'CreateTrafficMirrorSession', {
-          RegionId: LIST_REGION,
-          'TrafficMirrorSourceIds.1': 'eni-floorsource000000001',
-          TrafficMirrorTargetId: 'eni-floortarget00000001',
-          TrafficMirrorTargetType: 'NetworkInterface',
-          TrafficMirrorFilterId: 'tmf-floorfilter00000001',
-          Priority: '1',
-        }),
+        signRequest({ endpoint: floor.endpoint, ...key }, 'CreateTrafficMirrorSession', FLOOR_CREATE_PARAMS),
       );
       assert.equal(r.status, 200);
       assert.match(String(r.body.TrafficMirrorSessionId), /^tms-[0-9a-f]{20}$/);
@@ -177,14 +170,7 @@ describe('the floor server of the benchmark', () => {
     try {
       const r = await send(
         killed.endpoint,
-        signRequest({ endpoint: killed.endpoint, ...key }, 'CreateTrafficMirrorSession', {
-          RegionId: LIST_REGION,
-          'TrafficMirrorSourceIds.1': 'eni-floorsource000000001',
-          TrafficMirrorTargetId: 'eni-floortarget00000001',
-          TrafficMirrorTargetType: 'NetworkInterface',
-          TrafficMirrorFilterId: 'tmf-floorfilter00000001',
-          Priority: '1',
-        }),
+        signRequest({ endpoint: killed.endpoint, ...key }, 'CreateTrafficMirrorSession', FLOOR_CREATE_PARAMS),
       );
       process.kill(killed.pid, 'SIGKILL');
       assert.equal(r.status, 200);
