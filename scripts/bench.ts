@@ -534,6 +534,9 @@ function evaluateTargets(
   const ceiling = rows.find((x) => x.scenario === 'ceiling');
   // Judged against the ceiling the generator did not limit, when wrk measured one.
   const wrk = rows.find((x) => x.scenario === 'ceiling-wrk');
+  // The floor's ceiling: the lower of wrk's two, before the scenarios and beside the floor.
+  const wrkEnd = rows.find((x) => x.scenario === 'ceiling-wrk-end');
+  const lower = wrk && wrkEnd && wrkEnd.rps < wrk.rps ? wrkEnd : wrk;
   const ratioTarget = (scenario: string, goal: number, name: string, floorScenario?: string) => {
     const r = rows.find((x) => x.scenario === scenario);
     if (!r) return;
@@ -541,16 +544,14 @@ function evaluateTargets(
       invalidity(r) ?? (ceiling ? invalidity(ceiling) : undefined) ?? (wrk ? invalidity(wrk) : undefined);
     const ratio = wrk ? ratioTo(r, wrk) : r.ratio;
     const f = floorScenario === undefined ? undefined : rows.find((x) => x.scenario === floorScenario);
-    const wrkEnd = rows.find((x) => x.scenario === 'ceiling-wrk-end');
-    const lower = wrk && wrkEnd && wrkEnd.rps < wrk.rps ? wrkEnd : wrk;
     // A floor or a ceiling with any answer not 2xx says nothing.
-    const floor =
+    const floorRatio =
       f && lower && invalidity(f) === undefined && invalidity(lower) === undefined
-        ? {
-            ratio: ratioTo(f, lower),
-            cpuRatio: f.cpuRatio,
-            outOfReach: ratioTo(f, lower) * 1.2 < goal && r.rps < f.rps,
-          }
+        ? ratioTo(f, lower)
+        : undefined;
+    const floor =
+      f && floorRatio !== undefined
+        ? { ratio: floorRatio, cpuRatio: f.cpuRatio, outOfReach: floorRatio * 1.2 < goal && r.rps < f.rps }
         : undefined;
     out.push({
       name,
@@ -758,13 +759,19 @@ async function throughputPhase(
     log(`${scenario}: ${w.rps} requests/s (${w.generatorCpu} of a core for wrk)`);
     return wrkRow(scenario, action, w, stats, ceiling);
   };
+  /** What wrk sends the bare server: the signed DescribeRegions autocannon's ceiling is sent. */
+  const wrkCeilingRequest = (endpoint: string): SignedRequest =>
+    signRequest({ endpoint, ...benchKey }, 'DescribeRegions', {});
   // The same bare server, sent the same signed request by wrk, which is light enough not to be
   // the limit itself: what node:http can answer on this machine.
   if (haveWrk()) {
     const ceilings = await startCeilings(opts, tmp);
     rows.push(
-      await measureWrk('ceiling-wrk', 'bare node:http, fixed JSON, load from wrk', ceilings, (endpoint) =>
-        signRequest({ endpoint, ...benchKey }, 'DescribeRegions', {}),
+      await measureWrk(
+        'ceiling-wrk',
+        'bare node:http, fixed JSON, load from wrk',
+        ceilings,
+        wrkCeilingRequest,
       ),
     );
     for (const c of ceilings) await c.stop();
@@ -908,11 +915,9 @@ async function throughputPhase(
   if (db.sqliteFile !== undefined && opts.nodes === 1 && haveWrk() && (wants('list') || wants('create'))) {
     const floorDir = join(tmp, 'floor');
     mkdirSync(floorDir, { recursive: true });
-    let floor: ServerProcess | undefined;
     try {
-      const started = await startFloor(floorDir, db.sqliteFile, benchKey);
-      floor = started;
-      cleanups.push(() => started.stop());
+      const floor = await startFloor(floorDir, db.sqliteFile, benchKey);
+      cleanups.push(() => floor.stop());
       const floorWindow = async (
         scenario: string,
         action: string,
@@ -920,45 +925,47 @@ async function throughputPhase(
         expect: string,
       ) => {
         // One answer read whole first: a floor that answered something else would measure nothing.
-        const check = await send(started.endpoint, req(started.endpoint));
+        const check = await send(floor.endpoint, req(floor.endpoint));
         if (check.status !== 200 || !JSON.stringify(check.body).includes(expect))
           throw new Error(`the floor answered ${check.status} ${JSON.stringify(check.body)}`);
-        rows.push(await measureWrk(scenario, action, [started], req));
+        rows.push(await measureWrk(scenario, action, [floor], req));
       };
-      if (wants('list'))
-        await floorWindow(
-          'floor-list',
-          'about the least a server does for a signed List by id (floor-server.mjs), load from wrk',
-          (endpoint) =>
-            signRequest({ endpoint, ...benchKey }, 'ListTrafficMirrorSessions', {
-              RegionId: LIST_REGION,
-              'TrafficMirrorSessionIds.1': listIds[0] ?? '',
-            }),
-          '"TotalCount":"1"',
-        );
-      if (wants('create'))
-        await floorWindow(
-          'floor-create',
-          'about the least a server does for a signed durable Create (floor-server.mjs), load from wrk',
-          (endpoint) =>
-            signRequest({ endpoint, ...benchKey }, 'CreateTrafficMirrorSession', FLOOR_CREATE_PARAMS),
-          '"TrafficMirrorSessionId":"tms-',
-        );
-      await started.stop();
-      floor = undefined;
+      try {
+        if (wants('list'))
+          await floorWindow(
+            'floor-list',
+            'about the least a server does for a signed List by id (floor-server.mjs), load from wrk',
+            (endpoint) =>
+              signRequest({ endpoint, ...benchKey }, 'ListTrafficMirrorSessions', {
+                RegionId: LIST_REGION,
+                'TrafficMirrorSessionIds.1': listIds[0] ?? '',
+              }),
+            '"TotalCount":"1"',
+          );
+        if (wants('create'))
+          await floorWindow(
+            'floor-create',
+            'about the least a server does for a signed durable Create (floor-server.mjs), load from wrk',
+            (endpoint) =>
+              signRequest({ endpoint, ...benchKey }, 'CreateTrafficMirrorSession', FLOOR_CREATE_PARAMS),
+            '"TrafficMirrorSessionId":"tms-',
+          );
+      } finally {
+        // Stopped before wrk's ceiling beside it, and however its windows ended.
+        await floor.stop();
+      }
       const ceilings = await startCeilings(opts, tmp);
       rows.push(
         await measureWrk(
           'ceiling-wrk-end',
           'bare node:http, fixed JSON, load from wrk, again beside the floor',
           ceilings,
-          (endpoint) => signRequest({ endpoint, ...benchKey }, 'DescribeRegions', {}),
+          wrkCeilingRequest,
         ),
       );
       for (const c of ceilings) await c.stop();
     } catch (e) {
       log(`floor: not measured: ${e instanceof Error ? e.message : String(e)}`);
-      await floor?.stop();
     }
   } else if (wants('list') || wants('create'))
     log('floor: measured on SQLite with one node and wrk installed only');

@@ -8,6 +8,7 @@ import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
+import Vpc from '@alicloud/vpc20160428';
 import Database from 'better-sqlite3';
 import { BENCH_ACCOUNT, FLOOR_CREATE_PARAMS, LIST_REGION } from '../../scripts/bench/layout.js';
 import { type ServerProcess, startFloor } from '../../scripts/bench/processes.js';
@@ -15,6 +16,7 @@ import { benchListIds, newKey, seedKeys, seedStored } from '../../scripts/bench/
 import { EMPTY_SHA256, v3CanonicalRequest, v3Sign, v3StringToSign } from '../../src/auth/signature.js';
 import { hostOf, send, signRequest } from '../../src/cli/client.js';
 import { openStore } from '../../src/store/store.js';
+import { vpcClient } from '../helpers/clients.js';
 
 describe('the floor server of the benchmark', () => {
   const dir = mkdtempSync(join(tmpdir(), 'vpcmirror-floor-'));
@@ -63,6 +65,25 @@ describe('the floor server of the benchmark', () => {
     const none = await send(floor.endpoint, list('tms-notstored0000000000'));
     assert.equal(none.status, 200);
     assert.equal(none.body.TotalCount, '0');
+  });
+
+  test('checks the signature as the official SDK makes it', async () => {
+    // The floor's own canonical request against the official client's, not against our signer.
+    const client = vpcClient({ endpoint: floor.endpoint, ...key });
+    const r = await client.listTrafficMirrorSessions(
+      new Vpc.ListTrafficMirrorSessionsRequest({
+        regionId: LIST_REGION,
+        trafficMirrorSessionIds: [ids[0] ?? ''],
+      }),
+    );
+    assert.equal(r.statusCode, 200);
+    assert.equal(String(r.body?.totalCount), '1');
+    assert.equal(r.body?.trafficMirrorSessions?.[0]?.trafficMirrorSessionId, ids[0]);
+    const forged = vpcClient({ endpoint: floor.endpoint, ...key, accessKeySecret: 'not-the-secret' });
+    await assert.rejects(
+      forged.listTrafficMirrorSessions(new Vpc.ListTrafficMirrorSessionsRequest({ regionId: LIST_REGION })),
+      (e: { code?: string }) => e.code === 'SignatureDoesNotMatch',
+    );
   });
 
   test('answers one signed request sent again, as wrk sends it', async () => {
